@@ -1,0 +1,104 @@
+//! Extractors that state, in a handler's signature, who may call it.
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+
+use crate::domain::role::Role;
+use crate::error::AppError;
+
+/// The signed-in user, put into the request by the session middleware.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub csrf: String,
+    pub session_hash: String,
+}
+
+fn login_required(parts: &Parts) -> AppError {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    AppError::LoginRequired { next }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or_else(|| login_required(parts))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<CurrentUser>().cloned())
+    }
+}
+
+/// A rule over roles; the marker types below name the groups SPEC §1 uses.
+pub trait Permission: Send + Sync {
+    fn allows(role: Role) -> bool;
+}
+
+/// Administrators only: users, settings, ledger.
+pub struct AdminOnly;
+/// Administrators and coordinators: changing records.
+pub struct Editors;
+/// Administrators, coordinators and viewers: reading records.
+pub struct Readers;
+
+impl Permission for AdminOnly {
+    fn allows(role: Role) -> bool {
+        role.may_administer()
+    }
+}
+impl Permission for Editors {
+    fn allows(role: Role) -> bool {
+        role.may_edit_records()
+    }
+}
+impl Permission for Readers {
+    fn allows(role: Role) -> bool {
+        role.may_read_records()
+    }
+}
+
+/// A signed-in user whose role `P` allows; others get 403, anonymous users the sign-in page.
+pub struct Authorized<P: Permission>(pub CurrentUser, PhantomData<P>);
+
+pub type AdminUser = Authorized<AdminOnly>;
+pub type EditorUser = Authorized<Editors>;
+pub type ReaderUser = Authorized<Readers>;
+
+impl<P: Permission> Deref for Authorized<P> {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync, P: Permission> FromRequestParts<S> for Authorized<P> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        if P::allows(user.role) {
+            Ok(Authorized(user, PhantomData))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Server-side sessions over sea-orm: the cookie holds a random id, the table holds its
+//! hash, so logout and deactivation end a session everywhere at once.
+use chrono::{DateTime, Duration, Utc};
+use entity::{sessions, users};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::{random_token, token_hash};
+use crate::clock;
+
+pub const COOKIE: &str = "tsp_session";
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// What a new sign-in gives the browser.
+pub struct NewSession {
+    pub cookie_value: String,
+    pub csrf_token: String,
+}
+
+/// A fresh id at every sign-in (no fixation), with its own CSRF token.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    policy: &SessionPolicy,
+    user_id: i64,
+) -> Result<NewSession, DbErr> {
+    let cookie_value = random_token();
+    let csrf_token = random_token();
+    let now = clock::now();
+    sessions::Entity::insert(sessions::ActiveModel {
+        id_hash: Set(token_hash(&cookie_value)),
+        user_id: Set(user_id),
+        csrf_token: Set(csrf_token.clone()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + policy.absolute),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(NewSession {
+        cookie_value,
+        csrf_token,
+    })
+}
+
+/// Why a session is no longer valid at `now`, if it is not.
+pub fn expired(session: &sessions::Model, policy: &SessionPolicy, now: DateTime<Utc>) -> bool {
+    now >= session.expires_at || now - session.last_seen_at >= policy.idle
+}
+
+/// The live session and its active user for a cookie value. Expired sessions are deleted.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    policy: &SessionPolicy,
+    cookie_value: &str,
+) -> Result<Option<(sessions::Model, users::Model)>, DbErr> {
+    let hash = token_hash(cookie_value);
+    let Some((session, Some(user))) = sessions::Entity::find_by_id(hash.clone())
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = clock::now();
+    if expired(&session, policy, now) || !user.active {
+        sessions::Entity::delete_by_id(hash).exec(db).await?;
+        return Ok(None);
+    }
+    // Sliding idle expiry, written at most once a minute to keep reads cheap.
+    if now - session.last_seen_at >= Duration::minutes(1) {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastSeenAt, now.into())
+            .filter(sessions::Column::IdHash.eq(hash))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some((session, user)))
+}
+
+pub async fn destroy(db: &impl ConnectionTrait, id_hash: &str) -> Result<(), DbErr> {
+    sessions::Entity::delete_by_id(id_hash.to_string())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every session of a user (deactivation, password change elsewhere).
+pub async fn destroy_all_for_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    except: Option<&str>,
+) -> Result<u64, DbErr> {
+    let mut query = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
+    if let Some(keep) = except {
+        query = query.filter(sessions::Column::IdHash.ne(keep));
+    }
+    Ok(query.exec(db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_expire_after_30_idle_minutes_or_12_hours() {
+        let policy = SessionPolicy {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        };
+        let t0 = clock::now();
+        let s = sessions::Model {
+            id_hash: "h".into(),
+            user_id: 1,
+            csrf_token: "c".into(),
+            created_at: t0,
+            last_seen_at: t0,
+            expires_at: t0 + Duration::hours(12),
+        };
+        assert!(!expired(&s, &policy, t0 + Duration::minutes(29)));
+        assert!(expired(&s, &policy, t0 + Duration::minutes(30)));
+        let active = sessions::Model {
+            last_seen_at: t0 + Duration::hours(11) + Duration::minutes(50),
+            ..s
+        };
+        assert!(!expired(
+            &active,
+            &policy,
+            t0 + Duration::hours(11) + Duration::minutes(59)
+        ));
+        assert!(expired(&active, &policy, t0 + Duration::hours(12)));
+    }
+}

@@ -1,0 +1,294 @@
+//! Layered settings: embedded default → config/default.toml → config/$TSP_LEDGER_ENV.toml
+//! → `--config FILE` → `TSP_LEDGER__SECTION__KEY` → `DATABASE_URL`.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+const EMBEDDED_DEFAULT: &str = include_str!("../../config/default.toml");
+const ENV_PREFIX: &str = "TSP_LEDGER__";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub data: DataConfig,
+    pub security: SecurityConfig,
+    pub mail: MailConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub public_url: String,
+    pub secure_cookies: bool,
+    pub trust_forwarded_for: bool,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DataConfig {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecurityConfig {
+    pub secret_key: String,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub login_free_failures: i32,
+    pub login_max_failures_per_hour: i32,
+    pub login_max_delay_seconds: i64,
+    pub password_hash_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailConfig {
+    pub transport: String,
+    pub from: String,
+    pub file_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogConfig {
+    pub filter: String,
+}
+
+impl Config {
+    /// Loads the layers from the working directory and the process environment.
+    pub fn load(explicit_file: Option<&Path>) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(Path::new("config"), explicit_file, &env)
+    }
+
+    /// The same layering with every input passed in, so tests need no global state.
+    pub fn load_from(
+        config_dir: &Path,
+        explicit_file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Config> {
+        let mut merged: toml::Table =
+            toml::from_str(EMBEDDED_DEFAULT).context("embedded default config")?;
+        let env_value = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+
+        let mut files = vec![config_dir.join("default.toml")];
+        if let Some(profile) = env_value("TSP_LEDGER_ENV").filter(|p| !p.is_empty()) {
+            let file = config_dir.join(format!("{profile}.toml"));
+            if !file.exists() {
+                bail!(
+                    "TSP_LEDGER_ENV={profile} but {} does not exist",
+                    file.display()
+                );
+            }
+            files.push(file);
+        }
+        for file in files.iter().filter(|f| f.exists()) {
+            merge(&mut merged, read_table(file)?);
+        }
+        if let Some(file) = explicit_file {
+            merge(&mut merged, read_table(file)?);
+        }
+
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let parts: Vec<String> = path.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            let [section, key] = parts.as_slice() else {
+                bail!("{name}: expected {ENV_PREFIX}SECTION__KEY");
+            };
+            let table = merged
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(table) = table else {
+                bail!("{name}: [{section}] is not a section");
+            };
+            table.insert(key.clone(), parse_env_value(value));
+        }
+        if let Some(url) = env_value("DATABASE_URL").filter(|u| !u.is_empty()) {
+            if let Some(toml::Value::Table(db)) = merged.get_mut("database") {
+                db.insert("url".into(), toml::Value::String(url));
+            }
+        }
+
+        let config: Config = toml::Value::Table(merged)
+            .try_into()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            bail!(
+                "database.url must start with sqlite: or postgres://, got {:?}",
+                self.database.url
+            );
+        }
+        if !self.security.secret_key.is_empty() && parse_secret(&self.security.secret_key).is_none()
+        {
+            bail!("security.secret_key must be 64 hex characters (32 bytes)");
+        }
+        if !["file", "smtp", "stub"].contains(&self.mail.transport.as_str()) {
+            bail!(
+                "mail.transport must be file, smtp or stub, got {:?}",
+                self.mail.transport
+            );
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.starts_with("sqlite:")
+    }
+
+    /// The secret used for CSRF tokens: configured, or generated once into the data dir
+    /// so that a restart keeps every form and session valid.
+    pub fn load_or_create_secret(&self) -> anyhow::Result<[u8; 32]> {
+        if let Some(key) = parse_secret(&self.security.secret_key) {
+            return Ok(key);
+        }
+        let path = self.data.dir.join("secret.key");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return parse_secret(text.trim())
+                .with_context(|| format!("{} is not 64 hex characters", path.display()));
+        }
+        std::fs::create_dir_all(&self.data.dir)
+            .with_context(|| format!("creating {}", self.data.dir.display()))?;
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        write_private(&path, &hex::encode(key))?;
+        Ok(key)
+    }
+}
+
+fn parse_secret(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text).ok()?.try_into().ok()
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn read_table(path: &Path) -> anyhow::Result<toml::Table> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Deep merge: tables merge key by key, everything else is replaced.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => {
+                merge(existing, incoming)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Environment values are typed like TOML scalars (`true`, `42`) and fall back to strings.
+fn parse_env_value(raw: &str) -> toml::Value {
+    if let Ok(b) = raw.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    toml::Value::String(raw.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_8080() {
+        let c = Config::load_from(Path::new("/nonexistent"), None, &[]).unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:8080");
+        assert!(c.is_sqlite());
+        assert_eq!(c.mail.transport, "file");
+    }
+
+    #[test]
+    fn env_overrides_section_keys_and_database_url_wins() {
+        let c = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[
+                ("TSP_LEDGER__SERVER__BIND", "0.0.0.0:9000"),
+                ("TSP_LEDGER__SECURITY__SESSION_IDLE_MINUTES", "5"),
+                ("TSP_LEDGER__SERVER__SECURE_COOKIES", "true"),
+                ("DATABASE_URL", "postgres://localhost/x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.bind, "0.0.0.0:9000");
+        assert_eq!(c.security.session_idle_minutes, 5);
+        assert!(c.server.secure_cookies);
+        assert_eq!(c.database.url, "postgres://localhost/x");
+    }
+
+    #[test]
+    fn profile_file_and_explicit_file_layer_in_order() {
+        let dir = std::env::temp_dir().join(format!("tsp-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("prod.toml"), "[server]\nbind = \"1.2.3.4:1\"\n").unwrap();
+        let explicit = dir.join("explicit.toml");
+        std::fs::write(&explicit, "[log]\nfilter = \"debug\"\n").unwrap();
+        let c =
+            Config::load_from(&dir, Some(&explicit), &env(&[("TSP_LEDGER_ENV", "prod")])).unwrap();
+        assert_eq!(c.server.bind, "1.2.3.4:1");
+        assert_eq!(c.log.filter, "debug");
+        let missing = Config::load_from(&dir, None, &env(&[("TSP_LEDGER_ENV", "nope")]));
+        assert!(missing.unwrap_err().to_string().contains("nope.toml"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_setting_named() {
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[("TSP_LEDGER__SECURITY__SECRET_KEY", "short")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("security.secret_key"));
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[("DATABASE_URL", "mysql://x")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("database.url"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure rules: no I/O, no database, no clock (dates and times are passed in).
+pub mod account;
+pub mod redirect;
+pub mod role;
+pub mod throttle;

@@ -1,0 +1,92 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// SPEC §1. Learners have no account and so no role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    Coordinator,
+    Trainer,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Coordinator, Role::Trainer, Role::Viewer];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Coordinator => "coordinator",
+            Role::Trainer => "trainer",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Administrator",
+            Role::Coordinator => "Coordinator",
+            Role::Trainer => "Trainer (MCT)",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// Catalog, classes, imports and the other day-to-day records.
+    pub fn may_edit_records(self) -> bool {
+        matches!(self, Role::Admin | Role::Coordinator)
+    }
+
+    /// Everything a coordinator reads (dashboard, lists, exports).
+    pub fn may_read_records(self) -> bool {
+        matches!(self, Role::Admin | Role::Coordinator | Role::Viewer)
+    }
+
+    /// Users, settings, rules profile, ledger verification.
+    pub fn may_administer(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|r| r.id() == s).ok_or_else(|| {
+            format!("unknown role {s:?}: expected admin, coordinator, trainer or viewer")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_ids() {
+        for role in Role::ALL {
+            assert_eq!(role.id().parse::<Role>().unwrap(), role);
+        }
+        assert!("learner".parse::<Role>().unwrap_err().contains("learner"));
+    }
+
+    #[test]
+    fn role_permissions_follow_spec_section_1() {
+        use Role::*;
+        let table = [
+            (Admin, true, true, true),
+            (Coordinator, true, true, false),
+            (Viewer, false, true, false),
+            (Trainer, false, false, false),
+        ];
+        for (role, edit, read, admin) in table {
+            assert_eq!(role.may_edit_records(), edit, "{role} edit");
+            assert_eq!(role.may_read_records(), read, "{role} read");
+            assert_eq!(role.may_administer(), admin, "{role} administer");
+        }
+    }
+}

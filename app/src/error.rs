@@ -1,0 +1,125 @@
+//! One error type for every handler: rendered as a styled page (or JSON under /api).
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    LoginRequired { next: String },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the form has expired or did not come from this site")]
+    Csrf,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    page: crate::web::page::Page,
+    status: u16,
+    heading: &'a str,
+    message: String,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn heading_and_message(&self) -> (&'static str, String) {
+        match self {
+            AppError::NotFound => ("Page not found", "There is nothing at this address, or it is not yours to see.".into()),
+            AppError::Forbidden => ("Not allowed", "Your role does not give access to this page. Ask an administrator if you need it.".into()),
+            AppError::Csrf => ("Form expired", "This form has expired or was not sent from tsp-ledger. Go back, reload the page and try again.".into()),
+            AppError::BadRequest(m) => ("Cannot do that", m.clone()),
+            AppError::Conflict(m) => ("Conflict", m.clone()),
+            AppError::Unavailable(m) => ("Temporarily unavailable", m.clone()),
+            AppError::LoginRequired { .. } => ("Sign-in required", String::new()),
+            AppError::Internal(_) => ("Something went wrong", "The error has been logged. Please try again; if it persists, tell your administrator.".into()),
+        }
+    }
+
+    /// A page for the error, in the site's layout.
+    pub fn render_page(&self, mut page: crate::web::page::Page) -> Response {
+        let status = self.status();
+        let (heading, message) = self.heading_and_message();
+        page.title = heading.to_string();
+        page.flash = None;
+        let body = ErrorPage {
+            page,
+            status: status.as_u16(),
+            heading,
+            message,
+        }
+        .render()
+        .unwrap_or_else(|_| format!("<h1>{heading}</h1>"));
+        (status, Html(body)).into_response()
+    }
+
+    pub fn json(&self) -> Response {
+        let (heading, message) = self.heading_and_message();
+        let body = serde_json::json!({"error": heading, "message": message});
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = ?e, "request failed");
+        }
+        match &self {
+            AppError::LoginRequired { next } => {
+                let target = format!("/login?next={}", crate::web::page::url_encode(next));
+                Redirect::to(&target).into_response()
+            }
+            _ => {
+                let mut response = self.status().into_response();
+                response
+                    .extensions_mut()
+                    .insert(ErrorMarker(std::sync::Arc::new(self)));
+                response
+            }
+        }
+    }
+}
+
+/// Carries the error to the outer layer, which renders HTML or JSON by path.
+#[derive(Clone)]
+pub struct ErrorMarker(pub std::sync::Arc<AppError>);

@@ -1,0 +1,15 @@
+//! tsp-ledger: the system of record of a Microsoft Training Services Partner.
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod ledger;
+pub mod server;
+pub mod services;
+pub mod state;
+pub mod web;
+
+pub use state::AppState;
+pub use web::router;

@@ -1,0 +1,73 @@
+//! Signing in: throttled per account and per client address, constant-time for unknown
+//! accounts, a fresh session on success, every lockout in the ledger.
+use chrono::{DateTime, Utc};
+use entity::users;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use super::ServiceError;
+use crate::auth::session::{self, NewSession};
+use crate::auth::throttle::{self, account_key, client_key};
+use crate::db::begin_write;
+use crate::ledger::{self, Actor, Entry};
+use crate::state::AppState;
+
+pub enum SignInOutcome {
+    SignedIn {
+        user: users::Model,
+        session: NewSession,
+    },
+    /// Wrong e-mail or password, or an inactive account: one message for all three.
+    Invalid,
+    Locked {
+        until: DateTime<Utc>,
+    },
+}
+
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+) -> Result<SignInOutcome, ServiceError> {
+    let email = email.trim().to_lowercase();
+    let keys = [account_key(&email), client_key(client_addr)];
+    if let Some(until) = throttle::locked_until(&state.db, &keys).await? {
+        return Ok(SignInOutcome::Locked { until });
+    }
+
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(&state.db)
+        .await?;
+    let password_ok = state
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
+
+    let tx = begin_write(&state.db).await?;
+    match user {
+        Some(user) if password_ok && user.active => {
+            throttle::record_success(&tx, &keys[0]).await?;
+            let session = session::create(&tx, &state.sessions, user.id).await?;
+            tx.commit().await?;
+            Ok(SignInOutcome::SignedIn { user, session })
+        }
+        user => {
+            let policies = [state.throttles.account, state.throttles.client];
+            for (key, policy) in keys.iter().zip(policies) {
+                if let Some(until) = throttle::record_failure(&tx, &policy, key).await? {
+                    let (entity_type, entity_id) = match (&user, key.starts_with("account:")) {
+                        (Some(u), true) => ("user", u.id.to_string()),
+                        _ => ("login", key.clone()),
+                    };
+                    let entry = Entry::new(entity_type, entity_id, "lockout")
+                        .changes(json!({"key": key, "locked_until": until.to_rfc3339()}));
+                    ledger::append(&tx, &Actor::System, entry).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(SignInOutcome::Invalid)
+        }
+    }
+}

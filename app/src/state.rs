@@ -1,0 +1,111 @@
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::session::SessionPolicy;
+use crate::auth::throttle::Throttles;
+use crate::config::Config;
+
+/// Everything a request needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    /// Signs anonymous CSRF tokens; from config or the data dir.
+    pub secret: [u8; 32],
+    pub hasher: PasswordHasher,
+    pub sessions: SessionPolicy,
+    pub throttles: Throttles,
+    /// Origins a form may be posted from (the public URL and the bind address).
+    pub own_origins: Vec<String>,
+    /// The one-time first-run link, while no user exists.
+    setup_token: Mutex<Option<String>>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection, secret: [u8; 32]) -> AppState {
+        let security = &config.security;
+        let sessions = SessionPolicy {
+            idle: chrono::Duration::minutes(security.session_idle_minutes),
+            absolute: chrono::Duration::hours(security.session_absolute_hours),
+        };
+        let mut own_origins = vec![origin_of(&config.server.public_url)];
+        own_origins.push(format!("http://{}", config.server.bind));
+        if let Some(port) = config.server.bind.strip_prefix("127.0.0.1:") {
+            own_origins.push(format!("http://localhost:{port}"));
+        }
+        AppState(Arc::new(Inner {
+            hasher: PasswordHasher::new(security.password_hash_concurrency),
+            throttles: Throttles::from_config(security),
+            sessions,
+            own_origins,
+            secret,
+            db,
+            config,
+            setup_token: Mutex::new(None),
+        }))
+    }
+
+    /// Issues the first-run setup token (replacing any earlier one) and returns it.
+    pub fn issue_setup_token(&self) -> String {
+        let token = crate::auth::random_token();
+        *self.setup_token.lock().expect("setup token lock") = Some(token.clone());
+        token
+    }
+
+    pub fn setup_token_matches(&self, candidate: &str) -> bool {
+        let guard = self.setup_token.lock().expect("setup token lock");
+        guard
+            .as_deref()
+            .is_some_and(|t| crate::auth::constant_time_eq(t.as_bytes(), candidate.as_bytes()))
+    }
+
+    pub fn clear_setup_token(&self) {
+        *self.setup_token.lock().expect("setup token lock") = None;
+    }
+
+    pub fn setup_url(&self, token: &str) -> String {
+        format!(
+            "{}/setup/{token}",
+            self.config.server.public_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// `scheme://host[:port]` of a URL, as browsers send it in `Origin`.
+fn origin_of(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => url[..i + 3 + j].to_string(),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins_drop_the_path() {
+        assert_eq!(
+            super::origin_of("https://tsp.example.com/app/"),
+            "https://tsp.example.com"
+        );
+        assert_eq!(
+            super::origin_of("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+    }
+}

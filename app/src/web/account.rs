@@ -1,0 +1,82 @@
+//! A user's own account: see it, change the password.
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use crate::auth::extract::CurrentUser;
+use crate::error::AppError;
+use crate::services::{ServiceError, accounts};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: Page,
+    email: String,
+    role: &'static str,
+    errors: FieldErrors,
+}
+
+fn render(ctx: &PageContext, user: &CurrentUser, errors: FieldErrors) -> Result<String, AppError> {
+    Ok(AccountPage {
+        page: ctx.page("Your account"),
+        email: user.email.clone(),
+        role: user.role.label(),
+        errors,
+    }
+    .render()?)
+}
+
+pub async fn show(ctx: PageContext, user: CurrentUser) -> Result<Response, AppError> {
+    Ok(Html(render(&ctx, &user, FieldErrors::default())?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_confirmation: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    user: CurrentUser,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let result = accounts::change_password(
+        &state.db,
+        &state.hasher,
+        user.id,
+        &user.session_hash,
+        &form.current_password,
+        &form.new_password,
+        &form.new_password_confirmation,
+    )
+    .await;
+    match result {
+        Ok(()) => Ok(redirect_with_flash(
+            "/account",
+            "success",
+            "Password changed. Your other sessions were signed out.",
+            state.config.server.secure_cookies,
+        )),
+        Err(ServiceError::Field { field, message }) => {
+            let mut errors = FieldErrors::default();
+            errors.add(field, message);
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(render(&ctx, &user, errors)?),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,292 @@
+//! Administrator pages: users and the ledger.
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use entity::{ledger_entries, users};
+use serde::Deserialize;
+
+use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use crate::auth::extract::AdminUser;
+use crate::domain::account::{Email, check_new_password, parse_name};
+use crate::domain::role::Role;
+use crate::error::AppError;
+use crate::ledger::{self, Actor};
+use crate::services::{ServiceError, accounts};
+use crate::state::AppState;
+
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub role_label: &'static str,
+    pub active: bool,
+    pub is_me: bool,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    page: Page,
+    users: Vec<UserRow>,
+    roles: Vec<(&'static str, &'static str)>,
+}
+
+fn role_options() -> Vec<(&'static str, &'static str)> {
+    Role::ALL.iter().map(|r| (r.id(), r.label())).collect()
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    admin: AdminUser,
+) -> Result<Response, AppError> {
+    let rows = accounts::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u: users::Model| UserRow {
+            role_label: u
+                .role
+                .parse::<Role>()
+                .map(|r| r.label())
+                .unwrap_or("Unknown"),
+            is_me: u.id == admin.id,
+            created: u.created_at.format("%Y-%m-%d").to_string(),
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            active: u.active,
+        })
+        .collect();
+    let page = UsersPage {
+        page: ctx.page("Users"),
+        users: rows,
+        roles: role_options(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_new.html")]
+struct NewUserPage {
+    page: Page,
+    form: NewUserForm,
+    roles: Vec<(&'static str, &'static str)>,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewUserForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirmation: String,
+}
+
+pub async fn new_user(ctx: PageContext, _admin: AdminUser) -> Result<Response, AppError> {
+    let form = NewUserForm {
+        role: Role::Coordinator.id().into(),
+        ..Default::default()
+    };
+    let page = NewUserPage {
+        page: ctx.page("Add a user"),
+        form,
+        roles: role_options(),
+        errors: FieldErrors::default(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    admin: AdminUser,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", Email::parse(&form.email));
+    let name = errors.check("name", parse_name(&form.name));
+    let role = errors.check("role", form.role.parse::<Role>());
+    errors.check(
+        "password",
+        check_new_password(&form.password, &form.password_confirmation),
+    );
+    if let (Some(email), Some(name), Some(role), true) = (email, name, role, errors.is_empty()) {
+        let account = accounts::NewAccount {
+            email,
+            name,
+            role,
+            password: form.password.clone(),
+        };
+        match accounts::create(&state.db, &state.hasher, &Actor::User(admin.id), account).await {
+            Ok(user) => {
+                return Ok(redirect_with_flash(
+                    "/admin/users",
+                    "success",
+                    format!("{} can now sign in as {}.", user.email, role.label()),
+                    state.config.server.secure_cookies,
+                ));
+            }
+            Err(ServiceError::Field { field, message }) => errors.add(field, message),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let form = NewUserForm {
+        password: String::new(),
+        password_confirmation: String::new(),
+        ..form
+    };
+    let page = NewUserPage {
+        page: ctx.page("Add a user"),
+        form,
+        roles: role_options(),
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// Refusals come back to the users page as an error message, not an error page.
+fn outcome(
+    state: &AppState,
+    result: Result<users::Model, ServiceError>,
+    done: impl FnOnce(&users::Model) -> String,
+) -> Result<Response, AppError> {
+    let secure = state.config.server.secure_cookies;
+    match result {
+        Ok(user) => Ok(redirect_with_flash(
+            "/admin/users",
+            "success",
+            done(&user),
+            secure,
+        )),
+        Err(ServiceError::Refused(message)) => Ok(redirect_with_flash(
+            "/admin/users",
+            "error",
+            message,
+            secure,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i64>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, AppError> {
+    let role = form.role.parse::<Role>().map_err(AppError::BadRequest)?;
+    let result = accounts::change_role(&state.db, &Actor::User(admin.id), id, role).await;
+    outcome(&state, result, |u| {
+        format!("{} is now {}.", u.email, role.label())
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    #[serde(default)]
+    active: String,
+}
+
+pub async fn set_active(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i64>,
+    Form(form): Form<ActiveForm>,
+) -> Result<Response, AppError> {
+    let active = match form.active.as_str() {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "active must be true or false, not {other:?}"
+            )));
+        }
+    };
+    let result = accounts::set_active(&state.db, &Actor::User(admin.id), id, active).await;
+    outcome(&state, result, |u| {
+        if u.active {
+            format!("{} can sign in again.", u.email)
+        } else {
+            format!("{} is deactivated and signed out.", u.email)
+        }
+    })
+}
+
+pub struct LedgerRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub entity: String,
+    pub action: String,
+    pub changes: String,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/ledger.html")]
+struct LedgerPage {
+    page: Page,
+    rows: Vec<LedgerRow>,
+    older: Option<i64>,
+    verification: Option<ledger::Verification>,
+}
+
+#[derive(Deserialize)]
+pub struct LedgerQuery {
+    before: Option<i64>,
+    verify: Option<String>,
+}
+
+const LEDGER_PAGE_SIZE: u64 = 50;
+
+pub async fn ledger_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _admin: AdminUser,
+    Query(q): Query<LedgerQuery>,
+) -> Result<Response, AppError> {
+    let entries = ledger::recent(&state.db, q.before, LEDGER_PAGE_SIZE).await?;
+    let older = (entries.len() as u64 == LEDGER_PAGE_SIZE)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let rows = entries
+        .into_iter()
+        .map(|e: ledger_entries::Model| LedgerRow {
+            id: e.id,
+            at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            actor: e.actor,
+            entity: format!("{} {}", e.entity_type, e.entity_id),
+            action: e.action,
+            changes: e.changes,
+            reason: e.reason.unwrap_or_default(),
+        })
+        .collect();
+    let verification = match q.verify.as_deref() {
+        Some(_) => Some(ledger::verify(&state.db).await?),
+        None => None,
+    };
+    let page = LedgerPage {
+        page: ctx.page("Ledger"),
+        rows,
+        older,
+        verification,
+    };
+    Ok(Html(page.render()?).into_response())
+}

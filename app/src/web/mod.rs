@@ -1,0 +1,125 @@
+//! HTTP: one module per feature; handlers stay thin and call `services`.
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod middleware;
+pub mod page;
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::extract::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+use page::{Page, PageContext};
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/static/app.css", get(stylesheet))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/setup/{token}", get(auth::setup_form).post(auth::setup))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/new", get(admin::new_user))
+        .route("/admin/users/{id}/role", post(admin::change_role))
+        .route("/admin/users/{id}/active", post(admin::set_active))
+        .route("/admin/ledger", get(admin::ledger_page))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::browser_state))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            // Spans name the route template, never the raw path: learner tokens stay out of logs.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("(unmatched)"), request_id = %id)
+            })
+            .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+        .with_state(state)
+}
+
+#[derive(Clone)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = &crate::auth::random_token()[..16];
+        HeaderValue::from_str(id).ok().map(RequestId::new)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: Page,
+    role_label: &'static str,
+    is_admin: bool,
+}
+
+async fn home(ctx: PageContext, user: Option<CurrentUser>) -> Result<Response, AppError> {
+    let Some(user) = user else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let page = HomePage {
+        page: ctx.page("Dashboard"),
+        role_label: user.role.label(),
+        is_admin: user.role.may_administer(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    match crate::db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, json, r#"{"status":"ok","database":"ok"}"#).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json,
+                r#"{"status":"error","database":"unreachable"}"#,
+            )
+                .into_response()
+        }
+    }
+}
+
+const STYLESHEET: &str = include_str!("../../../static/app.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}

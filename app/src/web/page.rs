@@ -1,0 +1,276 @@
+//! What every page's layout needs: title, user, navigation by role, CSRF token, flash.
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::auth::csrf;
+use crate::auth::extract::CurrentUser;
+use crate::domain::role::Role;
+use crate::state::AppState;
+
+pub const FLASH_COOKIE: &str = "tsp_flash";
+
+#[derive(Debug, Clone)]
+pub struct Flash {
+    /// `success` or `error`: also the CSS modifier.
+    pub kind: &'static str,
+    pub text: String,
+}
+
+impl Flash {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.kind, hex::encode(self.text.as_bytes()))
+    }
+
+    pub fn decode(raw: &str) -> Option<Flash> {
+        let (kind, text) = raw.split_once('.')?;
+        let kind = match kind {
+            "success" => "success",
+            "error" => "error",
+            _ => return None,
+        };
+        let text = String::from_utf8(hex::decode(text).ok()?).ok()?;
+        Some(Flash { kind, text })
+    }
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct UserBadge {
+    pub name: String,
+    pub email: String,
+    pub role_label: &'static str,
+}
+
+pub struct Page {
+    pub title: String,
+    pub user: Option<UserBadge>,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    pub nav: Vec<NavItem>,
+}
+
+impl Page {
+    /// A page with no user context (error pages rendered outside a request's extractors).
+    pub fn bare(title: &str) -> Page {
+        Page {
+            title: title.to_string(),
+            user: None,
+            csrf: String::new(),
+            flash: None,
+            nav: vec![],
+        }
+    }
+}
+
+/// The navigation each role sees, in one place.
+fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
+    let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Dashboard")];
+    if role.may_administer() {
+        items.push(("/admin/users", "Users"));
+        items.push(("/admin/ledger", "Ledger"));
+    }
+    items.push(("/account", "Account"));
+    items
+        .into_iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            active: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
+        })
+        .collect()
+}
+
+/// The browser's anonymous CSRF nonce (set by the middleware).
+#[derive(Clone)]
+pub struct BrowserNonce(pub String);
+
+/// Extracts what a page needs; `page(title)` builds the layout's context.
+pub struct PageContext {
+    pub user: Option<CurrentUser>,
+    flash: Option<Flash>,
+    csrf: String,
+    path: String,
+}
+
+impl PageContext {
+    pub fn page(&self, title: &str) -> Page {
+        Page {
+            title: title.to_string(),
+            user: self.user.as_ref().map(|u| UserBadge {
+                name: u.name.clone(),
+                email: u.email.clone(),
+                role_label: u.role.label(),
+            }),
+            csrf: self.csrf.clone(),
+            flash: self.flash.clone(),
+            nav: self
+                .user
+                .as_ref()
+                .map(|u| nav_for(u.role, &self.path))
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn from_parts(parts: &Parts, state: &AppState) -> PageContext {
+        PageContext::new(&parts.extensions, parts.uri.path(), state)
+    }
+
+    pub fn new(extensions: &axum::http::Extensions, path: &str, state: &AppState) -> PageContext {
+        let user = extensions.get::<CurrentUser>().cloned();
+        let csrf = match (&user, extensions.get::<BrowserNonce>()) {
+            (Some(u), _) => u.csrf.clone(),
+            (None, Some(nonce)) => csrf::anonymous_token(&state.secret, &nonce.0),
+            (None, None) => String::new(),
+        };
+        PageContext {
+            user,
+            flash: extensions.get::<Flash>().cloned(),
+            csrf,
+            path: path.to_string(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PageContext::from_parts(parts, state))
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(Some(PageContext::from_parts(parts, state)))
+    }
+}
+
+/// A `Set-Cookie` value with our fixed attributes: HttpOnly, SameSite=Lax, Path=/.
+pub fn cookie(name: &str, value: &str, max_age_seconds: Option<i64>, secure: bool) -> HeaderValue {
+    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age_seconds {
+        text.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        text.push_str("; Secure");
+    }
+    HeaderValue::from_str(&text).expect("cookie values are ASCII")
+}
+
+/// The value of one cookie from the request's `Cookie` headers.
+pub fn read_cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// 303 to `to` with a message shown on the next page.
+pub fn redirect_with_flash(
+    to: &str,
+    kind: &'static str,
+    text: impl Into<String>,
+    secure: bool,
+) -> Response {
+    let flash = Flash {
+        kind,
+        text: text.into(),
+    };
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(FLASH_COOKIE, &flash.encode(), Some(60), secure),
+    );
+    response
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Field-level validation messages for a form, shown next to their inputs.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(pub Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Collects the error of a parse into the list and yields the value when it parsed.
+    pub fn check<T>(&mut self, field: &'static str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.add(field, m)).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_messages_survive_the_cookie_round_trip() {
+        let f = Flash {
+            kind: "success",
+            text: "Zoë, O'Brien; added".into(),
+        };
+        let back = Flash::decode(&f.encode()).unwrap();
+        assert_eq!(
+            (back.kind, back.text.as_str()),
+            ("success", "Zoë, O'Brien; added")
+        );
+        assert!(Flash::decode("evil.zz").is_none());
+        assert!(Flash::decode("script.41").is_none());
+    }
+
+    #[test]
+    fn navigation_shows_admin_pages_to_admins_only() {
+        let admin: Vec<_> = nav_for(Role::Admin, "/admin/users")
+            .into_iter()
+            .map(|n| (n.href, n.active))
+            .collect();
+        assert!(admin.contains(&("/admin/users", true)));
+        assert!(admin.contains(&("/", false)));
+        for role in [Role::Coordinator, Role::Viewer, Role::Trainer] {
+            assert!(
+                nav_for(role, "/")
+                    .iter()
+                    .all(|n| !n.href.starts_with("/admin")),
+                "{role}"
+            );
+        }
+    }
+}

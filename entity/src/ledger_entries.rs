@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+/// Append-only audit trail; `hash = SHA-256(prev_hash || canonical entry)`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ledger_entries")]
+pub struct Model {
+    /// Assigned from the chain head (1, 2, 3, …) so a deleted row leaves a visible gap.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i64,
+    pub at: DateTimeUtc,
+    pub actor: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub action: String,
+    /// JSON text: `{"field": {"before": …, "after": …}}` or a summary object.
+    pub changes: String,
+    pub reason: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

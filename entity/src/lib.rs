@@ -1,0 +1,6 @@
+//! sea-orm entities only: table shapes, no business rules.
+pub mod ledger_entries;
+pub mod ledger_head;
+pub mod login_throttle;
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,12 @@
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts_and_ledger;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_accounts_and_ledger::Migration)]
+    }
+}
