@@ -1,1 +1,10 @@
+//! The one integration test binary: every test runs on SQLite and, when
+//! TEST_DATABASE_URL is set, again on PostgreSQL.
+#[macro_use]
+mod support;
 
+mod accounts;
+mod authorization;
+mod ledger;
+mod real_server;
+mod security;

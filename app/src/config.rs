@@ -113,10 +113,10 @@ impl Config {
             };
             table.insert(key.clone(), parse_env_value(value));
         }
-        if let Some(url) = env_value("DATABASE_URL").filter(|u| !u.is_empty()) {
-            if let Some(toml::Value::Table(db)) = merged.get_mut("database") {
-                db.insert("url".into(), toml::Value::String(url));
-            }
+        if let Some(url) = env_value("DATABASE_URL").filter(|u| !u.is_empty())
+            && let Some(toml::Value::Table(db)) = merged.get_mut("database")
+        {
+            db.insert("url".into(), toml::Value::String(url));
         }
 
         let config: Config = toml::Value::Table(merged)

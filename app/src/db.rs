@@ -28,13 +28,11 @@ pub async fn connect_url(
     busy_timeout_ms: u64,
     schema: Option<&str>,
 ) -> anyhow::Result<DatabaseConnection> {
-    if let Some(path) = sqlite_file(url) {
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-        }
+    if let Some(parent) = sqlite_file(url).and_then(|path| std::path::Path::new(path).parent())
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let mut options = ConnectOptions::new(url.to_string());
     options

@@ -1,5 +1,6 @@
 //! tsp-ledger: the system of record of a Microsoft Training Services Partner.
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
