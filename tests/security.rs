@@ -157,3 +157,34 @@ async fn oversized_bodies_are_refused(app: TestApp) {
     );
 }
 db_test!(oversized_bodies_are_refused);
+
+async fn a_failing_write_shows_an_error_page_and_changes_nothing(app: TestApp) {
+    use sea_orm::{ConnectionTrait, EntityTrait};
+    let mut admin = app.client_as(Role::Admin).await;
+    let target = app.create_user(Role::Viewer, "t@example.com").await;
+    // Without the chain head, the ledger append inside the transaction fails.
+    app.db()
+        .execute_unprepared("DELETE FROM ledger_head")
+        .await
+        .unwrap();
+    let response = admin
+        .post(
+            &format!("/admin/users/{target}/role"),
+            &[("role", "coordinator")],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .assert_contains("Something went wrong")
+        .assert_contains("/static/app.css");
+    let user = entity::users::Entity::find_by_id(target)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.role, "viewer",
+        "the role change was rolled back with the failed ledger write"
+    );
+}
+db_test!(a_failing_write_shows_an_error_page_and_changes_nothing);

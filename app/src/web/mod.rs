@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/role", post(admin::change_role))
         .route("/admin/users/{id}/active", post(admin::set_active))
         .route("/admin/ledger", get(admin::ledger_page))
+        .route_layer(axum::middleware::from_fn(record_route))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::browser_state))
@@ -47,18 +48,25 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
-            // Spans name the route template, never the raw path: learner tokens stay out of logs.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("(unmatched)"), request_id = %id)
+                tracing::info_span!("request", method = %req.method(), route = tracing::field::Empty, request_id = %id)
             })
             .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
-                tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+                tracing::info!(status = res.status().as_u16(), latency_us = latency.as_micros() as u64, "response");
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// Names the route template (`/setup/{token}`) on the request's span once routing has
+/// matched: raw paths, which can carry tokens, never reach the logs.
+async fn record_route(req: Request, next: axum::middleware::Next) -> Response {
+    if let Some(route) = req.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", route.as_str());
+    }
+    next.run(req).await
 }
 
 #[derive(Clone)]
