@@ -3,18 +3,31 @@ use tsp_ledger::server;
 
 use crate::support::{PASSWORD, TestApp};
 
-fn csrf_of(html: &str) -> String {
-    let marker = r#"name="_csrf" value=""#;
-    let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .unwrap()
+}
+
+/// Opens the page at `form_url` like a person would, then submits its form to
+/// `action_url` with `fields` and the page's own CSRF token.
+async fn submit(
+    client: &reqwest::Client,
+    form_url: &str,
+    action_url: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = client.get(form_url).send().await.unwrap();
+    assert!(page.headers().contains_key("x-request-id"));
+    let html = page.text().await.unwrap();
+    let marker = r#"name="_csrf" value=""#;
+    let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
+    let token = &html[start..start + html[start..].find('"').unwrap()];
+    let mut all = vec![("_csrf", token)];
+    all.extend_from_slice(fields);
+    client.post(action_url).form(&all).send().await.unwrap()
 }
 
 async fn setup_link_admin_then_coordinator_over_real_http(app: TestApp) {
@@ -24,59 +37,35 @@ async fn setup_link_admin_then_coordinator_over_real_http(app: TestApp) {
         .await
         .unwrap()
         .expect("no users yet");
-    let setup_path = setup_url
-        .split_once("/setup/")
-        .map(|(_, t)| format!("/setup/{t}"))
-        .unwrap();
+    let setup = format!("{base}/setup/{}", setup_url.rsplit('/').next().unwrap());
     let server = tokio::spawn(server::serve(app.state.clone(), listener));
 
     let admin = browser();
-    let page = admin
-        .get(format!("{base}{setup_path}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = admin
-        .post(format!("{base}{setup_path}"))
-        .form(&[
-            ("_csrf", csrf_of(&page).as_str()),
-            ("name", "Ada Admin"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-            ("password_confirmation", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let fields = [
+        ("name", "Ada Admin"),
+        ("email", "ada@example.com"),
+        ("password", PASSWORD),
+        ("password_confirmation", PASSWORD),
+    ];
+    let response = submit(&admin, &setup, &setup, &fields).await;
     assert_eq!(response.status(), 200);
     assert!(response.url().path().ends_with("/admin/users"));
-    let page = response.text().await.unwrap();
-    assert!(page.contains("ada@example.com"));
+    assert!(response.text().await.unwrap().contains("ada@example.com"));
 
-    let form = admin
-        .get(format!("{base}/admin/users/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = admin
-        .post(format!("{base}/admin/users"))
-        .form(&[
-            ("_csrf", csrf_of(&form).as_str()),
-            ("name", "Carla Coordinator"),
-            ("email", "carla@example.com"),
-            ("role", "coordinator"),
-            ("password", PASSWORD),
-            ("password_confirmation", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let fields = [
+        ("name", "Carla Coordinator"),
+        ("email", "carla@example.com"),
+        ("role", "coordinator"),
+        ("password", PASSWORD),
+        ("password_confirmation", PASSWORD),
+    ];
+    let response = submit(
+        &admin,
+        &format!("{base}/admin/users/new"),
+        &format!("{base}/admin/users"),
+        &fields,
+    )
+    .await;
     assert!(
         response
             .text()
@@ -86,19 +75,14 @@ async fn setup_link_admin_then_coordinator_over_real_http(app: TestApp) {
     );
 
     let carla = browser();
-    let login = carla.get(format!("{base}/login")).send().await.unwrap();
-    assert!(login.headers().contains_key("x-request-id"));
-    let login = login.text().await.unwrap();
-    let response = carla
-        .post(format!("{base}/login"))
-        .form(&[
-            ("_csrf", csrf_of(&login).as_str()),
-            ("email", "carla@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let fields = [("email", "carla@example.com"), ("password", PASSWORD)];
+    let response = submit(
+        &carla,
+        &format!("{base}/login"),
+        &format!("{base}/login"),
+        &fields,
+    )
+    .await;
     let home = response.text().await.unwrap();
     assert!(
         home.contains("Carla Coordinator") && home.contains("Dashboard"),
@@ -114,15 +98,7 @@ async fn setup_link_admin_then_coordinator_over_real_http(app: TestApp) {
         403
     );
     // The setup link is spent.
-    assert_eq!(
-        browser()
-            .get(format!("{base}{setup_path}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(browser().get(&setup).send().await.unwrap().status(), 404);
     server.abort();
 }
 db_test!(setup_link_admin_then_coordinator_over_real_http);

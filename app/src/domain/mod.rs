@@ -1,5 +1,7 @@
 //! Pure rules: no I/O, no database, no clock (dates and times are passed in).
 pub mod account;
+pub mod catalog;
+pub mod policy;
 pub mod redirect;
 pub mod role;
 pub mod throttle;
