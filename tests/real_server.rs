@@ -102,3 +102,34 @@ async fn setup_link_admin_then_coordinator_over_real_http(app: TestApp) {
     server.abort();
 }
 db_test!(setup_link_admin_then_coordinator_over_real_http);
+
+async fn shutdown_stops_accepting_and_returns_cleanly(app: TestApp) {
+    let listener = server::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve_until(app.state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let health = browser()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.text().await.unwrap(),
+        r#"{"status":"ok","database":"ok"}"#
+    );
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    assert!(
+        result
+            .expect("the server stops within 10 s")
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}
+db_test!(shutdown_stops_accepting_and_returns_cleanly);

@@ -19,10 +19,20 @@ pub async fn announce_setup_if_needed(state: &AppState) -> anyhow::Result<Option
     Ok(Some(url))
 }
 
+/// Serves until SIGTERM or Ctrl-C.
 pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    serve_until(state, listener, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` completes, then stops accepting and lets in-flight requests finish.
+pub async fn serve_until(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let app = crate::web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .context("server failed")
 }
