@@ -75,6 +75,11 @@ pub async fn browser_state(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // Assets and health checks need no session: spare them the database read.
+    let path = req.uri().path();
+    if path.starts_with("/static/") || path == "/healthz" {
+        return next.run(req).await;
+    }
     let secure = state.config.server.secure_cookies;
     let addr = client_addr(&req, state.config.server.trust_forwarded_for);
     req.extensions_mut().insert(ClientAddr(addr));
