@@ -17,8 +17,6 @@ pub enum AppError {
     Csrf,
     #[error("{0}")]
     Conflict(String),
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -52,7 +50,6 @@ impl AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -64,7 +61,6 @@ impl AppError {
             AppError::Csrf => ("Form expired", "This form has expired or was not sent from tsp-ledger. Go back, reload the page and try again.".into()),
             AppError::BadRequest(m) => ("Cannot do that", m.clone()),
             AppError::Conflict(m) => ("Conflict", m.clone()),
-            AppError::Unavailable(m) => ("Temporarily unavailable", m.clone()),
             AppError::LoginRequired { .. } => ("Sign-in required", String::new()),
             AppError::Internal(_) => ("Something went wrong", "The error has been logged. Please try again; if it persists, tell your administrator.".into()),
         }

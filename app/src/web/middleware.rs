@@ -106,13 +106,12 @@ pub async fn browser_state(
         }
     }
 
-    let had_flash = match read_cookie(req.headers(), FLASH_COOKIE).and_then(Flash::decode) {
-        Some(flash) => {
-            req.extensions_mut().insert(flash);
-            true
-        }
-        None => read_cookie(req.headers(), FLASH_COOKIE).is_some(),
-    };
+    // A flash is shown once: any flash cookie (even an unreadable one) is cleared below.
+    let flash_cookie = read_cookie(req.headers(), FLASH_COOKIE).map(str::to_string);
+    let had_flash = flash_cookie.is_some();
+    if let Some(flash) = flash_cookie.as_deref().and_then(Flash::decode) {
+        req.extensions_mut().insert(flash);
+    }
 
     let nonce = read_cookie(req.headers(), csrf::NONCE_COOKIE)
         .filter(|n| n.len() == 64)

@@ -1,5 +1,5 @@
 //! What every page's layout needs: title, user, navigation by role, CSRF token, flash.
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -149,17 +149,6 @@ impl FromRequestParts<AppState> for PageContext {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(PageContext::from_parts(parts, state))
-    }
-}
-
-impl OptionalFromRequestParts<AppState> for PageContext {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(Some(PageContext::from_parts(parts, state)))
     }
 }
 
