@@ -1,16 +1,21 @@
 //! The command line: `tsp-ledger [--config FILE] <command>`.
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::Config;
 use crate::domain::account::{Email, check_new_password, parse_name};
+use crate::domain::fields::parse_date;
 use crate::domain::role::Role;
 use crate::ledger::Actor;
 use crate::services::accounts;
+use crate::services::classes::ClassFilter;
+use crate::services::exports;
+use crate::services::imports::{self, ImportFailure, Kind};
 use crate::{AppState, db, ledger, server};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -39,6 +44,32 @@ pub enum Command {
     /// Audit trail.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Import a CSV file (title-plan | trainers | classes | roster): all rows or none.
+    Import {
+        /// title-plan | trainers | classes | roster
+        kind: String,
+        /// The CSV file (header row first, UTF-8).
+        file: PathBuf,
+    },
+    /// Write a CSV export to standard output (or --output FILE).
+    Export {
+        /// classes | roster
+        kind: String,
+        /// roster: the class whose roster to export.
+        #[arg(long = "class", value_name = "CLASS_REF")]
+        class_ref: Option<String>,
+        /// classes: only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// classes: starting on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// classes: starting on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +204,125 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Import { kind, file } => {
+            let kind: Kind = kind.parse().map_err(|m: String| anyhow::anyhow!(m))?;
+            return import(&config, kind, &file).await;
+        }
+        Command::Export {
+            kind,
+            class_ref,
+            status,
+            from,
+            to,
+            output,
+        } => {
+            let conn = open(&config).await?;
+            let mut out: Box<dyn Write + Send> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            match kind.as_str() {
+                "classes" => {
+                    let filter = ClassFilter {
+                        status: status
+                            .map(|s| s.parse())
+                            .transpose()
+                            .map_err(|m: String| anyhow::anyhow!("--status {m}"))?,
+                        from: from
+                            .map(|d| parse_date(&d))
+                            .transpose()
+                            .map_err(|m| anyhow::anyhow!("--from {m}"))?,
+                        to: to
+                            .map(|d| parse_date(&d))
+                            .transpose()
+                            .map_err(|m| anyhow::anyhow!("--to {m}"))?,
+                        ..Default::default()
+                    };
+                    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+                    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                        while let Some(chunk) = receiver.blocking_recv() {
+                            out.write_all(&chunk)?;
+                        }
+                        out.flush()
+                    });
+                    exports::classes(&conn, &filter, sender).await?;
+                    writer.await?.context("writing the export")?;
+                }
+                "roster" => {
+                    let class_ref = class_ref.context("export roster needs --class CLASS_REF")?;
+                    let class =
+                        crate::services::classes::by_ref(&conn, &class_ref.trim().to_uppercase())
+                            .await?
+                            .with_context(|| format!("no class {class_ref}"))?;
+                    out.write_all(&exports::roster(&conn, class.id).await?)?;
+                    out.flush()?;
+                }
+                other => bail!("unknown export kind {other:?}: expected classes or roster"),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tsp-ledger import`: a progress bar on a terminal, every bad row on failure.
+async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let conn = open(config).await?;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {binary_bytes}/{binary_total_bytes} {elapsed} (eta {eta})")
+                .expect("progress template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(format!("importing {}", kind.id()));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let result = imports::run(
+        &conn,
+        &Actor::Cli,
+        kind,
+        std::io::BufReader::with_capacity(1 << 16, file),
+        None,
+        |bytes| bar.set_position(bytes),
+    )
+    .await;
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "imported {} from {}: {summary} in {seconds:.1} s ({:.0} rows/s)",
+                kind.id(),
+                path.display(),
+                summary.rows as f64 / seconds.max(1e-9)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportFailure::Invalid {
+            errors,
+            total,
+            bad_lines,
+        }) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if total as usize > errors.len() {
+                eprintln!("… and {} more", total as usize - errors.len());
+            }
+            eprintln!(
+                "error: {} has {total} problems on {bad_lines} lines; nothing was imported",
+                path.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(ImportFailure::Failed(e)) => Err(e.into()),
+    }
 }

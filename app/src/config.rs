@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     pub trust_forwarded_for: bool,
     pub max_body_bytes: usize,
+    /// Largest CSV upload on the import pages.
+    pub max_upload_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,8 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use entity::{ledger_entries, ledger_head};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -46,6 +45,7 @@ pub struct Entry {
     pub action: &'static str,
     pub changes: Value,
     pub reason: Option<String>,
+    pub parent: Option<String>,
 }
 
 impl Entry {
@@ -56,7 +56,14 @@ impl Entry {
             action,
             changes: Value::Object(Map::new()),
             reason: None,
+            parent: None,
         }
+    }
+
+    /// Names the record this entry's entity is part of (`class`, 42 → `class:42`).
+    pub fn parent(mut self, entity_type: &str, id: impl fmt::Display) -> Entry {
+        self.parent = Some(format!("{entity_type}:{id}"));
+        self
     }
 
     pub fn changes(mut self, changes: Value) -> Entry {
@@ -103,56 +110,87 @@ pub async fn append(
     actor: &Actor,
     entry: Entry,
 ) -> Result<ledger_entries::Model, DbErr> {
-    let head = ledger_head::Entity::find_by_id(1)
-        .lock_exclusive()
-        .one(tx)
-        .await?
-        .ok_or_else(|| DbErr::Custom("ledger head row is missing".into()))?;
-    let model = ledger_entries::Model {
-        id: head.last_id + 1,
-        at: clock::now(),
-        actor: actor.to_string(),
-        entity_type: entry.entity_type.to_string(),
-        entity_id: entry.entity_id,
-        action: entry.action.to_string(),
-        changes: entry.changes.to_string(),
-        reason: entry.reason,
-        prev_hash: head.last_hash.clone(),
-        hash: String::new(),
-    };
-    let hash = entry_hash(&model);
-    let model = ledger_entries::Model { hash, ..model };
-    ledger_entries::Entity::insert(ledger_entries::ActiveModel {
-        id: Set(model.id),
-        at: Set(model.at),
-        actor: Set(model.actor.clone()),
-        entity_type: Set(model.entity_type.clone()),
-        entity_id: Set(model.entity_id.clone()),
-        action: Set(model.action.clone()),
-        changes: Set(model.changes.clone()),
-        reason: Set(model.reason.clone()),
-        prev_hash: Set(model.prev_hash.clone()),
-        hash: Set(model.hash.clone()),
-    })
-    .exec_without_returning(tx)
-    .await?;
-    let updated = ledger_head::Entity::update_many()
-        .col_expr(ledger_head::Column::LastId, model.id.into())
-        .col_expr(ledger_head::Column::LastHash, model.hash.clone().into())
-        .filter(ledger_head::Column::Id.eq(1))
-        .filter(ledger_head::Column::LastId.eq(head.last_id))
-        .exec(tx)
-        .await?;
-    if updated.rows_affected != 1 {
-        return Err(DbErr::Custom("ledger head moved during append".into()));
-    }
+    let mut chain = Chain::lock(tx).await?;
+    let model = chain.append(tx, actor, entry).await?;
+    chain.finish(tx).await?;
     Ok(model)
+}
+
+/// The chain head held for a run of appends in one transaction (an import writes a
+/// million entries): the head row is read and locked once and written once at the end.
+pub struct Chain {
+    locked_id: i64,
+    last_id: i64,
+    last_hash: String,
+}
+
+impl Chain {
+    pub async fn lock(tx: &impl ConnectionTrait) -> Result<Chain, DbErr> {
+        let head = ledger_head::Entity::find_by_id(1)
+            .lock_exclusive()
+            .one(tx)
+            .await?
+            .ok_or_else(|| DbErr::Custom("ledger head row is missing".into()))?;
+        Ok(Chain {
+            locked_id: head.last_id,
+            last_id: head.last_id,
+            last_hash: head.last_hash,
+        })
+    }
+
+    pub async fn append(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        actor: &Actor,
+        entry: Entry,
+    ) -> Result<ledger_entries::Model, DbErr> {
+        let model = ledger_entries::Model {
+            id: self.last_id + 1,
+            at: clock::now(),
+            actor: actor.to_string(),
+            entity_type: entry.entity_type.to_string(),
+            entity_id: entry.entity_id,
+            action: entry.action.to_string(),
+            changes: entry.changes.to_string(),
+            reason: entry.reason,
+            parent: entry.parent,
+            prev_hash: self.last_hash.clone(),
+            hash: String::new(),
+        };
+        let hash = entry_hash(&model);
+        let model = ledger_entries::Model { hash, ..model };
+        ledger_entries::Entity::insert(ledger_entries::ActiveModel::from(model.clone()))
+            .exec_without_returning(tx)
+            .await?;
+        self.last_id = model.id;
+        self.last_hash = model.hash.clone();
+        Ok(model)
+    }
+
+    /// Moves the head to the last appended entry. Without it the transaction must not
+    /// commit: `ledger verify` would report the entries past the head.
+    pub async fn finish(self, tx: &impl ConnectionTrait) -> Result<(), DbErr> {
+        if self.last_id == self.locked_id {
+            return Ok(());
+        }
+        let updated = ledger_head::Entity::update_many()
+            .col_expr(ledger_head::Column::LastId, self.last_id.into())
+            .col_expr(ledger_head::Column::LastHash, self.last_hash.into())
+            .filter(ledger_head::Column::Id.eq(1))
+            .filter(ledger_head::Column::LastId.eq(self.locked_id))
+            .exec(tx)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(DbErr::Custom("ledger head moved during append".into()));
+        }
+        Ok(())
+    }
 }
 
 /// The exact bytes that are hashed: a fixed-order JSON object of every stored field
 /// except the hashes themselves.
 pub fn canonical(entry: &ledger_entries::Model) -> String {
-    json!([
+    let mut fields = json!([
         entry.id,
         format_at(entry.at),
         entry.actor,
@@ -161,8 +199,12 @@ pub fn canonical(entry: &ledger_entries::Model) -> String {
         entry.action,
         entry.changes,
         entry.reason,
-    ])
-    .to_string()
+    ]);
+    // Entries written before `parent` existed keep their hash.
+    if let (Some(parent), Value::Array(fields)) = (&entry.parent, &mut fields) {
+        fields.push(json!(parent));
+    }
+    fields.to_string()
 }
 
 pub fn entry_hash(entry: &ledger_entries::Model) -> String {
@@ -267,7 +309,31 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
     }
 }
 
-/// Newest first, for the admin page and a record's history.
+/// A record's history: its own entries and those of its parts, newest first.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    entity_type: &str,
+    id: i64,
+    limit: u64,
+) -> Result<Vec<ledger_entries::Model>, DbErr> {
+    use sea_orm::Condition;
+    ledger_entries::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(ledger_entries::Column::EntityType.eq(entity_type))
+                        .add(ledger_entries::Column::EntityId.eq(id.to_string())),
+                )
+                .add(ledger_entries::Column::Parent.eq(format!("{entity_type}:{id}"))),
+        )
+        .order_by_desc(ledger_entries::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Newest first, for the admin page.
 pub async fn recent(
     db: &impl ConnectionTrait,
     before_id: Option<i64>,
@@ -296,6 +362,7 @@ mod tests {
             action: "create".into(),
             changes: r#"{"role":{"before":null,"after":"coordinator"}}"#.into(),
             reason: None,
+            parent: None,
             prev_hash: GENESIS_HASH.into(),
             hash: String::new(),
         }
@@ -330,6 +397,10 @@ mod tests {
             },
             ledger_entries::Model {
                 reason: Some("typo".into()),
+                ..base.clone()
+            },
+            ledger_entries::Model {
+                parent: Some("class:1".into()),
                 ..base.clone()
             },
             ledger_entries::Model {

@@ -15,6 +15,8 @@ pub struct Model {
     /// JSON text: `{"field": {"before": …, "after": …}}` or a summary object.
     pub changes: String,
     pub reason: Option<String>,
+    /// The whole record a part belongs to (`class:42` for a roster line), if any.
+    pub parent: Option<String>,
     pub prev_hash: String,
     pub hash: String,
 }

@@ -1,12 +1,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts_and_ledger;
+mod m20261122_000002_delivery_record;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_accounts_and_ledger::Migration)]
+        vec![
+            Box::new(m20261122_000001_accounts_and_ledger::Migration),
+            Box::new(m20261122_000002_delivery_record::Migration),
+        ]
     }
 }

@@ -1,6 +1,8 @@
 //! Pure rules: no I/O, no database, no clock (dates and times are passed in).
 pub mod account;
 pub mod catalog;
+pub mod delivery;
+pub mod fields;
 pub mod policy;
 pub mod redirect;
 pub mod role;

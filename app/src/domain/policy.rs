@@ -21,6 +21,31 @@ pub fn check_trainer_standing(
     ))
 }
 
+/// How far ahead the trainers page warns that an MCT's good standing is about to end.
+pub const STANDING_WARNING_DAYS: i64 = 90;
+
+/// An MCT's standing on `today`, for the trainers page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Good,
+    /// Still good today, ending within the warning period (`days_left` ≥ 0).
+    EndingSoon {
+        days_left: i64,
+    },
+    Lapsed,
+}
+
+pub fn standing(mct_valid_until: NaiveDate, today: NaiveDate) -> Standing {
+    let days_left = (mct_valid_until - today).num_days();
+    if days_left < 0 {
+        Standing::Lapsed
+    } else if days_left <= STANDING_WARNING_DAYS {
+        Standing::EndingSoon { days_left }
+    } else {
+        Standing::Good
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +66,20 @@ mod tests {
             check_trainer_standing(Content::Unofficial, "Ana", d("2020-01-01"), d("2026-11-30"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn standing_ends_soon_within_90_days_and_lapses_the_day_after_valid_until() {
+        let today = d("2026-11-22");
+        assert_eq!(
+            standing(d("2026-11-22"), today),
+            Standing::EndingSoon { days_left: 0 }
+        );
+        assert_eq!(
+            standing(d("2027-02-20"), today),
+            Standing::EndingSoon { days_left: 90 }
+        );
+        assert_eq!(standing(d("2027-02-21"), today), Standing::Good);
+        assert_eq!(standing(d("2026-11-21"), today), Standing::Lapsed);
     }
 }

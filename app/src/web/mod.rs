@@ -2,14 +2,19 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod classes;
+pub mod courses;
+pub mod imports;
 pub mod middleware;
 pub mod page;
+pub mod trainers;
+pub mod upload;
 
 use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -40,12 +45,39 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/role", post(admin::change_role))
         .route("/admin/users/{id}/active", post(admin::set_active))
         .route("/admin/ledger", get(admin::ledger_page))
+        .route("/courses", get(courses::list).post(courses::create))
+        .route("/courses/new", get(courses::new))
+        .route("/courses/{id}", get(courses::edit).post(courses::update))
+        .route("/courses/{id}/retire", post(courses::retire))
+        .route("/trainers", get(trainers::list).post(trainers::create))
+        .route("/trainers/new", get(trainers::new))
+        .route("/trainers/{id}", get(trainers::edit).post(trainers::update))
+        .route("/classes", get(classes::list).post(classes::create))
+        .route("/classes/new", get(classes::new))
+        .route("/classes/export.csv", get(classes::export))
+        .route("/classes/{id}", get(classes::show).post(classes::update))
+        .route("/classes/{id}/edit", get(classes::edit))
+        .route("/classes/{id}/status", post(classes::change_status))
+        .route("/classes/{id}/confirm", post(classes::confirm))
+        .route("/classes/{id}/roster", post(classes::add_learner))
+        .route("/classes/{id}/roster.csv", get(classes::roster_csv))
+        .route("/classes/{id}/attendance", post(classes::attendance))
+        .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
+        .route("/imports", get(imports::page))
+        .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
+        // CSV uploads get their own, larger limit; they are spooled to disk.
+        .merge(
+            Router::new()
+                .route("/imports", post(imports::upload))
+                .route("/classes/{id}/roster/import", post(classes::import_roster))
+                .layer(DefaultBodyLimit::max(state.config.server.max_upload_bytes))
+                .layer(RequestBodyLimitLayer::new(state.config.server.max_upload_bytes)),
+        )
         .route_layer(axum::middleware::from_fn(record_route))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::browser_state))
         .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -71,6 +71,16 @@ impl Page {
 /// The navigation each role sees, in one place.
 fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Dashboard")];
+    if role.may_read_records() {
+        items.push(("/classes", "Classes"));
+        items.push(("/courses", "Courses"));
+        items.push(("/trainers", "Trainers"));
+    } else {
+        items.push(("/classes", "My classes"));
+    }
+    if role.may_edit_records() {
+        items.push(("/imports", "Imports"));
+    }
     if role.may_administer() {
         items.push(("/admin/users", "Users"));
         items.push(("/admin/ledger", "Ledger"));
@@ -200,31 +210,7 @@ pub fn url_encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// Field-level validation messages for a form, shown next to their inputs.
-#[derive(Debug, Default, Clone)]
-pub struct FieldErrors(pub Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
-    }
-
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Collects the error of a parse into the list and yields the value when it parsed.
-    pub fn check<T>(&mut self, field: &'static str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|m| self.add(field, m)).ok()
-    }
-}
+pub use crate::domain::fields::FieldErrors;
 
 #[cfg(test)]
 mod tests {

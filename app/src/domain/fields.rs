@@ -1,0 +1,181 @@
+//! Parsers shared by forms and CSV imports: each returns the value or a message that
+//! completes "<field> …" (`must be a date YYYY-MM-DD, not "12/01/2026"`).
+use chrono::NaiveDate;
+
+/// Field-level validation messages for a form or CSV row, shown next to their inputs (or after `line N:`).
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(pub Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Collects the error of a parse into the list and yields the value when it parsed.
+    pub fn check<T>(&mut self, field: &'static str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.add(field, m)).ok()
+    }
+}
+
+/// `true` or `false`, exactly as SPEC §7 writes booleans.
+pub fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("must be true or false, not {other:?}")),
+    }
+}
+
+pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("is required (YYYY-MM-DD)".into());
+    }
+    // chrono alone accepts "2026-1-5"; the spec's format is fixed-width.
+    let shaped = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
+    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(date) if shaped => Ok(date),
+        _ => Err(format!("must be a date YYYY-MM-DD, not {raw:?}")),
+    }
+}
+
+pub fn parse_optional_date(raw: &str) -> Result<Option<NaiveDate>, String> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_date(raw).map(Some)
+    }
+}
+
+/// Trimmed text of 1..=`max` characters.
+pub fn parse_text(raw: &str, max: usize) -> Result<String, String> {
+    let text = raw.trim();
+    match text.chars().count() {
+        0 => Err("is required".into()),
+        n if n > max => Err(format!("must be at most {max} characters")),
+        _ if text.chars().any(char::is_control) => {
+            Err("must not contain control characters".into())
+        }
+        _ => Ok(text.to_string()),
+    }
+}
+
+/// Like [`parse_text`], but blank means none.
+pub fn parse_optional_text(raw: &str, max: usize) -> Result<Option<String>, String> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_text(raw, max).map(Some)
+    }
+}
+
+/// An identifier such as `AZ-104` or `C-2026-0142`: upper-cased, letters, digits and
+/// `- _ . /` only, so that `az-104` and `AZ-104` can never be two records.
+pub fn parse_code(raw: &str, max: usize) -> Result<String, String> {
+    let code = raw.trim().to_uppercase();
+    if code.is_empty() {
+        return Err("is required".into());
+    }
+    if code.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if let Some(bad) = code
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
+    {
+        return Err(format!(
+            "may hold only letters, digits and - _ . / (found {bad:?})"
+        ));
+    }
+    Ok(code)
+}
+
+/// An `http(s)://` link, or none when blank.
+pub fn parse_optional_url(raw: &str) -> Result<Option<String>, String> {
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+                && url.len() <= 2000 =>
+        {
+            Ok(Some(url.to_string()))
+        }
+        _ => Err(format!("must be an http:// or https:// link, not {url:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_are_exactly_true_or_false() {
+        assert_eq!(parse_bool("true"), Ok(true));
+        assert_eq!(parse_bool(" false "), Ok(false));
+        for bad in ["yes", "1", "TRUE", ""] {
+            assert!(
+                parse_bool(bad).unwrap_err().contains("true or false"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_fixed_width_iso() {
+        assert_eq!(parse_date("2026-02-28").unwrap().to_string(), "2026-02-28");
+        for bad in ["2026-2-28", "28/02/2026", "2026-02-30", "2026-02-28T00:00"] {
+            assert!(parse_date(bad).unwrap_err().contains("YYYY-MM-DD"), "{bad}");
+        }
+        assert_eq!(parse_optional_date("  "), Ok(None));
+    }
+
+    #[test]
+    fn codes_are_upper_cased_and_restricted() {
+        assert_eq!(parse_code(" az-104 ", 32).unwrap(), "AZ-104");
+        assert!(parse_code("AZ 104", 32).unwrap_err().contains("' '"));
+        assert!(parse_code("", 32).is_err());
+        assert!(parse_code(&"A".repeat(33), 32).is_err());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(
+            parse_text("  Zoë O'Brien, Jr. ", 200).unwrap(),
+            "Zoë O'Brien, Jr."
+        );
+        assert!(parse_text("a\u{0}b", 200).is_err());
+        assert!(parse_text(&"é".repeat(201), 200).is_err());
+        assert_eq!(parse_optional_text("", 10), Ok(None));
+    }
+
+    #[test]
+    fn survey_links_must_be_web_links() {
+        assert_eq!(
+            parse_optional_url("https://mtm.example/s/1")
+                .unwrap()
+                .as_deref(),
+            Some("https://mtm.example/s/1")
+        );
+        assert_eq!(parse_optional_url(""), Ok(None));
+        assert!(parse_optional_url("javascript:alert(1)").is_err());
+        assert!(parse_optional_url("https://").is_err());
+    }
+}

@@ -1,0 +1,726 @@
+//! Classes (deliveries): forms, the `classes` import, the lifecycle and the list.
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{classes, courses, enrollments, trainers};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    Outcome, ServiceError, courses as course_svc, like_pattern, lower_like, trainers as trainer_svc,
+};
+use crate::auth::extract::CurrentUser;
+use crate::clock;
+use crate::db::begin_write;
+use crate::domain::catalog::SolutionArea;
+use crate::domain::delivery::{
+    ClassStatus, Confirmer, Modality, StatusChange, amendment_reason, check_dates,
+    check_deliverable, check_schedulable, confirmer,
+};
+use crate::domain::fields::{
+    FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
+};
+use crate::domain::policy::check_trainer_standing;
+use crate::domain::role::Role;
+use crate::ledger::{self, Actor, Chain, Entry, diff};
+
+/// A class as typed in the form or a `classes` CSV row (same field names; the form
+/// has no `status`, the CSV has no `location`, survey link or reason).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClassFields {
+    pub class_ref: String,
+    pub course_code: String,
+    pub mct_id: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub modality: String,
+    pub status: String,
+    pub location: String,
+    pub external_survey_url: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassInput {
+    pub class_ref: String,
+    pub course_code: String,
+    pub mct_id: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub modality: Modality,
+    /// Only imports set the status; forms leave it to the lifecycle buttons.
+    pub status: Option<ClassStatus>,
+    /// `None` keeps what is stored (imports carry no location or survey link).
+    pub location: Option<Option<String>>,
+    pub external_survey_url: Option<Option<String>>,
+}
+
+impl ClassFields {
+    /// `from_import`: the row carries a status and no location or survey link.
+    pub fn parse(&self, from_import: bool) -> Result<ClassInput, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let class_ref = e.check("class_ref", parse_code(&self.class_ref, 64));
+        let course_code = e.check("course_code", parse_code(&self.course_code, 32));
+        let mct_id = e.check("mct_id", parse_code(&self.mct_id, 64));
+        let start = e.check("start_date", parse_date(&self.start_date));
+        let end = e.check("end_date", parse_date(&self.end_date));
+        if let (Some(start), Some(end)) = (start, end) {
+            e.check("end_date", check_dates(start, end));
+        }
+        let modality = e.check("modality", self.modality.parse::<Modality>());
+        let status = if from_import {
+            e.check("status", self.status.parse::<ClassStatus>())
+                .map(Some)
+        } else {
+            Some(None)
+        };
+        let (location, survey) = if from_import {
+            (Some(None), Some(None))
+        } else {
+            (
+                e.check("location", parse_optional_text(&self.location, 300))
+                    .map(Some),
+                e.check(
+                    "external_survey_url",
+                    parse_optional_url(&self.external_survey_url),
+                )
+                .map(Some),
+            )
+        };
+        match (
+            class_ref,
+            course_code,
+            mct_id,
+            start,
+            end,
+            modality,
+            status,
+            location,
+            survey,
+        ) {
+            (
+                Some(class_ref),
+                Some(course_code),
+                Some(mct_id),
+                Some(start_date),
+                Some(end_date),
+                Some(modality),
+                Some(status),
+                Some(location),
+                Some(external_survey_url),
+            ) if e.is_empty() => Ok(ClassInput {
+                class_ref,
+                course_code,
+                mct_id,
+                start_date,
+                end_date,
+                modality,
+                status,
+                location,
+                external_survey_url,
+            }),
+            _ => Err(e),
+        }
+    }
+
+    pub fn of(
+        c: &classes::Model,
+        course: &courses::Model,
+        trainer: &trainers::Model,
+    ) -> ClassFields {
+        ClassFields {
+            class_ref: c.class_ref.clone(),
+            course_code: course.course_code.clone(),
+            mct_id: trainer.mct_id.clone(),
+            start_date: c.start_date.to_string(),
+            end_date: c.end_date.to_string(),
+            modality: c.modality.clone(),
+            status: c.status.clone(),
+            location: c.location.clone().unwrap_or_default(),
+            external_survey_url: c.external_survey_url.clone().unwrap_or_default(),
+            reason: String::new(),
+        }
+    }
+}
+
+pub fn status(c: &classes::Model) -> ClassStatus {
+    c.status.parse().unwrap_or(ClassStatus::Scheduled)
+}
+
+pub fn modality(c: &classes::Model) -> Modality {
+    c.modality.parse().unwrap_or(Modality::InPerson)
+}
+
+fn snapshot(c: &classes::Model, course: &courses::Model, trainer: &trainers::Model) -> Value {
+    json!({
+        "class_ref": c.class_ref, "course_code": course.course_code, "mct_id": trainer.mct_id,
+        "start_date": c.start_date.to_string(), "end_date": c.end_date.to_string(),
+        "modality": c.modality, "status": c.status, "location": c.location,
+        "external_survey_url": c.external_survey_url,
+    })
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<classes::Model, ServiceError> {
+    classes::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn by_ref(
+    db: &impl ConnectionTrait,
+    class_ref: &str,
+) -> Result<Option<classes::Model>, ServiceError> {
+    Ok(classes::Entity::find()
+        .filter(classes::Column::ClassRef.eq(class_ref))
+        .one(db)
+        .await?)
+}
+
+/// Course and MCT of a stored class.
+pub async fn parts(
+    db: &impl ConnectionTrait,
+    c: &classes::Model,
+) -> Result<(courses::Model, trainers::Model), ServiceError> {
+    Ok((
+        course_svc::get(db, c.course_id).await?,
+        trainer_svc::get(db, c.trainer_id).await?,
+    ))
+}
+
+/// How a write reached the class, which decides what it may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Form,
+    Import,
+}
+
+/// Validates `input` against the catalogue, the lifecycle and rule 1, then writes it
+/// over `existing` (or as a new class) and records the change.
+pub(crate) async fn write(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    via: Via,
+    existing: Option<classes::Model>,
+    input: &ClassInput,
+    reason: &str,
+) -> Result<Outcome<classes::Model>, ServiceError> {
+    let course = course_svc::by_code(tx, &input.course_code)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::field(
+                "course_code",
+                format!("no course {} in the Title Plan", input.course_code),
+            )
+        })?;
+    let trainer = trainer_svc::by_mct_id(tx, &input.mct_id)
+        .await?
+        .ok_or_else(|| ServiceError::field("mct_id", format!("no MCT with ID {}", input.mct_id)))?;
+    if let Some(other) = by_ref(tx, &input.class_ref).await? {
+        if existing.as_ref().map(|c| c.id) != Some(other.id) {
+            return Err(ServiceError::field(
+                "class_ref",
+                format!("{} is already used by another class", input.class_ref),
+            ));
+        }
+    }
+    let old_status = existing.as_ref().map(status);
+    let new_status = match (old_status, input.status) {
+        (None, None) => ClassStatus::Scheduled,
+        (None, Some(s)) => s,
+        (Some(old), None) => old,
+        (Some(old), Some(s)) => old
+            .import_to(s)
+            .map_err(|m| ServiceError::field("status", m))?,
+    };
+    if existing.is_none()
+        || old_status == Some(ClassStatus::Scheduled)
+        || course.id != existing.as_ref().map_or(0, |c| c.course_id)
+    {
+        check_schedulable(&course.course_code, course.retired, new_status)
+            .map_err(|m| ServiceError::field("course_code", m))?;
+    }
+    if new_status != ClassStatus::Cancelled {
+        check_trainer_standing(
+            course_svc::content(&course),
+            &trainer.name,
+            trainer.mct_valid_until,
+            input.end_date,
+        )
+        .map_err(|m| ServiceError::field("mct_id", m))?;
+    }
+    let location = match (&input.location, &existing) {
+        (Some(l), _) => l.clone(),
+        (None, Some(old)) => old.location.clone(),
+        (None, None) => None,
+    };
+    let survey = match (&input.external_survey_url, &existing) {
+        (Some(u), _) => u.clone(),
+        (None, Some(old)) => old.external_survey_url.clone(),
+        (None, None) => None,
+    };
+    let now = clock::now();
+    let (model, before, action, reason) = match existing {
+        Some(old) => {
+            let unchanged = old.class_ref == input.class_ref
+                && old.course_id == course.id
+                && old.trainer_id == trainer.id
+                && old.start_date == input.start_date
+                && old.end_date == input.end_date
+                && old.modality == input.modality.id()
+                && old.status == new_status.id()
+                && old.location == location
+                && old.external_survey_url == survey;
+            if unchanged {
+                return Ok(Outcome::Unchanged(old));
+            }
+            let old_status = status(&old);
+            let reason = match via {
+                Via::Form => amendment_reason(old_status, reason)
+                    .map_err(|m| ServiceError::field("reason", m))?,
+                Via::Import if old_status.is_closed() => {
+                    return Err(ServiceError::field(
+                        "class_ref",
+                        format!(
+                            "{} is confirmed: amend it on its page, with a reason",
+                            old.class_ref
+                        ),
+                    ));
+                }
+                Via::Import => None,
+            };
+            let action = match (via, old_status.is_closed()) {
+                (_, true) => "amend",
+                (Via::Form, false) => "update",
+                (Via::Import, false) => "import",
+            };
+            let (old_course, old_trainer) = parts(tx, &old).await?;
+            let before = snapshot(&old, &old_course, &old_trainer);
+            let mut active: classes::ActiveModel = old.into();
+            active.class_ref = Set(input.class_ref.clone());
+            active.course_id = Set(course.id);
+            active.trainer_id = Set(trainer.id);
+            active.start_date = Set(input.start_date);
+            active.end_date = Set(input.end_date);
+            active.modality = Set(input.modality.id().to_string());
+            active.status = Set(new_status.id().to_string());
+            active.location = Set(location);
+            active.external_survey_url = Set(survey);
+            if new_status == ClassStatus::Confirmed && old_status != ClassStatus::Confirmed {
+                active.confirmed_at = Set(Some(now));
+            }
+            active.updated_at = Set(now);
+            (active.update(tx).await?, Some(before), action, reason)
+        }
+        None => {
+            let model = classes::ActiveModel {
+                class_ref: Set(input.class_ref.clone()),
+                course_id: Set(course.id),
+                trainer_id: Set(trainer.id),
+                start_date: Set(input.start_date),
+                end_date: Set(input.end_date),
+                modality: Set(input.modality.id().to_string()),
+                status: Set(new_status.id().to_string()),
+                location: Set(location),
+                external_survey_url: Set(survey),
+                confirmed_at: Set((new_status == ClassStatus::Confirmed).then_some(now)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            let action = if via == Via::Import {
+                "import"
+            } else {
+                "create"
+            };
+            (model, None, action, None)
+        }
+    };
+    let changes = diff(
+        before.as_ref().unwrap_or(&json!({})),
+        &snapshot(&model, &course, &trainer),
+        &[],
+    );
+    let mut entry = Entry::new("class", model.id, action).changes(changes);
+    if let Some(reason) = reason {
+        entry = entry.reason(reason);
+    }
+    chain.append(tx, actor, entry).await?;
+    Ok(match before {
+        Some(_) => Outcome::Updated(model),
+        None => Outcome::Created(model),
+    })
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &ClassInput,
+) -> Result<classes::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let class = write(&tx, &mut chain, actor, Via::Form, None, input, "")
+        .await?
+        .into_model();
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(class)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    input: &ClassInput,
+    reason: &str,
+) -> Result<Outcome<classes::Model>, ServiceError> {
+    let tx = begin_write(db).await?;
+    let old = get(&tx, id).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let outcome = write(&tx, &mut chain, actor, Via::Form, Some(old), input, reason).await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Coordinators: the class took place, or will not.
+pub async fn change_status(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    change: StatusChange,
+    today: NaiveDate,
+) -> Result<classes::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    let class = get(&tx, id).await?;
+    let to = status(&class)
+        .apply(change)
+        .map_err(ServiceError::Refused)?;
+    if change == StatusChange::MarkDelivered {
+        check_deliverable(class.start_date, today).map_err(ServiceError::Refused)?;
+    }
+    let action = match change {
+        StatusChange::MarkDelivered => "deliver",
+        StatusChange::Cancel => "cancel",
+        StatusChange::Confirm => "confirm",
+    };
+    let class = set_status(&tx, actor, class, to, action, None).await?;
+    tx.commit().await?;
+    Ok(class)
+}
+
+async fn set_status(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    class: classes::Model,
+    to: ClassStatus,
+    action: &'static str,
+    reason: Option<String>,
+) -> Result<classes::Model, ServiceError> {
+    let from = class.status.clone();
+    let mut active: classes::ActiveModel = class.into();
+    active.status = Set(to.id().to_string());
+    let now = clock::now();
+    if to == ClassStatus::Confirmed {
+        active.confirmed_at = Set(Some(now));
+    }
+    active.updated_at = Set(now);
+    let class = active.update(tx).await?;
+    let mut entry = Entry::new("class", class.id, action)
+        .changes(json!({"status": {"before": from, "after": to.id()}}));
+    if let Some(reason) = reason {
+        entry = entry.reason(reason);
+    }
+    ledger::append(tx, actor, entry).await?;
+    Ok(class)
+}
+
+/// The class's own MCT confirms the delivery, or an admin on their behalf with a reason.
+/// Rule 1 is checked again: the MCT's standing may have been corrected since.
+pub async fn confirm(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    id: i64,
+    reason: &str,
+) -> Result<classes::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    let class = visible_class(&tx, user, id).await?;
+    let (course, trainer) = parts(&tx, &class).await?;
+    let own = trainer.user_id == Some(user.id);
+    let who = match confirmer(user.role, own, reason) {
+        Ok(who) => who,
+        Err(Some(message)) => return Err(ServiceError::field("reason", message)),
+        Err(None) => return Err(ServiceError::Forbidden),
+    };
+    let to = status(&class)
+        .apply(StatusChange::Confirm)
+        .map_err(ServiceError::Refused)?;
+    check_trainer_standing(
+        course_svc::content(&course),
+        &trainer.name,
+        trainer.mct_valid_until,
+        class.end_date,
+    )
+    .map_err(ServiceError::Refused)?;
+    let reason = match who {
+        Confirmer::OwnTrainer => None,
+        Confirmer::AdminOnBehalf(reason) => {
+            Some(format!("confirmed on behalf of {}: {reason}", trainer.name))
+        }
+    };
+    let class = set_status(&tx, &Actor::User(user.id), class, to, "confirm", reason).await?;
+    tx.commit().await?;
+    Ok(class)
+}
+
+/// The class if `user` may see it: staff see every class, a trainer only their own
+/// (another trainer's class does not exist for them).
+pub async fn visible_class(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<classes::Model, ServiceError> {
+    let class = get(db, id).await?;
+    if user.role == Role::Trainer {
+        let own = trainer_svc::of_user(db, user.id).await?;
+        if own.map(|t| t.id) != Some(class.trainer_id) {
+            return Err(ServiceError::NotFound);
+        }
+    }
+    Ok(class)
+}
+
+/// The class list's filters (all optional; combined with AND).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassFilter {
+    pub status: Option<ClassStatus>,
+    pub modality: Option<Modality>,
+    pub course_id: Option<i64>,
+    pub trainer_id: Option<i64>,
+    pub area: Option<SolutionArea>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Class ref prefix, course code or title, MCT name, e-mail or ID.
+    pub search: String,
+}
+
+impl ClassFilter {
+    fn condition(&self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(s) = self.status {
+            c = c.add(classes::Column::Status.eq(s.id()));
+        }
+        if let Some(m) = self.modality {
+            c = c.add(classes::Column::Modality.eq(m.id()));
+        }
+        if let Some(id) = self.course_id {
+            c = c.add(classes::Column::CourseId.eq(id));
+        }
+        if let Some(id) = self.trainer_id {
+            c = c.add(classes::Column::TrainerId.eq(id));
+        }
+        if let Some(area) = self.area {
+            let in_area = courses::Entity::find()
+                .select_only()
+                .column(courses::Column::Id)
+                .filter(courses::Column::SolutionArea.eq(area.id()))
+                .into_query();
+            c = c.add(classes::Column::CourseId.in_subquery(in_area));
+        }
+        if let Some(from) = self.from {
+            c = c.add(classes::Column::StartDate.gte(from));
+        }
+        if let Some(to) = self.to {
+            c = c.add(classes::Column::StartDate.lte(to));
+        }
+        if let Some(pattern) = like_pattern(&self.search) {
+            let ref_prefix = format!("{}%", pattern.trim_matches('%').to_uppercase());
+            let courses_matching = courses::Entity::find()
+                .select_only()
+                .column(courses::Column::Id)
+                .filter(
+                    lower_like(courses::Column::CourseCode, &pattern)
+                        .or(lower_like(courses::Column::Title, &pattern)),
+                )
+                .into_query();
+            let trainers_matching = trainers::Entity::find()
+                .select_only()
+                .column(trainers::Column::Id)
+                .filter(
+                    lower_like(trainers::Column::Name, &pattern)
+                        .or(trainers::Column::Email.like(pattern.clone()))
+                        .or(lower_like(trainers::Column::MctId, &pattern)),
+                )
+                .into_query();
+            c = c.add(
+                Condition::any()
+                    .add(classes::Column::ClassRef.like(ref_prefix))
+                    .add(classes::Column::CourseId.in_subquery(courses_matching))
+                    .add(classes::Column::TrainerId.in_subquery(trainers_matching)),
+            );
+        }
+        c
+    }
+}
+
+/// Where a page starts: after the last row of the previous page in list order
+/// (`start_date` newest first, then id), so deep pages cost what the first one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub start_date: NaiveDate,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.start_date, self.id)
+    }
+
+    pub fn decode(raw: &str) -> Option<Cursor> {
+        let (date, id) = raw.split_once('_')?;
+        Some(Cursor {
+            start_date: date.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A class with the names the list shows.
+pub struct ClassRow {
+    pub class: classes::Model,
+    pub course: courses::Model,
+    pub trainer: trainers::Model,
+}
+
+pub struct ClassPage {
+    pub rows: Vec<ClassRow>,
+    pub next: Option<Cursor>,
+    /// Matching classes, counted up to [`COUNT_CAP`].
+    pub total: u64,
+}
+
+pub const COUNT_CAP: u64 = 10_000;
+
+/// One page of classes matching `filter`. Counting stops at [`COUNT_CAP`] so a filter
+/// matching a million classes costs no more than one matching ten thousand.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ClassFilter,
+    after: Option<Cursor>,
+    page_size: u64,
+) -> Result<ClassPage, ServiceError> {
+    let total = classes::Entity::find()
+        .filter(filter.condition())
+        .select_only()
+        .column(classes::Column::Id)
+        .limit(COUNT_CAP + 1)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .len() as u64;
+    Ok(ClassPage {
+        total,
+        ..list_page(db, filter, after, page_size).await?
+    })
+}
+
+/// One page without the count (exports walk every page).
+pub async fn list_page(
+    db: &impl ConnectionTrait,
+    filter: &ClassFilter,
+    after: Option<Cursor>,
+    page_size: u64,
+) -> Result<ClassPage, ServiceError> {
+    let mut query = classes::Entity::find().filter(filter.condition());
+    if let Some(cursor) = after {
+        query = query.filter(
+            Condition::any()
+                .add(classes::Column::StartDate.lt(cursor.start_date))
+                .add(
+                    classes::Column::StartDate
+                        .eq(cursor.start_date)
+                        .and(classes::Column::Id.lt(cursor.id)),
+                ),
+        );
+    }
+    let mut found = query
+        .order_by_desc(classes::Column::StartDate)
+        .order_by_desc(classes::Column::Id)
+        .limit(page_size + 1)
+        .all(db)
+        .await?;
+    let next = (found.len() as u64 > page_size).then(|| {
+        found.truncate(page_size as usize);
+        found.last().map(|c| Cursor {
+            start_date: c.start_date,
+            id: c.id,
+        })
+    });
+    Ok(ClassPage {
+        rows: with_names(db, found).await?,
+        next: next.flatten(),
+        total: 0,
+    })
+}
+
+/// Attaches course and MCT to each class with two queries for the whole batch.
+pub async fn with_names(
+    db: &impl ConnectionTrait,
+    found: Vec<classes::Model>,
+) -> Result<Vec<ClassRow>, ServiceError> {
+    let course_ids: Vec<i64> = found.iter().map(|c| c.course_id).collect();
+    let trainer_ids: Vec<i64> = found.iter().map(|c| c.trainer_id).collect();
+    let courses: HashMap<i64, courses::Model> = courses::Entity::find()
+        .filter(courses::Column::Id.is_in(course_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let trainers: HashMap<i64, trainers::Model> = trainers::Entity::find()
+        .filter(trainers::Column::Id.is_in(trainer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    found
+        .into_iter()
+        .map(|class| {
+            let course = courses
+                .get(&class.course_id)
+                .cloned()
+                .ok_or(ServiceError::NotFound)?;
+            let trainer = trainers
+                .get(&class.trainer_id)
+                .cloned()
+                .ok_or(ServiceError::NotFound)?;
+            Ok(ClassRow {
+                class,
+                course,
+                trainer,
+            })
+        })
+        .collect()
+}
+
+/// The roster of a class, by learner name.
+pub async fn roster(
+    db: &impl ConnectionTrait,
+    class_id: i64,
+) -> Result<Vec<enrollments::Model>, ServiceError> {
+    Ok(enrollments::Entity::find()
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .order_by_asc(enrollments::Column::LearnerName)
+        .order_by_asc(enrollments::Column::Id)
+        .all(db)
+        .await?)
+}

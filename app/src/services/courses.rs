@@ -1,0 +1,389 @@
+//! The Title Plan: courses, created by hand or by the `title-plan` import.
+use entity::courses;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Outcome, ServiceError, like_pattern, lower_like};
+use crate::clock;
+use crate::db::begin_write;
+use crate::domain::catalog::{Content, DurationCategory, SolutionArea};
+use crate::domain::fields::{FieldErrors, parse_bool, parse_code, parse_text};
+use crate::ledger::{Actor, Chain, Entry, diff};
+
+/// A course as typed in the form or a `title-plan` CSV row (same field names).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CourseFields {
+    pub course_code: String,
+    pub title: String,
+    pub duration_days: String,
+    pub fundamentals: String,
+    pub solution_area: String,
+    pub content: String,
+    pub courseware_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseInput {
+    pub course_code: String,
+    pub title: String,
+    pub duration_days: i32,
+    pub fundamentals: bool,
+    pub solution_area: Option<SolutionArea>,
+    pub content: Content,
+    pub courseware_version: String,
+}
+
+impl CourseFields {
+    pub fn parse(&self) -> Result<CourseInput, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let course_code = e.check("course_code", parse_code(&self.course_code, 32));
+        let title = e.check("title", parse_text(&self.title, 300));
+        let duration_days = e.check(
+            "duration_days",
+            match self.duration_days.trim().parse::<i32>() {
+                Ok(d) if (0..=60).contains(&d) => Ok(d),
+                _ => Err(format!(
+                    "must be a whole number of days from 0 to 60, not {:?}",
+                    self.duration_days.trim()
+                )),
+            },
+        );
+        let fundamentals = e.check("fundamentals", parse_bool(&self.fundamentals));
+        let solution_area = e.check(
+            "solution_area",
+            match self.solution_area.trim() {
+                "" => Ok(None),
+                area => area.parse::<SolutionArea>().map(Some),
+            },
+        );
+        let content = e.check("content", self.content.trim().parse::<Content>());
+        let courseware_version = e.check(
+            "courseware_version",
+            parse_text(&self.courseware_version, 32),
+        );
+        match (
+            course_code,
+            title,
+            duration_days,
+            fundamentals,
+            solution_area,
+            content,
+            courseware_version,
+        ) {
+            (
+                Some(course_code),
+                Some(title),
+                Some(duration_days),
+                Some(fundamentals),
+                Some(solution_area),
+                Some(content),
+                Some(courseware_version),
+            ) => Ok(CourseInput {
+                course_code,
+                title,
+                duration_days,
+                fundamentals,
+                solution_area,
+                content,
+                courseware_version,
+            }),
+            _ => Err(e),
+        }
+    }
+
+    pub fn of(course: &courses::Model) -> CourseFields {
+        CourseFields {
+            course_code: course.course_code.clone(),
+            title: course.title.clone(),
+            duration_days: course.duration_days.to_string(),
+            fundamentals: course.fundamentals.to_string(),
+            solution_area: course.solution_area.clone().unwrap_or_default(),
+            content: course.content.clone(),
+            courseware_version: course.courseware_version.clone(),
+        }
+    }
+}
+
+/// The derived duration category of a stored course.
+pub fn category(course: &courses::Model) -> DurationCategory {
+    DurationCategory::of(
+        course.fundamentals,
+        u32::try_from(course.duration_days).unwrap_or(0),
+    )
+}
+
+pub fn content(course: &courses::Model) -> Content {
+    course.content.parse().unwrap_or(Content::Official)
+}
+
+pub fn area(course: &courses::Model) -> Option<SolutionArea> {
+    course.solution_area.as_deref().and_then(|a| a.parse().ok())
+}
+
+fn snapshot(c: &courses::Model) -> Value {
+    json!({
+        "course_code": c.course_code, "title": c.title, "duration_days": c.duration_days,
+        "fundamentals": c.fundamentals, "solution_area": c.solution_area, "content": c.content,
+        "courseware_version": c.courseware_version, "retired": c.retired,
+    })
+}
+
+pub async fn by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<courses::Model>, ServiceError> {
+    Ok(courses::Entity::find()
+        .filter(courses::Column::CourseCode.eq(code))
+        .one(db)
+        .await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<courses::Model, ServiceError> {
+    courses::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Writes `input` over `existing` (or as a new course) and records the change.
+pub(crate) async fn write(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    action: &'static str,
+    existing: Option<courses::Model>,
+    input: &CourseInput,
+) -> Result<Outcome<courses::Model>, ServiceError> {
+    let now = clock::now();
+    let area = input.solution_area.map(|a| a.id().to_string());
+    let content = match input.content {
+        Content::Official => "official",
+        Content::Unofficial => "unofficial",
+    };
+    let (model, before) = match existing {
+        Some(old) => {
+            let unchanged = old.course_code == input.course_code
+                && old.title == input.title
+                && old.duration_days == input.duration_days
+                && old.fundamentals == input.fundamentals
+                && old.solution_area == area
+                && old.content == content
+                && old.courseware_version == input.courseware_version;
+            if unchanged {
+                return Ok(Outcome::Unchanged(old));
+            }
+            let before = snapshot(&old);
+            let mut active: courses::ActiveModel = old.into();
+            active.course_code = Set(input.course_code.clone());
+            active.title = Set(input.title.clone());
+            active.duration_days = Set(input.duration_days);
+            active.fundamentals = Set(input.fundamentals);
+            active.solution_area = Set(area);
+            active.content = Set(content.to_string());
+            active.courseware_version = Set(input.courseware_version.clone());
+            active.updated_at = Set(now);
+            (active.update(tx).await?, Some(before))
+        }
+        None => {
+            let model = courses::ActiveModel {
+                course_code: Set(input.course_code.clone()),
+                title: Set(input.title.clone()),
+                duration_days: Set(input.duration_days),
+                fundamentals: Set(input.fundamentals),
+                solution_area: Set(area),
+                content: Set(content.to_string()),
+                courseware_version: Set(input.courseware_version.clone()),
+                retired: Set(false),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            (model, None)
+        }
+    };
+    let changes = diff(
+        before.as_ref().unwrap_or(&json!({})),
+        &snapshot(&model),
+        &[],
+    );
+    chain
+        .append(
+            tx,
+            actor,
+            Entry::new("course", model.id, action).changes(changes),
+        )
+        .await?;
+    Ok(match before {
+        Some(_) => Outcome::Updated(model),
+        None => Outcome::Created(model),
+    })
+}
+
+async fn ensure_code_free(
+    tx: &impl ConnectionTrait,
+    code: &str,
+    except: Option<i64>,
+) -> Result<(), ServiceError> {
+    match by_code(tx, code).await? {
+        Some(other) if Some(other.id) != except => Err(ServiceError::field(
+            "course_code",
+            format!("{code} is already in the Title Plan ({})", other.title),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &CourseInput,
+) -> Result<courses::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    ensure_code_free(&tx, &input.course_code, None).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let course = write(&tx, &mut chain, actor, "create", None, input)
+        .await?
+        .into_model();
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(course)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    input: &CourseInput,
+) -> Result<Outcome<courses::Model>, ServiceError> {
+    let tx = begin_write(db).await?;
+    let old = get(&tx, id).await?;
+    ensure_code_free(&tx, &input.course_code, Some(id)).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let outcome = write(&tx, &mut chain, actor, "update", Some(old), input).await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Retires a course (it can no longer be scheduled) or brings it back.
+pub async fn set_retired(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    retired: bool,
+) -> Result<courses::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    let old = get(&tx, id).await?;
+    if old.retired == retired {
+        return Ok(old);
+    }
+    let before = snapshot(&old);
+    let mut active: courses::ActiveModel = old.into();
+    active.retired = Set(retired);
+    active.updated_at = Set(clock::now());
+    let course = active.update(&tx).await?;
+    let action = if retired { "retire" } else { "reinstate" };
+    let mut chain = Chain::lock(&tx).await?;
+    chain
+        .append(
+            &tx,
+            actor,
+            Entry::new("course", course.id, action).changes(diff(&before, &snapshot(&course), &[])),
+        )
+        .await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(course)
+}
+
+pub const LIST_LIMIT: u64 = 500;
+
+/// Courses whose code or title contains `search` (case-insensitive), by code.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    search: &str,
+    include_retired: bool,
+) -> Result<Vec<courses::Model>, ServiceError> {
+    let mut query = courses::Entity::find().order_by_asc(courses::Column::CourseCode);
+    if let Some(pattern) = like_pattern(search) {
+        query = query.filter(
+            lower_like(courses::Column::CourseCode, &pattern)
+                .or(lower_like(courses::Column::Title, &pattern)),
+        );
+    }
+    if !include_retired {
+        query = query.filter(courses::Column::Retired.eq(false));
+    }
+    Ok(query.limit(LIST_LIMIT).all(db).await?)
+}
+
+/// Every course that can be scheduled, for the class form's picker.
+pub async fn schedulable(db: &impl ConnectionTrait) -> Result<Vec<courses::Model>, ServiceError> {
+    Ok(courses::Entity::find()
+        .filter(courses::Column::Retired.eq(false))
+        .order_by_asc(courses::Column::CourseCode)
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> CourseFields {
+        CourseFields {
+            course_code: "az-104".into(),
+            title: "Microsoft Azure Administrator".into(),
+            duration_days: "4".into(),
+            fundamentals: "false".into(),
+            solution_area: "infrastructure".into(),
+            content: "official".into(),
+            courseware_version: "2026-09".into(),
+        }
+    }
+
+    #[test]
+    fn course_rows_parse_into_typed_input() {
+        let input = fields().parse().unwrap();
+        assert_eq!(input.course_code, "AZ-104");
+        assert_eq!(input.solution_area, Some(SolutionArea::Infrastructure));
+        let no_area = CourseFields {
+            solution_area: "".into(),
+            ..fields()
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(no_area.solution_area, None);
+    }
+
+    #[test]
+    fn every_bad_course_field_is_named() {
+        let bad = CourseFields {
+            course_code: "".into(),
+            duration_days: "four".into(),
+            fundamentals: "yes".into(),
+            solution_area: "azure".into(),
+            content: "free".into(),
+            ..fields()
+        };
+        let errors = bad.parse().unwrap_err();
+        let named: Vec<_> = errors.0.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            named,
+            [
+                "course_code",
+                "duration_days",
+                "fundamentals",
+                "solution_area",
+                "content"
+            ]
+        );
+    }
+}

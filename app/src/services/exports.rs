@@ -1,0 +1,128 @@
+//! CSV exports: the filtered class list and a class roster. Rows are sent on in chunks
+//! as they are read, so a million-class export never sits in memory.
+use std::collections::HashMap;
+
+use entity::enrollments;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use tokio::sync::mpsc;
+
+use super::classes::{self as class_svc, ClassFilter, Cursor};
+use super::{ServiceError, courses as course_svc};
+
+const PAGE: u64 = 1000;
+
+pub const CLASS_COLUMNS: [&str; 14] = [
+    "class_ref",
+    "course_code",
+    "course_title",
+    "solution_area",
+    "duration_category",
+    "content",
+    "mct_id",
+    "mct_name",
+    "start_date",
+    "end_date",
+    "modality",
+    "status",
+    "learners",
+    "attended",
+];
+
+/// The roster columns are the `roster` import's, so an export can be edited and imported.
+pub const ROSTER_COLUMNS: [&str; 4] = ["class_ref", "learner_name", "learner_email", "attended"];
+
+fn chunk_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().from_writer(Vec::with_capacity(64 * 1024))
+}
+
+fn take(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ServiceError> {
+    writer
+        .into_inner()
+        .map_err(|e| ServiceError::Other(anyhow::anyhow!("csv: {e}")))
+}
+
+fn csv_err(e: csv::Error) -> ServiceError {
+    ServiceError::Other(e.into())
+}
+
+/// Sends the classes matching `filter` as CSV chunks, in list order. Stops quietly when
+/// the receiver is gone (the download was cancelled).
+pub async fn classes(
+    db: &impl ConnectionTrait,
+    filter: &ClassFilter,
+    out: mpsc::Sender<Vec<u8>>,
+) -> Result<(), ServiceError> {
+    let mut writer = chunk_writer();
+    writer.write_record(CLASS_COLUMNS).map_err(csv_err)?;
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = class_svc::list_page(db, filter, after, PAGE).await?;
+        let ids: Vec<i64> = page.rows.iter().map(|r| r.class.id).collect();
+        let counts: HashMap<i64, (i64, i64)> = enrollments::Entity::find()
+            .select_only()
+            .column(enrollments::Column::ClassId)
+            .column_as(enrollments::Column::Id.count(), "learners")
+            .column_as(
+                sea_orm::sea_query::Expr::cust("SUM(CASE WHEN attended THEN 1 ELSE 0 END)"),
+                "attended",
+            )
+            .filter(enrollments::Column::ClassId.is_in(ids))
+            .group_by(enrollments::Column::ClassId)
+            .into_tuple::<(i64, i64, Option<i64>)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(id, learners, attended)| (id, (learners, attended.unwrap_or(0))))
+            .collect();
+        for row in &page.rows {
+            let (learners, attended) = counts.get(&row.class.id).copied().unwrap_or((0, 0));
+            writer
+                .write_record([
+                    row.class.class_ref.as_str(),
+                    &row.course.course_code,
+                    &row.course.title,
+                    row.course.solution_area.as_deref().unwrap_or(""),
+                    course_svc::category(&row.course).id(),
+                    &row.course.content,
+                    &row.trainer.mct_id,
+                    &row.trainer.name,
+                    &row.class.start_date.to_string(),
+                    &row.class.end_date.to_string(),
+                    &row.class.modality,
+                    &row.class.status,
+                    &learners.to_string(),
+                    &attended.to_string(),
+                ])
+                .map_err(csv_err)?;
+        }
+        if out
+            .send(take(std::mem::replace(&mut writer, chunk_writer()))?)
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The roster of one class as CSV, in the `roster` import's format.
+pub async fn roster(db: &impl ConnectionTrait, class_id: i64) -> Result<Vec<u8>, ServiceError> {
+    let class = class_svc::get(db, class_id).await?;
+    let mut writer = chunk_writer();
+    writer.write_record(ROSTER_COLUMNS).map_err(csv_err)?;
+    for line in class_svc::roster(db, class_id).await? {
+        writer
+            .write_record([
+                class.class_ref.as_str(),
+                &line.learner_name,
+                &line.learner_email,
+                if line.attended { "true" } else { "false" },
+            ])
+            .map_err(csv_err)?;
+    }
+    take(writer)
+}

@@ -1,0 +1,632 @@
+//! CSV imports (SPEC §7), from the web or `tsp-ledger import`: the file is read as a
+//! stream (memory stays flat however long it is), every row is validated and written
+//! inside one transaction, and the transaction commits only when no row was bad. A bad
+//! row never stops the reading: the report names every bad row as `line N: field: reason`.
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::str::FromStr;
+
+use entity::classes;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::sync::mpsc;
+
+use super::classes::{self as class_svc, ClassFields, Via};
+use super::courses::{self as course_svc, CourseFields};
+use super::rosters::{self, EnrollmentFields};
+use super::trainers::{self as trainer_svc, TrainerFields};
+use super::{Outcome, ServiceError};
+use crate::db::begin_write;
+use crate::domain::fields::{FieldErrors, parse_code};
+use crate::ledger::{Actor, Chain};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    TitlePlan,
+    Trainers,
+    Classes,
+    Roster,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::TitlePlan, Kind::Trainers, Kind::Classes, Kind::Roster];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::TitlePlan => "title-plan",
+            Kind::Trainers => "trainers",
+            Kind::Classes => "classes",
+            Kind::Roster => "roster",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::TitlePlan => "Title Plan (courses)",
+            Kind::Trainers => "Trainers (MCTs)",
+            Kind::Classes => "Classes",
+            Kind::Roster => "Rosters",
+        }
+    }
+
+    /// The header SPEC §7 gives, in order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::TitlePlan => &[
+                "course_code",
+                "title",
+                "duration_days",
+                "fundamentals",
+                "solution_area",
+                "content",
+                "courseware_version",
+            ],
+            Kind::Trainers => &["name", "email", "mct_id", "mct_valid_until", "affiliated"],
+            Kind::Classes => &[
+                "class_ref",
+                "course_code",
+                "mct_id",
+                "start_date",
+                "end_date",
+                "modality",
+                "status",
+            ],
+            Kind::Roster => &["class_ref", "learner_name", "learner_email", "attended"],
+        }
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::ALL.into_iter().find(|k| k.id() == s).ok_or_else(|| {
+            let ids: Vec<_> = Kind::ALL.iter().map(|k| k.id()).collect();
+            format!(
+                "unknown import kind {s:?}: expected one of {}",
+                ids.join(", ")
+            )
+        })
+    }
+}
+
+/// One problem with one row. The header is line 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}: {}", self.line, self.field, self.message)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} rows: {} created, {} updated, {} unchanged",
+            self.rows, self.created, self.updated, self.unchanged
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    /// Nothing was written. `errors` holds the first [`MAX_REPORTED_ERRORS`] of `total`
+    /// problems, found on `bad_lines` lines.
+    #[error("{total} problems on {bad_lines} lines; nothing was imported")]
+    Invalid {
+        errors: Vec<LineError>,
+        total: u64,
+        bad_lines: u64,
+    },
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+impl From<sea_orm::DbErr> for ImportFailure {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ImportFailure::Failed(e.into())
+    }
+}
+
+/// A report longer than this is cut (the total is still given).
+pub const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// Rows handed from the reading thread to the writer at a time.
+const BATCH_ROWS: usize = 512;
+
+enum Chunk {
+    Header(Vec<String>),
+    Rows(Vec<(u64, csv::StringRecord)>),
+    /// A line the CSV reader could not read at all (bad UTF-8, broken quoting).
+    Unreadable(LineError),
+}
+
+/// Where a roster row's class comes from: its `class_ref` column, or the class page the
+/// CSV was pasted on (then `class_ref` may be left out).
+pub type FixedClass = Option<classes::Model>;
+
+/// Reads `source` on a blocking thread and imports it. `progress` gets the bytes read
+/// so far after each batch.
+pub async fn run<R: Read + Send + 'static>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    kind: Kind,
+    source: R,
+    fixed_class: FixedClass,
+    progress: impl Fn(u64),
+) -> Result<Summary, ImportFailure> {
+    let (sender, mut chunks) = mpsc::channel::<(u64, Chunk)>(4);
+    let reader = tokio::task::spawn_blocking(move || read_csv(source, sender));
+
+    let tx = begin_write(db).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let mut importer = Importer::new(kind, fixed_class);
+    while let Some((bytes, chunk)) = chunks.recv().await {
+        match chunk {
+            Chunk::Header(names) => importer.header(&names),
+            Chunk::Unreadable(error) => importer.fail(error),
+            Chunk::Rows(rows) => {
+                for (line, record) in rows {
+                    importer.row(&tx, &mut chain, actor, line, &record).await?;
+                }
+            }
+        }
+        progress(bytes);
+    }
+    reader.await.map_err(|e| ServiceError::Other(e.into()))?;
+    if !importer.header_seen {
+        importer.fail(LineError {
+            line: 1,
+            field: "header".into(),
+            message: format!(
+                "the file is empty: expected the header {}",
+                kind.columns().join(",")
+            ),
+        });
+    }
+    if importer.total_errors > 0 {
+        tx.rollback().await?;
+        return Err(ImportFailure::Invalid {
+            errors: importer.errors,
+            total: importer.total_errors,
+            bad_lines: importer.bad_lines,
+        });
+    }
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(importer.summary)
+}
+
+/// Blocking: parses the CSV and sends it on in batches. Stops early if the importer is
+/// gone (the request was dropped).
+fn read_csv<R: Read>(source: R, sender: mpsc::Sender<(u64, Chunk)>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(source);
+    let mut record = csv::StringRecord::new();
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut first = true;
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                if first {
+                    first = false;
+                    let names = record
+                        .iter()
+                        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+                        .collect();
+                    if sender
+                        .blocking_send((reader.position().byte(), Chunk::Header(names)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                batch.push((line, record.clone()));
+                if batch.len() == BATCH_ROWS {
+                    let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    if sender
+                        .blocking_send((reader.position().byte(), Chunk::Rows(rows)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                let message = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "is not valid UTF-8 (save the file as UTF-8)".to_string()
+                    }
+                    other => format!("cannot be read as CSV: {other:?}"),
+                };
+                let error = LineError {
+                    line,
+                    field: "row".into(),
+                    message,
+                };
+                if sender
+                    .blocking_send((reader.position().byte(), Chunk::Unreadable(error)))
+                    .is_err()
+                {
+                    return;
+                }
+                // A broken quote can swallow the rest of the file: stop at the first one.
+                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.blocking_send((reader.position().byte(), Chunk::Rows(batch)));
+    }
+}
+
+/// Recently used classes by ref: roster files list a class's learners together, so a
+/// small cache saves a lookup per row without growing with the file.
+const CLASS_CACHE: usize = 4096;
+
+struct Importer {
+    kind: Kind,
+    fixed_class: FixedClass,
+    header_seen: bool,
+    header_ok: bool,
+    /// Column positions, in the order of `kind.columns()` (`None`: optional and absent).
+    columns: Vec<Option<usize>>,
+    width: usize,
+    errors: Vec<LineError>,
+    total_errors: u64,
+    bad_lines: u64,
+    last_bad_line: u64,
+    summary: Summary,
+    classes: HashMap<String, classes::Model>,
+}
+
+impl Importer {
+    fn new(kind: Kind, fixed_class: FixedClass) -> Importer {
+        Importer {
+            kind,
+            fixed_class,
+            header_seen: false,
+            header_ok: false,
+            columns: vec![],
+            width: 0,
+            errors: vec![],
+            total_errors: 0,
+            bad_lines: 0,
+            last_bad_line: 0,
+            summary: Summary::default(),
+            classes: HashMap::new(),
+        }
+    }
+
+    fn fail(&mut self, error: LineError) {
+        self.total_errors += 1;
+        if error.line != self.last_bad_line {
+            self.bad_lines += 1;
+            self.last_bad_line = error.line;
+        }
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(error);
+        }
+    }
+
+    fn fail_fields(&mut self, line: u64, errors: FieldErrors) {
+        for (field, message) in errors.0 {
+            self.fail(LineError {
+                line,
+                field: field.into(),
+                message,
+            });
+        }
+    }
+
+    fn header(&mut self, names: &[String]) {
+        self.header_seen = true;
+        self.width = names.len();
+        let errors_before = self.total_errors;
+        let header_error = |message: String| LineError {
+            line: 1,
+            field: "header".into(),
+            message,
+        };
+        for name in names {
+            if !self.kind.columns().contains(&name.as_str()) {
+                let e = header_error(format!(
+                    "unknown column {name:?}: a {} file has the columns {}",
+                    self.kind.id(),
+                    self.kind.columns().join(",")
+                ));
+                self.fail(e);
+            }
+        }
+        self.columns = self
+            .kind
+            .columns()
+            .iter()
+            .map(|c| names.iter().position(|n| n == c))
+            .collect();
+        let missing: Vec<&str> = self
+            .kind
+            .columns()
+            .iter()
+            .zip(&self.columns)
+            .filter(|(_, p)| p.is_none())
+            .map(|(c, _)| *c)
+            .collect();
+        for column in missing {
+            let optional =
+                column == "class_ref" && self.kind == Kind::Roster && self.fixed_class.is_some();
+            if !optional {
+                let e = header_error(format!(
+                    "missing column {column}: a {} file has the columns {}",
+                    self.kind.id(),
+                    self.kind.columns().join(",")
+                ));
+                self.fail(e);
+            }
+        }
+        self.header_ok = self.total_errors == errors_before;
+    }
+
+    fn get(&self, record: &csv::StringRecord, column: &str) -> String {
+        self.kind
+            .columns()
+            .iter()
+            .position(|c| *c == column)
+            .and_then(|i| self.columns.get(i).copied().flatten())
+            .and_then(|i| record.get(i))
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+        line: u64,
+        record: &csv::StringRecord,
+    ) -> Result<(), ImportFailure> {
+        if !self.header_ok {
+            // Without a usable header no row can be read.
+            return Ok(());
+        }
+        self.summary.rows += 1;
+        if record.len() != self.width {
+            self.fail(LineError {
+                line,
+                field: "row".into(),
+                message: format!("has {} fields, the header has {}", record.len(), self.width),
+            });
+            return Ok(());
+        }
+        let result = match self.kind {
+            Kind::TitlePlan => self.title_plan_row(tx, chain, actor, record).await,
+            Kind::Trainers => self.trainer_row(tx, chain, actor, record).await,
+            Kind::Classes => self.class_row(tx, chain, actor, record).await,
+            Kind::Roster => self.roster_row(tx, chain, actor, record).await,
+        };
+        match result {
+            Ok(Outcome::Created(())) => self.summary.created += 1,
+            Ok(Outcome::Updated(())) => self.summary.updated += 1,
+            Ok(Outcome::Unchanged(())) => self.summary.unchanged += 1,
+            Err(RowError::Fields(errors)) => self.fail_fields(line, errors),
+            Err(RowError::Service(ServiceError::Field { field, message })) => {
+                self.fail(LineError {
+                    line,
+                    field: field.into(),
+                    message,
+                })
+            }
+            Err(RowError::Service(ServiceError::Refused(message))) => self.fail(LineError {
+                line,
+                field: "row".into(),
+                message,
+            }),
+            Err(RowError::Service(e)) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    async fn title_plan_row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let fields = CourseFields {
+            course_code: self.get(r, "course_code"),
+            title: self.get(r, "title"),
+            duration_days: self.get(r, "duration_days"),
+            fundamentals: self.get(r, "fundamentals"),
+            solution_area: self.get(r, "solution_area"),
+            content: self.get(r, "content"),
+            courseware_version: self.get(r, "courseware_version"),
+        };
+        let input = fields.parse()?;
+        let existing = course_svc::by_code(tx, &input.course_code).await?;
+        Ok(unit(
+            course_svc::write(tx, chain, actor, "import", existing, &input).await?,
+        ))
+    }
+
+    async fn trainer_row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let fields = TrainerFields {
+            name: self.get(r, "name"),
+            email: self.get(r, "email"),
+            mct_id: self.get(r, "mct_id"),
+            mct_valid_until: self.get(r, "mct_valid_until"),
+            affiliated: self.get(r, "affiliated"),
+        };
+        let input = fields.parse()?;
+        let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
+        Ok(unit(
+            trainer_svc::write(tx, chain, actor, "import", existing, &input, None).await?,
+        ))
+    }
+
+    async fn class_row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let fields = ClassFields {
+            class_ref: self.get(r, "class_ref"),
+            course_code: self.get(r, "course_code"),
+            mct_id: self.get(r, "mct_id"),
+            start_date: self.get(r, "start_date"),
+            end_date: self.get(r, "end_date"),
+            modality: self.get(r, "modality"),
+            status: self.get(r, "status"),
+            ..Default::default()
+        };
+        let input = fields.parse(true)?;
+        let existing = class_svc::by_ref(tx, &input.class_ref).await?;
+        let outcome = class_svc::write(tx, chain, actor, Via::Import, existing, &input, "").await?;
+        self.classes.remove(&input.class_ref);
+        Ok(unit(outcome))
+    }
+
+    async fn roster_row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let mut errors = FieldErrors::default();
+        let class = match self.class_of_row(tx, r).await {
+            Ok(class) => Some(class),
+            Err(RowError::Fields(e)) => {
+                errors.0.extend(e.0);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let fields = EnrollmentFields {
+            learner_name: self.get(r, "learner_name"),
+            learner_email: self.get(r, "learner_email"),
+            attended: self.get(r, "attended"),
+        };
+        let input = match fields.parse() {
+            Ok(input) => input,
+            Err(e) => {
+                errors.0.extend(e.0);
+                return Err(RowError::Fields(errors));
+            }
+        };
+        let Some(class) = class else {
+            return Err(RowError::Fields(errors));
+        };
+        // Loading the roster of a class recorded as confirmed (history being brought in)
+        // is allowed; the ledger marks each such line as an amendment made by the import.
+        let (action, reason) = if class_svc::status(&class).is_closed() {
+            ("amend", Some("roster import after the class was confirmed"))
+        } else {
+            ("import", None)
+        };
+        Ok(unit(
+            rosters::write(tx, chain, actor, action, &class, &input, reason).await?,
+        ))
+    }
+
+    async fn class_of_row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        r: &csv::StringRecord,
+    ) -> Result<classes::Model, RowError> {
+        let raw = self.get(r, "class_ref");
+        if let Some(fixed) = &self.fixed_class {
+            if raw.trim().is_empty()
+                || parse_code(&raw, 64).as_deref() == Ok(fixed.class_ref.as_str())
+            {
+                return Ok(fixed.clone());
+            }
+            return Err(ServiceError::field(
+                "class_ref",
+                format!("{} is not this class ({})", raw.trim(), fixed.class_ref),
+            )
+            .into());
+        }
+        let class_ref = parse_code(&raw, 64).map_err(|m| ServiceError::field("class_ref", m))?;
+        if let Some(class) = self.classes.get(&class_ref) {
+            return Ok(class.clone());
+        }
+        let class = class_svc::by_ref(tx, &class_ref)
+            .await?
+            .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
+        if self.classes.len() >= CLASS_CACHE {
+            self.classes.clear();
+        }
+        self.classes.insert(class_ref, class.clone());
+        Ok(class)
+    }
+}
+
+fn unit<M>(outcome: Outcome<M>) -> Outcome<()> {
+    match outcome {
+        Outcome::Created(_) => Outcome::Created(()),
+        Outcome::Updated(_) => Outcome::Updated(()),
+        Outcome::Unchanged(_) => Outcome::Unchanged(()),
+    }
+}
+
+enum RowError {
+    Fields(FieldErrors),
+    Service(ServiceError),
+}
+
+impl From<FieldErrors> for RowError {
+    fn from(e: FieldErrors) -> Self {
+        RowError::Fields(e)
+    }
+}
+
+impl From<ServiceError> for RowError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Field { field, message } => {
+                let mut errors = FieldErrors::default();
+                errors.add(field, message);
+                RowError::Fields(errors)
+            }
+            other => RowError::Service(other),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for RowError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        RowError::Service(e.into())
+    }
+}

@@ -1,0 +1,257 @@
+//! Class rosters: learners added one by one, by a pasted or uploaded CSV, or by the
+//! `roster` import; attendance marked for the whole roster at once.
+use std::collections::HashSet;
+
+use entity::{classes, enrollments};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, ModelTrait, QueryFilter,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Outcome, ServiceError, classes as class_svc};
+use crate::clock;
+use crate::db::begin_write;
+use crate::domain::account::{Email, parse_name};
+use crate::domain::delivery::amendment_reason;
+use crate::domain::fields::{FieldErrors, parse_bool, parse_text};
+use crate::ledger::{Actor, Chain, Entry, diff};
+
+/// Learner fields the ledger must never hold (SPEC §6): only that they changed.
+pub const PERSONAL_FIELDS: [&str; 2] = ["learner_name", "learner_email"];
+
+/// A learner as typed in the roster form or a `roster` CSV row.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EnrollmentFields {
+    pub learner_name: String,
+    pub learner_email: String,
+    pub attended: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrollmentInput {
+    pub learner_name: String,
+    /// As typed (mail goes there); [`Self::key`] compares.
+    pub learner_email: String,
+    pub key: Email,
+    pub attended: bool,
+}
+
+impl EnrollmentFields {
+    pub fn parse(&self) -> Result<EnrollmentInput, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = e.check("learner_name", parse_name(&self.learner_name));
+        let key = e.check("learner_email", Email::parse(&self.learner_email));
+        let raw_email = e.check("learner_email", parse_text(&self.learner_email, 254));
+        let attended = e.check("attended", parse_bool(&self.attended));
+        match (name, key, raw_email, attended) {
+            (Some(learner_name), Some(key), Some(learner_email), Some(attended))
+                if e.is_empty() =>
+            {
+                Ok(EnrollmentInput {
+                    learner_name,
+                    learner_email,
+                    key,
+                    attended,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+fn snapshot(e: &enrollments::Model) -> Value {
+    json!({
+        "class_id": e.class_id, "learner_name": e.learner_name,
+        "learner_email": e.learner_email, "attended": e.attended,
+    })
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    class_id: i64,
+    key: &Email,
+) -> Result<Option<enrollments::Model>, ServiceError> {
+    Ok(enrollments::Entity::find()
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .filter(enrollments::Column::EmailKey.eq(key.as_str()))
+        .one(db)
+        .await?)
+}
+
+/// Adds the learner to `class`, or updates their line when their e-mail is already on
+/// the roster (compared case-insensitively).
+pub(crate) async fn write(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    action: &'static str,
+    class: &classes::Model,
+    input: &EnrollmentInput,
+    reason: Option<&str>,
+) -> Result<Outcome<enrollments::Model>, ServiceError> {
+    let existing = find(tx, class.id, &input.key).await?;
+    let now = clock::now();
+    let (model, before) = match existing {
+        Some(old) => {
+            if old.learner_name == input.learner_name
+                && old.learner_email == input.learner_email
+                && old.attended == input.attended
+            {
+                return Ok(Outcome::Unchanged(old));
+            }
+            let before = snapshot(&old);
+            let mut active: enrollments::ActiveModel = old.into();
+            active.learner_name = Set(input.learner_name.clone());
+            active.learner_email = Set(input.learner_email.clone());
+            active.attended = Set(input.attended);
+            active.updated_at = Set(now);
+            (active.update(tx).await?, Some(before))
+        }
+        None => {
+            let model = enrollments::ActiveModel {
+                class_id: Set(class.id),
+                learner_name: Set(input.learner_name.clone()),
+                learner_email: Set(input.learner_email.clone()),
+                email_key: Set(input.key.as_str().to_string()),
+                attended: Set(input.attended),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            (model, None)
+        }
+    };
+    let changes = diff(
+        before.as_ref().unwrap_or(&json!({})),
+        &snapshot(&model),
+        &PERSONAL_FIELDS,
+    );
+    let mut entry = Entry::new("enrollment", model.id, action)
+        .changes(changes)
+        .parent("class", class.id);
+    if let Some(reason) = reason {
+        entry = entry.reason(reason);
+    }
+    chain.append(tx, actor, entry).await?;
+    Ok(match before {
+        Some(_) => Outcome::Updated(model),
+        None => Outcome::Created(model),
+    })
+}
+
+/// The reason to record for a roster change: required once the class is confirmed.
+fn roster_reason(class: &classes::Model, reason: &str) -> Result<Option<String>, ServiceError> {
+    amendment_reason(class_svc::status(class), reason).map_err(|m| ServiceError::field("reason", m))
+}
+
+pub async fn add(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    class_id: i64,
+    input: &EnrollmentInput,
+    reason: &str,
+) -> Result<enrollments::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    let class = class_svc::get(&tx, class_id).await?;
+    let reason = roster_reason(&class, reason)?;
+    if find(&tx, class.id, &input.key).await?.is_some() {
+        return Err(ServiceError::field(
+            "learner_email",
+            format!("{} is already on this roster", input.learner_email),
+        ));
+    }
+    let mut chain = Chain::lock(&tx).await?;
+    let enrollment = write(
+        &tx,
+        &mut chain,
+        actor,
+        "create",
+        &class,
+        input,
+        reason.as_deref(),
+    )
+    .await?
+    .into_model();
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(enrollment)
+}
+
+pub async fn remove(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    class_id: i64,
+    enrollment_id: i64,
+    reason: &str,
+) -> Result<(), ServiceError> {
+    let tx = begin_write(db).await?;
+    let class = class_svc::get(&tx, class_id).await?;
+    let reason = roster_reason(&class, reason)?;
+    let enrollment = enrollments::Entity::find_by_id(enrollment_id)
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .one(&tx)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let changes = diff(&snapshot(&enrollment), &json!({}), &PERSONAL_FIELDS);
+    let id = enrollment.id;
+    enrollment.delete(&tx).await?;
+    let mut entry = Entry::new("enrollment", id, "delete")
+        .changes(changes)
+        .parent("class", class.id);
+    if let Some(reason) = reason {
+        entry = entry.reason(reason);
+    }
+    let mut chain = Chain::lock(&tx).await?;
+    chain.append(&tx, actor, entry).await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks exactly the learners in `attended` as present and everyone else as absent.
+/// Returns how many lines changed.
+pub async fn set_attendance(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    class_id: i64,
+    attended: &HashSet<i64>,
+    reason: &str,
+) -> Result<usize, ServiceError> {
+    let tx = begin_write(db).await?;
+    let class = class_svc::get(&tx, class_id).await?;
+    let reason = roster_reason(&class, reason)?;
+    let mut chain = Chain::lock(&tx).await?;
+    let mut changed = 0;
+    for line in class_svc::roster(&tx, class_id).await? {
+        let present = attended.contains(&line.id);
+        if line.attended == present {
+            continue;
+        }
+        let input = EnrollmentInput {
+            learner_name: line.learner_name.clone(),
+            learner_email: line.learner_email.clone(),
+            key: Email::parse(&line.email_key)
+                .map_err(|m| ServiceError::Other(anyhow::anyhow!(m)))?,
+            attended: present,
+        };
+        write(
+            &tx,
+            &mut chain,
+            actor,
+            "attendance",
+            &class,
+            &input,
+            reason.as_deref(),
+        )
+        .await?;
+        changed += 1;
+    }
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(changed)
+}

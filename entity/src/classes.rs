@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+/// One delivery of a course.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "classes")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Upper-cased, e.g. `C-2026-0142`.
+    #[sea_orm(unique)]
+    pub class_ref: String,
+    pub course_id: i64,
+    pub trainer_id: i64,
+    pub start_date: Date,
+    pub end_date: Date,
+    /// `in_person`, `virtual` or `recorded`.
+    pub modality: String,
+    /// `scheduled`, `delivered`, `confirmed` or `cancelled`.
+    pub status: String,
+    pub location: Option<String>,
+    pub external_survey_url: Option<String>,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
