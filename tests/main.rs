@@ -2,9 +2,12 @@
 //! TEST_DATABASE_URL is set, again on PostgreSQL.
 #[macro_use]
 mod support;
+mod fixtures;
 
 mod accounts;
 mod authorization;
 mod ledger;
 mod real_server;
 mod security;
+// delivery record (issue 3): catalog and classes
+// delivery record (issue 3): rosters, imports, exports
