@@ -122,7 +122,13 @@ pub struct Chain {
     locked_id: i64,
     last_id: i64,
     last_hash: String,
+    /// Entries not yet inserted: written in multi-row inserts.
+    pending: Vec<ledger_entries::Model>,
 }
+
+/// Entries per multi-row insert (11 columns each: well under every backend's limit on
+/// bound parameters).
+const CHAIN_BATCH: usize = 256;
 
 impl Chain {
     pub async fn lock(tx: &impl ConnectionTrait) -> Result<Chain, DbErr> {
@@ -135,6 +141,7 @@ impl Chain {
             locked_id: head.last_id,
             last_id: head.last_id,
             last_hash: head.last_hash,
+            pending: Vec::new(),
         })
     }
 
@@ -159,17 +166,33 @@ impl Chain {
         };
         let hash = entry_hash(&model);
         let model = ledger_entries::Model { hash, ..model };
-        ledger_entries::Entity::insert(ledger_entries::ActiveModel::from(model.clone()))
-            .exec_without_returning(tx)
-            .await?;
         self.last_id = model.id;
         self.last_hash = model.hash.clone();
+        self.pending.push(model.clone());
+        if self.pending.len() >= CHAIN_BATCH {
+            self.flush(tx).await?;
+        }
         Ok(model)
+    }
+
+    async fn flush(&mut self, tx: &impl ConnectionTrait) -> Result<(), DbErr> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = self
+            .pending
+            .drain(..)
+            .map(ledger_entries::ActiveModel::from);
+        ledger_entries::Entity::insert_many(rows)
+            .exec_without_returning(tx)
+            .await?;
+        Ok(())
     }
 
     /// Moves the head to the last appended entry. Without it the transaction must not
     /// commit: `ledger verify` would report the entries past the head.
-    pub async fn finish(self, tx: &impl ConnectionTrait) -> Result<(), DbErr> {
+    pub async fn finish(mut self, tx: &impl ConnectionTrait) -> Result<(), DbErr> {
+        self.flush(tx).await?;
         if self.last_id == self.locked_id {
             return Ok(());
         }

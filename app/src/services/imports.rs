@@ -7,7 +7,7 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
-use entity::classes;
+use entity::{classes, enrollments};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 
@@ -300,6 +300,7 @@ struct Importer {
     last_bad_line: u64,
     summary: Summary,
     classes: HashMap<String, classes::Model>,
+    roster: Option<(i64, HashMap<String, enrollments::Model>)>,
 }
 
 impl Importer {
@@ -317,6 +318,7 @@ impl Importer {
             last_bad_line: 0,
             summary: Summary::default(),
             classes: HashMap::new(),
+            roster: None,
         }
     }
 
@@ -555,9 +557,31 @@ impl Importer {
         } else {
             ("import", None)
         };
-        Ok(unit(
-            rosters::write(tx, chain, actor, action, &class, &input, reason).await?,
-        ))
+        let roster = self.roster_of(tx, class.id).await?;
+        let existing = roster.get(input.key.as_str()).cloned();
+        let outcome =
+            rosters::write(tx, chain, actor, action, &class, existing, &input, reason).await?;
+        let line = outcome.model().clone();
+        roster.insert(line.email_key.clone(), line);
+        Ok(unit(outcome))
+    }
+
+    /// The roster of the class being imported, loaded once per class: roster files list
+    /// a class's learners together, so this replaces a lookup per row.
+    async fn roster_of(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        class_id: i64,
+    ) -> Result<&mut HashMap<String, enrollments::Model>, RowError> {
+        if self.roster.as_ref().map(|(id, _)| *id) != Some(class_id) {
+            let lines = class_svc::roster(tx, class_id).await?;
+            let by_email = lines
+                .into_iter()
+                .map(|l| (l.email_key.clone(), l))
+                .collect();
+            self.roster = Some((class_id, by_email));
+        }
+        Ok(&mut self.roster.as_mut().expect("loaded above").1)
     }
 
     async fn class_of_row(

@@ -81,18 +81,19 @@ pub async fn find(
         .await?)
 }
 
-/// Adds the learner to `class`, or updates their line when their e-mail is already on
-/// the roster (compared case-insensitively).
+/// Adds the learner to `class`, or updates `existing`, their line on the roster (the
+/// caller looks it up by e-mail, compared case-insensitively).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn write(
     tx: &impl ConnectionTrait,
     chain: &mut Chain,
     actor: &Actor,
     action: &'static str,
     class: &classes::Model,
+    existing: Option<enrollments::Model>,
     input: &EnrollmentInput,
     reason: Option<&str>,
 ) -> Result<Outcome<enrollments::Model>, ServiceError> {
-    let existing = find(tx, class.id, &input.key).await?;
     let now = clock::now();
     let (model, before) = match existing {
         Some(old) => {
@@ -172,6 +173,7 @@ pub async fn add(
         actor,
         "create",
         &class,
+        None,
         input,
         reason.as_deref(),
     )
@@ -245,6 +247,7 @@ pub async fn set_attendance(
             actor,
             "attendance",
             &class,
+            Some(line),
             &input,
             reason.as_deref(),
         )
