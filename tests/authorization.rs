@@ -2,6 +2,7 @@
 use axum::http::StatusCode;
 use tsp_ledger::domain::role::Role;
 
+use crate::fixtures;
 use crate::support::TestApp;
 
 #[derive(Clone, Copy)]
@@ -20,8 +21,22 @@ struct Row {
 
 const SEE_OTHER: u16 = 303;
 
-/// The rows, with `{other}` in paths replaced by another user's id.
-fn matrix(other_user: i64) -> Vec<(Row, String)> {
+/// Records the class and catalog rows point at.
+struct Ids {
+    /// Another user's id (`{other}`).
+    other_user: i64,
+    /// A course (`{course}`), an MCT not linked to any of the clients (`{trainer}`).
+    course: i64,
+    trainer: i64,
+    /// A confirmed class of that MCT (`{class}`) with one learner (`{enrollment}`): roster
+    /// changes on it need a reason, so a request without one changes nothing.
+    class: i64,
+    enrollment: i64,
+}
+
+/// The rows, with `{other}`, `{course}`, `{trainer}`, `{class}` and `{enrollment}` in
+/// paths replaced by the ids of [`Ids`].
+fn matrix(ids: &Ids) -> Vec<(Row, String)> {
     use Method::*;
     let rows = [
         Row {
@@ -135,10 +150,209 @@ fn matrix(other_user: i64) -> Vec<(Row, String)> {
             fields: &[],
             expect: [404; 5],
         },
+        // Courses: readers see the list, editors change it; trainers get 403.
+        Row {
+            method: Get,
+            path: "/courses",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/courses?q=az&retired=true",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/courses/new",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/courses",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/courses/{course}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/courses/{course}",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/courses/{course}/retire",
+            fields: &[("retired", "maybe")],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
+        // Trainers (MCTs): the same.
+        Row {
+            method: Get,
+            path: "/trainers",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/trainers/new",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/trainers",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/trainers/{trainer}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/trainers/{trainer}",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        // Classes: every signed-in role has a list and an export (a trainer's own
+        // classes only); another MCT's class is a 404 to a trainer.
+        Row {
+            method: Get,
+            path: "/classes",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/classes?status=confirmed&area=infrastructure",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/classes/export.csv",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/classes/export.csv?status=confirmed",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/classes/new",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/classes",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/classes/{class}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
+        Row {
+            method: Post,
+            path: "/classes/{class}",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/classes/{class}/edit",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/classes/{class}/status",
+            fields: &[("change", "nonsense")],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
+        // Only the class's own MCT, or an admin (with a reason: none given here).
+        Row {
+            method: Post,
+            path: "/classes/{class}/confirm",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 403, 404, 403],
+        },
+        Row {
+            method: Post,
+            path: "/classes/{class}/roster",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/classes/{class}/roster.csv",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
+        Row {
+            method: Post,
+            path: "/classes/{class}/attendance",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/classes/{class}/roster/{enrollment}/remove",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        // Uploads are multipart: a urlencoded body gets past the role check and is
+        // then refused as a bad request.
+        Row {
+            method: Post,
+            path: "/classes/{class}/roster/import",
+            fields: &[],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/imports",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/imports?kind=classes",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/imports",
+            fields: &[("kind", "classes")],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
     ];
     rows.into_iter()
         .map(|r| {
-            let path = r.path.replace("{other}", &other_user.to_string());
+            let path = r
+                .path
+                .replace("{other}", &ids.other_user.to_string())
+                .replace("{course}", &ids.course.to_string())
+                .replace("{trainer}", &ids.trainer.to_string())
+                .replace("{class}", &ids.class.to_string())
+                .replace("{enrollment}", &ids.enrollment.to_string());
             (r, path)
         })
         .collect()
@@ -146,6 +360,41 @@ fn matrix(other_user: i64) -> Vec<(Row, String)> {
 
 async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp) {
     let other = app.create_user(Role::Viewer, "target@example.com").await;
+    let course = fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    let trainer =
+        fixtures::trainer(&app, "Matrix MCT", "MCT-M", fixtures::today_plus(365), None).await;
+    let class = fixtures::class(
+        &app,
+        (
+            "C-M",
+            "AZ-104",
+            "MCT-M",
+            "2026-03-02",
+            "2026-03-05",
+            "in_person",
+            "confirmed",
+        ),
+    )
+    .await;
+    fixtures::import(
+        &app,
+        tsp_ledger::services::imports::Kind::Roster,
+        "class_ref,learner_name,learner_email,attended\nC-M,Matrix Learner,learner@example.com,true\n",
+    )
+    .await
+    .unwrap();
+    let enrollment = tsp_ledger::services::classes::roster(app.db(), class.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let ids = Ids {
+        other_user: other,
+        course: course.id,
+        trainer: trainer.id,
+        class: class.id,
+        enrollment,
+    };
+    let mut linked_trainers = 0;
     let roles: [Option<Role>; 5] = [
         None,
         Some(Role::Admin),
@@ -162,11 +411,28 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
             ..
         },
         path,
-    ) in matrix(other)
+    ) in matrix(&ids)
     {
         for (role, expected) in roles.iter().zip(expect) {
             // A fresh client per cell: one cell signing out must not affect the next.
+            // The trainer is an MCT with a sign-in, linked to their own MCT record (not the
+            // one whose class the rows use).
             let mut client = match role {
+                Some(Role::Trainer) => {
+                    linked_trainers += 1;
+                    let user = app
+                        .create_user(Role::Trainer, &format!("mct{linked_trainers}@example.com"))
+                        .await;
+                    fixtures::trainer(
+                        &app,
+                        "Another MCT",
+                        &format!("MCT-T{linked_trainers}"),
+                        fixtures::today_plus(365),
+                        Some(user),
+                    )
+                    .await;
+                    app.client_for(user).await
+                }
                 Some(role) => app.client_as(*role).await,
                 None => app.anonymous(),
             };
@@ -202,6 +468,23 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         failures.is_empty(),
         "authorization matrix mismatches:\n{}",
         failures.join("\n")
+    );
+    // No cell changed the records the rows share, so their order does not matter.
+    let class = tsp_ledger::services::classes::get(app.db(), ids.class)
+        .await
+        .unwrap();
+    assert_eq!(class.status, "confirmed");
+    assert_eq!(class.location, None);
+    let roster = tsp_ledger::services::classes::roster(app.db(), ids.class)
+        .await
+        .unwrap();
+    assert_eq!(roster.len(), 1);
+    assert!(roster[0].attended);
+    assert!(
+        !tsp_ledger::services::courses::get(app.db(), ids.course)
+            .await
+            .unwrap()
+            .retired
     );
 }
 db_test!(every_route_admits_exactly_the_roles_spec_section_1_names);

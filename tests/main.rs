@@ -10,4 +10,9 @@ mod ledger;
 mod real_server;
 mod security;
 // delivery record (issue 3): catalog and classes
+mod catalog;
+mod classes;
 // delivery record (issue 3): rosters, imports, exports
+mod exports;
+mod imports;
+mod rosters;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Outcome, ServiceError, courses as course_svc, like_pattern, lower_like, trainers as trainer_svc,
+    Outcome, Search, ServiceError, courses as course_svc, lower_like, trainers as trainer_svc,
 };
 use crate::auth::extract::CurrentUser;
 use crate::clock;
@@ -222,13 +222,13 @@ pub(crate) async fn write(
     let trainer = trainer_svc::by_mct_id(tx, &input.mct_id)
         .await?
         .ok_or_else(|| ServiceError::field("mct_id", format!("no MCT with ID {}", input.mct_id)))?;
-    if let Some(other) = by_ref(tx, &input.class_ref).await? {
-        if existing.as_ref().map(|c| c.id) != Some(other.id) {
-            return Err(ServiceError::field(
-                "class_ref",
-                format!("{} is already used by another class", input.class_ref),
-            ));
-        }
+    if let Some(other) = by_ref(tx, &input.class_ref).await?
+        && existing.as_ref().map(|c| c.id) != Some(other.id)
+    {
+        return Err(ServiceError::field(
+            "class_ref",
+            format!("{} is already used by another class", input.class_ref),
+        ));
     }
     let old_status = existing.as_ref().map(status);
     let new_status = match (old_status, input.status) {
@@ -239,10 +239,8 @@ pub(crate) async fn write(
             .import_to(s)
             .map_err(|m| ServiceError::field("status", m))?,
     };
-    if existing.is_none()
-        || old_status == Some(ClassStatus::Scheduled)
-        || course.id != existing.as_ref().map_or(0, |c| c.course_id)
-    {
+    // A class already on a course that was retired since keeps it; a new one cannot.
+    if existing.as_ref().map(|c| c.course_id) != Some(course.id) {
         check_schedulable(&course.course_code, course.retired, new_status)
             .map_err(|m| ServiceError::field("course_code", m))?;
     }
@@ -541,23 +539,24 @@ impl ClassFilter {
         if let Some(to) = self.to {
             c = c.add(classes::Column::StartDate.lte(to));
         }
-        if let Some(pattern) = like_pattern(&self.search) {
-            let ref_prefix = format!("{}%", pattern.trim_matches('%').to_uppercase());
+        if let Some(search) = Search::parse(&self.search) {
+            let pattern = search.contains();
+            let ref_prefix = search.upper_prefix();
             let courses_matching = courses::Entity::find()
                 .select_only()
                 .column(courses::Column::Id)
                 .filter(
-                    lower_like(courses::Column::CourseCode, &pattern)
-                        .or(lower_like(courses::Column::Title, &pattern)),
+                    lower_like(courses::Column::CourseCode, pattern.clone())
+                        .or(lower_like(courses::Column::Title, pattern.clone())),
                 )
                 .into_query();
             let trainers_matching = trainers::Entity::find()
                 .select_only()
                 .column(trainers::Column::Id)
                 .filter(
-                    lower_like(trainers::Column::Name, &pattern)
+                    lower_like(trainers::Column::Name, pattern.clone())
                         .or(trainers::Column::Email.like(pattern.clone()))
-                        .or(lower_like(trainers::Column::MctId, &pattern)),
+                        .or(lower_like(trainers::Column::MctId, pattern.clone())),
                 )
                 .into_query();
             c = c.add(

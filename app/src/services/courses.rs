@@ -7,7 +7,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError, like_pattern, lower_like};
+use super::{Outcome, Search, ServiceError, lower_like};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::{Content, DurationCategory, SolutionArea};
@@ -312,10 +312,11 @@ pub async fn list(
     include_retired: bool,
 ) -> Result<Vec<courses::Model>, ServiceError> {
     let mut query = courses::Entity::find().order_by_asc(courses::Column::CourseCode);
-    if let Some(pattern) = like_pattern(search) {
+    if let Some(search) = Search::parse(search) {
+        let pattern = search.contains();
         query = query.filter(
-            lower_like(courses::Column::CourseCode, &pattern)
-                .or(lower_like(courses::Column::Title, &pattern)),
+            lower_like(courses::Column::CourseCode, pattern.clone())
+                .or(lower_like(courses::Column::Title, pattern.clone())),
         );
     }
     if !include_retired {

@@ -213,19 +213,24 @@ pub async fn run<R: Read + Send + 'static>(
 /// Blocking: parses the CSV and sends it on in batches. Stops early if the importer is
 /// gone (the request was dropped).
 fn read_csv<R: Read>(source: R, sender: mpsc::Sender<(u64, Chunk)>) {
+    let window = std::rc::Rc::new(std::cell::RefCell::new(LineWindow::default()));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(source);
+        .from_reader(LineTap {
+            inner: source,
+            window: window.clone(),
+        });
     let mut record = csv::StringRecord::new();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut first = true;
     loop {
-        let line = reader.position().line();
+        let start = reader.position().byte();
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                let start = record.position().map_or(start, |p| p.byte());
+                let line = window.borrow_mut().line_from(start);
                 if first {
                     first = false;
                     let names = record
@@ -252,7 +257,8 @@ fn read_csv<R: Read>(source: R, sender: mpsc::Sender<(u64, Chunk)>) {
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let start = e.position().map_or(start, |p| p.byte());
+                let line = window.borrow_mut().line_from(start);
                 let message = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => {
                         "is not valid UTF-8 (save the file as UTF-8)".to_string()
@@ -279,6 +285,52 @@ fn read_csv<R: Read>(source: R, sender: mpsc::Sender<(u64, Chunk)>) {
     }
     if !batch.is_empty() {
         let _ = sender.blocking_send((reader.position().byte(), Chunk::Rows(batch)));
+    }
+}
+
+/// Hands the CSV reader its bytes and keeps those from the current record on, so the
+/// record can be named by the line it starts on. (The csv crate's record position is
+/// where the reader started looking: before any blank lines, and before the `\n` of a
+/// CRLF line end, so its line numbers run short for Excel files.)
+struct LineTap<R> {
+    inner: R,
+    window: std::rc::Rc<std::cell::RefCell<LineWindow>>,
+}
+
+impl<R: Read> Read for LineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.window.borrow_mut().bytes.extend(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The bytes read but not yet passed, with the count of `\n` before them.
+#[derive(Default)]
+struct LineWindow {
+    offset: u64,
+    newlines: u64,
+    bytes: std::collections::VecDeque<u8>,
+}
+
+impl LineWindow {
+    fn pass(&mut self) {
+        if self.bytes.pop_front() == Some(b'\n') {
+            self.newlines += 1;
+        }
+        self.offset += 1;
+    }
+
+    /// The line (from 1) of the first byte at or after `offset` that is not a line end;
+    /// forgets the bytes before it.
+    fn line_from(&mut self, offset: u64) -> u64 {
+        while self.offset < offset && !self.bytes.is_empty() {
+            self.pass();
+        }
+        while matches!(self.bytes.front(), Some(b'\r' | b'\n')) {
+            self.pass();
+        }
+        self.newlines + 1
     }
 }
 
@@ -359,6 +411,12 @@ impl Importer {
                     self.kind.id(),
                     self.kind.columns().join(",")
                 ));
+                self.fail(e);
+            }
+        }
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                let e = header_error(format!("column {name} appears more than once"));
                 self.fail(e);
             }
         }

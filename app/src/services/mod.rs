@@ -9,6 +9,7 @@ pub mod sign_in;
 pub mod trainers;
 
 use sea_orm::DbErr;
+use sea_orm::sea_query::LikeExpr;
 
 /// What a use case can refuse, in words a person can act on.
 #[derive(Debug, thiserror::Error)]
@@ -78,25 +79,60 @@ impl<M> Outcome<M> {
     }
 }
 
-/// `%text%` lower-cased with LIKE's wildcards escaped away, or none for a blank search.
-pub fn like_pattern(search: &str) -> Option<String> {
-    let search = search.trim().to_lowercase();
-    if search.is_empty() {
-        return None;
+/// A free-text search: lower-cased, with LIKE's wildcards escaped so that `_` and `%`
+/// (allowed in codes and refs) match themselves. `None` for a blank search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search(String);
+
+impl Search {
+    pub fn parse(raw: &str) -> Option<Search> {
+        let text = raw.trim().to_lowercase();
+        if text.is_empty() {
+            return None;
+        }
+        let mut escaped = String::with_capacity(text.len() + 4);
+        for c in text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        Some(Search(escaped))
     }
-    let cleaned: String = search
-        .chars()
-        .filter(|c| !matches!(c, '%' | '_' | '\\'))
-        .collect();
-    Some(format!("%{cleaned}%"))
+
+    /// Matches text containing the search (compare with a lower-cased column).
+    pub fn contains(&self) -> LikeExpr {
+        LikeExpr::new(format!("%{}%", self.0)).escape('\\')
+    }
+
+    /// Matches upper-cased identifiers (class refs) starting with the search.
+    pub fn upper_prefix(&self) -> LikeExpr {
+        LikeExpr::new(format!("{}%", self.0.to_uppercase())).escape('\\')
+    }
 }
 
 /// `lower(column) LIKE pattern`: case-insensitive on SQLite and PostgreSQL alike.
 pub fn lower_like(
     column: impl sea_orm::sea_query::IntoColumnRef,
-    pattern: &str,
+    pattern: LikeExpr,
 ) -> sea_orm::sea_query::Expr {
     use sea_orm::ExprTrait;
     use sea_orm::sea_query::{Expr, Func};
     Expr::expr(Func::lower(Expr::col(column))).like(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_escape_like_wildcards_so_they_match_themselves() {
+        assert_eq!(Search::parse("  "), None);
+        let search = Search::parse(" AZ_104 50%\\ ").unwrap();
+        assert_eq!(search.0, "az\\_104 50\\%\\\\");
+        assert_eq!(
+            format!("{:?}", search.upper_prefix()),
+            format!("{:?}", LikeExpr::new("AZ\\_104 50\\%\\\\%").escape('\\'))
+        );
+    }
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError, like_pattern, lower_like};
+use super::{Outcome, Search, ServiceError, lower_like};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::{Email, parse_name};
@@ -143,6 +143,12 @@ async fn check_link(
         .one(tx)
         .await?
         .ok_or_else(|| ServiceError::field("user_id", "no such account"))?;
+    if !user.active {
+        return Err(ServiceError::field(
+            "user_id",
+            format!("{} is deactivated", user.email),
+        ));
+    }
     if user.role != Role::Trainer.id() {
         return Err(ServiceError::field(
             "user_id",
@@ -289,11 +295,12 @@ pub async fn list(
     let mut query = trainers::Entity::find()
         .order_by_asc(trainers::Column::Name)
         .order_by_asc(trainers::Column::Id);
-    if let Some(pattern) = like_pattern(search) {
+    if let Some(search) = Search::parse(search) {
+        let pattern = search.contains();
         query = query.filter(
-            lower_like(trainers::Column::Name, &pattern)
+            lower_like(trainers::Column::Name, pattern.clone())
                 .or(trainers::Column::Email.like(pattern.clone()))
-                .or(lower_like(trainers::Column::MctId, &pattern)),
+                .or(lower_like(trainers::Column::MctId, pattern.clone())),
         );
     }
     Ok(query.limit(LIST_LIMIT).all(db).await?)
@@ -338,6 +345,7 @@ pub async fn lapsed(
 pub async fn linkable_users(db: &impl ConnectionTrait) -> Result<Vec<users::Model>, ServiceError> {
     Ok(users::Entity::find()
         .filter(users::Column::Role.eq(Role::Trainer.id()))
+        .filter(users::Column::Active.eq(true))
         .order_by_asc(users::Column::Email)
         .all(db)
         .await?)

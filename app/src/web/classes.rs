@@ -286,8 +286,11 @@ pub async fn export(
     if let Some((field, message)) = errors.0.first() {
         return Err(AppError::BadRequest(format!("{field} {message}")));
     }
+    let name = format!("classes-{}.csv", clock::now().format("%Y%m%d"));
     let Some(filter) = scoped(&state, &user, filter).await? else {
-        return Err(AppError::NotFound);
+        // A trainer with no MCT record has no classes: the header alone.
+        let header = format!("{}\n", exports::CLASS_COLUMNS.join(","));
+        return Ok(csv_download(&name, Body::from(header)));
     };
     let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(2);
     let db = state.db.clone();
@@ -301,7 +304,6 @@ pub async fn export(
             .poll_recv(cx)
             .map(|chunk| chunk.map(Ok::<_, Infallible>))
     });
-    let name = format!("classes-{}.csv", clock::now().format("%Y%m%d"));
     Ok(csv_download(&name, Body::from_stream(stream)))
 }
 
