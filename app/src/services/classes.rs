@@ -195,9 +195,42 @@ pub async fn parts(
 
 /// How a write reached the class, which decides what it may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Form,
+pub enum Via<'a> {
+    /// With the reason typed (required to amend a confirmed class).
+    Form {
+        reason: &'a str,
+    },
     Import,
+}
+
+/// The Title Plan course a class names.
+pub async fn course_named(
+    tx: &impl ConnectionTrait,
+    code: &str,
+) -> Result<courses::Model, ServiceError> {
+    course_svc::by_code(tx, code).await?.ok_or_else(|| {
+        ServiceError::field("course_code", format!("no course {code} in the Title Plan"))
+    })
+}
+
+/// The MCT a class names.
+pub async fn trainer_named(
+    tx: &impl ConnectionTrait,
+    mct_id: &str,
+) -> Result<trainers::Model, ServiceError> {
+    trainer_svc::by_mct_id(tx, mct_id)
+        .await?
+        .ok_or_else(|| ServiceError::field("mct_id", format!("no MCT with ID {mct_id}")))
+}
+
+async fn names(
+    tx: &impl ConnectionTrait,
+    input: &ClassInput,
+) -> Result<(courses::Model, trainers::Model), ServiceError> {
+    Ok((
+        course_named(tx, &input.course_code).await?,
+        trainer_named(tx, &input.mct_id).await?,
+    ))
 }
 
 /// Validates `input` against the catalogue, the lifecycle and rule 1, then writes it
@@ -206,23 +239,14 @@ pub(crate) async fn write(
     tx: &impl ConnectionTrait,
     chain: &mut Chain,
     actor: &Actor,
-    via: Via,
+    via: Via<'_>,
     existing: Option<classes::Model>,
     input: &ClassInput,
-    reason: &str,
+    (course, trainer): (courses::Model, trainers::Model),
 ) -> Result<Outcome<classes::Model>, ServiceError> {
-    let course = course_svc::by_code(tx, &input.course_code)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::field(
-                "course_code",
-                format!("no course {} in the Title Plan", input.course_code),
-            )
-        })?;
-    let trainer = trainer_svc::by_mct_id(tx, &input.mct_id)
-        .await?
-        .ok_or_else(|| ServiceError::field("mct_id", format!("no MCT with ID {}", input.mct_id)))?;
-    if let Some(other) = by_ref(tx, &input.class_ref).await?
+    // An import finds the class by its ref, so only a form can collide with another.
+    if let Via::Form { .. } = via
+        && let Some(other) = by_ref(tx, &input.class_ref).await?
         && existing.as_ref().map(|c| c.id) != Some(other.id)
     {
         return Err(ServiceError::field(
@@ -280,7 +304,7 @@ pub(crate) async fn write(
             }
             let old_status = status(&old);
             let reason = match via {
-                Via::Form => amendment_reason(old_status, reason)
+                Via::Form { reason } => amendment_reason(old_status, reason)
                     .map_err(|m| ServiceError::field("reason", m))?,
                 Via::Import if old_status.is_closed() => {
                     return Err(ServiceError::field(
@@ -295,7 +319,7 @@ pub(crate) async fn write(
             };
             let action = match (via, old_status.is_closed()) {
                 (_, true) => "amend",
-                (Via::Form, false) => "update",
+                (Via::Form { .. }, false) => "update",
                 (Via::Import, false) => "import",
             };
             let (old_course, old_trainer) = parts(tx, &old).await?;
@@ -365,7 +389,9 @@ pub async fn create(
 ) -> Result<classes::Model, ServiceError> {
     let tx = begin_write(db).await?;
     let mut chain = Chain::lock(&tx).await?;
-    let class = write(&tx, &mut chain, actor, Via::Form, None, input, "")
+    let named = names(&tx, input).await?;
+    let via = Via::Form { reason: "" };
+    let class = write(&tx, &mut chain, actor, via, None, input, named)
         .await?
         .into_model();
     chain.finish(&tx).await?;
@@ -383,7 +409,9 @@ pub async fn update(
     let tx = begin_write(db).await?;
     let old = get(&tx, id).await?;
     let mut chain = Chain::lock(&tx).await?;
-    let outcome = write(&tx, &mut chain, actor, Via::Form, Some(old), input, reason).await?;
+    let named = names(&tx, input).await?;
+    let via = Via::Form { reason };
+    let outcome = write(&tx, &mut chain, actor, via, Some(old), input, named).await?;
     chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(outcome)

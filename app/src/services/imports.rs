@@ -7,11 +7,11 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
-use entity::{classes, enrollments};
+use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 
-use super::classes::{self as class_svc, ClassFields, Via};
+use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields};
 use super::trainers::{self as trainer_svc, TrainerFields};
@@ -353,6 +353,8 @@ struct Importer {
     summary: Summary,
     classes: HashMap<String, classes::Model>,
     roster: Option<(i64, HashMap<String, enrollments::Model>)>,
+    courses: HashMap<String, courses::Model>,
+    trainers: HashMap<String, trainers::Model>,
 }
 
 impl Importer {
@@ -371,6 +373,8 @@ impl Importer {
             summary: Summary::default(),
             classes: HashMap::new(),
             roster: None,
+            courses: HashMap::new(),
+            trainers: HashMap::new(),
         }
     }
 
@@ -572,7 +576,9 @@ impl Importer {
         };
         let input = fields.parse(true)?;
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
-        let outcome = class_svc::write(tx, chain, actor, Via::Import, existing, &input, "").await?;
+        let named = self.names(tx, &input).await?;
+        let outcome =
+            class_svc::write(tx, chain, actor, Via::Import, existing, &input, named).await?;
         self.classes.remove(&input.class_ref);
         Ok(unit(outcome))
     }
@@ -622,6 +628,37 @@ impl Importer {
         let line = outcome.model().clone();
         roster.insert(line.email_key.clone(), line);
         Ok(unit(outcome))
+    }
+
+    /// The course and MCT a class row names, cached for the import (a Title Plan and an
+    /// MCT list are small; the cache is emptied if a file names very many).
+    async fn names(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        input: &ClassInput,
+    ) -> Result<(courses::Model, trainers::Model), RowError> {
+        if self.courses.len() >= CLASS_CACHE || self.trainers.len() >= CLASS_CACHE {
+            self.courses.clear();
+            self.trainers.clear();
+        }
+        let course = match self.courses.get(&input.course_code) {
+            Some(course) => course.clone(),
+            None => {
+                let course = class_svc::course_named(tx, &input.course_code).await?;
+                self.courses
+                    .insert(input.course_code.clone(), course.clone());
+                course
+            }
+        };
+        let trainer = match self.trainers.get(&input.mct_id) {
+            Some(trainer) => trainer.clone(),
+            None => {
+                let trainer = class_svc::trainer_named(tx, &input.mct_id).await?;
+                self.trainers.insert(input.mct_id.clone(), trainer.clone());
+                trainer
+            }
+        };
+        Ok((course, trainer))
     }
 
     /// The roster of the class being imported, loaded once per class: roster files list
