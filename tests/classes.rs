@@ -1325,3 +1325,35 @@ async fn class_search_finds_refs_and_codes_with_underscores(app: TestApp) {
 }
 
 db_test!(class_search_finds_refs_and_codes_with_underscores);
+
+/// A search matching many classes walks the list in order; one matching few lists
+/// exactly those. Both must give the same answers.
+async fn free_text_search_is_right_for_common_and_rare_terms(app: TestApp) {
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    fixtures::course(&app, "SC-200", 4, "security").await;
+    fixtures::trainer(&app, "Ana Alves", "MCT-1", fixtures::today_plus(3650), None).await;
+    let mut csv =
+        String::from("class_ref,course_code,mct_id,start_date,end_date,modality,status\n");
+    for i in 0..5_100 {
+        let day = 1 + i % 28;
+        csv.push_str(&format!(
+            "C-{i:05},AZ-104,MCT-1,2025-03-{day:02},2025-03-{day:02},virtual,scheduled\n"
+        ));
+    }
+    csv.push_str("RARE-1,SC-200,MCT-1,2024-01-10,2024-01-10,virtual,scheduled\n");
+    fixtures::import(&app, Kind::Classes, &csv).await.unwrap();
+
+    let mut viewer = app.client_as(Role::Viewer).await;
+    let common = viewer.get("/classes?q=az-104").await;
+    common.assert_contains("More than 1000 classes match");
+    let rows = linked_cells(&common.body, "/classes/");
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|r| r.starts_with("C-")), "{rows:?}");
+    // Newest start first: the page begins on 2025-03-28.
+    assert!(common.body.find("2025-03-28").is_some());
+    assert_eq!(listed(&mut viewer, "/classes?q=rare").await, ["RARE-1"]);
+    assert_eq!(listed(&mut viewer, "/classes?q=sc-200").await, ["RARE-1"]);
+    let refs = viewer.get("/classes?q=C-0500").await;
+    refs.assert_contains("10 classes match");
+}
+db_test!(free_text_search_is_right_for_common_and_rare_terms);

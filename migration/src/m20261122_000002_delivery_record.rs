@@ -98,6 +98,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Class refs compare byte by byte on PostgreSQL as on SQLite, so that a prefix
+        // search is an index range whatever the database's collation.
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    r#"ALTER TABLE classes ALTER COLUMN class_ref TYPE varchar(64) COLLATE "C""#,
+                )
+                .await?;
+        }
         for (name, leading) in CLASS_LIST_INDEXES {
             let mut index = Index::create();
             index.name(name).table(Classes::Table);

@@ -539,7 +539,7 @@ pub struct ClassFilter {
 }
 
 impl ClassFilter {
-    fn condition(&self) -> Condition {
+    async fn condition(&self, db: &impl ConnectionTrait) -> Result<Condition, ServiceError> {
         let mut c = Condition::all();
         if let Some(s) = self.status {
             c = c.add(classes::Column::Status.eq(s.id()));
@@ -568,35 +568,79 @@ impl ClassFilter {
             c = c.add(classes::Column::StartDate.lte(to));
         }
         if let Some(search) = Search::parse(&self.search) {
-            let pattern = search.contains();
-            let ref_prefix = search.upper_prefix();
-            let courses_matching = courses::Entity::find()
-                .select_only()
-                .column(courses::Column::Id)
-                .filter(
-                    lower_like(courses::Column::CourseCode, pattern.clone())
-                        .or(lower_like(courses::Column::Title, pattern.clone())),
-                )
-                .into_query();
-            let trainers_matching = trainers::Entity::find()
-                .select_only()
-                .column(trainers::Column::Id)
-                .filter(
-                    lower_like(trainers::Column::Name, pattern.clone())
-                        .or(trainers::Column::Email.like(pattern.clone()))
-                        .or(lower_like(trainers::Column::MctId, pattern.clone())),
-                )
-                .into_query();
-            c = c.add(
-                Condition::any()
-                    .add(classes::Column::ClassRef.like(ref_prefix))
-                    .add(classes::Column::CourseId.in_subquery(courses_matching))
-                    .add(classes::Column::TrainerId.in_subquery(trainers_matching)),
-            );
+            c = c.add(search_condition(db, &search).await?);
         }
-        c
+        Ok(c)
     }
 }
+
+/// Free text matches a class whose ref starts with it, or whose course (code, title) or
+/// MCT (name, e-mail, MCT ID) contains it. Each of the three is an index lookup; when all
+/// three together find few classes, the list filters on exactly those ids (a rare ref is
+/// found at once), otherwise on the three conditions while walking the list in order
+/// (a common course fills a page after a few thousand rows).
+async fn search_condition(
+    db: &impl ConnectionTrait,
+    search: &Search,
+) -> Result<Condition, ServiceError> {
+    let pattern = search.contains();
+    let (ref_from, ref_to) = search.upper_prefix_range();
+    let course_ids: Vec<i64> = courses::Entity::find()
+        .select_only()
+        .column(courses::Column::Id)
+        .filter(
+            lower_like(courses::Column::CourseCode, pattern.clone())
+                .or(lower_like(courses::Column::Title, pattern.clone())),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let trainer_ids: Vec<i64> = trainers::Entity::find()
+        .select_only()
+        .column(trainers::Column::Id)
+        .filter(
+            lower_like(trainers::Column::Name, pattern.clone())
+                .or(trainers::Column::Email.like(pattern.clone()))
+                .or(lower_like(trainers::Column::MctId, pattern)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let branches = [
+        Some(
+            classes::Column::ClassRef
+                .gte(ref_from)
+                .and(classes::Column::ClassRef.lt(ref_to)),
+        ),
+        (!course_ids.is_empty()).then(|| classes::Column::CourseId.is_in(course_ids)),
+        (!trainer_ids.is_empty()).then(|| classes::Column::TrainerId.is_in(trainer_ids)),
+    ];
+    let mut ids: Vec<i64> = Vec::new();
+    for branch in branches.iter().flatten() {
+        let found: Vec<i64> = classes::Entity::find()
+            .select_only()
+            .column(classes::Column::Id)
+            .filter(branch.clone())
+            .limit(FEW_MATCHES as u64 + 1)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if found.len() > FEW_MATCHES {
+            let any = branches
+                .into_iter()
+                .flatten()
+                .fold(Condition::any(), |c, b| c.add(b));
+            return Ok(any);
+        }
+        ids.extend(found);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Condition::all().add(classes::Column::Id.is_in(ids)))
+}
+
+/// Up to this many classes per search branch, the list filters on their ids.
+const FEW_MATCHES: usize = 5000;
 
 /// Where a page starts: after the last row of the previous page in list order
 /// (`start_date` newest first, then id), so deep pages cost what the first one does.
@@ -634,18 +678,19 @@ pub struct ClassPage {
     pub total: u64,
 }
 
-pub const COUNT_CAP: u64 = 10_000;
+pub const COUNT_CAP: u64 = 1_000;
 
 /// One page of classes matching `filter`. Counting stops at [`COUNT_CAP`] so a filter
-/// matching a million classes costs no more than one matching ten thousand.
+/// matching a million classes costs no more than one matching a thousand.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ClassFilter,
     after: Option<Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
+    let condition = filter.condition(db).await?;
     let total = classes::Entity::find()
-        .filter(filter.condition())
+        .filter(condition.clone())
         .select_only()
         .column(classes::Column::Id)
         .limit(COUNT_CAP + 1)
@@ -655,7 +700,7 @@ pub async fn list(
         .len() as u64;
     Ok(ClassPage {
         total,
-        ..list_page(db, filter, after, page_size).await?
+        ..page_where(db, condition, after, page_size).await?
     })
 }
 
@@ -666,7 +711,16 @@ pub async fn list_page(
     after: Option<Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
-    let mut query = classes::Entity::find().filter(filter.condition());
+    page_where(db, filter.condition(db).await?, after, page_size).await
+}
+
+async fn page_where(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    after: Option<Cursor>,
+    page_size: u64,
+) -> Result<ClassPage, ServiceError> {
+    let mut query = classes::Entity::find().filter(condition);
     if let Some(cursor) = after {
         query = query.filter(
             Condition::any()

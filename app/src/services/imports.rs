@@ -144,6 +144,9 @@ impl From<sea_orm::DbErr> for ImportFailure {
 /// A report longer than this is cut (the total is still given).
 pub const MAX_REPORTED_ERRORS: usize = 1000;
 
+/// An import creating this many records refreshes SQLite's planner statistics.
+const REFRESH_STATISTICS_AFTER: u64 = 10_000;
+
 /// Rows handed from the reading thread to the writer at a time.
 const BATCH_ROWS: usize = 512;
 
@@ -207,6 +210,13 @@ pub async fn run<R: Read + Send + 'static>(
     }
     chain.finish(&tx).await?;
     tx.commit().await?;
+    if importer.summary.created >= REFRESH_STATISTICS_AFTER && !crate::db::is_postgres(db) {
+        // SQLite plans the class list's filters from table statistics; keep them current
+        // after a big load (sampled, so this takes milliseconds). PostgreSQL's autovacuum
+        // does the same by itself.
+        db.execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE;")
+            .await?;
+    }
     Ok(importer.summary)
 }
 

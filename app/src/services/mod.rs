@@ -82,7 +82,12 @@ impl<M> Outcome<M> {
 /// A free-text search: lower-cased, with LIKE's wildcards escaped so that `_` and `%`
 /// (allowed in codes and refs) match themselves. `None` for a blank search.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Search(String);
+pub struct Search {
+    /// Lower-cased, trimmed.
+    text: String,
+    /// `text` with `\\`, `%` and `_` escaped by `\\`.
+    escaped: String,
+}
 
 impl Search {
     pub fn parse(raw: &str) -> Option<Search> {
@@ -97,17 +102,21 @@ impl Search {
             }
             escaped.push(c);
         }
-        Some(Search(escaped))
+        Some(Search { text, escaped })
     }
 
     /// Matches text containing the search (compare with a lower-cased column).
     pub fn contains(&self) -> LikeExpr {
-        LikeExpr::new(format!("%{}%", self.0)).escape('\\')
+        LikeExpr::new(format!("%{}%", self.escaped)).escape('\\')
     }
 
-    /// Matches upper-cased identifiers (class refs) starting with the search.
-    pub fn upper_prefix(&self) -> LikeExpr {
-        LikeExpr::new(format!("{}%", self.0.to_uppercase())).escape('\\')
+    /// The half-open range `[from, to)` of upper-cased identifiers (class refs: ASCII
+    /// letters, digits and `- _ . /`, all below DEL) that start with the search, in byte
+    /// order. A range, unlike `LIKE 'X%'`, is read straight off the unique index.
+    pub fn upper_prefix_range(&self) -> (String, String) {
+        let from = self.text.to_uppercase();
+        let to = format!("{from}\u{7f}");
+        (from, to)
     }
 }
 
@@ -129,10 +138,20 @@ mod tests {
     fn searches_escape_like_wildcards_so_they_match_themselves() {
         assert_eq!(Search::parse("  "), None);
         let search = Search::parse(" AZ_104 50%\\ ").unwrap();
-        assert_eq!(search.0, "az\\_104 50\\%\\\\");
+        assert_eq!(search.escaped, "az\\_104 50\\%\\\\");
         assert_eq!(
-            format!("{:?}", search.upper_prefix()),
-            format!("{:?}", LikeExpr::new("AZ\\_104 50\\%\\\\%").escape('\\'))
+            format!("{:?}", search.contains()),
+            format!("{:?}", LikeExpr::new("%az\\_104 50\\%\\\\%").escape('\\'))
         );
+        let (from, to) = Search::parse("c-2026").unwrap().upper_prefix_range();
+        for inside in ["C-2026", "C-2026-0142", "C-2026_9", "C-2026Z"] {
+            assert!(from.as_str() <= inside && inside < to.as_str(), "{inside}");
+        }
+        for outside in ["C-2025-0001", "C-2027", "C-202", "D-2026"] {
+            assert!(
+                !(from.as_str() <= outside && outside < to.as_str()),
+                "{outside}"
+            );
+        }
     }
 }

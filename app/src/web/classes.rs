@@ -618,8 +618,45 @@ pub struct StatusForm {
     change: String,
 }
 
+/// The answer to an action on the class page: back to the page (at `anchor`) with a
+/// message, or the page again with the refused field's message next to it.
+async fn class_page_outcome(
+    state: &AppState,
+    ctx: &PageContext,
+    user: &CurrentUser,
+    id: i64,
+    anchor: &str,
+    result: Result<String, ServiceError>,
+) -> Result<Response, AppError> {
+    let secure = state.config.server.secure_cookies;
+    let to = format!("/classes/{id}{anchor}");
+    match result {
+        Ok(text) => Ok(redirect_with_flash(&to, "success", text, secure)),
+        Err(ServiceError::Refused(message)) => {
+            Ok(redirect_with_flash(&to, "error", message, secure))
+        }
+        Err(ServiceError::Field { field, message }) => {
+            let feedback = Feedback {
+                errors: FieldErrors(vec![(field, message)]),
+                ..Default::default()
+            };
+            show_page(
+                state,
+                ctx,
+                user,
+                id,
+                feedback,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn change_status(
     State(state): State<AppState>,
+    ctx: PageContext,
     user: EditorUser,
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
@@ -633,28 +670,11 @@ pub async fn change_status(
             )));
         }
     };
-    let secure = state.config.server.secure_cookies;
-    let to = format!("/classes/{id}");
-    match svc::change_status(
-        &state.db,
-        &Actor::User(user.id),
-        id,
-        change,
-        clock::now().date_naive(),
-    )
-    .await
-    {
-        Ok(class) => Ok(redirect_with_flash(
-            &to,
-            "success",
-            format!("{} is now {}.", class.class_ref, class.status),
-            secure,
-        )),
-        Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash(&to, "error", message, secure))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let today = clock::now().date_naive();
+    let result = svc::change_status(&state.db, &Actor::User(user.id), id, change, today)
+        .await
+        .map(|class| format!("{} is now {}.", class.class_ref, class.status));
+    class_page_outcome(&state, &ctx, &user, id, "", result).await
 }
 
 #[derive(Deserialize, Default)]
@@ -670,35 +690,10 @@ pub async fn confirm(
     Path(id): Path<i64>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, AppError> {
-    let secure = state.config.server.secure_cookies;
-    let to = format!("/classes/{id}");
-    match svc::confirm(&state.db, &user, id, &form.reason).await {
-        Ok(class) => Ok(redirect_with_flash(
-            &to,
-            "success",
-            format!("{} is confirmed.", class.class_ref),
-            secure,
-        )),
-        Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash(&to, "error", message, secure))
-        }
-        Err(ServiceError::Field { field, message }) => {
-            let feedback = Feedback {
-                errors: FieldErrors(vec![(field, message)]),
-                ..Default::default()
-            };
-            show_page(
-                &state,
-                &ctx,
-                &user,
-                id,
-                feedback,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = svc::confirm(&state.db, &user, id, &form.reason)
+        .await
+        .map(|class| format!("{} is confirmed.", class.class_ref));
+    class_page_outcome(&state, &ctx, &user, id, "", result).await
 }
 
 #[derive(Deserialize, Default)]
@@ -759,7 +754,7 @@ pub async fn remove_learner(
     Path((id, enrollment)): Path<(i64, i64)>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, AppError> {
-    match rosters::remove(
+    let result = rosters::remove(
         &state.db,
         &Actor::User(user.id),
         id,
@@ -767,30 +762,8 @@ pub async fn remove_learner(
         &form.reason,
     )
     .await
-    {
-        Ok(()) => Ok(redirect_with_flash(
-            &format!("/classes/{id}#roster"),
-            "success",
-            "Learner removed from the roster.",
-            state.config.server.secure_cookies,
-        )),
-        Err(ServiceError::Field { field, message }) => {
-            let feedback = Feedback {
-                errors: FieldErrors(vec![(field, message)]),
-                ..Default::default()
-            };
-            show_page(
-                &state,
-                &ctx,
-                &user,
-                id,
-                feedback,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    .map(|()| "Learner removed from the roster.".to_string());
+    class_page_outcome(&state, &ctx, &user, id, "#roster", result).await
 }
 
 #[derive(Deserialize, Default)]
@@ -809,32 +782,11 @@ pub async fn attendance(
     Form(form): Form<AttendanceForm>,
 ) -> Result<Response, AppError> {
     let present: HashSet<i64> = form.attended.into_iter().collect();
-    match rosters::set_attendance(&state.db, &Actor::User(user.id), id, &present, &form.reason)
-        .await
-    {
-        Ok(changed) => Ok(redirect_with_flash(
-            &format!("/classes/{id}#roster"),
-            "success",
-            format!("Attendance saved ({changed} changed)."),
-            state.config.server.secure_cookies,
-        )),
-        Err(ServiceError::Field { field, message }) => {
-            let feedback = Feedback {
-                errors: FieldErrors(vec![(field, message)]),
-                ..Default::default()
-            };
-            show_page(
-                &state,
-                &ctx,
-                &user,
-                id,
-                feedback,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+    let result =
+        rosters::set_attendance(&state.db, &Actor::User(user.id), id, &present, &form.reason)
             .await
-        }
-        Err(e) => Err(e.into()),
-    }
+            .map(|changed| format!("Attendance saved ({changed} changed)."));
+    class_page_outcome(&state, &ctx, &user, id, "#roster", result).await
 }
 
 /// A roster pasted into the class page or uploaded there: the `roster` import for this
