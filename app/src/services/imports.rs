@@ -2,7 +2,7 @@
 //! stream (memory stays flat however long it is), every row is validated and written
 //! inside one transaction, and the transaction commits only when no row was bad. A bad
 //! row never stops the reading: the report names every bad row as `line N: field: reason`.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
-use super::rosters::{self, EnrollmentFields};
+use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};
 use super::{Outcome, ServiceError};
 use crate::db::begin_write;
@@ -190,6 +190,7 @@ pub async fn run<R: Read + Send + 'static>(
         progress(bytes);
     }
     reader.await.map_err(|e| ServiceError::Other(e.into()))?;
+    importer.flush(&tx, &mut chain, actor).await?;
     if !importer.header_seen {
         importer.fail(LineError {
             line: 1,
@@ -363,6 +364,9 @@ struct Importer {
     summary: Summary,
     classes: HashMap<String, classes::Model>,
     roster: Option<(i64, HashMap<String, enrollments::Model>)>,
+    /// New roster lines not inserted yet, and their (class, e-mail) keys.
+    pending: Vec<NewLine>,
+    pending_keys: HashSet<(i64, String)>,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
 }
@@ -383,6 +387,8 @@ impl Importer {
             summary: Summary::default(),
             classes: HashMap::new(),
             roster: None,
+            pending: Vec::new(),
+            pending_keys: HashSet::new(),
             courses: HashMap::new(),
             trainers: HashMap::new(),
         }
@@ -631,13 +637,85 @@ impl Importer {
         } else {
             ("import", None)
         };
-        let roster = self.roster_of(tx, class.id).await?;
-        let existing = roster.get(input.key.as_str()).cloned();
-        let outcome =
-            rosters::write(tx, chain, actor, action, &class, existing, &input, reason).await?;
-        let line = outcome.model().clone();
-        roster.insert(line.email_key.clone(), line);
-        Ok(unit(outcome))
+        let key = (class.id, input.key.as_str().to_string());
+        if self.pending_keys.contains(&key) {
+            // The same learner twice in one file: the second row updates the first.
+            self.flush(tx, chain, actor).await?;
+        }
+        let roster = self.roster_of(tx, chain, actor, class.id).await?;
+        match roster.get(input.key.as_str()).cloned() {
+            Some(existing) => {
+                let outcome = rosters::write(
+                    tx,
+                    chain,
+                    actor,
+                    action,
+                    &class,
+                    Some(existing),
+                    &input,
+                    reason,
+                )
+                .await?;
+                let line = outcome.model().clone();
+                self.roster_of(tx, chain, actor, class.id)
+                    .await?
+                    .insert(line.email_key.clone(), line);
+                Ok(unit(outcome))
+            }
+            None => {
+                self.pending_keys.insert(key);
+                self.pending.push(NewLine {
+                    class_id: class.id,
+                    input,
+                    action,
+                    reason,
+                });
+                if self.pending.len() >= BATCH_ROWS / 2 {
+                    self.flush(tx, chain, actor).await?;
+                }
+                Ok(Outcome::Created(()))
+            }
+        }
+    }
+
+    /// Inserts the learners waiting in `pending` and puts them in the roster cache.
+    async fn flush(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let lines = std::mem::take(&mut self.pending);
+        self.pending_keys.clear();
+        let inserted = rosters::insert_many(tx, chain, actor, lines).await?;
+        if let Some((class_id, roster)) = &mut self.roster {
+            for line in inserted.into_iter().filter(|l| l.class_id == *class_id) {
+                roster.insert(line.email_key.clone(), line);
+            }
+        }
+        Ok(())
+    }
+
+    /// The roster of the class being imported, loaded once per class: roster files list
+    /// a class's learners together, so this replaces a lookup per row.
+    async fn roster_of(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        chain: &mut Chain,
+        actor: &Actor,
+        class_id: i64,
+    ) -> Result<&mut HashMap<String, enrollments::Model>, ServiceError> {
+        if self.roster.as_ref().map(|(id, _)| *id) != Some(class_id) {
+            // Learners still waiting belong in the database before a roster is read.
+            self.flush(tx, chain, actor).await?;
+            let lines = class_svc::roster(tx, class_id).await?;
+            let by_email = lines
+                .into_iter()
+                .map(|l| (l.email_key.clone(), l))
+                .collect();
+            self.roster = Some((class_id, by_email));
+        }
+        Ok(&mut self.roster.as_mut().expect("loaded above").1)
     }
 
     /// The course and MCT a class row names, cached for the import (a Title Plan and an
@@ -669,24 +747,6 @@ impl Importer {
             }
         };
         Ok((course, trainer))
-    }
-
-    /// The roster of the class being imported, loaded once per class: roster files list
-    /// a class's learners together, so this replaces a lookup per row.
-    async fn roster_of(
-        &mut self,
-        tx: &impl ConnectionTrait,
-        class_id: i64,
-    ) -> Result<&mut HashMap<String, enrollments::Model>, RowError> {
-        if self.roster.as_ref().map(|(id, _)| *id) != Some(class_id) {
-            let lines = class_svc::roster(tx, class_id).await?;
-            let by_email = lines
-                .into_iter()
-                .map(|l| (l.email_key.clone(), l))
-                .collect();
-            self.roster = Some((class_id, by_email));
-        }
-        Ok(&mut self.roster.as_mut().expect("loaded above").1)
     }
 
     async fn class_of_row(

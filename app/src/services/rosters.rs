@@ -1,6 +1,6 @@
 //! Class rosters: learners added one by one, by a pasted or uploaded CSV, or by the
 //! `roster` import; attendance marked for the whole roster at once.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use entity::{classes, enrollments};
 use sea_orm::{
@@ -111,38 +111,95 @@ pub(crate) async fn write(
             active.updated_at = Set(now);
             (active.update(tx).await?, Some(before))
         }
-        None => {
-            let model = enrollments::ActiveModel {
-                class_id: Set(class.id),
-                learner_name: Set(input.learner_name.clone()),
-                learner_email: Set(input.learner_email.clone()),
-                email_key: Set(input.key.as_str().to_string()),
-                attended: Set(input.attended),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(tx)
-            .await?;
-            (model, None)
-        }
+        None => (new_line(class.id, input, now).insert(tx).await?, None),
     };
-    let changes = diff(
-        before.as_ref().unwrap_or(&json!({})),
-        &snapshot(&model),
-        &PERSONAL_FIELDS,
-    );
-    let mut entry = Entry::new("enrollment", model.id, action)
-        .changes(changes)
-        .parent("class", class.id);
-    if let Some(reason) = reason {
-        entry = entry.reason(reason);
-    }
-    chain.append(tx, actor, entry).await?;
+    record(tx, chain, actor, action, before.as_ref(), &model, reason).await?;
     Ok(match before {
         Some(_) => Outcome::Updated(model),
         None => Outcome::Created(model),
     })
+}
+
+fn new_line(
+    class_id: i64,
+    input: &EnrollmentInput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> enrollments::ActiveModel {
+    enrollments::ActiveModel {
+        class_id: Set(class_id),
+        learner_name: Set(input.learner_name.clone()),
+        learner_email: Set(input.learner_email.clone()),
+        email_key: Set(input.key.as_str().to_string()),
+        attended: Set(input.attended),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Appends the ledger entry for a roster line written from `before` to `model`.
+async fn record(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    action: &'static str,
+    before: Option<&Value>,
+    model: &enrollments::Model,
+    reason: Option<&str>,
+) -> Result<(), ServiceError> {
+    let changes = diff(
+        before.unwrap_or(&json!({})),
+        &snapshot(model),
+        &PERSONAL_FIELDS,
+    );
+    let mut entry = Entry::new("enrollment", model.id, action)
+        .changes(changes)
+        .parent("class", model.class_id);
+    if let Some(reason) = reason {
+        entry = entry.reason(reason);
+    }
+    chain.append(tx, actor, entry).await?;
+    Ok(())
+}
+
+/// A learner an import adds to a class, waiting to be inserted with others.
+pub(crate) struct NewLine {
+    pub class_id: i64,
+    pub input: EnrollmentInput,
+    pub action: &'static str,
+    pub reason: Option<&'static str>,
+}
+
+/// Inserts new roster lines in one statement (an import adds a million: one round trip
+/// per line would dominate) and records each in the ledger, in the order given.
+pub(crate) async fn insert_many(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    lines: Vec<NewLine>,
+) -> Result<Vec<enrollments::Model>, ServiceError> {
+    if lines.is_empty() {
+        return Ok(vec![]);
+    }
+    let now = clock::now();
+    let rows = lines.iter().map(|l| new_line(l.class_id, &l.input, now));
+    let inserted = enrollments::Entity::insert_many(rows)
+        .exec_with_returning(tx)
+        .await?;
+    // RETURNING does not promise the input order: match rows by class and e-mail.
+    let by_key: HashMap<(i64, &str), &enrollments::Model> = inserted
+        .iter()
+        .map(|m| ((m.class_id, m.email_key.as_str()), m))
+        .collect();
+    for line in &lines {
+        let model = by_key
+            .get(&(line.class_id, line.input.key.as_str()))
+            .ok_or_else(|| {
+                ServiceError::Other(anyhow::anyhow!("an inserted roster line was not returned"))
+            })?;
+        record(tx, chain, actor, line.action, None, model, line.reason).await?;
+    }
+    Ok(inserted)
 }
 
 /// The reason to record for a roster change: required once the class is confirmed.
