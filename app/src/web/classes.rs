@@ -487,8 +487,35 @@ pub struct HistoryLine {
     pub at: String,
     pub actor: String,
     pub what: String,
-    pub changes: String,
+    pub changes: Vec<String>,
     pub reason: String,
+}
+
+/// A ledger entry's `{"field": {"before": …, "after": …}}` as lines a person reads:
+/// `status: delivered → confirmed`, `learner_name changed`, `class_ref: C-1` (new).
+pub fn describe_changes(changes: &str) -> Vec<String> {
+    use serde_json::Value;
+    let shown = |v: &Value| match v {
+        Value::Null => "—".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(changes) else {
+        return vec![changes.to_string()];
+    };
+    fields
+        .iter()
+        .map(
+            |(field, change)| match (change.get("before"), change.get("after")) {
+                (Some(Value::Null), Some(after)) => format!("{field}: {}", shown(after)),
+                (Some(before), Some(after)) => {
+                    format!("{field}: {} → {}", shown(before), shown(after))
+                }
+                _ if change.get("changed").is_some() => format!("{field} changed"),
+                _ => format!("{field}: {}", shown(change)),
+            },
+        )
+        .collect()
 }
 
 #[derive(Template)]
@@ -563,7 +590,7 @@ async fn show_page(
             } else {
                 format!("{} {} {}", e.entity_type, e.entity_id, e.action)
             },
-            changes: e.changes,
+            changes: describe_changes(&e.changes),
             reason: e.reason.unwrap_or_default(),
         })
         .collect();
@@ -870,4 +897,27 @@ pub async fn roster_csv(
         &format!("roster-{}.csv", class.class_ref),
         Body::from(bytes),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_changes;
+
+    #[test]
+    fn ledger_changes_read_as_before_and_after() {
+        let lines = describe_changes(
+            r#"{"status":{"before":"delivered","after":"confirmed"},"location":{"before":null,"after":"Room 4"},"learner_name":{"changed":true},"end_date":{"before":"2026-01-02","after":null}}"#,
+        );
+        assert_eq!(
+            lines,
+            // serde_json keeps object keys sorted.
+            [
+                "end_date: 2026-01-02 → —",
+                "learner_name changed",
+                "location: Room 4",
+                "status: delivered → confirmed",
+            ]
+        );
+        assert_eq!(describe_changes("not json"), ["not json"]);
+    }
 }
