@@ -694,14 +694,26 @@ async fn a_confirmed_class_roster_changes_only_with_a_reason(app: TestApp) {
         [("Ana".to_string(), true), ("Cy".to_string(), true)]
     );
 
-    // A roster pasted on the confirmed class's page is an amendment too.
+    // A roster pasted on the confirmed class's page is an amendment too: without a
+    // reason it is refused and nothing is added; with one, the reason is recorded.
+    let csv = "learner_name,learner_email,attended\nDi,di@example.com,true\n";
+    let ledger_before = ledger(&app).await.len();
     let response = post_multipart(
         &mut browser,
         &format!("{page}/roster/import"),
-        &[Part::Text(
-            "csv",
-            "learner_name,learner_email,attended\nDi,di@example.com,true\n",
-        )],
+        &[Part::Text("csv", csv)],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response.assert_contains("amendment");
+    assert_eq!(ledger(&app).await.len(), ledger_before);
+    let response = post_multipart(
+        &mut browser,
+        &format!("{page}/roster/import"),
+        &[
+            Part::Text("csv", csv),
+            Part::Text("reason", "late sign-up sheet"),
+        ],
     )
     .await;
     assert_redirected_to_roster(&response, class.id);
@@ -715,7 +727,7 @@ async fn a_confirmed_class_roster_changes_only_with_a_reason(app: TestApp) {
         (
             line(&app, class.id, "Di").await.id.to_string(),
             "amend",
-            Some("roster import after the class was confirmed")
+            Some("late sign-up sheet")
         )
     );
 
@@ -726,7 +738,7 @@ async fn a_confirmed_class_roster_changes_only_with_a_reason(app: TestApp) {
         "late registration, per the trainer",
         "registered twice",
         "sign-in sheet found",
-        "roster import after the class was confirmed",
+        "late sign-up sheet",
     ] {
         assert!(history.contains(reason), "{reason:?} in\n{history}");
     }

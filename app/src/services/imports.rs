@@ -157,9 +157,19 @@ enum Chunk {
     Unreadable(LineError),
 }
 
-/// Where a roster row's class comes from: its `class_ref` column, or the class page the
-/// CSV was pasted on (then `class_ref` may be left out).
-pub type FixedClass = Option<classes::Model>;
+/// A roster pasted on a class page: every row is for this class (`class_ref` may be left
+/// out), and `reason` is the amendment reason the person gave if the class is confirmed.
+pub struct ClassRoster {
+    pub class: classes::Model,
+    pub reason: Option<String>,
+}
+
+/// Where a roster row's class comes from: its `class_ref` column, or the class page.
+pub type FixedClass = Option<ClassRoster>;
+
+/// The reason recorded for roster lines an import adds to a confirmed class when nobody
+/// typed one (loading history from the CLI or the import page).
+const IMPORT_AMENDMENT: &str = "roster import after the class was confirmed";
 
 /// Reads `source` on a blocking thread and imports it. `progress` gets the bytes read
 /// so far after each batch.
@@ -631,9 +641,14 @@ impl Importer {
             return Err(RowError::Fields(errors));
         };
         // Loading the roster of a class recorded as confirmed (history being brought in)
-        // is allowed; the ledger marks each such line as an amendment made by the import.
+        // is allowed; the ledger marks each such line as an amendment, with the reason
+        // typed on the class page or else one naming the import.
         let (action, reason) = if class_svc::status(&class).is_closed() {
-            ("amend", Some("roster import after the class was confirmed"))
+            let typed = self.fixed_class.as_ref().and_then(|f| f.reason.clone());
+            (
+                "amend",
+                Some(typed.unwrap_or_else(|| IMPORT_AMENDMENT.to_string())),
+            )
         } else {
             ("import", None)
         };
@@ -653,7 +668,7 @@ impl Importer {
                     &class,
                     Some(existing),
                     &input,
-                    reason,
+                    reason.as_deref(),
                 )
                 .await?;
                 let line = outcome.model().clone();
@@ -755,7 +770,7 @@ impl Importer {
         r: &csv::StringRecord,
     ) -> Result<classes::Model, RowError> {
         let raw = self.get(r, "class_ref");
-        if let Some(fixed) = &self.fixed_class {
+        if let Some(ClassRoster { class: fixed, .. }) = &self.fixed_class {
             if raw.trim().is_empty()
                 || parse_code(&raw, 64).as_deref() == Ok(fixed.class_ref.as_str())
             {

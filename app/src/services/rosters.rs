@@ -167,7 +167,7 @@ pub(crate) struct NewLine {
     pub class_id: i64,
     pub input: EnrollmentInput,
     pub action: &'static str,
-    pub reason: Option<&'static str>,
+    pub reason: Option<String>,
 }
 
 /// Inserts new roster lines in one statement (an import adds a million: one round trip
@@ -197,7 +197,16 @@ pub(crate) async fn insert_many(
             .ok_or_else(|| {
                 ServiceError::Other(anyhow::anyhow!("an inserted roster line was not returned"))
             })?;
-        record(tx, chain, actor, line.action, None, model, line.reason).await?;
+        record(
+            tx,
+            chain,
+            actor,
+            line.action,
+            None,
+            model,
+            line.reason.as_deref(),
+        )
+        .await?;
     }
     Ok(inserted)
 }

@@ -18,13 +18,13 @@ use super::upload;
 use crate::auth::extract::{CurrentUser, EditorUser};
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
-use crate::domain::delivery::{ClassStatus, Modality, StatusChange};
+use crate::domain::delivery::{ClassStatus, Modality, StatusChange, amendment_reason};
 use crate::domain::fields::parse_optional_date;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::ledger::{self, Actor};
 use crate::services::classes::{self as svc, ClassFields, ClassFilter, ClassRow, Cursor};
-use crate::services::imports::{self, ImportFailure, Kind};
+use crate::services::imports::{self, ClassRoster, ImportFailure, Kind};
 use crate::services::rosters::{self, EnrollmentFields};
 use crate::services::{
     Outcome, ServiceError, courses as course_svc, exports, trainers as trainer_svc,
@@ -828,11 +828,36 @@ pub async fn import_roster(
     let class = svc::get(&state.db, id).await?;
     let upload = upload::read(multipart, &state.config.data.dir.join("uploads")).await?;
     let actor = Actor::User(user.id);
+    // On a confirmed class the import is an amendment: the reason is required.
+    let reason = match amendment_reason(svc::status(&class), upload.text("reason")) {
+        Ok(reason) => reason,
+        Err(message) => {
+            let feedback = Feedback {
+                errors: FieldErrors(vec![("reason", message)]),
+                ..Default::default()
+            };
+            return show_page(
+                &state,
+                &ctx,
+                &user,
+                id,
+                feedback,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let target = || {
+        Some(ClassRoster {
+            class: class.clone(),
+            reason: reason.clone(),
+        })
+    };
     let result = match (&upload.file, upload.text("csv").trim()) {
         (Some(file), _) => {
             let source =
                 std::fs::File::open(file.path()).map_err(|e| AppError::Internal(e.into()))?;
-            imports::run(&state.db, &actor, Kind::Roster, source, Some(class), |_| {}).await
+            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_| {}).await
         }
         (None, "") => {
             let feedback = Feedback {
@@ -851,7 +876,7 @@ pub async fn import_roster(
         }
         (None, text) => {
             let source = std::io::Cursor::new(text.to_string().into_bytes());
-            imports::run(&state.db, &actor, Kind::Roster, source, Some(class), |_| {}).await
+            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_| {}).await
         }
     };
     match result {
