@@ -343,6 +343,9 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[("kind", "classes")],
             expect: [SEE_OTHER, 400, 400, 403, 403],
         },
+        // issue 4: outbox
+        // issue 4: achievement codes
+        // issue 4: surveys
     ];
     rows.into_iter()
         .map(|r| {

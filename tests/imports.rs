@@ -1089,7 +1089,7 @@ async fn the_import_page_takes_an_uploaded_file_and_reports_a_summary(app: TestA
         ),
         (
             vec![
-                Part::Text("kind", "codes"),
+                Part::Text("kind", "payments"),
                 Part::File("file", "mcts.csv", TRAINERS.as_bytes()),
             ],
             "Choose what the file holds.",

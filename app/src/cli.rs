@@ -44,6 +44,9 @@ pub enum Command {
     /// Audit trail.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// E-mail outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Import a CSV file (title-plan | trainers | classes | roster): all rows or none.
     Import {
         /// title-plan | trainers | classes | roster
@@ -88,6 +91,12 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// Send every message that is due, then exit (for cron, or with no server running).
+    Send,
 }
 
 #[derive(Subcommand)]
@@ -145,7 +154,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let state = AppState::new(config, conn, secret);
             tracing::info!("listening on http://{}", listener.local_addr()?);
             server::announce_setup_if_needed(&state).await?;
+            // The outbox worker sends mail while the server runs.
+            let worker = tokio::spawn(state.mail_worker()?.run_forever());
             server::serve(state, listener).await?;
+            worker.abort();
         }
         Command::Migrate => {
             open(&config).await?;
@@ -202,6 +214,19 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     );
                     return Ok(ExitCode::from(3));
                 }
+            }
+        }
+        Command::Outbox(OutboxCommand::Send) => {
+            let conn = open(&config).await?;
+            let transport = crate::mail::transport::Transport::from_config(&config.mail)?;
+            let worker = crate::mail::worker::Worker::new(conn, &config.mail, transport)?;
+            let report = worker.drain().await?;
+            println!(
+                "outbox: {} sent, {} to retry later, {} failed",
+                report.sent, report.retrying, report.failed
+            );
+            if report.retrying + report.failed > 0 {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::Import { kind, file } => {

@@ -15,6 +15,7 @@ pub struct Config {
     pub data: DataConfig,
     pub security: SecurityConfig,
     pub mail: MailConfig,
+    pub surveys: SurveysConfig,
     pub log: LogConfig,
 }
 
@@ -57,6 +58,35 @@ pub struct MailConfig {
     pub transport: String,
     pub from: String,
     pub file_dir: PathBuf,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_tls: String,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub smtp_timeout_seconds: u64,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: i32,
+    /// The first retry waits this long; each further one twice as long.
+    pub retry_base_seconds: i64,
+    /// Messages a worker claims at a time.
+    pub batch_size: u64,
+    /// How long a claim lasts: a crashed worker's messages come back after it.
+    pub lease_seconds: i64,
+    /// How often an idle worker looks for due messages.
+    pub poll_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SurveysConfig {
+    /// How long a survey link stays valid.
+    pub valid_days: i64,
+    /// Days after the invitation (or the last reminder) before a reminder goes out.
+    pub reminder_after_days: i64,
+    /// Reminders per learner at most.
+    pub max_reminders: i32,
+    /// The wording of the five scored questions q1..q5 (the order is fixed).
+    pub questions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +169,25 @@ impl Config {
         if !self.security.secret_key.is_empty() && parse_secret(&self.security.secret_key).is_none()
         {
             bail!("security.secret_key must be 64 hex characters (32 bytes)");
+        }
+        if !["none", "starttls", "tls"].contains(&self.mail.smtp_tls.as_str()) {
+            bail!(
+                "mail.smtp_tls must be none, starttls or tls, got {:?}",
+                self.mail.smtp_tls
+            );
+        }
+        if self.mail.transport == "smtp" && self.mail.smtp_tls != "none" {
+            lettre::transport::smtp::client::TlsParameters::new(self.mail.smtp_host.clone())
+                .map_err(|e| anyhow::anyhow!("mail.smtp_host {:?}: {e}", self.mail.smtp_host))?;
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail.from is not an e-mail address: {:?}", self.mail.from);
+        }
+        if self.surveys.questions.len() != 5 {
+            bail!(
+                "surveys.questions must list exactly 5 questions (q1..q5), got {}",
+                self.surveys.questions.len()
+            );
         }
         if !["file", "smtp", "stub"].contains(&self.mail.transport.as_str()) {
             bail!(

@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ledger;
+pub mod mail;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -22,6 +22,8 @@ pub struct Inner {
     pub throttles: Throttles,
     /// Origins a form may be posted from (the public URL and the bind address).
     pub own_origins: Vec<String>,
+    /// Where the outbox worker sends mail (a stub in tests, readable through it).
+    pub transport: crate::mail::transport::Transport,
     /// The one-time first-run link, while no user exists.
     setup_token: Mutex<Option<String>>,
 }
@@ -45,7 +47,10 @@ impl AppState {
         if let Some(port) = config.server.bind.strip_prefix("127.0.0.1:") {
             own_origins.push(format!("http://localhost:{port}"));
         }
+        let transport = crate::mail::transport::Transport::from_config(&config.mail)
+            .expect("mail settings are checked by Config::validate");
         AppState(Arc::new(Inner {
+            transport,
             hasher: PasswordHasher::new(security.password_hash_concurrency),
             throttles: Throttles::from_config(security),
             sessions,
@@ -55,6 +60,19 @@ impl AppState {
             config,
             setup_token: Mutex::new(None),
         }))
+    }
+
+    /// An outbox worker sending through this state's transport.
+    pub fn mail_worker(&self) -> anyhow::Result<crate::mail::worker::Worker> {
+        crate::mail::worker::Worker::new(self.db.clone(), &self.config.mail, self.transport.clone())
+    }
+
+    /// An absolute link into the app, for e-mails (`path` starts with `/`).
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.config.server.public_url.trim_end_matches('/')
+        )
     }
 
     /// Issues the first-run setup token (replacing any earlier one) and returns it.

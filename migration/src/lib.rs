@@ -2,6 +2,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts_and_ledger;
 mod m20261122_000002_delivery_record;
+mod m20261122_000003_codes_surveys_outbox;
 
 pub struct Migrator;
 
@@ -11,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_accounts_and_ledger::Migration),
             Box::new(m20261122_000002_delivery_record::Migration),
+            Box::new(m20261122_000003_codes_surveys_outbox::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ use crate::domain::fields::{
 use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Chain, Entry, diff};
+use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
 
 /// A class as typed in the form or a `classes` CSV row (same field names; the form
 /// has no `status`, the CSV has no `location`, survey link or reason).
@@ -417,13 +418,15 @@ pub async fn update(
     Ok(outcome)
 }
 
-/// Coordinators: the class took place, or will not.
+/// Coordinators: the class took place, or will not. Marking it delivered e-mails its
+/// MCT a link to `class_link` (the class page, where they sign in and confirm).
 pub async fn change_status(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
     change: StatusChange,
     today: NaiveDate,
+    class_link: &str,
 ) -> Result<classes::Model, ServiceError> {
     let tx = begin_write(db).await?;
     let class = get(&tx, id).await?;
@@ -439,8 +442,32 @@ pub async fn change_status(
         StatusChange::Confirm => "confirm",
     };
     let class = set_status(&tx, actor, class, to, action, None).await?;
+    if change == StatusChange::MarkDelivered {
+        let (course, trainer) = parts(&tx, &class).await?;
+        let request = DeliveryConfirmationRequest {
+            trainer_name: trainer.name.clone(),
+            class_ref: class.class_ref.clone(),
+            course_code: course.course_code,
+            course_title: course.title,
+            dates: date_range(class.start_date, class.end_date),
+            link: class_link.to_string(),
+        };
+        let email = request
+            .to(&trainer.email, Some(format!("class:{}", class.id)))
+            .map_err(mail::render_error)?;
+        mail::enqueue(&tx, email).await?;
+    }
     tx.commit().await?;
     Ok(class)
+}
+
+/// `2026-03-02` or `2026-03-02 → 2026-03-05`.
+pub fn date_range(start: NaiveDate, end: NaiveDate) -> String {
+    if start == end {
+        start.to_string()
+    } else {
+        format!("{start} → {end}")
+    }
 }
 
 async fn set_status(

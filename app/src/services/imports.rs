@@ -15,7 +15,7 @@ use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};
-use super::{Outcome, ServiceError};
+use super::{Outcome, ServiceError, codes, surveys};
 use crate::db::begin_write;
 use crate::domain::fields::{FieldErrors, parse_code};
 use crate::ledger::{Actor, Chain};
@@ -26,10 +26,21 @@ pub enum Kind {
     Trainers,
     Classes,
     Roster,
+    CodePool,
+    Codes,
+    SurveyResponses,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::TitlePlan, Kind::Trainers, Kind::Classes, Kind::Roster];
+    pub const ALL: [Kind; 7] = [
+        Kind::TitlePlan,
+        Kind::Trainers,
+        Kind::Classes,
+        Kind::Roster,
+        Kind::CodePool,
+        Kind::Codes,
+        Kind::SurveyResponses,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -37,6 +48,9 @@ impl Kind {
             Kind::Trainers => "trainers",
             Kind::Classes => "classes",
             Kind::Roster => "roster",
+            Kind::CodePool => "code-pool",
+            Kind::Codes => "codes",
+            Kind::SurveyResponses => "survey-responses",
         }
     }
 
@@ -46,6 +60,9 @@ impl Kind {
             Kind::Trainers => "Trainers (MCTs)",
             Kind::Classes => "Classes",
             Kind::Roster => "Rosters",
+            Kind::CodePool => "Achievement code pool",
+            Kind::Codes => "Issued achievement codes",
+            Kind::SurveyResponses => "Survey responses (MTM)",
         }
     }
 
@@ -72,6 +89,24 @@ impl Kind {
                 "status",
             ],
             Kind::Roster => &["class_ref", "learner_name", "learner_email", "attended"],
+            Kind::CodePool => &["achievement_code"],
+            Kind::Codes => &[
+                "class_ref",
+                "learner_email",
+                "achievement_code",
+                "issued_on",
+                "redeemed_on",
+            ],
+            Kind::SurveyResponses => &[
+                "class_ref",
+                "learner_email",
+                "submitted_on",
+                "q1",
+                "q2",
+                "q3",
+                "q4",
+                "q5",
+            ],
         }
     }
 }
@@ -516,6 +551,20 @@ impl Importer {
             Kind::Trainers => self.trainer_row(tx, chain, actor, record).await,
             Kind::Classes => self.class_row(tx, chain, actor, record).await,
             Kind::Roster => self.roster_row(tx, chain, actor, record).await,
+            Kind::CodePool | Kind::Codes | Kind::SurveyResponses => {
+                let row: Vec<(&str, String)> = self
+                    .kind
+                    .columns()
+                    .iter()
+                    .map(|c| (*c, self.get(record, c)))
+                    .collect();
+                let outcome = match self.kind {
+                    Kind::CodePool => codes::import_pool_row(tx, chain, actor, &row).await,
+                    Kind::Codes => codes::import_code_row(tx, chain, actor, &row).await,
+                    _ => surveys::import_response_row(tx, chain, actor, &row).await,
+                };
+                outcome.map_err(RowError::from)
+            }
         };
         match result {
             Ok(Outcome::Created(())) => self.summary.created += 1,

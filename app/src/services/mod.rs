@@ -1,11 +1,13 @@
 //! Use cases: each runs in one transaction and appends its ledger entries inside it.
 pub mod accounts;
 pub mod classes;
+pub mod codes;
 pub mod courses;
 pub mod exports;
 pub mod imports;
 pub mod rosters;
 pub mod sign_in;
+pub mod surveys;
 pub mod trainers;
 
 use sea_orm::DbErr;

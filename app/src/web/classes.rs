@@ -129,11 +129,7 @@ pub struct ListRow {
 impl ListRow {
     fn of(row: &ClassRow) -> ListRow {
         let c = &row.class;
-        let dates = if c.start_date == c.end_date {
-            c.start_date.to_string()
-        } else {
-            format!("{} → {}", c.start_date, c.end_date)
-        };
+        let dates = svc::date_range(c.start_date, c.end_date);
         ListRow {
             id: c.id,
             class_ref: c.class_ref.clone(),
@@ -698,7 +694,8 @@ pub async fn change_status(
         }
     };
     let today = clock::now().date_naive();
-    let result = svc::change_status(&state.db, &Actor::User(user.id), id, change, today)
+    let link = state.link(&format!("/classes/{id}"));
+    let result = svc::change_status(&state.db, &Actor::User(user.id), id, change, today, &link)
         .await
         .map(|class| format!("{} is now {}.", class.class_ref, class.status));
     class_page_outcome(&state, &ctx, &user, id, "", result).await

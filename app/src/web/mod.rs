@@ -63,6 +63,9 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/roster.csv", get(classes::roster_csv))
         .route("/classes/{id}/attendance", post(classes::attendance))
         .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
+        // issue 4: outbox
+        // issue 4: achievement codes
+        // issue 4: surveys
         .route("/imports", get(imports::page))
         .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
         // CSV uploads get their own, larger limit; they are spooled to disk.

@@ -1,0 +1,104 @@
+//! Every e-mail the app sends: one struct each, rendered from
+//! `templates/emails/<name>.txt` (plain text, not escaped) and `.html` (escaped).
+use super::Message;
+
+/// Declares an e-mail: its fields, kind, subject and the two template files (which see
+/// the message as `m`).
+macro_rules! message {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $module:ident, kind = $kind:literal, text = $text:literal, html = $html:literal,
+        subject = |$s:ident| $subject:expr,
+        { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: $ty),*
+        }
+
+        mod $module {
+            use askama::Template;
+
+            #[derive(Template)]
+            #[template(path = $text)]
+            pub struct Text<'a> {
+                pub m: &'a super::$name,
+            }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            pub struct Html<'a> {
+                pub m: &'a super::$name,
+            }
+        }
+
+        impl Message for $name {
+            const KIND: &'static str = $kind;
+
+            fn subject(&self) -> String {
+                let $s = self;
+                $subject
+            }
+
+            fn render(&self) -> Result<(String, String), askama::Error> {
+                use askama::Template;
+                Ok(($module::Text { m: self }.render()?, $module::Html { m: self }.render()?))
+            }
+        }
+    };
+}
+
+message!(
+    /// Asks a class's MCT to confirm the delivery they taught (sign-in required).
+    DeliveryConfirmationRequest, delivery_confirmation,
+    kind = "delivery_confirmation",
+    text = "emails/delivery_confirmation.txt",
+    html = "emails/delivery_confirmation.html",
+    subject = |m| format!("Please confirm your delivery of {} ({})", m.course_code, m.class_ref),
+    {
+        trainer_name: String,
+        class_ref: String,
+        course_code: String,
+        course_title: String,
+        dates: String,
+        /// The class page, where the MCT signs in and confirms.
+        link: String,
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_have_a_plain_and_an_escaped_html_part() {
+        let m = DeliveryConfirmationRequest {
+            trainer_name: "Zoë O'Brien <MCT>".into(),
+            class_ref: "C-1".into(),
+            course_code: "AZ-104".into(),
+            course_title: "Azure Administrator".into(),
+            dates: "2026-03-02 → 2026-03-05".into(),
+            link: "https://ledger.example/classes/1".into(),
+        };
+        let email = m.to("zoe@example.com", Some("class:1".into())).unwrap();
+        assert_eq!(email.kind, "delivery_confirmation");
+        assert_eq!(
+            email.subject,
+            "Please confirm your delivery of AZ-104 (C-1)"
+        );
+        assert!(email.text.contains("Zoë O'Brien <MCT>"), "{}", email.text);
+        assert!(email.text.contains("https://ledger.example/classes/1"));
+        assert!(
+            email.html.contains("Zoë O&#39;Brien &#60;MCT&#62;")
+                || email.html.contains("Zoë O&#x27;Brien &lt;MCT&gt;"),
+            "{}",
+            email.html
+        );
+        assert!(
+            email
+                .html
+                .contains(r#"href="https://ledger.example/classes/1""#)
+        );
+    }
+}

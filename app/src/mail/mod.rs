@@ -1,0 +1,95 @@
+//! E-mail (SPEC §5): messages are rendered and written to the outbox inside the
+//! transaction of the change that causes them; a worker sends them later.
+pub mod messages;
+pub mod transport;
+pub mod worker;
+
+use chrono::{DateTime, Utc};
+use entity::outbox_messages;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+
+use crate::clock;
+
+/// Outbox statuses.
+pub const QUEUED: &str = "queued";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// A message ready to queue: what it is, to whom, and both rendered parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The record it is about (`class:42`), for the outbox page.
+    pub related: Option<String>,
+}
+
+/// One kind of e-mail: its subject and its two askama parts (see `messages`).
+pub trait Message {
+    const KIND: &'static str;
+    fn subject(&self) -> String;
+    fn render(&self) -> Result<(String, String), askama::Error>;
+
+    /// The rendered e-mail to `to`.
+    fn to(&self, to: &str, related: Option<String>) -> Result<Email, askama::Error> {
+        let (text, html) = self.render()?;
+        Ok(Email {
+            kind: Self::KIND,
+            to: to.to_string(),
+            subject: self.subject(),
+            text,
+            html,
+            related,
+        })
+    }
+}
+
+/// Writes `email` to the outbox in the caller's transaction: it exists exactly when
+/// the change that caused it commits.
+pub async fn enqueue(
+    tx: &impl ConnectionTrait,
+    email: Email,
+) -> Result<outbox_messages::Model, DbErr> {
+    enqueue_at(tx, email, clock::now()).await
+}
+
+/// Like [`enqueue`], not to be sent before `due` (reminders).
+pub async fn enqueue_at(
+    tx: &impl ConnectionTrait,
+    email: Email,
+    due: DateTime<Utc>,
+) -> Result<outbox_messages::Model, DbErr> {
+    let now = clock::now();
+    outbox_messages::ActiveModel {
+        kind: Set(email.kind.to_string()),
+        to_address: Set(email.to),
+        subject: Set(email.subject),
+        text_body: Set(email.text),
+        html_body: Set(email.html),
+        message_id: Set(message_id()),
+        status: Set(QUEUED.to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(due),
+        lease_until: Set(None),
+        last_error: Set(None),
+        related: Set(email.related),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await
+}
+
+/// A globally unique Message-ID, fixed when the message is queued.
+fn message_id() -> String {
+    format!("<{}@tsp-ledger>", &crate::auth::random_token()[..32])
+}
+
+/// Maps a template error into the database error type the services already carry.
+pub fn render_error(e: askama::Error) -> DbErr {
+    DbErr::Custom(format!("rendering an e-mail: {e}"))
+}

@@ -1,0 +1,127 @@
+//! Where messages go: an SMTP server (lettre's pooled async transport), `.eml` files
+//! (the default, so a newcomer sees what would have been sent), or memory (tests).
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use entity::outbox_messages;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::MailConfig;
+
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(PathBuf),
+    /// Keeps every sent message (the formatted RFC 5322 text) for tests to read.
+    Stub(Arc<Mutex<Vec<String>>>),
+}
+
+impl Transport {
+    pub fn from_config(config: &MailConfig) -> anyhow::Result<Transport> {
+        Ok(match config.transport.as_str() {
+            "smtp" => {
+                let builder = match config.smtp_tls.as_str() {
+                    "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.smtp_host)?,
+                    "starttls" => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.smtp_host)?
+                    }
+                    "none" => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
+                    }
+                    other => {
+                        anyhow::bail!("mail.smtp_tls must be none, starttls or tls, got {other:?}")
+                    }
+                };
+                let mut builder =
+                    builder
+                        .port(config.smtp_port)
+                        .timeout(Some(std::time::Duration::from_secs(
+                            config.smtp_timeout_seconds,
+                        )));
+                if !config.smtp_username.is_empty() {
+                    builder = builder.credentials(Credentials::new(
+                        config.smtp_username.clone(),
+                        config.smtp_password.clone(),
+                    ));
+                }
+                Transport::Smtp(builder.build())
+            }
+            "file" => Transport::File(config.file_dir.clone()),
+            _ => Transport::Stub(Arc::default()),
+        })
+    }
+
+    /// Sends one outbox message from `from`; the error is a line for the outbox page.
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        message: &outbox_messages::Model,
+    ) -> Result<(), String> {
+        let email = build(from, message)?;
+        match self {
+            Transport::Smtp(smtp) => smtp
+                .send(email)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SMTP: {e}")),
+            Transport::File(dir) => {
+                let name = message
+                    .message_id
+                    .trim_matches(|c| c == '<' || c == '>')
+                    .replace(['@', '/'], "_");
+                let path = dir.join(format!("{:08}-{name}.eml", message.id));
+                let bytes = email.formatted();
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                tokio::fs::write(&path, bytes)
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }
+            Transport::Stub(sent) => {
+                let text = String::from_utf8_lossy(&email.formatted()).into_owned();
+                sent.lock().expect("stub transport lock").push(text);
+                Ok(())
+            }
+        }
+    }
+
+    /// The messages a stub transport has sent, in order.
+    pub fn stub_messages(&self) -> Vec<String> {
+        match self {
+            Transport::Stub(sent) => sent.lock().expect("stub transport lock").clone(),
+            _ => vec![],
+        }
+    }
+}
+
+/// The RFC 5322 message: a plain-text and an HTML alternative, with the Message-ID that
+/// was fixed when the message was queued.
+fn build(from: &Mailbox, message: &outbox_messages::Model) -> Result<lettre::Message, String> {
+    let to: Mailbox = message
+        .to_address
+        .parse()
+        .map_err(|e| format!("recipient {:?}: {e}", message.to_address))?;
+    lettre::Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(message.subject.clone())
+        .message_id(Some(message.message_id.clone()))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(message.text_body.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(message.html_body.clone()),
+                ),
+        )
+        .map_err(|e| format!("building the message: {e}"))
+}
