@@ -344,8 +344,84 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             expect: [SEE_OTHER, 400, 400, 403, 403],
         },
         // issue 4: outbox
+        Row {
+            method: Get,
+            path: "/outbox",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/outbox?status=failed",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Post,
+            path: "/outbox/999999/retry",
+            fields: &[],
+            expect: [SEE_OTHER, 404, 404, 403, 403],
+        },
         // issue 4: achievement codes
+        // The pool is empty: issuing is refused (303 back to the class page with a
+        // message), and nothing changes. Learner pages need no sign-in.
+        Row {
+            method: Post,
+            path: "/classes/{class}/codes/issue",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, SEE_OTHER, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/codes",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/codes?page=2",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/codes/0000",
+            fields: &[],
+            expect: [404; 5],
+        },
+        Row {
+            method: Post,
+            path: "/codes/999999/redeem",
+            fields: &[("redeemed_on", "2026-03-10")],
+            expect: [SEE_OTHER, 404, 404, 403, 403],
+        },
         // issue 4: surveys
+        // Sends to the one attending learner once; later cells find nobody left to invite.
+        Row {
+            method: Post,
+            path: "/classes/{class}/surveys/send",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, SEE_OTHER, 403, 403],
+        },
+        // Public learner pages: a token that was never issued is not found, for everyone.
+        Row {
+            method: Get,
+            path: "/survey/0000",
+            fields: &[],
+            expect: [404; 5],
+        },
+        Row {
+            method: Post,
+            path: "/survey/0000",
+            fields: &[("q1", "5")],
+            expect: [404; 5],
+        },
+        Row {
+            method: Get,
+            path: "/survey/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            fields: &[],
+            expect: [404; 5],
+        },
     ];
     rows.into_iter()
         .map(|r| {

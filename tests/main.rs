@@ -3,16 +3,20 @@
 #[macro_use]
 mod support;
 mod fixtures;
+mod smtp;
 
 mod accounts;
 mod authorization;
 mod ledger;
+mod mail;
 mod real_server;
 mod security;
 // delivery record (issue 3): catalog and classes
 mod catalog;
 mod classes;
+mod codes;
 // delivery record (issue 3): rosters, imports, exports
 mod exports;
 mod imports;
 mod rosters;
+mod surveys;

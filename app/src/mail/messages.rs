@@ -49,6 +49,8 @@ macro_rules! message {
     };
 }
 
+pub(crate) use message;
+
 message!(
     /// Asks a class's MCT to confirm the delivery they taught (sign-in required).
     DeliveryConfirmationRequest, delivery_confirmation,

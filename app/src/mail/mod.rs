@@ -1,6 +1,7 @@
 //! E-mail (SPEC §5): messages are rendered and written to the outbox inside the
 //! transaction of the change that causes them; a worker sends them later.
 pub mod messages;
+pub mod survey_messages;
 pub mod transport;
 pub mod worker;
 

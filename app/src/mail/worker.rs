@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::outbox_messages;
+use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
@@ -19,6 +20,9 @@ use crate::clock;
 use crate::config::MailConfig;
 use crate::db::{begin_write, is_postgres};
 use crate::ledger::{Actor, Chain, Entry};
+
+/// Messages in flight at once (lettre's pool keeps up to 10 SMTP connections).
+const SEND_CONCURRENCY: usize = 8;
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -132,14 +136,19 @@ impl Worker {
         if claimed.is_empty() {
             return Ok(Report::default());
         }
-        let mut outcomes = Vec::with_capacity(claimed.len());
-        for message in claimed {
-            let result = self.transport.send(&self.from, &message).await;
-            if let Err(e) = &result {
-                tracing::warn!(message = message.id, kind = %message.kind, error = %e, "sending failed");
-            }
-            outcomes.push((message, result));
-        }
+        // Several messages at once over the transport's connection pool: one SMTP
+        // exchange waits on the network more than it works.
+        let outcomes: Vec<_> = futures_util::stream::iter(claimed)
+            .map(|message| async move {
+                let result = self.transport.send(&self.from, &message).await;
+                if let Err(e) = &result {
+                    tracing::warn!(message = message.id, kind = %message.kind, error = %e, "sending failed");
+                }
+                (message, result)
+            })
+            .buffer_unordered(SEND_CONCURRENCY)
+            .collect()
+            .await;
         self.record(outcomes, lease).await
     }
 

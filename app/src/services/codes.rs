@@ -1,31 +1,560 @@
 //! Achievement codes: the pool, issuing to attending learners, redemption (SPEC §2).
-use sea_orm::ConnectionTrait;
+//!
+//! A code is in the pool while `enrollment_id` is NULL. Issuing gives each attending
+//! learner of a class one pool code (oldest first), all or nothing, queues the e-mail
+//! with a link to the learner's page (only the token's hash is stored) and records one
+//! ledger entry per code. The ledger names learners by enrollment id only.
+use std::collections::{HashMap, HashSet};
 
-use super::{Outcome, ServiceError};
-use crate::ledger::{Actor, Chain};
+use chrono::NaiveDate;
+use entity::{achievement_codes, classes, enrollments};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{Value, json};
+
+use super::{Outcome, ServiceError, classes as class_svc, courses as course_svc, rosters};
+use crate::clock;
+use crate::db::begin_write;
+use crate::domain::account::Email;
+use crate::domain::delivery::{ClassStatus, Modality};
+use crate::domain::fields::{parse_code, parse_date, parse_optional_date};
+use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::mail::{self, Message, messages::message};
+
+message!(
+    /// Gives a learner their achievement code, with a link to their own code page.
+    AchievementCodeEmail, achievement_code_email,
+    kind = "achievement_code",
+    text = "emails/achievement_code.txt",
+    html = "emails/achievement_code.html",
+    subject = |m| format!("Your Microsoft achievement code for {}", m.course_code),
+    {
+        learner_name: String,
+        code: String,
+        course_code: String,
+        course_title: String,
+        dates: String,
+        /// The learner's code page (`/codes/<token>`), no sign-in needed.
+        link: String,
+    }
+);
+
+/// Longest code accepted (Microsoft's are far shorter).
+const CODE_MAX: usize = 64;
+
+/// The ledger's view of a code: no learner name or e-mail, only the enrollment id.
+fn snapshot(c: &achievement_codes::Model) -> Value {
+    json!({
+        "code": c.code,
+        "enrollment_id": c.enrollment_id,
+        "issued_on": c.issued_on.map(|d| d.to_string()),
+        "redeemed_on": c.redeemed_on.map(|d| d.to_string()),
+        "emailed_at": c.emailed_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+fn changes(before: Option<&achievement_codes::Model>, after: &achievement_codes::Model) -> Value {
+    diff(
+        &before.map(snapshot).unwrap_or_else(|| json!({})),
+        &snapshot(after),
+        &[],
+    )
+}
+
+/// Pool codes that can still be handed out on `today` (unassigned, not expired).
+fn available(today: NaiveDate) -> Condition {
+    Condition::all()
+        .add(achievement_codes::Column::EnrollmentId.is_null())
+        .add(
+            Condition::any()
+                .add(achievement_codes::Column::ExpiresOn.is_null())
+                .add(achievement_codes::Column::ExpiresOn.gte(today)),
+        )
+}
+
+/// How many codes the pool holds that can still be handed out.
+pub async fn pool_size(db: &impl ConnectionTrait, today: NaiveDate) -> Result<u64, ServiceError> {
+    Ok(achievement_codes::Entity::find()
+        .filter(available(today))
+        .count(db)
+        .await?)
+}
+
+pub async fn by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<achievement_codes::Model>, ServiceError> {
+    Ok(achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::Code.eq(code))
+        .one(db)
+        .await?)
+}
+
+async fn of_enrollment(
+    db: &impl ConnectionTrait,
+    enrollment_id: i64,
+) -> Result<Option<achievement_codes::Model>, ServiceError> {
+    Ok(achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.eq(enrollment_id))
+        .one(db)
+        .await?)
+}
+
+/// The codes issued to learners of `class_id`, by enrollment id.
+pub async fn of_class(
+    db: &impl ConnectionTrait,
+    class_id: i64,
+) -> Result<HashMap<i64, achievement_codes::Model>, ServiceError> {
+    let ids: Vec<i64> = enrollments::Entity::find()
+        .select_only()
+        .column(enrollments::Column::Id)
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|c| c.enrollment_id.map(|e| (e, c)))
+        .collect())
+}
+
+/// Gives every attending learner of the class who has no code yet one pool code, oldest
+/// first, and e-mails it with a link `{page_base}/{token}`. All or nothing: when the pool
+/// is too small nothing is issued. Returns how many codes were issued.
+pub async fn issue(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    class_id: i64,
+    today: NaiveDate,
+    page_base: &str,
+) -> Result<usize, ServiceError> {
+    let tx = begin_write(db).await?;
+    // The chain head is locked first: concurrent issues are serialized, so two classes
+    // can never be handed the same pool code.
+    let mut chain = Chain::lock(&tx).await?;
+    let class = class_svc::get(&tx, class_id).await?;
+    if class_svc::status(&class) == ClassStatus::Cancelled {
+        return Err(ServiceError::Refused(format!(
+            "{} is cancelled: it issues no achievement codes.",
+            class.class_ref
+        )));
+    }
+    let course = course_svc::get(&tx, class.course_id).await?;
+    let issued = of_class(&tx, class.id).await?;
+    let waiting: Vec<enrollments::Model> = class_svc::roster(&tx, class.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.attended && !issued.contains_key(&e.id))
+        .collect();
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let pool = achievement_codes::Entity::find()
+        .filter(available(today))
+        .order_by_asc(achievement_codes::Column::CreatedAt)
+        .order_by_asc(achievement_codes::Column::Id)
+        .limit(waiting.len() as u64)
+        .all(&tx)
+        .await?;
+    if pool.len() < waiting.len() {
+        return Err(ServiceError::Refused(format!(
+            "{} attending learners need a code but the pool holds only {}: nothing was issued. Import more codes into the pool first.",
+            waiting.len(),
+            pool.len()
+        )));
+    }
+    let dates = class_svc::date_range(class.start_date, class.end_date);
+    for (learner, code) in waiting.iter().zip(pool) {
+        let token = crate::auth::random_token();
+        let now = clock::now();
+        let before = code.clone();
+        let mut active: achievement_codes::ActiveModel = code.into();
+        active.enrollment_id = Set(Some(learner.id));
+        active.issued_on = Set(Some(today));
+        active.token_hash = Set(Some(crate::auth::token_hash(&token)));
+        active.emailed_at = Set(Some(now));
+        active.updated_at = Set(now);
+        let code = active.update(&tx).await?;
+        let email = AchievementCodeEmail {
+            learner_name: learner.learner_name.clone(),
+            code: code.code.clone(),
+            course_code: course.course_code.clone(),
+            course_title: course.title.clone(),
+            dates: dates.clone(),
+            link: format!("{}/{token}", page_base.trim_end_matches('/')),
+        }
+        .to(&learner.learner_email, Some(format!("class:{}", class.id)))
+        .map_err(mail::render_error)?;
+        mail::enqueue(&tx, email).await?;
+        let entry = Entry::new("achievement_code", code.id, "issue")
+            .changes(changes(Some(&before), &code))
+            .parent("class", class.id);
+        chain.append(&tx, actor, entry).await?;
+    }
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(waiting.len())
+}
+
+/// What a learner's own page shows: their code and the class it is for, nothing else.
+#[derive(Debug, Clone)]
+pub struct LearnerCode {
+    pub code: String,
+    pub course_code: String,
+    pub course_title: String,
+    pub dates: String,
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// The code whose learner page token is `token`, if any.
+pub async fn by_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<LearnerCode>, ServiceError> {
+    // Tokens are 64 hex digits: anything else cannot match, so skip the lookup.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let Some(code) = achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::TokenHash.eq(crate::auth::token_hash(token)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(enrollment_id) = code.enrollment_id else {
+        return Ok(None);
+    };
+    let Some(enrollment) = enrollments::Entity::find_by_id(enrollment_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let class = class_svc::get(db, enrollment.class_id).await?;
+    let course = course_svc::get(db, class.course_id).await?;
+    Ok(Some(LearnerCode {
+        code: code.code,
+        course_code: course.course_code,
+        course_title: course.title,
+        dates: class_svc::date_range(class.start_date, class.end_date),
+        expires_on: code.expires_on,
+    }))
+}
+
+/// One issued code on the codes page.
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    pub code: achievement_codes::Model,
+    pub class: classes::Model,
+    pub learner_name: String,
+}
+
+impl IssuedCode {
+    /// Recorded deliveries never count toward a KPI figure (SPEC §3 rule 5).
+    pub fn kpi_credit(&self) -> bool {
+        class_svc::modality(&self.class) != Modality::Recorded
+    }
+}
+
+/// Issued codes, newest first: `limit` of them after skipping `offset`.
+pub async fn issued(
+    db: &impl ConnectionTrait,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<IssuedCode>, ServiceError> {
+    let codes = achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.is_not_null())
+        .order_by_desc(achievement_codes::Column::IssuedOn)
+        .order_by_desc(achievement_codes::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let enrollment_ids: Vec<i64> = codes.iter().filter_map(|c| c.enrollment_id).collect();
+    let learners: HashMap<i64, enrollments::Model> = if enrollment_ids.is_empty() {
+        HashMap::new()
+    } else {
+        enrollments::Entity::find()
+            .filter(enrollments::Column::Id.is_in(enrollment_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect()
+    };
+    let class_ids: HashSet<i64> = learners.values().map(|e| e.class_id).collect();
+    let classes: HashMap<i64, classes::Model> = if class_ids.is_empty() {
+        HashMap::new()
+    } else {
+        classes::Entity::find()
+            .filter(classes::Column::Id.is_in(class_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    Ok(codes
+        .into_iter()
+        .filter_map(|code| {
+            let learner = learners.get(&code.enrollment_id?)?;
+            let class = classes.get(&learner.class_id)?.clone();
+            Some(IssuedCode {
+                learner_name: learner.learner_name.clone(),
+                class,
+                code,
+            })
+        })
+        .collect())
+}
+
+/// How many codes have been issued.
+pub async fn issued_count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
+    Ok(achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.is_not_null())
+        .count(db)
+        .await?)
+}
+
+/// `redeemed_on` is a date no later than `today` and no earlier than `issued_on`.
+fn check_redeemed(
+    redeemed_on: NaiveDate,
+    issued_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), ServiceError> {
+    if redeemed_on > today {
+        return Err(ServiceError::field(
+            "redeemed_on",
+            format!("must not be in the future ({redeemed_on} is after {today})"),
+        ));
+    }
+    if let Some(issued_on) = issued_on
+        && redeemed_on < issued_on
+    {
+        return Err(ServiceError::field(
+            "redeemed_on",
+            format!("must not be before the code was issued on {issued_on}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Records by hand that the learner redeemed code `code_id` on `raw` (`YYYY-MM-DD`).
+pub async fn redeem(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code_id: i64,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<achievement_codes::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    let code = achievement_codes::Entity::find_by_id(code_id)
+        .one(&tx)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let Some(enrollment_id) = code.enrollment_id else {
+        return Err(ServiceError::Refused(format!(
+            "{} is still in the pool: only an issued code can be redeemed.",
+            code.code
+        )));
+    };
+    if let Some(on) = code.redeemed_on {
+        return Err(ServiceError::Refused(format!(
+            "{} was already redeemed on {on}.",
+            code.code
+        )));
+    }
+    let redeemed_on = parse_date(raw).map_err(|m| ServiceError::field("redeemed_on", m))?;
+    check_redeemed(redeemed_on, code.issued_on, today)?;
+    let class_id = enrollments::Entity::find_by_id(enrollment_id)
+        .one(&tx)
+        .await?
+        .map(|e| e.class_id);
+    let before = code.clone();
+    let mut active: achievement_codes::ActiveModel = code.into();
+    active.redeemed_on = Set(Some(redeemed_on));
+    active.updated_at = Set(clock::now());
+    let code = active.update(&tx).await?;
+    let mut entry =
+        Entry::new("achievement_code", code.id, "redeem").changes(changes(Some(&before), &code));
+    if let Some(class_id) = class_id {
+        entry = entry.parent("class", class_id);
+    }
+    let mut chain = Chain::lock(&tx).await?;
+    chain.append(&tx, actor, entry).await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(code)
+}
+
+fn column<'a>(row: &'a [(&str, String)], name: &str) -> &'a str {
+    row.iter()
+        .find(|(c, _)| *c == name)
+        .map_or("", |(_, v)| v.as_str())
+}
 
 /// One `code-pool` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
 pub(crate) async fn import_pool_row(
-    _tx: &impl ConnectionTrait,
-    _chain: &mut Chain,
-    _actor: &Actor,
-    _row: &[(&str, String)],
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
-    Err(ServiceError::Refused(
-        "code-pool imports are not available yet".into(),
-    ))
+    let code = parse_code(column(row, "achievement_code"), CODE_MAX)
+        .map_err(|m| ServiceError::field("achievement_code", m))?;
+    if by_code(tx, &code).await?.is_some() {
+        // Already known, in the pool or issued: loading the same file again changes nothing.
+        return Ok(Outcome::Unchanged(()));
+    }
+    let now = clock::now();
+    let model = achievement_codes::ActiveModel {
+        code: Set(code),
+        enrollment_id: Set(None),
+        issued_on: Set(None),
+        emailed_at: Set(None),
+        redeemed_on: Set(None),
+        expires_on: Set(None),
+        token_hash: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    let entry = Entry::new("achievement_code", model.id, "import").changes(changes(None, &model));
+    chain.append(tx, actor, entry).await?;
+    Ok(Outcome::Created(()))
 }
 
 /// One `codes` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
+///
+/// Microsoft's report is taken as it is: the learner must be on the class's roster, but
+/// need not be marked as attending. A code issued to another learner is an error; an
+/// empty `redeemed_on` never clears a stored redemption.
 pub(crate) async fn import_code_row(
-    _tx: &impl ConnectionTrait,
-    _chain: &mut Chain,
-    _actor: &Actor,
-    _row: &[(&str, String)],
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
-    Err(ServiceError::Refused(
-        "codes imports are not available yet".into(),
-    ))
+    let field = |name: &'static str| move |m: String| ServiceError::field(name, m);
+    let class_ref = parse_code(column(row, "class_ref"), 64).map_err(field("class_ref"))?;
+    let key = Email::parse(column(row, "learner_email")).map_err(field("learner_email"))?;
+    let code_text =
+        parse_code(column(row, "achievement_code"), CODE_MAX).map_err(field("achievement_code"))?;
+    let issued_on = parse_date(column(row, "issued_on")).map_err(field("issued_on"))?;
+    let redeemed_on =
+        parse_optional_date(column(row, "redeemed_on")).map_err(field("redeemed_on"))?;
+    if let Some(on) = redeemed_on {
+        check_redeemed(on, Some(issued_on), clock::now().date_naive())?;
+    }
+    let class = class_svc::by_ref(tx, &class_ref)
+        .await?
+        .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
+    let learner = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
+        ServiceError::field(
+            "learner_email",
+            format!("{} is not on the roster of {class_ref}", key.as_str()),
+        )
+    })?;
+    let existing = by_code(tx, &code_text).await?;
+    if existing
+        .as_ref()
+        .and_then(|c| c.enrollment_id)
+        .is_some_and(|id| id != learner.id)
+    {
+        return Err(ServiceError::field(
+            "achievement_code",
+            format!("{code_text} is already issued to another learner"),
+        ));
+    }
+    if let Some(held) = of_enrollment(tx, learner.id).await?
+        && held.code != code_text
+    {
+        return Err(ServiceError::field(
+            "achievement_code",
+            format!(
+                "{} already holds code {} in {class_ref}: a learner gets one code per class",
+                key.as_str(),
+                held.code
+            ),
+        ));
+    }
+    let now = clock::now();
+    let (model, before) = match existing {
+        None => {
+            let model = achievement_codes::ActiveModel {
+                code: Set(code_text),
+                enrollment_id: Set(Some(learner.id)),
+                issued_on: Set(Some(issued_on)),
+                emailed_at: Set(None),
+                redeemed_on: Set(redeemed_on),
+                expires_on: Set(None),
+                token_hash: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            (model, None)
+        }
+        Some(old) => {
+            let redeemed = redeemed_on.or(old.redeemed_on);
+            if old.enrollment_id == Some(learner.id)
+                && old.issued_on == Some(issued_on)
+                && old.redeemed_on == redeemed
+            {
+                return Ok(Outcome::Unchanged(()));
+            }
+            let before = old.clone();
+            let mut active: achievement_codes::ActiveModel = old.into();
+            active.enrollment_id = Set(Some(learner.id));
+            active.issued_on = Set(Some(issued_on));
+            active.redeemed_on = Set(redeemed);
+            active.updated_at = Set(now);
+            (active.update(tx).await?, Some(before))
+        }
+    };
+    let entry = Entry::new("achievement_code", model.id, "import")
+        .changes(changes(before.as_ref(), &model))
+        .parent("class", class.id);
+    chain.append(tx, actor, entry).await?;
+    Ok(match before {
+        Some(_) => Outcome::Updated(()),
+        None => Outcome::Created(()),
+    })
+}
+
+/// The codes of a class's learners, for the class page.
+pub struct ClassCodeLine {
+    pub enrollment: enrollments::Model,
+    pub code: Option<achievement_codes::Model>,
+}
+
+/// Every learner of the class with their code (if any), by learner name.
+pub async fn class_lines(
+    db: &impl ConnectionTrait,
+    class_id: i64,
+) -> Result<Vec<ClassCodeLine>, ServiceError> {
+    let mut codes = of_class(db, class_id).await?;
+    Ok(class_svc::roster(db, class_id)
+        .await?
+        .into_iter()
+        .map(|enrollment| ClassCodeLine {
+            code: codes.remove(&enrollment.id),
+            enrollment,
+        })
+        .collect())
 }

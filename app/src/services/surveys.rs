@@ -1,18 +1,683 @@
 //! Surveys: invitations by token, responses, reminders, MTM results (SPEC §2).
-use sea_orm::ConnectionTrait;
+//!
+//! Learners are never named in the ledger (SPEC §6): entries carry enrollment ids, and
+//! of the free-text comment only that one was given.
+use chrono::{DateTime, Duration, Utc};
+use entity::{classes, enrollments, survey_invitations, survey_responses};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
+};
+use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError};
-use crate::ledger::{Actor, Chain};
+use super::{Outcome, ServiceError, classes as class_svc, rosters};
+use crate::clock;
+use crate::config::SurveysConfig;
+use crate::db::begin_write;
+use crate::domain::account::Email;
+use crate::domain::delivery::ClassStatus;
+use crate::domain::fields::{parse_code, parse_date};
+use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
+use crate::mail::{self, Message};
+
+/// Response fields the ledger records only as "changed" (free text may name people).
+pub const PERSONAL_FIELDS: [&str; 1] = ["comment"];
+
+/// Longest comment accepted from the survey page.
+pub const MAX_COMMENT_CHARS: usize = 4000;
+
+/// The query columns of the five scored questions, in their fixed order.
+pub const QUESTIONS: [&str; 5] = ["q1", "q2", "q3", "q4", "q5"];
+
+/// Answers to q1..q5: each 1..=5 or unanswered.
+pub type Answers = [Option<i16>; 5];
+
+/// One answer as typed: empty means unanswered, otherwise a whole number 1 to 5.
+pub fn parse_answer(raw: &str) -> Result<Option<i16>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<i16>() {
+        Ok(n) if (1..=5).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "must be a whole number from 1 to 5 or empty, not {raw:?}"
+        )),
+    }
+}
+
+/// Whether invitations may go out for a class in this status.
+pub fn may_send(class: &classes::Model) -> bool {
+    matches!(
+        class_svc::status(class),
+        ClassStatus::Delivered | ClassStatus::Confirmed
+    )
+}
+
+/// The learner's link for `token` under the app's public URL `link_base` (what
+/// `AppState::link("")` gives, e.g. `https://ledger.example`).
+pub fn survey_link(link_base: &str, token: &str) -> String {
+    format!("{}/survey/{token}", link_base.trim_end_matches('/'))
+}
+
+fn invitation_snapshot(i: &survey_invitations::Model) -> Value {
+    json!({
+        "enrollment_id": i.enrollment_id,
+        "sent_at": i.sent_at.to_rfc3339(),
+        "expires_at": i.expires_at.to_rfc3339(),
+        "reminders_sent": i.reminders_sent,
+        "last_reminder_at": i.last_reminder_at.map(|t| t.to_rfc3339()),
+        "responded_at": i.responded_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+fn response_snapshot(r: &survey_responses::Model) -> Value {
+    let mut v = json!({
+        "enrollment_id": r.enrollment_id,
+        "invitation_id": r.invitation_id,
+        "q1": r.q1, "q2": r.q2, "q3": r.q3, "q4": r.q4, "q5": r.q5,
+        "submitted_on": r.submitted_on.to_string(),
+        "source": r.source,
+    });
+    // Only the presence of a comment, never its text, reaches the ledger (`diff`
+    // records a personal field as `{"changed": true}`).
+    if let Some(comment) = &r.comment {
+        v["comment"] = json!(comment);
+    }
+    v
+}
+
+fn answers_of(r: &survey_responses::Model) -> Answers {
+    [r.q1, r.q2, r.q3, r.q4, r.q5]
+}
+
+/// What a class's invitation e-mail links to, and whether that is the MTM survey.
+struct Target<'a> {
+    course_title: String,
+    dates: String,
+    external: Option<&'a str>,
+}
+
+async fn target<'a>(
+    db: &impl ConnectionTrait,
+    class: &'a classes::Model,
+) -> Result<Target<'a>, ServiceError> {
+    let (course, _) = class_svc::parts(db, class).await?;
+    Ok(Target {
+        course_title: course.title,
+        dates: class_svc::date_range(class.start_date, class.end_date),
+        external: class
+            .external_survey_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty()),
+    })
+}
+
+/// Invites every attending learner of the class who has no invitation yet and queues
+/// their e-mails, all in one transaction. Returns how many were invited.
+pub async fn send_invitations(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    config: &SurveysConfig,
+    class_id: i64,
+    link_base: &str,
+) -> Result<u64, ServiceError> {
+    let tx = begin_write(db).await?;
+    let class = class_svc::get(&tx, class_id).await?;
+    if !may_send(&class) {
+        return Err(ServiceError::Refused(format!(
+            "Survey invitations go out once the class is delivered; {} is {}.",
+            class.class_ref, class.status
+        )));
+    }
+    let target = target(&tx, &class).await?;
+    let invited = survey_invitations::Entity::find()
+        .select_only()
+        .column(survey_invitations::Column::EnrollmentId)
+        .filter(survey_invitations::Column::EnrollmentId.in_subquery(class_enrollments(class.id)));
+    let learners = enrollments::Entity::find()
+        .filter(enrollments::Column::ClassId.eq(class.id))
+        .filter(enrollments::Column::Attended.eq(true))
+        .filter(enrollments::Column::Id.not_in_subquery(invited.into_query()))
+        .all(&tx)
+        .await?;
+    let now = clock::now();
+    let expires_at = now + Duration::days(config.valid_days);
+    let mut chain = Chain::lock(&tx).await?;
+    let mut count = 0;
+    for learner in learners {
+        let token = crate::auth::random_token();
+        let invitation = survey_invitations::ActiveModel {
+            enrollment_id: Set(learner.id),
+            token_hash: Set(crate::auth::token_hash(&token)),
+            sent_at: Set(now),
+            expires_at: Set(expires_at),
+            reminders_sent: Set(0),
+            last_reminder_at: Set(None),
+            responded_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        let mut changes = diff(&json!({}), &invitation_snapshot(&invitation), &[]);
+        changes["link"] = json!({"after": if target.external.is_some() { "mtm" } else { "token" }});
+        chain
+            .append(
+                &tx,
+                actor,
+                Entry::new("survey_invitation", invitation.id, "send")
+                    .changes(changes)
+                    .parent("class", class.id),
+            )
+            .await?;
+        let message = SurveyInvitation {
+            learner_name: learner.learner_name.clone(),
+            course_title: target.course_title.clone(),
+            dates: target.dates.clone(),
+            link: target
+                .external
+                .map(str::to_string)
+                .unwrap_or_else(|| survey_link(link_base, &token)),
+            external: target.external.is_some(),
+            valid_until: expires_at.date_naive().to_string(),
+        };
+        let email = message
+            .to(&learner.learner_email, Some(format!("class:{}", class.id)))
+            .map_err(mail::render_error)?;
+        mail::enqueue(&tx, email).await?;
+        count += 1;
+    }
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+fn class_enrollments(class_id: i64) -> sea_orm::sea_query::SelectStatement {
+    enrollments::Entity::find()
+        .select_only()
+        .column(enrollments::Column::Id)
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .into_query()
+}
+
+/// Queues a reminder for every invitation that is unanswered, unexpired, has had fewer
+/// than `max_reminders` reminders and was last mailed `reminder_after_days` ago or
+/// more; one transaction. Returns how many reminders were queued.
+///
+/// The invitation keeps only its token's hash, so a web survey's reminder carries a
+/// fresh token (the earlier link stops working); an MTM class's reminder carries the
+/// MTM link again. `link_base` is the app's public URL (`AppState::link("")`).
+pub async fn send_due_reminders(
+    db: &DatabaseConnection,
+    config: &SurveysConfig,
+    link_base: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    let tx = begin_write(db).await?;
+    let cutoff = now - Duration::days(config.reminder_after_days);
+    let due = survey_invitations::Entity::find()
+        .filter(survey_invitations::Column::RespondedAt.is_null())
+        .filter(survey_invitations::Column::ExpiresAt.gt(now))
+        .filter(survey_invitations::Column::RemindersSent.lt(config.max_reminders))
+        .filter(
+            sea_orm::Condition::any()
+                .add(survey_invitations::Column::LastReminderAt.lte(cutoff))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(survey_invitations::Column::LastReminderAt.is_null())
+                        .add(survey_invitations::Column::SentAt.lte(cutoff)),
+                ),
+        )
+        .filter(
+            survey_invitations::Column::EnrollmentId.not_in_subquery(
+                survey_responses::Entity::find()
+                    .select_only()
+                    .column(survey_responses::Column::EnrollmentId)
+                    .into_query(),
+            ),
+        )
+        .all(&tx)
+        .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut chain = Chain::lock(&tx).await?;
+    let mut count = 0;
+    let mut class_cache: Option<(classes::Model, String, String)> = None;
+    for invitation in due {
+        let Some(learner) = enrollments::Entity::find_by_id(invitation.enrollment_id)
+            .one(&tx)
+            .await?
+        else {
+            continue;
+        };
+        if class_cache.as_ref().map(|c| c.0.id) != Some(learner.class_id) {
+            let class = class_svc::get(&tx, learner.class_id).await?;
+            let t = target(&tx, &class).await?;
+            class_cache = Some((class.clone(), t.course_title, t.dates));
+        }
+        let (class, course_title, dates) = class_cache.as_ref().expect("filled above");
+        let external = class
+            .external_survey_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty());
+        let before = invitation_snapshot(&invitation);
+        let mut active: survey_invitations::ActiveModel = invitation.clone().into();
+        let link = match external {
+            Some(url) => url.to_string(),
+            None => {
+                let token = crate::auth::random_token();
+                active.token_hash = Set(crate::auth::token_hash(&token));
+                survey_link(link_base, &token)
+            }
+        };
+        active.reminders_sent = Set(invitation.reminders_sent + 1);
+        active.last_reminder_at = Set(Some(now));
+        let updated = active.update(&tx).await?;
+        chain
+            .append(
+                &tx,
+                &Actor::System,
+                Entry::new("survey_invitation", updated.id, "remind")
+                    .changes(diff(&before, &invitation_snapshot(&updated), &[]))
+                    .parent("class", class.id),
+            )
+            .await?;
+        let message = SurveyReminder {
+            learner_name: learner.learner_name.clone(),
+            course_title: course_title.clone(),
+            dates: dates.clone(),
+            link,
+            external: external.is_some(),
+            valid_until: updated.expires_at.date_naive().to_string(),
+        };
+        let email = message
+            .to(&learner.learner_email, Some(format!("class:{}", class.id)))
+            .map_err(mail::render_error)?;
+        mail::enqueue(&tx, email).await?;
+        count += 1;
+    }
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+/// Where a survey link stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Open,
+    Answered,
+    Expired,
+}
+
+/// What the public survey page may show: the course title and the class dates only.
+#[derive(Debug, Clone)]
+pub struct SurveyLink {
+    pub state: LinkState,
+    pub course_title: String,
+    pub dates: String,
+}
+
+async fn invitation_by_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<survey_invitations::Model, ServiceError> {
+    // Only a well-formed token is looked up (hex, 64 characters).
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServiceError::NotFound);
+    }
+    survey_invitations::Entity::find()
+        .filter(survey_invitations::Column::TokenHash.eq(crate::auth::token_hash(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+async fn link_state(
+    db: &impl ConnectionTrait,
+    invitation: &survey_invitations::Model,
+    now: DateTime<Utc>,
+) -> Result<(LinkState, enrollments::Model), ServiceError> {
+    let enrollment = enrollments::Entity::find_by_id(invitation.enrollment_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let answered = invitation.responded_at.is_some()
+        || survey_responses::Entity::find()
+            .filter(survey_responses::Column::EnrollmentId.eq(enrollment.id))
+            .count(db)
+            .await?
+            > 0;
+    let state = if answered {
+        LinkState::Answered
+    } else if invitation.expires_at <= now {
+        LinkState::Expired
+    } else {
+        LinkState::Open
+    };
+    Ok((state, enrollment))
+}
+
+/// The survey behind `token` (unknown → `NotFound`).
+pub async fn open(db: &DatabaseConnection, token: &str) -> Result<SurveyLink, ServiceError> {
+    let invitation = invitation_by_token(db, token).await?;
+    let (state, enrollment) = link_state(db, &invitation, clock::now()).await?;
+    let class = class_svc::get(db, enrollment.class_id).await?;
+    let t = target(db, &class).await?;
+    Ok(SurveyLink {
+        state,
+        course_title: t.course_title,
+        dates: t.dates,
+    })
+}
+
+/// Records the learner's answers given through the link: one response per invitation.
+/// An answered or expired link changes nothing and says so in the returned state.
+pub async fn submit(
+    db: &DatabaseConnection,
+    token: &str,
+    answers: Answers,
+    comment: Option<String>,
+) -> Result<SurveyLink, ServiceError> {
+    let tx = begin_write(db).await?;
+    // The chain lock first: it serializes writers, so two submits of one link cannot
+    // both find it unanswered (PostgreSQL `FOR UPDATE`; SQLite `BEGIN IMMEDIATE`).
+    let mut chain = Chain::lock(&tx).await?;
+    let invitation = invitation_by_token(&tx, token).await?;
+    let now = clock::now();
+    let (state, enrollment) = link_state(&tx, &invitation, now).await?;
+    let class = class_svc::get(&tx, enrollment.class_id).await?;
+    let t = target(&tx, &class).await?;
+    let link = SurveyLink {
+        state: state.clone(),
+        course_title: t.course_title,
+        dates: t.dates,
+    };
+    if state != LinkState::Open {
+        return Ok(link);
+    }
+    let [q1, q2, q3, q4, q5] = answers;
+    let response = survey_responses::ActiveModel {
+        enrollment_id: Set(enrollment.id),
+        invitation_id: Set(Some(invitation.id)),
+        q1: Set(q1),
+        q2: Set(q2),
+        q3: Set(q3),
+        q4: Set(q4),
+        q5: Set(q5),
+        comment: Set(comment),
+        submitted_on: Set(now.date_naive()),
+        source: Set("web".into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    let actor = Actor::Learner(enrollment.id);
+    chain
+        .append(
+            &tx,
+            &actor,
+            Entry::new("survey_response", response.id, "create")
+                .changes(diff(
+                    &json!({}),
+                    &response_snapshot(&response),
+                    &PERSONAL_FIELDS,
+                ))
+                .parent("class", class.id),
+        )
+        .await?;
+    record_responded(&tx, &mut chain, &actor, invitation, now, class.id).await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(SurveyLink {
+        state: LinkState::Open,
+        ..link
+    })
+}
+
+async fn record_responded(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    invitation: survey_invitations::Model,
+    now: DateTime<Utc>,
+    class_id: i64,
+) -> Result<(), ServiceError> {
+    let before = invitation_snapshot(&invitation);
+    let mut active: survey_invitations::ActiveModel = invitation.into();
+    active.responded_at = Set(Some(now));
+    let updated = active.update(tx).await?;
+    chain
+        .append(
+            tx,
+            actor,
+            Entry::new("survey_invitation", updated.id, "respond")
+                .changes(diff(&before, &invitation_snapshot(&updated), &[]))
+                .parent("class", class_id),
+        )
+        .await?;
+    Ok(())
+}
 
 /// One `survey-responses` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
 pub(crate) async fn import_response_row(
-    _tx: &impl ConnectionTrait,
-    _chain: &mut Chain,
-    _actor: &Actor,
-    _row: &[(&str, String)],
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
-    Err(ServiceError::Refused(
-        "survey-responses imports are not available yet".into(),
-    ))
+    let get = |name: &str| {
+        row.iter()
+            .find(|(c, _)| *c == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let class_ref =
+        parse_code(get("class_ref"), 64).map_err(|m| ServiceError::field("class_ref", m))?;
+    let class = class_svc::by_ref(tx, &class_ref)
+        .await?
+        .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
+    let key =
+        Email::parse(get("learner_email")).map_err(|m| ServiceError::field("learner_email", m))?;
+    let submitted_on =
+        parse_date(get("submitted_on")).map_err(|m| ServiceError::field("submitted_on", m))?;
+    let mut answers: Answers = [None; 5];
+    for (i, q) in QUESTIONS.iter().enumerate() {
+        answers[i] = parse_answer(get(q)).map_err(|m| ServiceError::field(q, m))?;
+    }
+    let enrollment = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
+        ServiceError::field(
+            "learner_email",
+            format!("is not on the roster of {}", class.class_ref),
+        )
+    })?;
+    let existing = survey_responses::Entity::find()
+        .filter(survey_responses::Column::EnrollmentId.eq(enrollment.id))
+        .one(tx)
+        .await?;
+    let [q1, q2, q3, q4, q5] = answers;
+    let now = clock::now();
+    let (response, before) = match existing {
+        Some(old) if answers_of(&old) == answers && old.submitted_on == submitted_on => {
+            return Ok(Outcome::Unchanged(()));
+        }
+        Some(old) => {
+            let before = response_snapshot(&old);
+            let mut active: survey_responses::ActiveModel = old.into();
+            active.q1 = Set(q1);
+            active.q2 = Set(q2);
+            active.q3 = Set(q3);
+            active.q4 = Set(q4);
+            active.q5 = Set(q5);
+            active.submitted_on = Set(submitted_on);
+            active.source = Set("import".into());
+            (active.update(tx).await?, Some(before))
+        }
+        None => {
+            let response = survey_responses::ActiveModel {
+                enrollment_id: Set(enrollment.id),
+                invitation_id: Set(None),
+                q1: Set(q1),
+                q2: Set(q2),
+                q3: Set(q3),
+                q4: Set(q4),
+                q5: Set(q5),
+                comment: Set(None),
+                submitted_on: Set(submitted_on),
+                source: Set("import".into()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            (response, None)
+        }
+    };
+    let action = if before.is_some() {
+        "import_update"
+    } else {
+        "import"
+    };
+    chain
+        .append(
+            tx,
+            actor,
+            Entry::new("survey_response", response.id, action)
+                .changes(diff(
+                    before.as_ref().unwrap_or(&json!({})),
+                    &response_snapshot(&response),
+                    &PERSONAL_FIELDS,
+                ))
+                .parent("class", class.id),
+        )
+        .await?;
+    // An answered MTM survey stops the reminders of the learner's invitation.
+    if let Some(invitation) = survey_invitations::Entity::find()
+        .filter(survey_invitations::Column::EnrollmentId.eq(enrollment.id))
+        .filter(survey_invitations::Column::RespondedAt.is_null())
+        .one(tx)
+        .await?
+    {
+        record_responded(tx, chain, actor, invitation, now, class.id).await?;
+    }
+    Ok(match before {
+        Some(_) => Outcome::Updated(()),
+        None => Outcome::Created(()),
+    })
+}
+
+/// A class's survey figures: exact integer sums, averaged only for display.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClassFigures {
+    pub invitations: u64,
+    pub responses: u64,
+    /// Per question: (number of answers, sum of answers).
+    pub answers: [(i64, i64); 5],
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Sums {
+    responses: i64,
+    n1: i64,
+    s1: Option<i64>,
+    n2: i64,
+    s2: Option<i64>,
+    n3: i64,
+    s3: Option<i64>,
+    n4: i64,
+    s4: Option<i64>,
+    n5: i64,
+    s5: Option<i64>,
+}
+
+pub async fn class_figures(
+    db: &impl ConnectionTrait,
+    class_id: i64,
+) -> Result<ClassFigures, ServiceError> {
+    use survey_responses::Column as C;
+    let invitations = survey_invitations::Entity::find()
+        .filter(survey_invitations::Column::EnrollmentId.in_subquery(class_enrollments(class_id)))
+        .count(db)
+        .await?;
+    let sums = survey_responses::Entity::find()
+        .select_only()
+        .column_as(C::Id.count(), "responses")
+        .column_as(C::Q1.count(), "n1")
+        .column_as(C::Q1.sum(), "s1")
+        .column_as(C::Q2.count(), "n2")
+        .column_as(C::Q2.sum(), "s2")
+        .column_as(C::Q3.count(), "n3")
+        .column_as(C::Q3.sum(), "s3")
+        .column_as(C::Q4.count(), "n4")
+        .column_as(C::Q4.sum(), "s4")
+        .column_as(C::Q5.count(), "n5")
+        .column_as(C::Q5.sum(), "s5")
+        .filter(C::EnrollmentId.in_subquery(class_enrollments(class_id)))
+        .into_model::<Sums>()
+        .one(db)
+        .await?;
+    let Some(s) = sums else {
+        return Ok(ClassFigures {
+            invitations,
+            ..Default::default()
+        });
+    };
+    Ok(ClassFigures {
+        invitations,
+        responses: s.responses.max(0) as u64,
+        answers: [
+            (s.n1, s.s1.unwrap_or(0)),
+            (s.n2, s.s2.unwrap_or(0)),
+            (s.n3, s.s3.unwrap_or(0)),
+            (s.n4, s.s4.unwrap_or(0)),
+            (s.n5, s.s5.unwrap_or(0)),
+        ],
+    })
+}
+
+/// `sum ÷ count` to 2 decimals, rounded half up, from integers; `—` without answers.
+pub fn average_2dp(sum: i64, count: i64) -> String {
+    if count <= 0 {
+        return "—".into();
+    }
+    let hundredths = (200 * sum + count) / (2 * count);
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
+/// `responses ÷ invitations` as a whole percentage; `—` without invitations.
+pub fn rate_percent(responses: u64, invitations: u64) -> String {
+    if invitations == 0 {
+        return "—".into();
+    }
+    format!("{}%", (200 * responses + invitations) / (2 * invitations))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_blank_or_one_to_five() {
+        assert_eq!(parse_answer(""), Ok(None));
+        assert_eq!(parse_answer(" 3 "), Ok(Some(3)));
+        for bad in ["0", "6", "x", "2.5", "-1"] {
+            assert!(parse_answer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn averages_use_integer_arithmetic() {
+        assert_eq!(average_2dp(0, 0), "—");
+        assert_eq!(average_2dp(13, 3), "4.33");
+        assert_eq!(average_2dp(14, 3), "4.67");
+        assert_eq!(average_2dp(17, 4), "4.25");
+        assert_eq!(average_2dp(5, 1), "5.00");
+        assert_eq!(rate_percent(1, 3), "33%");
+        assert_eq!(rate_percent(2, 3), "67%");
+        assert_eq!(rate_percent(0, 0), "—");
+    }
 }

@@ -540,6 +540,8 @@ struct ShowPage {
     import_total: u64,
     import_lines: u64,
     add: EnrollmentFields,
+    codes: super::codes::ClassCodes,
+    surveys: super::surveys::ClassSurveys,
 }
 
 /// What a failed roster form sends back to the class page.
@@ -622,6 +624,8 @@ async fn show_page(
         import_total: feedback.import_total,
         import_lines: feedback.import_lines,
         add: feedback.add,
+        codes: super::codes::for_class(state, user, &class).await?,
+        surveys: super::surveys::for_class(state, user, &class).await?,
     };
     Ok((status, Html(page.render()?)).into_response())
 }

@@ -3,10 +3,13 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod classes;
+pub mod codes;
 pub mod courses;
 pub mod imports;
 pub mod middleware;
+pub mod outbox;
 pub mod page;
+pub mod surveys;
 pub mod trainers;
 pub mod upload;
 
@@ -64,8 +67,16 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/attendance", post(classes::attendance))
         .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
         // issue 4: outbox
+        .route("/outbox", get(outbox::list))
+        .route("/outbox/{id}/retry", post(outbox::retry))
         // issue 4: achievement codes
+        .route("/classes/{id}/codes/issue", post(codes::issue))
+        .route("/codes", get(codes::list))
+        .route("/codes/{token}", get(codes::learner_page))
+        .route("/codes/{id}/redeem", post(codes::redeem))
         // issue 4: surveys
+        .route("/classes/{id}/surveys/send", post(surveys::send))
+        .route("/survey/{token}", get(surveys::show).post(surveys::submit))
         .route("/imports", get(imports::page))
         .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
         // CSV uploads get their own, larger limit; they are spooled to disk.

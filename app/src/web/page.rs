@@ -81,6 +81,9 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     if role.may_edit_records() {
         items.push(("/imports", "Imports"));
     }
+    if role.may_read_records() {
+        items.push(("/outbox", "Outbox"));
+    }
     if role.may_administer() {
         items.push(("/admin/users", "Users"));
         items.push(("/admin/ledger", "Ledger"));

@@ -1,0 +1,308 @@
+//! Achievement codes: the class page's section, issuing, the codes page with hand
+//! redemption, and the learner's own page reached by the e-mailed token.
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::Form;
+use entity::classes;
+use serde::Deserialize;
+
+use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use crate::auth::extract::{CurrentUser, EditorUser, ReaderUser};
+use crate::clock;
+use crate::domain::delivery::Modality;
+use crate::error::AppError;
+use crate::ledger::Actor;
+use crate::services::classes as class_svc;
+use crate::services::{ServiceError, codes as svc};
+use crate::state::AppState;
+
+/// Issued codes per page of `/codes`.
+pub const PAGE_SIZE: u64 = 100;
+
+fn date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// One learner holding a code, on the class page.
+pub struct ClassCodeLine {
+    pub learner: String,
+    pub attended: bool,
+    pub code: String,
+    pub issued_on: String,
+    pub redeemed_on: String,
+}
+
+/// Achievement codes on the class page (rendered by `templates/classes/_codes.html`).
+#[derive(Default)]
+pub struct ClassCodes {
+    pub class_id: i64,
+    pub may_edit: bool,
+    /// A recorded delivery: its codes never count toward a KPI figure.
+    pub no_kpi_credit: bool,
+    pub lines: Vec<ClassCodeLine>,
+    /// Attending learners without a code yet.
+    pub waiting: usize,
+    /// Codes in the pool that can be handed out.
+    pub pool: u64,
+}
+
+/// What the class page shows of this feature for `class`, as `user` may see it.
+pub async fn for_class(
+    state: &AppState,
+    user: &CurrentUser,
+    class: &classes::Model,
+) -> Result<ClassCodes, AppError> {
+    let today = clock::now().date_naive();
+    let mut waiting = 0;
+    let mut lines = vec![];
+    for line in svc::class_lines(&state.db, class.id).await? {
+        match line.code {
+            Some(code) => lines.push(ClassCodeLine {
+                learner: line.enrollment.learner_name,
+                attended: line.enrollment.attended,
+                code: code.code,
+                issued_on: date(code.issued_on),
+                redeemed_on: date(code.redeemed_on),
+            }),
+            None if line.enrollment.attended => waiting += 1,
+            None => {}
+        }
+    }
+    let may_edit = user.role.may_edit_records();
+    Ok(ClassCodes {
+        class_id: class.id,
+        may_edit,
+        no_kpi_credit: class_svc::modality(class) == Modality::Recorded,
+        lines,
+        waiting,
+        pool: if may_edit {
+            svc::pool_size(&state.db, today).await?
+        } else {
+            0
+        },
+    })
+}
+
+/// `POST /classes/{id}/codes/issue`: one pool code to every attending learner without one.
+pub async fn issue(
+    State(state): State<AppState>,
+    user: EditorUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let today = clock::now().date_naive();
+    let base = state.link("/codes");
+    let secure = state.config.server.secure_cookies;
+    let to = format!("/classes/{id}#codes");
+    match svc::issue(&state.db, &Actor::User(user.id), id, today, &base).await {
+        Ok(0) => Ok(redirect_with_flash(
+            &to,
+            "success",
+            "Every attending learner already has a code: nothing to issue.",
+            secure,
+        )),
+        Ok(n) => Ok(redirect_with_flash(
+            &to,
+            "success",
+            format!(
+                "{n} achievement code{} issued and e-mailed.",
+                if n == 1 { "" } else { "s" }
+            ),
+            secure,
+        )),
+        Err(ServiceError::Refused(message)) => {
+            Ok(redirect_with_flash(&to, "error", message, secure))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "codes/learner.html")]
+struct LearnerPage {
+    page: Page,
+    code: svc::LearnerCode,
+    expires_on: String,
+}
+
+/// `GET /codes/{token}`: the learner's own code, no sign-in. An unknown token is a 404.
+pub async fn learner_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let code = svc::by_token(&state.db, &token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = LearnerPage {
+        page: ctx.page("Your achievement code"),
+        expires_on: date(code.expires_on),
+        code,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// One issued code on the codes page.
+struct ListLine {
+    id: i64,
+    class_id: i64,
+    class_ref: String,
+    learner: String,
+    code: String,
+    issued_on: String,
+    redeemed_on: String,
+    no_kpi_credit: bool,
+}
+
+#[derive(Template)]
+#[template(path = "codes/list.html")]
+struct ListPage {
+    page: Page,
+    pool: u64,
+    issued: u64,
+    lines: Vec<ListLine>,
+    may_edit: bool,
+    today: String,
+    /// 1-based page number and the neighbours' links.
+    number: u64,
+    newer: Option<u64>,
+    older: Option<u64>,
+    /// The code whose redemption form was refused, its message and the typed date.
+    error_id: i64,
+    errors: FieldErrors,
+    typed: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    page: String,
+}
+
+/// What a failed redemption sends back to the list.
+#[derive(Default)]
+struct RedeemFeedback {
+    id: i64,
+    errors: FieldErrors,
+    typed: String,
+}
+
+async fn list_page(
+    state: &AppState,
+    ctx: &PageContext,
+    user: &CurrentUser,
+    number: u64,
+    feedback: RedeemFeedback,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let today = clock::now().date_naive();
+    let number = number.max(1);
+    let issued = svc::issued_count(&state.db).await?;
+    let lines = svc::issued(&state.db, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+        .await?
+        .into_iter()
+        .map(|c| ListLine {
+            id: c.code.id,
+            class_id: c.class.id,
+            no_kpi_credit: !c.kpi_credit(),
+            class_ref: c.class.class_ref,
+            learner: c.learner_name,
+            code: c.code.code,
+            issued_on: date(c.code.issued_on),
+            redeemed_on: date(c.code.redeemed_on),
+        })
+        .collect();
+    let page = ListPage {
+        page: ctx.page("Achievement codes"),
+        pool: svc::pool_size(&state.db, today).await?,
+        issued,
+        lines,
+        may_edit: user.role.may_edit_records(),
+        today: today.to_string(),
+        number,
+        newer: (number > 1).then(|| number - 1),
+        older: (number * PAGE_SIZE < issued).then(|| number + 1),
+        error_id: feedback.id,
+        errors: feedback.errors,
+        typed: feedback.typed,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// `GET /codes`: the pool and the issued codes, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    user: ReaderUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let number = query.page.trim().parse::<u64>().unwrap_or(1);
+    list_page(
+        &state,
+        &ctx,
+        &user,
+        number,
+        RedeemFeedback::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RedeemForm {
+    redeemed_on: String,
+}
+
+/// `POST /codes/{id}/redeem`: records by hand the date the learner redeemed the code.
+pub async fn redeem(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    user: EditorUser,
+    Path(id): Path<i64>,
+    Form(form): Form<RedeemForm>,
+) -> Result<Response, AppError> {
+    let today = clock::now().date_naive();
+    let secure = state.config.server.secure_cookies;
+    match svc::redeem(
+        &state.db,
+        &Actor::User(user.id),
+        id,
+        &form.redeemed_on,
+        today,
+    )
+    .await
+    {
+        Ok(code) => Ok(redirect_with_flash(
+            "/codes",
+            "success",
+            format!(
+                "{} is recorded as redeemed on {}.",
+                code.code,
+                date(code.redeemed_on)
+            ),
+            secure,
+        )),
+        Err(ServiceError::Refused(message)) => {
+            Ok(redirect_with_flash("/codes", "error", message, secure))
+        }
+        Err(ServiceError::Field { field, message }) => {
+            let feedback = RedeemFeedback {
+                id,
+                errors: FieldErrors(vec![(field, message)]),
+                typed: form.redeemed_on,
+            };
+            list_page(
+                &state,
+                &ctx,
+                &user,
+                1,
+                feedback,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

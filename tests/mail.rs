@@ -1,0 +1,328 @@
+//! The outbox (SPEC §5): queued with the change, sent once by the worker, never lost.
+use axum::http::StatusCode;
+use entity::outbox_messages;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
+use tsp_ledger::config::MailConfig;
+use tsp_ledger::domain::role::Role;
+use tsp_ledger::mail::transport::Transport;
+use tsp_ledger::mail::worker::Worker;
+use tsp_ledger::mail::{self, Email};
+
+use crate::fixtures;
+use crate::smtp::{self, SmtpServer};
+use crate::support::TestApp;
+
+fn email(n: usize) -> Email {
+    Email {
+        kind: "test",
+        to: format!("learner{n}@example.com"),
+        subject: format!("Message {n}"),
+        text: format!("Hello {n}"),
+        html: format!("<p>Hello {n}</p>"),
+        related: None,
+    }
+}
+
+async fn queue(app: &TestApp, count: usize) {
+    for n in 0..count {
+        mail::enqueue(app.db(), email(n)).await.unwrap();
+    }
+}
+
+async fn messages(app: &TestApp) -> Vec<outbox_messages::Model> {
+    outbox_messages::Entity::find()
+        .order_by_asc(outbox_messages::Column::Id)
+        .all(app.db())
+        .await
+        .unwrap()
+}
+
+/// SMTP to `port` on loopback, retrying at once (no backoff), at most `attempts` times.
+fn smtp_config(app: &TestApp, port: u16, attempts: i32) -> MailConfig {
+    MailConfig {
+        transport: "smtp".into(),
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: port,
+        smtp_tls: "none".into(),
+        smtp_timeout_seconds: 5,
+        retry_base_seconds: 0,
+        max_attempts: attempts,
+        ..app.state.config.mail.clone()
+    }
+}
+
+fn worker(app: &TestApp, config: &MailConfig) -> Worker {
+    let transport = Transport::from_config(config).unwrap();
+    Worker::new(app.db().clone(), config, transport).unwrap()
+}
+
+async fn an_email_is_queued_exactly_when_its_change_commits(app: TestApp) {
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    let ana = fixtures::trainer(&app, "Ana Alves", "MCT-1", fixtures::today_plus(365), None).await;
+    let past = fixtures::today_plus(-10).to_string();
+    let future = fixtures::today_plus(10).to_string();
+    let held = fixtures::class(
+        &app,
+        (
+            "C-1",
+            "AZ-104",
+            "MCT-1",
+            &past,
+            &past,
+            "virtual",
+            "scheduled",
+        ),
+    )
+    .await;
+    let later = fixtures::class(
+        &app,
+        (
+            "C-2",
+            "AZ-104",
+            "MCT-1",
+            &future,
+            &future,
+            "virtual",
+            "scheduled",
+        ),
+    )
+    .await;
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+
+    // Refused (the class has not started): no change, no e-mail.
+    let refused = coordinator
+        .post(
+            &format!("/classes/{}/status", later.id),
+            &[("change", "delivered")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert!(messages(&app).await.is_empty());
+
+    // Marking a class delivered queues the confirmation request to its MCT.
+    let done = coordinator
+        .post(
+            &format!("/classes/{}/status", held.id),
+            &[("change", "delivered")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let queued = messages(&app).await;
+    assert_eq!(queued.len(), 1);
+    let m = &queued[0];
+    assert_eq!(
+        (m.kind.as_str(), m.to_address.as_str(), m.status.as_str()),
+        ("delivery_confirmation", ana.email.as_str(), "queued")
+    );
+    let link = format!("{}/classes/{}", app.state.config.server.public_url, held.id);
+    assert!(m.text_body.contains(&link), "{}", m.text_body);
+    assert!(
+        m.html_body.contains(&format!("href=\"{link}\"")),
+        "{}",
+        m.html_body
+    );
+
+    // A transaction that rolls back leaves no message behind.
+    let tx = tsp_ledger::db::begin_write(app.db()).await.unwrap();
+    mail::enqueue(&tx, email(1)).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(messages(&app).await.len(), 1);
+}
+db_test!(an_email_is_queued_exactly_when_its_change_commits);
+
+async fn the_worker_sends_text_and_html_with_the_queued_message_id(app: TestApp) {
+    queue(&app, 1).await;
+    let worker = worker(
+        &app,
+        &MailConfig {
+            transport: "stub".into(),
+            ..app.state.config.mail.clone()
+        },
+    );
+    let report = worker.drain().await.unwrap();
+    assert_eq!(report.sent, 1);
+    let sent = worker.transport().stub_messages();
+    assert_eq!(sent.len(), 1);
+    let stored = &messages(&app).await[0];
+    assert_eq!(
+        smtp::message_id(&sent[0]).as_deref(),
+        Some(stored.message_id.as_str())
+    );
+    assert!(sent[0].contains("multipart/alternative"), "{}", sent[0]);
+    assert!(sent[0].contains("text/plain") && sent[0].contains("text/html"));
+    assert_eq!(stored.status, "sent");
+    assert!(stored.sent_at.is_some() && stored.lease_until.is_none());
+    let actions = app.ledger_actions().await;
+    assert!(
+        actions.contains(&("outbox_message".into(), "sent".into(), "system".into())),
+        "{actions:?}"
+    );
+    // Nothing is sent twice.
+    assert_eq!(worker.drain().await.unwrap().claimed(), 0);
+}
+db_test!(the_worker_sends_text_and_html_with_the_queued_message_id);
+
+async fn two_workers_never_send_the_same_message(app: TestApp) {
+    queue(&app, 60).await;
+    let config = MailConfig {
+        transport: "stub".into(),
+        batch_size: 7,
+        ..app.state.config.mail.clone()
+    };
+    let (a, b) = (worker(&app, &config), worker(&app, &config));
+    let (ra, rb) = tokio::join!(a.drain(), b.drain());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sent + rb.sent, 60, "{ra:?} {rb:?}");
+    let mut ids: Vec<String> = a
+        .transport()
+        .stub_messages()
+        .iter()
+        .chain(b.transport().stub_messages().iter())
+        .map(|m| smtp::message_id(m).unwrap())
+        .collect();
+    assert_eq!(ids.len(), 60);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 60, "a message was sent twice");
+    assert!(
+        messages(&app)
+            .await
+            .iter()
+            .all(|m| m.status == "sent" && m.attempts == 1)
+    );
+}
+db_test!(two_workers_never_send_the_same_message);
+
+async fn with_the_smtp_server_down_nothing_is_lost_and_everything_arrives_later(app: TestApp) {
+    let port = smtp::free_port();
+    let config = smtp_config(&app, port, 10);
+    queue(&app, 5).await;
+    let worker = worker(&app, &config);
+
+    // Nobody listens: every message stays queued, with the attempt and error recorded.
+    let report = worker.run_once().await.unwrap();
+    assert_eq!((report.sent, report.retrying, report.failed), (0, 5, 0));
+    for m in messages(&app).await {
+        assert_eq!((m.status.as_str(), m.attempts), ("queued", 1));
+        assert!(
+            m.last_error.as_deref().is_some_and(|e| e.contains("SMTP")),
+            "{:?}",
+            m.last_error
+        );
+    }
+
+    // The server comes back: everything arrives, once.
+    let Some(server) = SmtpServer::start(port).await else {
+        return;
+    };
+    let report = worker.drain().await.unwrap();
+    assert_eq!(report.sent, 5, "{report:?}");
+    let received = server.wait_for(5).await;
+    assert_eq!(received.len(), 5);
+    let mut got: Vec<String> = received
+        .iter()
+        .map(|m| smtp::message_id(m).unwrap())
+        .collect();
+    let mut want: Vec<String> = messages(&app)
+        .await
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(received.iter().any(|m| m.contains("Subject: Message 3")));
+    assert_eq!(worker.drain().await.unwrap().claimed(), 0);
+}
+db_test!(with_the_smtp_server_down_nothing_is_lost_and_everything_arrives_later);
+
+async fn a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried(app: TestApp) {
+    let config = smtp_config(&app, smtp::free_port(), 2);
+    queue(&app, 1).await;
+    let worker = worker(&app, &config);
+    assert_eq!(worker.run_once().await.unwrap().retrying, 1);
+    assert_eq!(worker.run_once().await.unwrap().failed, 1);
+    let failed = messages(&app).await.remove(0);
+    assert_eq!((failed.status.as_str(), failed.attempts), ("failed", 2));
+    assert_eq!(
+        worker.run_once().await.unwrap().claimed(),
+        0,
+        "failed messages wait for a person"
+    );
+
+    let mut viewer = app.client_as(Role::Viewer).await;
+    let page = viewer.get("/outbox?status=failed").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("learner0@example.com")
+        .assert_contains("SMTP");
+    assert!(!page.body.contains("/retry"), "viewers see no retry button");
+    let refused = viewer
+        .post(&format!("/outbox/{}/retry", failed.id), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let page = coordinator.get("/outbox?status=failed").await;
+    page.assert_contains(&format!("/outbox/{}/retry", failed.id));
+    let done = coordinator
+        .post(&format!("/outbox/{}/retry", failed.id), &[])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let again = messages(&app).await.remove(0);
+    assert_eq!((again.status.as_str(), again.attempts), ("queued", 0));
+    let actions = app.ledger_actions().await;
+    assert!(
+        actions
+            .iter()
+            .any(|(t, a, _)| t == "outbox_message" && a == "failed"),
+        "{actions:?}"
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(t, a, _)| t == "outbox_message" && a == "retry"),
+        "{actions:?}"
+    );
+    // Retrying a message that is not failed is refused.
+    let twice = coordinator
+        .post(&format!("/outbox/{}/retry", failed.id), &[])
+        .await;
+    assert_eq!(twice.status, StatusCode::SEE_OTHER);
+    assert_eq!(messages(&app).await.remove(0).status, "queued");
+    let stub = MailConfig {
+        transport: "stub".into(),
+        ..app.state.config.mail.clone()
+    };
+    assert_eq!(self::worker(&app, &stub).drain().await.unwrap().sent, 1);
+}
+db_test!(a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried);
+
+async fn a_crashed_workers_claim_comes_back_when_its_lease_ends(app: TestApp) {
+    queue(&app, 1).await;
+    let stub = MailConfig {
+        transport: "stub".into(),
+        ..app.state.config.mail.clone()
+    };
+    let worker = worker(&app, &stub);
+    let held = messages(&app).await.remove(0);
+    let mut claim: outbox_messages::ActiveModel = held.clone().into();
+    claim.lease_until = Set(Some(chrono::Utc::now() + chrono::Duration::hours(1)));
+    claim.update(app.db()).await.unwrap();
+    assert_eq!(
+        worker.run_once().await.unwrap().claimed(),
+        0,
+        "a live lease is respected"
+    );
+    let mut expired: outbox_messages::ActiveModel = held.into();
+    expired.lease_until = Set(Some(chrono::Utc::now() - chrono::Duration::seconds(1)));
+    expired.update(app.db()).await.unwrap();
+    assert_eq!(worker.run_once().await.unwrap().sent, 1);
+    assert_eq!(
+        outbox_messages::Entity::find()
+            .count(app.db())
+            .await
+            .unwrap(),
+        1
+    );
+}
+db_test!(a_crashed_workers_claim_comes_back_when_its_lease_ends);
