@@ -326,3 +326,111 @@ async fn a_crashed_workers_claim_comes_back_when_its_lease_ends(app: TestApp) {
     );
 }
 db_test!(a_crashed_workers_claim_comes_back_when_its_lease_ends);
+
+/// Undoes quoted-printable soft line breaks and `=3D`, enough to read links in a body.
+fn unfold_quoted_printable(body: &str) -> String {
+    body.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: TestApp) {
+    let Some(smtp_server) = SmtpServer::start(smtp::free_port()).await else {
+        return;
+    };
+    // The real app server on a free port; e-mailed links point at it.
+    let listener = tsp_ledger::server::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let http = tokio::spawn(tsp_ledger::server::serve(app.state.clone(), listener));
+
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    fixtures::trainer(&app, "Ana Alves", "MCT-1", fixtures::today_plus(365), None).await;
+    let class = fixtures::class(
+        &app,
+        (
+            "C-1",
+            "AZ-104",
+            "MCT-1",
+            "2026-03-02",
+            "2026-03-05",
+            "virtual",
+            "delivered",
+        ),
+    )
+    .await;
+    fixtures::import(
+        &app,
+        tsp_ledger::services::imports::Kind::Roster,
+        "class_ref,learner_name,learner_email,attended\nC-1,Zoë Ørsted,zoe@example.com,true\n",
+    )
+    .await
+    .unwrap();
+    let invited = tsp_ledger::services::surveys::send_invitations(
+        app.db(),
+        &tsp_ledger::ledger::Actor::Cli,
+        &app.state.config.surveys,
+        class.id,
+        &base,
+        &app.state.secret,
+    )
+    .await
+    .unwrap();
+    assert_eq!(invited, 1);
+
+    let port = smtp_server.port;
+    let report = worker(&app, &smtp_config(&app, port, 3))
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let received = smtp_server.wait_for(1).await;
+    assert_eq!(received.len(), 1);
+    let body = unfold_quoted_printable(&received[0]);
+    assert!(body.contains("To: zoe@example.com"), "{body}");
+    let prefix = format!("{base}/survey/");
+    let start = body.find(&prefix).expect("a survey link in the e-mail") + prefix.len();
+    let token: String = body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    assert_eq!(token.len(), 64);
+
+    // The learner follows the link in a browser and answers.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let link = format!("{prefix}{token}");
+    let form = browser.get(&link).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    let marker = r#"name="_csrf" value=""#;
+    let at = html.find(marker).expect("a CSRF token") + marker.len();
+    let csrf = html[at..at + html[at..].find('"').unwrap()].to_string();
+    let answered = browser
+        .post(&link)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("q1", "5"),
+            ("q2", "4"),
+            ("q5", "5"),
+            ("comment", "Great labs"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    let responses = entity::survey_responses::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(responses.len(), 1);
+    let r = &responses[0];
+    assert_eq!(
+        (r.q1, r.q2, r.q3, r.q4, r.q5),
+        (Some(5), Some(4), None, None, Some(5))
+    );
+    assert_eq!(r.source, "web");
+    http.abort();
+}
+db_test!(a_survey_email_through_real_smtp_leads_to_a_recorded_response);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub struct SmtpServer {
     child: Child,
+    pub port: u16,
     dir: PathBuf,
 }
 
@@ -45,7 +46,7 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting aiosmtpd");
-        let server = SmtpServer { child, dir };
+        let server = SmtpServer { child, port, dir };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await

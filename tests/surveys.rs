@@ -395,8 +395,15 @@ async fn reminders_go_to_non_respondents_after_the_delay(app: TestApp) {
     assert_eq!((config.reminder_after_days, config.max_reminders), (7, 2));
     let base = app.state.link("");
     let start = chrono::Utc::now();
-    let remind =
-        |days: i64| svc::send_due_reminders(app.db(), config, &base, start + Duration::days(days));
+    let remind = |days: i64| {
+        svc::send_due_reminders(
+            app.db(),
+            config,
+            &base,
+            &app.state.secret,
+            start + Duration::days(days),
+        )
+    };
     // Not before the delay.
     assert_eq!(remind(6).await.unwrap(), 0);
     assert!(outbox(&app, "survey_reminder").await.is_empty());
@@ -410,12 +417,13 @@ async fn reminders_go_to_non_respondents_after_the_delay(app: TestApp) {
         .collect();
     to.sort();
     assert_eq!(to, ["edsger@example.com", "grace@example.com"]);
-    // The reminder's link opens the survey.
+    // The reminder repeats the invitation's link, which keeps working.
     let grace_reminder = reminders
         .iter()
         .find(|m| m.to_address == "grace@example.com")
         .unwrap();
     let token = token_in(&grace_reminder.text_body).expect("a survey link");
+    assert_eq!(token, token_of(&app, "grace@example.com").await);
     let page = app.anonymous().get(&format!("/survey/{token}")).await;
     assert_eq!(page.status, StatusCode::OK);
     page.assert_contains("<fieldset");
@@ -460,16 +468,28 @@ async fn no_reminders_for_expired_links_or_import_answers(app: TestApp) {
     let base = app.state.link("");
     let now = chrono::Utc::now();
     assert_eq!(
-        svc::send_due_reminders(app.db(), config, &base, now + Duration::days(61))
-            .await
-            .unwrap(),
+        svc::send_due_reminders(
+            app.db(),
+            config,
+            &base,
+            &app.state.secret,
+            now + Duration::days(61)
+        )
+        .await
+        .unwrap(),
         0,
         "expired links get no reminder"
     );
     assert_eq!(
-        svc::send_due_reminders(app.db(), config, &base, now + Duration::days(8))
-            .await
-            .unwrap(),
+        svc::send_due_reminders(
+            app.db(),
+            config,
+            &base,
+            &app.state.secret,
+            now + Duration::days(8)
+        )
+        .await
+        .unwrap(),
         2
     );
     let reminders = outbox(&app, "survey_reminder").await;
@@ -632,6 +652,7 @@ async fn the_ledger_never_holds_learner_personal_data(app: TestApp) {
         app.db(),
         &app.state.config.surveys,
         &app.state.link(""),
+        &app.state.secret,
         chrono::Utc::now() + Duration::days(8),
     )
     .await

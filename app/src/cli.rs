@@ -95,7 +95,8 @@ pub enum UserCommand {
 
 #[derive(Subcommand)]
 pub enum OutboxCommand {
-    /// Send every message that is due, then exit (for cron, or with no server running).
+    /// Queue the survey reminders that are due, send every message that is due, then
+    /// exit (for cron, or with no server running).
     Send,
 }
 
@@ -154,10 +155,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let state = AppState::new(config, conn, secret);
             tracing::info!("listening on http://{}", listener.local_addr()?);
             server::announce_setup_if_needed(&state).await?;
-            // The outbox worker sends mail while the server runs.
-            let worker = tokio::spawn(state.mail_worker()?.run_forever());
+            // The outbox worker and survey reminders run beside the server.
+            let background = server::spawn_background(&state)?;
             server::serve(state, listener).await?;
-            worker.abort();
+            background.iter().for_each(|task| task.abort());
         }
         Command::Migrate => {
             open(&config).await?;
@@ -218,9 +219,13 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Outbox(OutboxCommand::Send) => {
             let conn = open(&config).await?;
-            let transport = crate::mail::transport::Transport::from_config(&config.mail)?;
-            let worker = crate::mail::worker::Worker::new(conn, &config.mail, transport)?;
-            let report = worker.drain().await?;
+            let secret = config.load_or_create_secret()?;
+            let state = AppState::new(config, conn, secret);
+            let reminders = server::queue_due_reminders(&state).await?;
+            if reminders > 0 {
+                println!("queued {reminders} survey reminders");
+            }
+            let report = state.mail_worker()?.drain().await?;
             println!(
                 "outbox: {} sent, {} to retry later, {} failed",
                 report.sent, report.retrying, report.failed

@@ -37,6 +37,39 @@ pub async fn serve_until(
         .context("server failed")
 }
 
+/// How often the server looks for survey reminders that are due.
+const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The work `serve` does besides answering requests: the outbox worker, and queuing the
+/// survey reminders that fall due. Abort the returned tasks to stop them.
+pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let worker = tokio::spawn(state.mail_worker()?.run_forever());
+    let state = state.clone();
+    let reminders = tokio::spawn(async move {
+        loop {
+            match queue_due_reminders(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "survey reminders queued"),
+                Err(e) => tracing::error!(error = %e, "queuing survey reminders failed"),
+            }
+            tokio::time::sleep(REMINDER_INTERVAL).await;
+        }
+    });
+    Ok(vec![worker, reminders])
+}
+
+/// Queues every survey reminder that is due now.
+pub async fn queue_due_reminders(state: &AppState) -> Result<u64, crate::services::ServiceError> {
+    crate::services::surveys::send_due_reminders(
+        &state.db,
+        &state.config.surveys,
+        &state.link(""),
+        &state.secret,
+        crate::clock::now(),
+    )
+    .await
+}
+
 pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (is another server running there? set server.bind)")

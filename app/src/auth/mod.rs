@@ -19,6 +19,18 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A link token the app can compute again but nobody else can: HMAC-SHA256 of `purpose`
+/// and `id` under the server secret. Stored, like any token, only as its hash; a
+/// reminder can repeat the original link without the token being kept anywhere.
+pub fn derived_token(secret: &[u8; 32], purpose: &str, id: i64) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(purpose.as_bytes());
+    mac.update(b":");
+    mac.update(id.to_string().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Compares secrets without an early exit that would leak how much matched.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -41,5 +53,16 @@ mod tests {
         assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
         assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
         assert!(!constant_time_eq(b"ab", b"abc"));
+    }
+
+    #[test]
+    fn derived_tokens_are_stable_per_purpose_id_and_secret() {
+        let secret = [7u8; 32];
+        let t = derived_token(&secret, "survey", 42);
+        assert_eq!(t.len(), 64);
+        assert_eq!(t, derived_token(&secret, "survey", 42));
+        assert_ne!(t, derived_token(&secret, "survey", 43));
+        assert_ne!(t, derived_token(&secret, "code", 42));
+        assert_ne!(t, derived_token(&[8u8; 32], "survey", 42));
     }
 }

@@ -114,6 +114,9 @@ async fn target<'a>(
     })
 }
 
+/// The purpose a survey link's token is derived for.
+const SURVEY_TOKEN: &str = "survey-invitation";
+
 /// Invites every attending learner of the class who has no invitation yet and queues
 /// their e-mails, all in one transaction. Returns how many were invited.
 pub async fn send_invitations(
@@ -122,6 +125,7 @@ pub async fn send_invitations(
     config: &SurveysConfig,
     class_id: i64,
     link_base: &str,
+    secret: &[u8; 32],
 ) -> Result<u64, ServiceError> {
     let tx = begin_write(db).await?;
     let class = class_svc::get(&tx, class_id).await?;
@@ -147,7 +151,7 @@ pub async fn send_invitations(
     let mut chain = Chain::lock(&tx).await?;
     let mut count = 0;
     for learner in learners {
-        let token = crate::auth::random_token();
+        let token = crate::auth::derived_token(secret, SURVEY_TOKEN, learner.id);
         let invitation = survey_invitations::ActiveModel {
             enrollment_id: Set(learner.id),
             token_hash: Set(crate::auth::token_hash(&token)),
@@ -206,13 +210,15 @@ fn class_enrollments(class_id: i64) -> sea_orm::sea_query::SelectStatement {
 /// than `max_reminders` reminders and was last mailed `reminder_after_days` ago or
 /// more; one transaction. Returns how many reminders were queued.
 ///
-/// The invitation keeps only its token's hash, so a web survey's reminder carries a
-/// fresh token (the earlier link stops working); an MTM class's reminder carries the
-/// MTM link again. `link_base` is the app's public URL (`AppState::link("")`).
+/// A reminder repeats the invitation's link: the token is derived from the server
+/// secret (see [`crate::auth::derived_token`]), so it is computed again, never stored.
+/// An MTM class's reminder carries the MTM link. `link_base` is the app's public URL
+/// (`AppState::link("")`).
 pub async fn send_due_reminders(
     db: &DatabaseConnection,
     config: &SurveysConfig,
     link_base: &str,
+    secret: &[u8; 32],
     now: DateTime<Utc>,
 ) -> Result<u64, ServiceError> {
     let tx = begin_write(db).await?;
@@ -267,11 +273,10 @@ pub async fn send_due_reminders(
         let mut active: survey_invitations::ActiveModel = invitation.clone().into();
         let link = match external {
             Some(url) => url.to_string(),
-            None => {
-                let token = crate::auth::random_token();
-                active.token_hash = Set(crate::auth::token_hash(&token));
-                survey_link(link_base, &token)
-            }
+            None => survey_link(
+                link_base,
+                &crate::auth::derived_token(secret, SURVEY_TOKEN, invitation.enrollment_id),
+            ),
         };
         active.reminders_sent = Set(invitation.reminders_sent + 1);
         active.last_reminder_at = Set(Some(now));

@@ -97,6 +97,7 @@ pub async fn send(
         &state.config.surveys,
         id,
         &state.link(""),
+        &state.secret,
     )
     .await;
     match result {
