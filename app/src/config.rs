@@ -65,6 +65,8 @@ pub struct MailConfig {
     pub smtp_username: String,
     pub smtp_password: String,
     pub smtp_timeout_seconds: u64,
+    /// SMTP connections kept open, and messages in flight at once.
+    pub smtp_connections: u32,
     /// Attempts before a message is marked failed.
     pub max_attempts: i32,
     /// The first retry waits this long; each further one twice as long.

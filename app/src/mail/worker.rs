@@ -21,9 +21,6 @@ use crate::config::MailConfig;
 use crate::db::{begin_write, is_postgres};
 use crate::ledger::{Actor, Chain, Entry};
 
-/// Messages in flight at once (lettre's pool keeps up to 10 SMTP connections).
-const SEND_CONCURRENCY: usize = 8;
-
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Report {
@@ -146,7 +143,7 @@ impl Worker {
                 }
                 (message, result)
             })
-            .buffer_unordered(SEND_CONCURRENCY)
+            .buffer_unordered(self.config.smtp_connections.max(1) as usize)
             .collect()
             .await;
         self.record(outcomes, lease).await
