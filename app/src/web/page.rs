@@ -75,6 +75,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("/classes", "Classes"));
         items.push(("/courses", "Courses"));
         items.push(("/trainers", "Trainers"));
+        items.push(("/codes", "Codes"));
     } else {
         items.push(("/classes", "My classes"));
     }
