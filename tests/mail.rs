@@ -385,6 +385,10 @@ async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: Test
     assert_eq!(report.sent, 1, "{report:?}");
     let received = smtp_server.wait_for(1).await;
     assert_eq!(received.len(), 1);
+    // Once sent, the stored copy no longer carries the learner's link.
+    let stored = messages(&app).await.remove(0);
+    assert_eq!(stored.status, "sent");
+    assert!(!stored.text_body.contains("/survey/") && !stored.html_body.contains("/survey/"));
     let body = unfold_quoted_printable(&received[0]);
     assert!(body.contains("To: zoe@example.com"), "{body}");
     let prefix = format!("{base}/survey/");

@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::transport::Transport;
-use super::{FAILED, QUEUED, SENT};
+use super::{FAILED, PERSONAL_LINK_KINDS, QUEUED, REMOVED_BODY, SENT};
 use crate::clock;
 use crate::config::MailConfig;
 use crate::db::{begin_write, is_postgres};
@@ -171,6 +171,10 @@ impl Worker {
                     update.status = Set(SENT.to_string());
                     update.sent_at = Set(Some(now));
                     update.last_error = Set(None);
+                    if PERSONAL_LINK_KINDS.contains(&message.kind.as_str()) {
+                        update.text_body = Set(REMOVED_BODY.to_string());
+                        update.html_body = Set(REMOVED_BODY.to_string());
+                    }
                     Some(
                         Entry::new("outbox_message", message.id, "sent")
                             .changes(json!({"kind": message.kind, "attempts": attempts})),
