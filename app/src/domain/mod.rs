@@ -3,6 +3,7 @@ pub mod account;
 pub mod catalog;
 pub mod delivery;
 pub mod fields;
+pub mod kpi;
 pub mod policy;
 pub mod redirect;
 pub mod role;
