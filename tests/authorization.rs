@@ -32,6 +32,8 @@ struct Ids {
     /// changes on it need a reason, so a request without one changes nothing.
     class: i64,
     enrollment: i64,
+    /// An exam voucher purchase (`{voucher}`).
+    voucher: i64,
 }
 
 /// The rows, with `{other}`, `{course}`, `{trainer}`, `{class}` and `{enrollment}` in
@@ -343,6 +345,12 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[("kind", "classes")],
             expect: [SEE_OTHER, 400, 400, 403, 403],
         },
+        Row {
+            method: Get,
+            path: "/api/v1/kpi?as_of=2026-11-22",
+            fields: &[],
+            expect: [401, 200, 200, 403, 200],
+        },
         // issue 4: outbox
         Row {
             method: Get,
@@ -422,6 +430,37 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [404; 5],
         },
+        // Exam vouchers: readers see the list and totals, editors record and edit.
+        Row {
+            method: Get,
+            path: "/vouchers",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/vouchers/new",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/vouchers",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/vouchers/{voucher}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/vouchers/{voucher}",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
     ];
     rows.into_iter()
         .map(|r| {
@@ -431,7 +470,8 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 .replace("{course}", &ids.course.to_string())
                 .replace("{trainer}", &ids.trainer.to_string())
                 .replace("{class}", &ids.class.to_string())
-                .replace("{enrollment}", &ids.enrollment.to_string());
+                .replace("{enrollment}", &ids.enrollment.to_string())
+                .replace("{voucher}", &ids.voucher.to_string());
             (r, path)
         })
         .collect()
@@ -466,12 +506,24 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         .await
         .unwrap()[0]
         .id;
+    fixtures::import(
+        &app,
+        tsp_ledger::services::imports::Kind::Vouchers,
+        "purchased_on,exam_code,level,quantity,order_ref\n2026-03-02,AZ-104,advanced,10,PO-M\n",
+    )
+    .await
+    .unwrap();
+    let voucher = tsp_ledger::services::vouchers::list(app.db())
+        .await
+        .unwrap()[0]
+        .id;
     let ids = Ids {
         other_user: other,
         course: course.id,
         trainer: trainer.id,
         class: class.id,
         enrollment,
+        voucher,
     };
     let mut linked_trainers = 0;
     let roles: [Option<Role>; 5] = [

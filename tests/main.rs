@@ -18,5 +18,7 @@ mod codes;
 // delivery record (issue 3): rosters, imports, exports
 mod exports;
 mod imports;
+mod kpi;
 mod rosters;
 mod surveys;
+mod vouchers;

@@ -47,6 +47,15 @@ pub enum Command {
     /// E-mail outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Where the partner stands against the Training Services designation (SPEC §4).
+    Kpi {
+        /// The evaluation date, YYYY-MM-DD (default: today, UTC).
+        #[arg(long = "as-of", value_name = "DATE")]
+        as_of: Option<String>,
+        /// json (the stable contract) or text.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
     /// Import a CSV file (title-plan | trainers | classes | roster): all rows or none.
     Import {
         /// title-plan | trainers | classes | roster
@@ -234,6 +243,24 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Kpi { as_of, format } => {
+            let as_of = match as_of {
+                Some(raw) => parse_date(&raw).map_err(|m| anyhow::anyhow!("--as-of {m}"))?,
+                None => crate::clock::now().date_naive(),
+            };
+            if !["json", "text"].contains(&format.as_str()) {
+                bail!("--format must be json or text, not {format:?}");
+            }
+            let conn = open(&config).await?;
+            let report =
+                crate::services::kpi::report(&conn, as_of, &crate::domain::kpi::DESIGNATION_2025)
+                    .await?;
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", kpi_text(&report));
+            }
+        }
         Command::Import { kind, file } => {
             let kind: Kind = kind.parse().map_err(|m: String| anyhow::anyhow!(m))?;
             return import(&config, kind, &file).await;
@@ -355,4 +382,70 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
         }
         Err(ImportFailure::Failed(e)) => Err(e.into()),
     }
+}
+
+/// The report for a terminal: one line per criterion.
+fn kpi_text(r: &crate::domain::kpi::Report) -> String {
+    let status = |s: crate::domain::kpi::Status| {
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let average = |a: Option<f64>| a.map_or("—".to_string(), |a| format!("{a:.2}"));
+    let b = &r.base;
+    let mut out = format!(
+        "Solutions Partner for Training Services, as of {} (window {} … {})\n",
+        r.as_of, r.window.start, r.window.end
+    );
+    out += &format!("base: {}\n", status(b.status));
+    out += &format!(
+        "  courseware points  {:>8} / {}  {}\n",
+        b.courseware.points,
+        b.courseware.threshold,
+        status(b.courseware.status)
+    );
+    out += &format!(
+        "  exam points        {:>8} / {}  {}\n",
+        b.exams.points,
+        b.exams.threshold,
+        status(b.exams.status)
+    );
+    out += &format!(
+        "  average score      {:>8} / {}  {}\n",
+        average(b.survey_score.average),
+        b.survey_score.threshold,
+        status(b.survey_score.status)
+    );
+    for a in &r.solution_areas {
+        out += &format!(
+            "{:<24} survey points {:>6} / {}  average {:>5}  {}\n",
+            a.area,
+            a.survey_points,
+            a.threshold,
+            average(a.average),
+            status(a.status)
+        );
+    }
+    out += &format!(
+        "qualified: {}  badges: {}  cloud partner: {}\n",
+        if r.qualified { "yes" } else { "no" },
+        if r.badges.is_empty() {
+            "none".to_string()
+        } else {
+            r.badges.join(", ")
+        },
+        if r.cloud_partner_badge { "yes" } else { "no" }
+    );
+    let e = &r.excluded;
+    out += &format!(
+        "excluded: {} recorded, {} unconfirmed, {} cancelled, {} unofficial classes; {} redeemed codes; {} surveys\n",
+        e.classes.recorded,
+        e.classes.unconfirmed,
+        e.classes.cancelled,
+        e.classes.unofficial,
+        e.redeemed_codes,
+        e.surveys
+    );
+    out
 }

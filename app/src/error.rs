@@ -86,8 +86,13 @@ impl AppError {
     pub fn json(&self) -> Response {
         let (heading, message) = self.heading_and_message();
         let body = serde_json::json!({"error": heading, "message": message});
+        // An API client is not sent to a sign-in page: it is told it is not signed in.
+        let status = match self {
+            AppError::LoginRequired { .. } => StatusCode::UNAUTHORIZED,
+            _ => self.status(),
+        };
         (
-            self.status(),
+            status,
             [(header::CONTENT_TYPE, "application/json")],
             body.to_string(),
         )
@@ -101,7 +106,7 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?e, "request failed");
         }
         match &self {
-            AppError::LoginRequired { next } => {
+            AppError::LoginRequired { next } if !next.starts_with("/api/") => {
                 let target = format!("/login?next={}", crate::web::page::url_encode(next));
                 Redirect::to(&target).into_response()
             }

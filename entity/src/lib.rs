@@ -3,6 +3,7 @@ pub mod achievement_codes;
 pub mod classes;
 pub mod courses;
 pub mod enrollments;
+pub mod exam_vouchers;
 pub mod ledger_entries;
 pub mod ledger_head;
 pub mod login_throttle;

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts_and_ledger;
 mod m20261122_000002_delivery_record;
 mod m20261122_000003_codes_surveys_outbox;
+mod m20261122_000004_vouchers;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts_and_ledger::Migration),
             Box::new(m20261122_000002_delivery_record::Migration),
             Box::new(m20261122_000003_codes_surveys_outbox::Migration),
+            Box::new(m20261122_000004_vouchers::Migration),
         ]
     }
 }

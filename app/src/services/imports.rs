@@ -15,7 +15,7 @@ use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};
-use super::{Outcome, ServiceError, codes, surveys};
+use super::{Outcome, ServiceError, codes, surveys, vouchers};
 use crate::db::begin_write;
 use crate::domain::fields::{FieldErrors, parse_code};
 use crate::ledger::{Actor, Chain};
@@ -29,10 +29,11 @@ pub enum Kind {
     CodePool,
     Codes,
     SurveyResponses,
+    Vouchers,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::TitlePlan,
         Kind::Trainers,
         Kind::Classes,
@@ -40,6 +41,7 @@ impl Kind {
         Kind::CodePool,
         Kind::Codes,
         Kind::SurveyResponses,
+        Kind::Vouchers,
     ];
 
     pub fn id(self) -> &'static str {
@@ -51,6 +53,7 @@ impl Kind {
             Kind::CodePool => "code-pool",
             Kind::Codes => "codes",
             Kind::SurveyResponses => "survey-responses",
+            Kind::Vouchers => "vouchers",
         }
     }
 
@@ -63,6 +66,7 @@ impl Kind {
             Kind::CodePool => "Achievement code pool",
             Kind::Codes => "Issued achievement codes",
             Kind::SurveyResponses => "Survey responses (MTM)",
+            Kind::Vouchers => "Exam vouchers",
         }
     }
 
@@ -106,6 +110,13 @@ impl Kind {
                 "q3",
                 "q4",
                 "q5",
+            ],
+            Kind::Vouchers => &[
+                "purchased_on",
+                "exam_code",
+                "level",
+                "quantity",
+                "order_ref",
             ],
         }
     }
@@ -551,7 +562,7 @@ impl Importer {
             Kind::Trainers => self.trainer_row(tx, chain, actor, record).await,
             Kind::Classes => self.class_row(tx, chain, actor, record).await,
             Kind::Roster => self.roster_row(tx, chain, actor, record).await,
-            Kind::CodePool | Kind::Codes | Kind::SurveyResponses => {
+            Kind::CodePool | Kind::Codes | Kind::SurveyResponses | Kind::Vouchers => {
                 let row: Vec<(&str, String)> = self
                     .kind
                     .columns()
@@ -561,6 +572,7 @@ impl Importer {
                 let outcome = match self.kind {
                     Kind::CodePool => codes::import_pool_row(tx, chain, actor, &row).await,
                     Kind::Codes => codes::import_code_row(tx, chain, actor, &row).await,
+                    Kind::Vouchers => vouchers::import_row(tx, chain, actor, &row).await,
                     _ => surveys::import_response_row(tx, chain, actor, &row).await,
                 };
                 outcome.map_err(RowError::from)

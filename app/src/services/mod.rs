@@ -5,10 +5,12 @@ pub mod codes;
 pub mod courses;
 pub mod exports;
 pub mod imports;
+pub mod kpi;
 pub mod rosters;
 pub mod sign_in;
 pub mod surveys;
 pub mod trainers;
+pub mod vouchers;
 
 use sea_orm::DbErr;
 use sea_orm::sea_query::LikeExpr;

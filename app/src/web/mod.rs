@@ -1,6 +1,7 @@
 //! HTTP: one module per feature; handlers stay thin and call `services`.
 pub mod account;
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod classes;
 pub mod codes;
@@ -12,6 +13,7 @@ pub mod page;
 pub mod surveys;
 pub mod trainers;
 pub mod upload;
+pub mod vouchers;
 
 use std::time::Duration;
 
@@ -52,6 +54,9 @@ pub fn router(state: AppState) -> Router {
         .route("/courses/new", get(courses::new))
         .route("/courses/{id}", get(courses::edit).post(courses::update))
         .route("/courses/{id}/retire", post(courses::retire))
+        .route("/vouchers", get(vouchers::list).post(vouchers::create))
+        .route("/vouchers/new", get(vouchers::new))
+        .route("/vouchers/{id}", get(vouchers::edit).post(vouchers::update))
         .route("/trainers", get(trainers::list).post(trainers::create))
         .route("/trainers/new", get(trainers::new))
         .route("/trainers/{id}", get(trainers::edit).post(trainers::update))
@@ -66,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/roster.csv", get(classes::roster_csv))
         .route("/classes/{id}/attendance", post(classes::attendance))
         .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
+        .route("/api/v1/kpi", get(api::kpi))
         // issue 4: outbox
         .route("/outbox", get(outbox::list))
         .route("/outbox/{id}/retry", post(outbox::retry))

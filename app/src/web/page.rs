@@ -76,6 +76,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("/courses", "Courses"));
         items.push(("/trainers", "Trainers"));
         items.push(("/codes", "Codes"));
+        items.push(("/vouchers", "Vouchers"));
     } else {
         items.push(("/classes", "My classes"));
     }

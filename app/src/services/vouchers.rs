@@ -1,0 +1,460 @@
+//! Exam voucher purchases (SPEC §2), by hand or by the `vouchers` import, and their
+//! exam points (SPEC §4: fundamentals × 0.5, advanced × 1, counted on `purchased_on`).
+//!
+//! A purchase is one exam on one order: `(order_ref, exam_code)` is unique and is the
+//! import's key.
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use entity::exam_vouchers;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Outcome, ServiceError};
+use crate::clock;
+use crate::db::begin_write;
+use crate::domain::fields::{FieldErrors, parse_code, parse_date, parse_text};
+use crate::ledger::{Actor, Chain, Entry, diff};
+
+/// The ledger's name for these records.
+pub const ENTITY: &str = "exam_voucher";
+
+pub const MAX_QUANTITY: i32 = 100_000;
+
+/// The exam's level, which decides its points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Fundamentals,
+    Advanced,
+}
+
+impl Level {
+    pub const ALL: [Level; 2] = [Level::Fundamentals, Level::Advanced];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Level::Fundamentals => "fundamentals",
+            Level::Advanced => "advanced",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Fundamentals => "Fundamentals",
+            Level::Advanced => "Advanced (role-based, specialty)",
+        }
+    }
+
+    /// Exam points per voucher unit, in half-points (SPEC §4 keeps points as integers).
+    pub fn half_points_per_unit(self) -> i64 {
+        match self {
+            Level::Fundamentals => 1,
+            Level::Advanced => 2,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Level, String> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.id() == s)
+            .ok_or_else(|| format!("must be fundamentals or advanced, not {s:?}"))
+    }
+}
+
+/// The level of a stored purchase (the column only ever holds the two ids).
+pub fn level(voucher: &exam_vouchers::Model) -> Level {
+    voucher.level.parse().unwrap_or(Level::Advanced)
+}
+
+/// Exam points of a stored purchase, in half-points.
+pub fn half_points(voucher: &exam_vouchers::Model) -> i64 {
+    i64::from(voucher.quantity) * level(voucher).half_points_per_unit()
+}
+
+/// Half-points as text: `50`, `12.5`.
+pub fn points_text(half_points: i64) -> String {
+    if half_points % 2 == 0 {
+        (half_points / 2).to_string()
+    } else {
+        format!("{}.5", half_points / 2)
+    }
+}
+
+/// A purchase as typed in the form or a `vouchers` CSV row (same field names).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct VoucherFields {
+    pub purchased_on: String,
+    pub exam_code: String,
+    pub level: String,
+    pub quantity: String,
+    pub order_ref: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherInput {
+    pub purchased_on: NaiveDate,
+    pub exam_code: String,
+    pub level: Level,
+    pub quantity: i32,
+    pub order_ref: String,
+}
+
+impl VoucherFields {
+    pub fn parse(&self) -> Result<VoucherInput, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let purchased_on = e.check("purchased_on", parse_date(&self.purchased_on));
+        let exam_code = e.check("exam_code", parse_code(&self.exam_code, 32));
+        let level = e.check("level", self.level.trim().parse::<Level>());
+        let quantity = e.check(
+            "quantity",
+            match self.quantity.trim().parse::<i32>() {
+                Ok(q) if (1..=MAX_QUANTITY).contains(&q) => Ok(q),
+                _ => Err(format!(
+                    "must be a whole number from 1 to {MAX_QUANTITY}, not {:?}",
+                    self.quantity.trim()
+                )),
+            },
+        );
+        let order_ref = e.check("order_ref", parse_text(&self.order_ref, 64));
+        match (purchased_on, exam_code, level, quantity, order_ref) {
+            (Some(purchased_on), Some(exam_code), Some(level), Some(quantity), Some(order_ref)) => {
+                Ok(VoucherInput {
+                    purchased_on,
+                    exam_code,
+                    level,
+                    quantity,
+                    order_ref,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+
+    pub fn of(v: &exam_vouchers::Model) -> VoucherFields {
+        VoucherFields {
+            purchased_on: v.purchased_on.to_string(),
+            exam_code: v.exam_code.clone(),
+            level: v.level.clone(),
+            quantity: v.quantity.to_string(),
+            order_ref: v.order_ref.clone(),
+        }
+    }
+}
+
+fn snapshot(v: &exam_vouchers::Model) -> Value {
+    json!({
+        "purchased_on": v.purchased_on.to_string(), "exam_code": v.exam_code,
+        "level": v.level, "quantity": v.quantity, "order_ref": v.order_ref,
+    })
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<exam_vouchers::Model, ServiceError> {
+    exam_vouchers::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The purchase of `exam_code` on order `order_ref` (the import's key).
+pub async fn by_key(
+    db: &impl ConnectionTrait,
+    order_ref: &str,
+    exam_code: &str,
+) -> Result<Option<exam_vouchers::Model>, ServiceError> {
+    Ok(exam_vouchers::Entity::find()
+        .filter(exam_vouchers::Column::OrderRef.eq(order_ref))
+        .filter(exam_vouchers::Column::ExamCode.eq(exam_code))
+        .one(db)
+        .await?)
+}
+
+/// Writes `input` over `existing` (or as a new purchase) and records the change.
+pub(crate) async fn write(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    action: &'static str,
+    existing: Option<exam_vouchers::Model>,
+    input: &VoucherInput,
+) -> Result<Outcome<exam_vouchers::Model>, ServiceError> {
+    let now = clock::now();
+    let level = input.level.id();
+    let (model, before) = match existing {
+        Some(old) => {
+            let unchanged = old.purchased_on == input.purchased_on
+                && old.exam_code == input.exam_code
+                && old.level == level
+                && old.quantity == input.quantity
+                && old.order_ref == input.order_ref;
+            if unchanged {
+                return Ok(Outcome::Unchanged(old));
+            }
+            let before = snapshot(&old);
+            let mut active: exam_vouchers::ActiveModel = old.into();
+            active.purchased_on = Set(input.purchased_on);
+            active.exam_code = Set(input.exam_code.clone());
+            active.level = Set(level.to_string());
+            active.quantity = Set(input.quantity);
+            active.order_ref = Set(input.order_ref.clone());
+            active.updated_at = Set(now);
+            (active.update(tx).await?, Some(before))
+        }
+        None => {
+            let model = exam_vouchers::ActiveModel {
+                purchased_on: Set(input.purchased_on),
+                exam_code: Set(input.exam_code.clone()),
+                level: Set(level.to_string()),
+                quantity: Set(input.quantity),
+                order_ref: Set(input.order_ref.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            (model, None)
+        }
+    };
+    let changes = diff(
+        before.as_ref().unwrap_or(&json!({})),
+        &snapshot(&model),
+        &[],
+    );
+    chain
+        .append(
+            tx,
+            actor,
+            Entry::new(ENTITY, model.id, action).changes(changes),
+        )
+        .await?;
+    Ok(match before {
+        Some(_) => Outcome::Updated(model),
+        None => Outcome::Created(model),
+    })
+}
+
+/// Refuses a second line for the same exam on the same order.
+async fn ensure_key_free(
+    tx: &impl ConnectionTrait,
+    input: &VoucherInput,
+    except: Option<i64>,
+) -> Result<(), ServiceError> {
+    match by_key(tx, &input.order_ref, &input.exam_code).await? {
+        Some(other) if Some(other.id) != except => Err(ServiceError::field(
+            "order_ref",
+            format!(
+                "order {} already has a purchase of {} ({} {} vouchers): edit that one",
+                other.order_ref, other.exam_code, other.quantity, other.level
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &VoucherInput,
+) -> Result<exam_vouchers::Model, ServiceError> {
+    let tx = begin_write(db).await?;
+    ensure_key_free(&tx, input, None).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let voucher = write(&tx, &mut chain, actor, "create", None, input)
+        .await?
+        .into_model();
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(voucher)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    input: &VoucherInput,
+) -> Result<Outcome<exam_vouchers::Model>, ServiceError> {
+    let tx = begin_write(db).await?;
+    let old = get(&tx, id).await?;
+    ensure_key_free(&tx, input, Some(id)).await?;
+    let mut chain = Chain::lock(&tx).await?;
+    let outcome = write(&tx, &mut chain, actor, "update", Some(old), input).await?;
+    chain.finish(&tx).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+fn column<'a>(row: &'a [(&str, String)], name: &str) -> &'a str {
+    row.iter()
+        .find(|(c, _)| *c == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// One `vouchers` CSV row: `(column, value)` in the order of `Kind::columns()`. Keyed by
+/// `(order_ref, exam_code)`: the same row again changes nothing, a changed one updates.
+/// Like the other `(column, value)` kinds, a bad row is reported by its first bad field.
+pub(crate) async fn import_row(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    row: &[(&str, String)],
+) -> Result<Outcome<()>, ServiceError> {
+    let fields = VoucherFields {
+        purchased_on: column(row, "purchased_on").to_string(),
+        exam_code: column(row, "exam_code").to_string(),
+        level: column(row, "level").to_string(),
+        quantity: column(row, "quantity").to_string(),
+        order_ref: column(row, "order_ref").to_string(),
+    };
+    let input = fields.parse().map_err(|e| {
+        let (field, message) =
+            e.0.into_iter()
+                .next()
+                .unwrap_or(("row", "is invalid".into()));
+        ServiceError::field(field, message)
+    })?;
+    let existing = by_key(tx, &input.order_ref, &input.exam_code).await?;
+    Ok(
+        match write(tx, chain, actor, "import", existing, &input).await? {
+            Outcome::Created(_) => Outcome::Created(()),
+            Outcome::Updated(_) => Outcome::Updated(()),
+            Outcome::Unchanged(_) => Outcome::Unchanged(()),
+        },
+    )
+}
+
+pub const LIST_LIMIT: u64 = 500;
+
+/// Purchases, newest first (by purchase date, then most recently entered).
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<exam_vouchers::Model>, ServiceError> {
+    Ok(exam_vouchers::Entity::find()
+        .order_by_desc(exam_vouchers::Column::PurchasedOn)
+        .order_by_desc(exam_vouchers::Column::Id)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?)
+}
+
+/// Voucher units and exam points of one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelTotal {
+    pub level: Level,
+    pub units: i64,
+    /// Exam points × 2.
+    pub half_points: i64,
+}
+
+/// Units and points per level (in [`Level::ALL`]'s order, every level present), over
+/// the purchases made from `from` to `to` inclusive (either end open when `None`).
+pub async fn totals(
+    db: &impl ConnectionTrait,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<LevelTotal>, ServiceError> {
+    use exam_vouchers::Column as C;
+    let mut query = exam_vouchers::Entity::find()
+        .select_only()
+        .column(C::Level)
+        .column_as(C::Quantity.sum(), "units")
+        .group_by(C::Level);
+    if let Some(from) = from {
+        query = query.filter(C::PurchasedOn.gte(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(C::PurchasedOn.lte(to));
+    }
+    let sums: Vec<(String, Option<i64>)> = query.into_tuple().all(db).await?;
+    Ok(Level::ALL
+        .into_iter()
+        .map(|level| {
+            let units: i64 = sums
+                .iter()
+                .filter(|(l, _)| l == level.id())
+                .map(|(_, u)| u.unwrap_or(0))
+                .sum();
+            LevelTotal {
+                level,
+                units,
+                half_points: units * level.half_points_per_unit(),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> VoucherFields {
+        VoucherFields {
+            purchased_on: "2026-03-02".into(),
+            exam_code: "az-104".into(),
+            level: "advanced".into(),
+            quantity: "20".into(),
+            order_ref: " PO-1001 ".into(),
+        }
+    }
+
+    #[test]
+    fn voucher_rows_parse_into_typed_input() {
+        let input = fields().parse().unwrap();
+        assert_eq!(input.exam_code, "AZ-104");
+        assert_eq!(input.level, Level::Advanced);
+        assert_eq!(input.quantity, 20);
+        assert_eq!(input.order_ref, "PO-1001");
+    }
+
+    #[test]
+    fn every_bad_voucher_field_is_named() {
+        let bad = VoucherFields {
+            purchased_on: "02/03/2026".into(),
+            exam_code: "".into(),
+            level: "expert".into(),
+            quantity: "0".into(),
+            order_ref: "".into(),
+        };
+        let named: Vec<_> = bad.parse().unwrap_err().0.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            named,
+            [
+                "purchased_on",
+                "exam_code",
+                "level",
+                "quantity",
+                "order_ref"
+            ]
+        );
+        for q in ["100001", "1.5", "-3", "ten"] {
+            let e = VoucherFields {
+                quantity: q.into(),
+                ..fields()
+            }
+            .parse()
+            .unwrap_err();
+            assert!(e.get("quantity").unwrap().contains("1 to 100000"), "{q}");
+        }
+    }
+
+    #[test]
+    fn fundamentals_units_are_worth_half_a_point() {
+        assert_eq!(Level::Fundamentals.half_points_per_unit(), 1);
+        assert_eq!(Level::Advanced.half_points_per_unit(), 2);
+        assert_eq!(points_text(100), "50");
+        assert_eq!(points_text(25), "12.5");
+        assert_eq!(points_text(0), "0");
+    }
+}

@@ -1,0 +1,33 @@
+//! JSON API under `/api/v1` (signed-in session; errors are JSON too).
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+
+use crate::auth::extract::ReaderUser;
+use crate::clock;
+use crate::domain::fields::parse_date;
+use crate::domain::kpi::{DESIGNATION_2025, Report};
+use crate::error::AppError;
+use crate::services::kpi;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KpiQuery {
+    as_of: String,
+}
+
+/// `GET /api/v1/kpi?as_of=YYYY-MM-DD`: SPEC §4's report (default: today, UTC).
+pub async fn kpi(
+    State(state): State<AppState>,
+    _user: ReaderUser,
+    Query(q): Query<KpiQuery>,
+) -> Result<Json<Report>, AppError> {
+    let as_of = match q.as_of.trim() {
+        "" => clock::now().date_naive(),
+        raw => parse_date(raw).map_err(|m| AppError::BadRequest(format!("as_of {m}")))?,
+    };
+    Ok(Json(
+        kpi::report(&state.db, as_of, &DESIGNATION_2025).await?,
+    ))
+}

@@ -1,0 +1,215 @@
+//! SPEC §4 end to end: records imported as a TSP would, the GROUP BY queries, the report.
+use serde_json::{Value, json};
+use tsp_ledger::domain::kpi::DESIGNATION_2025;
+use tsp_ledger::services::imports::Kind;
+use tsp_ledger::services::kpi;
+
+use crate::fixtures::{self, date};
+use crate::support::TestApp;
+
+const TITLE_PLAN: &str =
+    "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version
+F-900,Fundamentals,1,true,infrastructure,official,1
+S-2,Short security,2,false,security,official,1
+L-4,Long security,4,false,security,official,1
+U-3,Our own,3,false,data_ai,unofficial,1
+N-3,No area,3,false,,official,1
+";
+
+/// K1..K3, K8: eligible. K4 recorded, K5 unofficial, K6 unconfirmed, K7 cancelled,
+/// K9 ended before the window.
+const CLASSES: &str = "class_ref,course_code,mct_id,start_date,end_date,modality,status
+K1,L-4,MCT-1,2026-03-02,2026-03-05,in_person,confirmed
+K2,S-2,MCT-1,2026-04-01,2026-04-02,virtual,confirmed
+K3,F-900,MCT-1,2026-05-04,2026-05-04,virtual,confirmed
+K4,L-4,MCT-1,2026-06-01,2026-06-04,recorded,confirmed
+K5,U-3,MCT-1,2026-06-08,2026-06-10,in_person,confirmed
+K6,L-4,MCT-1,2026-07-06,2026-07-09,in_person,delivered
+K7,L-4,MCT-1,2026-08-03,2026-08-06,in_person,cancelled
+K8,N-3,MCT-1,2026-09-07,2026-09-09,in_person,confirmed
+K9,L-4,MCT-1,2025-10-13,2025-10-16,in_person,confirmed
+";
+
+async fn seed(app: &TestApp) {
+    fixtures::import(app, Kind::TitlePlan, TITLE_PLAN)
+        .await
+        .unwrap();
+    fixtures::trainer(app, "Ana Alves", "MCT-1", date("2030-01-01"), None).await;
+    fixtures::import(app, Kind::Classes, CLASSES).await.unwrap();
+    let mut roster = String::from("class_ref,learner_name,learner_email,attended\n");
+    for class in ["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9"] {
+        for n in 1..=3 {
+            roster.push_str(&format!(
+                "{class},Learner {n},l{n}@{class}.example.com,true\n"
+            ));
+        }
+    }
+    fixtures::import(app, Kind::Roster, &roster).await.unwrap();
+    let codes = "class_ref,learner_email,achievement_code,issued_on,redeemed_on
+K1,l1@k1.example.com,AC-1,2026-03-06,2026-03-10
+K1,l2@k1.example.com,AC-2,2026-03-06,2026-10-31
+K1,l3@k1.example.com,AC-3,2026-03-06,2026-11-02
+K2,l1@k2.example.com,AC-4,2026-04-03,2026-04-20
+K3,l1@k3.example.com,AC-5,2026-05-05,2026-05-06
+K3,l2@k3.example.com,AC-6,2026-05-05,
+K4,l1@k4.example.com,AC-7,2026-06-05,2026-06-20
+K5,l1@k5.example.com,AC-8,2026-06-11,2026-06-20
+";
+    fixtures::import(app, Kind::Codes, codes).await.unwrap();
+    let responses = "class_ref,learner_email,submitted_on,q1,q2,q3,q4,q5
+K1,l1@k1.example.com,2026-03-06,5,5,4,,
+K1,l2@k1.example.com,2026-03-07,,,,,
+K2,l1@k2.example.com,2026-04-03,4,4,4,4,4
+K3,l1@k3.example.com,2026-05-05,1,1,1,1,1
+K4,l1@k4.example.com,2026-06-05,5,5,5,5,5
+K6,l1@k6.example.com,2026-07-10,3,3,3,3,3
+K8,l1@k8.example.com,2026-09-10,5,4,,,
+K9,l1@k9.example.com,2025-10-20,2,2,2,2,2
+";
+    fixtures::import(app, Kind::SurveyResponses, responses)
+        .await
+        .unwrap();
+    let vouchers = "purchased_on,exam_code,level,quantity,order_ref
+2026-01-15,AZ-900,fundamentals,30,PO-1
+2026-02-01,AZ-104,advanced,12,PO-2
+2025-10-31,AZ-104,advanced,99,PO-0
+";
+    fixtures::import(app, Kind::Vouchers, vouchers)
+        .await
+        .unwrap();
+}
+
+async fn the_report_counts_exactly_the_eligible_records_of_the_window(app: TestApp) {
+    seed(&app).await;
+    let report = kpi::report(app.db(), date("2026-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    let v: Value = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        v["window"],
+        json!({"start": "2025-11-01", "end": "2026-10-31"})
+    );
+    // Codes: K1 ×2 in the window (the third is redeemed in November), K2, K3; K3's second
+    // is not redeemed; K4 (recorded) and K5 (unofficial) are excluded.
+    assert_eq!(
+        v["base"]["courseware"]["by_category"],
+        json!({"fundamentals": {"units": 1, "points": 0.5, "capped": false},
+               "two_days_or_less": {"units": 1, "points": 0.5, "capped": false},
+               "three_days_or_more": {"units": 2, "points": 2.0, "capped": false}})
+    );
+    assert_eq!(v["base"]["courseware"]["points"], json!(3.0));
+    assert_eq!(v["excluded"]["redeemed_codes"], json!(2));
+    // Vouchers of the window only: 30 fundamentals (15 points) + 12 advanced.
+    assert_eq!(v["base"]["exams"]["points"], json!(27.0));
+    // Survey average: K1 (5+5+4, and a blank survey), K2 (20 over 5), K8 (9 over 2);
+    // K3 is fundamentals, K4 recorded, K6 unconfirmed, K9 before the window.
+    assert_eq!(
+        v["base"]["survey_score"],
+        json!({"average": 4.3, "sum": 43, "answers": 10, "surveys": 4, "threshold": 4.25, "status": "completed"})
+    );
+    assert_eq!(v["excluded"]["surveys"], json!(2));
+    let security = &v["solution_areas"][5];
+    assert_eq!(security["area"], json!("security"));
+    assert_eq!(
+        security["surveys"],
+        json!({"two_days_or_less": 1, "three_days_or_more": 2})
+    );
+    assert_eq!(security["survey_points"], json!(2.5));
+    assert_eq!(
+        (security["sum"].clone(), security["answers"].clone()),
+        (json!(34), json!(8))
+    );
+    assert_eq!(
+        v["solution_areas"][1]["survey_points"],
+        json!(0.0),
+        "fundamentals surveys earn nothing"
+    );
+    assert_eq!(v["solution_areas"][1]["answers"], json!(0));
+    assert_eq!(
+        v["excluded"]["classes"],
+        json!({"recorded": 1, "unconfirmed": 1, "cancelled": 1, "unofficial": 1})
+    );
+    assert_eq!(v["qualified"], json!(false));
+    // Evaluated a year earlier, nothing of 2026 counts.
+    let before = kpi::report(app.db(), date("2025-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    let b: Value = serde_json::to_value(&before).unwrap();
+    assert_eq!(b["base"]["exams"]["points"], json!(99.0));
+    assert_eq!(
+        b["base"]["survey_score"]["answers"],
+        json!(5),
+        "only K9's response"
+    );
+}
+db_test!(the_report_counts_exactly_the_eligible_records_of_the_window);
+
+async fn the_report_lists_every_key_and_every_area_in_spec_order(app: TestApp) {
+    seed(&app).await;
+    let from_service = kpi::report(app.db(), date("2026-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    let text = serde_json::to_string_pretty(&from_service).unwrap();
+    let parsed: Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = parsed
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "as_of",
+        "window",
+        "base",
+        "solution_areas",
+        "qualified",
+        "badges",
+        "cloud_partner_badge",
+        "excluded",
+    ] {
+        assert!(keys.contains(&key), "{key} missing in {keys:?}");
+    }
+    let areas: Vec<&str> = parsed["solution_areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["area"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        areas,
+        [
+            "data_ai",
+            "infrastructure",
+            "digital_app_innovation",
+            "business_applications",
+            "modern_work",
+            "security"
+        ]
+    );
+}
+db_test!(the_report_lists_every_key_and_every_area_in_spec_order);
+
+async fn the_kpi_api_answers_readers_with_the_same_report(app: TestApp) {
+    seed(&app).await;
+    let mut viewer = app.client_as(tsp_ledger::domain::role::Role::Viewer).await;
+    let response = viewer.get("/api/v1/kpi?as_of=2026-11-22").await;
+    assert_eq!(response.status, axum::http::StatusCode::OK);
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    let direct = kpi::report(app.db(), date("2026-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    assert_eq!(body, serde_json::to_value(direct).unwrap());
+    let bad = viewer.get("/api/v1/kpi?as_of=22/11/2026").await;
+    assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
+    let error: Value = serde_json::from_str(&bad.body).unwrap();
+    assert!(
+        error["message"].as_str().unwrap().contains("YYYY-MM-DD"),
+        "{error}"
+    );
+    let mut trainer = app.client_as(tsp_ledger::domain::role::Role::Trainer).await;
+    assert_eq!(
+        trainer.get("/api/v1/kpi").await.status,
+        axum::http::StatusCode::FORBIDDEN
+    );
+}
+db_test!(the_kpi_api_answers_readers_with_the_same_report);
