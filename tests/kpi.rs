@@ -213,3 +213,29 @@ async fn the_kpi_api_answers_readers_with_the_same_report(app: TestApp) {
     );
 }
 db_test!(the_kpi_api_answers_readers_with_the_same_report);
+
+async fn the_dashboard_shows_the_standing_as_of_a_chosen_date(app: TestApp) {
+    use tsp_ledger::domain::role::Role;
+    seed(&app).await;
+    let mut viewer = app.client_as(Role::Viewer).await;
+    let page = viewer.get("/?as_of=2026-11-22").await;
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    page.assert_contains("window 2025-11-01 – 2026-10-31")
+        .assert_contains("Not qualified yet")
+        .assert_contains("Courseware points")
+        .assert_contains("<strong>3</strong> <span class=\"muted\">of 1000</span>")
+        .assert_contains("<strong>27</strong> <span class=\"muted\">of 200</span>")
+        .assert_contains("<strong>4.30</strong>")
+        .assert_contains("1 cancelled · 1 unofficial content · 1 recorded · 1 not yet confirmed")
+        .assert_contains("Security");
+    let bad = viewer.get("/?as_of=yesterday").await;
+    bad.assert_contains("showing today instead");
+    let mut trainer = app.client_as(Role::Trainer).await;
+    let home = trainer.get("/").await;
+    assert_eq!(home.status, axum::http::StatusCode::OK);
+    assert!(
+        !home.body.contains("Courseware points"),
+        "trainers see their classes, not the KPI"
+    );
+}
+db_test!(the_dashboard_shows_the_standing_as_of_a_chosen_date);

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod classes;
 pub mod codes;
 pub mod courses;
+pub mod dashboard;
 pub mod imports;
 pub mod middleware;
 pub mod outbox;
@@ -17,11 +18,10 @@ pub mod vouchers;
 
 use std::time::Duration;
 
-use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
@@ -29,15 +29,13 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::auth::extract::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use page::{Page, PageContext};
 
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .route("/", get(home))
+        .route("/", get(dashboard::home))
         .route("/healthz", get(healthz))
         .route("/static/app.css", get(stylesheet))
         .route("/login", get(auth::login_form).post(auth::login))
@@ -129,26 +127,6 @@ impl MakeRequestId for RandomRequestId {
         let id = &crate::auth::random_token()[..16];
         HeaderValue::from_str(id).ok().map(RequestId::new)
     }
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    page: Page,
-    role_label: &'static str,
-    is_admin: bool,
-}
-
-async fn home(ctx: PageContext, user: Option<CurrentUser>) -> Result<Response, AppError> {
-    let Some(user) = user else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    let page = HomePage {
-        page: ctx.page("Dashboard"),
-        role_label: user.role.label(),
-        is_admin: user.role.may_administer(),
-    };
-    Ok(Html(page.render()?).into_response())
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
