@@ -35,7 +35,9 @@ best() { # best of 3 wall-clock seconds of "$@"
 CAT="CASE WHEN co.fundamentals THEN 'fundamentals' WHEN co.duration_days <= 2 THEN 'two_days_or_less' ELSE 'three_days_or_more' END"
 ELIG="CASE WHEN co.content = 'official' AND cl.modality IN ('in_person', 'virtual') AND cl.status = 'confirmed' THEN 'yes' ELSE 'no' END"
 W="'2025-11-01' AND '2026-10-31'"
+# The app maps the database file (PRAGMA mmap_size, see app/src/db.rs); so does the CLI here.
 cat > queries.sql <<SQL
+PRAGMA mmap_size = 1073741824;
 SELECT $CAT, $ELIG, COUNT(*) FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id WHERE ac.redeemed_on BETWEEN $W GROUP BY 1, 2;
 SELECT level, SUM(quantity) FROM exam_vouchers WHERE purchased_on BETWEEN $W GROUP BY level;
 SELECT $CAT, co.solution_area, $ELIG, COUNT(*), SUM((CASE WHEN r.q1 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q2 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q3 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q4 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q5 IS NULL THEN 0 ELSE 1 END)), SUM(COALESCE(r.q1, 0) + COALESCE(r.q2, 0) + COALESCE(r.q3, 0) + COALESCE(r.q4, 0) + COALESCE(r.q5, 0)) FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id WHERE r.submitted_on BETWEEN $W GROUP BY 1, 2, 3;
