@@ -58,6 +58,30 @@ pub async fn connect_url(
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))
 }
 
+/// A statement written once with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
+pub fn statement(
+    backend: sea_orm::DbBackend,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> sea_orm::Statement {
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        let mut n = 0;
+        let mut numbered = String::with_capacity(sql.len() + 8);
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                numbered.push_str(&format!("${n}"));
+            } else {
+                numbered.push(c);
+            }
+        }
+        numbered
+    } else {
+        sql.to_string()
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
 /// Address space SQLite may map per connection (virtual, not resident memory).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 

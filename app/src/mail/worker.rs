@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, Statement,
+    QueryFilter,
 };
 use serde_json::json;
 
@@ -18,7 +18,7 @@ use super::transport::Transport;
 use super::{FAILED, PERSONAL_LINK_KINDS, QUEUED, REMOVED_BODY, SENT};
 use crate::clock;
 use crate::config::MailConfig;
-use crate::db::{begin_write, is_postgres};
+use crate::db::{begin_write, is_postgres, statement};
 use crate::ledger::{Actor, Chain, Entry};
 
 /// What one pass did.
@@ -85,44 +85,33 @@ impl Worker {
         now: DateTime<Utc>,
         lease: DateTime<Utc>,
     ) -> Result<Vec<outbox_messages::Model>, DbErr> {
-        let backend = self.db.get_database_backend();
-        let limit = self.config.batch_size as i64;
-        if is_postgres(&self.db) {
-            let sql = "UPDATE outbox_messages SET lease_until = $1 WHERE id IN (\
-                SELECT id FROM outbox_messages WHERE status = $2 AND next_attempt_at <= $3 \
-                AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id \
-                LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *";
-            let stmt = Statement::from_sql_and_values(
-                backend,
-                sql,
-                [lease.into(), QUEUED.into(), now.into(), limit.into()],
-            );
-            outbox_messages::Model::find_by_statement(stmt)
-                .all(&self.db)
-                .await
+        // PostgreSQL: rows another worker holds are skipped, not waited for. SQLite: the
+        // write transaction already admits one claimer at a time.
+        let skip_locked = if is_postgres(&self.db) {
+            " FOR UPDATE SKIP LOCKED"
         } else {
-            let sql = "UPDATE outbox_messages SET lease_until = ? WHERE id IN (\
-                SELECT id FROM outbox_messages WHERE status = ? AND next_attempt_at <= ? \
-                AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, id \
-                LIMIT ?) RETURNING *";
-            let tx = begin_write(&self.db).await?;
-            let stmt = Statement::from_sql_and_values(
-                backend,
-                sql,
-                [
-                    lease.into(),
-                    QUEUED.into(),
-                    now.into(),
-                    now.into(),
-                    limit.into(),
-                ],
-            );
-            let claimed = outbox_messages::Model::find_by_statement(stmt)
-                .all(&tx)
-                .await?;
-            tx.commit().await?;
-            Ok(claimed)
-        }
+            ""
+        };
+        let sql = format!(
+            "UPDATE outbox_messages SET lease_until = ? WHERE id IN (\
+             SELECT id FROM outbox_messages WHERE status = ? AND next_attempt_at <= ? \
+             AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, id \
+             LIMIT ?{skip_locked}) RETURNING *"
+        );
+        let values = vec![
+            lease.into(),
+            QUEUED.into(),
+            now.into(),
+            now.into(),
+            (self.config.batch_size as i64).into(),
+        ];
+        let stmt = statement(self.db.get_database_backend(), &sql, values);
+        let tx = begin_write(&self.db).await?;
+        let claimed = outbox_messages::Model::find_by_statement(stmt)
+            .all(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Claims one batch, sends it, and records every outcome in one transaction.

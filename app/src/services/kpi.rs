@@ -2,7 +2,7 @@
 //! date, vouchers by purchase date, survey responses by submission date, classes by end
 //! date), never loading the rows themselves.
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use super::ServiceError;
 use crate::domain::catalog::{DurationCategory, SolutionArea};
@@ -33,25 +33,8 @@ async fn rows(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Vec<QueryResult>, ServiceError> {
-    let backend = db.get_database_backend();
-    let sql = if backend == DbBackend::Postgres {
-        let mut n = 0;
-        sql.chars()
-            .map(|c| {
-                if c == '?' {
-                    n += 1;
-                    format!("${n}")
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        sql.to_string()
-    };
-    Ok(db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?)
+    let stmt = crate::db::statement(db.get_database_backend(), sql, values);
+    Ok(db.query_all_raw(stmt).await?)
 }
 
 fn category(id: &str) -> DurationCategory {

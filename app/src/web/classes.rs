@@ -13,7 +13,7 @@ use entity::{courses, trainers};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash, url_encode};
+use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash, url_encode};
 use super::upload;
 use crate::auth::extract::{CurrentUser, EditorUser};
 use crate::clock;
@@ -386,8 +386,7 @@ pub async fn create(
                     state.config.server.secure_cookies,
                 ));
             }
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(e) => return Err(e.into()),
+            Err(e) => field_errors(e)?,
         },
         Err(errors) => errors,
     };
@@ -454,8 +453,7 @@ pub async fn update(
                         state.config.server.secure_cookies,
                     ));
                 }
-                Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-                Err(e) => return Err(e.into()),
+                Err(e) => field_errors(e)?,
             }
         }
         Err(errors) => errors,
@@ -753,8 +751,7 @@ pub async fn add_learner(
                         state.config.server.secure_cookies,
                     ));
                 }
-                Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-                Err(e) => return Err(e.into()),
+                Err(e) => field_errors(e)?,
             }
         }
         Err(errors) => errors,

@@ -7,13 +7,13 @@ use axum_extra::extract::Form;
 use entity::courses;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
 use crate::auth::extract::{EditorUser, ReaderUser};
 use crate::domain::catalog::SolutionArea;
 use crate::error::AppError;
 use crate::ledger::Actor;
+use crate::services::Outcome;
 use crate::services::courses::{self as svc, CourseFields};
-use crate::services::{Outcome, ServiceError};
 use crate::state::AppState;
 
 pub struct CourseRow {
@@ -161,8 +161,7 @@ pub async fn create(
                     state.config.server.secure_cookies,
                 ));
             }
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(e) => return Err(e.into()),
+            Err(e) => field_errors(e)?,
         },
         Err(errors) => errors,
     };
@@ -215,8 +214,7 @@ pub async fn update(
                     state.config.server.secure_cookies,
                 ));
             }
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(e) => return Err(e.into()),
+            Err(e) => field_errors(e)?,
         },
         Err(errors) => errors,
     };

@@ -217,6 +217,19 @@ pub fn url_encode(value: &str) -> String {
 
 pub use crate::domain::fields::FieldErrors;
 
+/// A refused form: a service's field error goes next to its input; anything else is an
+/// error page.
+pub fn field_errors(
+    e: crate::services::ServiceError,
+) -> Result<FieldErrors, crate::error::AppError> {
+    match e {
+        crate::services::ServiceError::Field { field, message } => {
+            Ok(FieldErrors(vec![(field, message)]))
+        }
+        other => Err(other.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,14 +7,14 @@ use axum_extra::extract::Form;
 use entity::trainers;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
 use crate::auth::extract::{EditorUser, ReaderUser};
 use crate::clock;
 use crate::domain::policy::{STANDING_WARNING_DAYS, Standing, standing};
 use crate::error::AppError;
 use crate::ledger::Actor;
+use crate::services::Outcome;
 use crate::services::trainers::{self as svc, TrainerFields};
-use crate::services::{Outcome, ServiceError};
 use crate::state::AppState;
 
 pub struct TrainerRow {
@@ -206,8 +206,7 @@ pub async fn create(
                         state.config.server.secure_cookies,
                     ));
                 }
-                Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-                Err(e) => return Err(e.into()),
+                Err(e) => field_errors(e)?,
             }
         }
         Err(errors) => errors,
@@ -269,8 +268,7 @@ pub async fn update(
                     state.config.server.secure_cookies,
                 ));
             }
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(e) => return Err(e.into()),
+            Err(e) => field_errors(e)?,
         },
         Err(errors) => errors,
     };

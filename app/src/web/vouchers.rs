@@ -6,12 +6,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
 use entity::exam_vouchers;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
 use crate::auth::extract::{EditorUser, ReaderUser};
 use crate::error::AppError;
 use crate::ledger::Actor;
+use crate::services::Outcome;
 use crate::services::vouchers::{self as svc, Level, VoucherFields};
-use crate::services::{Outcome, ServiceError};
 use crate::state::AppState;
 
 pub struct VoucherRow {
@@ -152,8 +152,7 @@ pub async fn create(
                     state.config.server.secure_cookies,
                 ));
             }
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(e) => return Err(e.into()),
+            Err(e) => field_errors(e)?,
         },
         Err(errors) => errors,
     };
@@ -207,8 +206,7 @@ pub async fn update(
                     state.config.server.secure_cookies,
                 ));
             }
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(e) => return Err(e.into()),
+            Err(e) => field_errors(e)?,
         },
         Err(errors) => errors,
     };
