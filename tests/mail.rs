@@ -438,3 +438,75 @@ async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: Test
     http.abort();
 }
 db_test!(a_survey_email_through_real_smtp_leads_to_a_recorded_response);
+
+async fn the_file_transport_writes_one_eml_per_message(app: TestApp) {
+    queue(&app, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = MailConfig {
+        transport: "file".into(),
+        file_dir: dir.path().to_path_buf(),
+        ..app.state.config.mail.clone()
+    };
+    assert_eq!(worker(&app, &config).drain().await.unwrap().sent, 2);
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    let ids: Vec<String> = messages(&app)
+        .await
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    for (file, id) in files.iter().zip(&ids) {
+        assert_eq!(smtp::message_id(file).as_deref(), Some(id.as_str()));
+        assert!(file.contains("text/plain") && file.contains("text/html"));
+    }
+}
+db_test!(the_file_transport_writes_one_eml_per_message);
+
+async fn outbox_send_drains_the_queue_and_says_so(app: TestApp) {
+    use tsp_ledger::cli::{Command, OutboxCommand};
+    queue(&app, 3).await;
+    let mut config = crate::imports::cli_config(&app);
+    config.mail.transport = "stub".into();
+    let code = tsp_ledger::cli::run(Command::Outbox(OutboxCommand::Send), config.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        format!("{code:?}"),
+        format!("{:?}", std::process::ExitCode::SUCCESS)
+    );
+    assert!(messages(&app).await.iter().all(|m| m.status == "sent"));
+    // With the SMTP server unreachable, the command fails and the message stays queued.
+    queue(&app, 1).await;
+    let down = MailConfig {
+        transport: "smtp".into(),
+        smtp_port: smtp::free_port(),
+        smtp_tls: "none".into(),
+        ..config.mail.clone()
+    };
+    let code = tsp_ledger::cli::run(
+        Command::Outbox(OutboxCommand::Send),
+        tsp_ledger::config::Config {
+            mail: down,
+            ..config
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        format!("{code:?}"),
+        format!("{:?}", std::process::ExitCode::FAILURE)
+    );
+    assert_eq!(
+        messages(&app)
+            .await
+            .iter()
+            .filter(|m| m.status == "queued")
+            .count(),
+        1
+    );
+}
+db_test!(outbox_send_drains_the_queue_and_says_so);
