@@ -351,6 +351,23 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [401, 200, 200, 403, 200],
         },
+        // issue 5: organisation settings (a valid form, so admins are redirected)
+        Row {
+            method: Get,
+            path: "/admin/settings",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/admin/settings",
+            fields: &[
+                ("organization_name", "Contoso"),
+                ("anniversary_month", "8"),
+                ("anniversary_day", "1"),
+            ],
+            expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
         // issue 4: outbox
         Row {
             method: Get,

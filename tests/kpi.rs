@@ -239,3 +239,120 @@ async fn the_dashboard_shows_the_standing_as_of_a_chosen_date(app: TestApp) {
     );
 }
 db_test!(the_dashboard_shows_the_standing_as_of_a_chosen_date);
+
+async fn the_dashboard_shows_months_potential_what_leaves_and_mcts(app: TestApp) {
+    use tsp_ledger::domain::role::Role;
+    seed(&app).await;
+    let mut viewer = app.client_as(Role::Viewer).await;
+    let page = viewer.get("/?as_of=2026-11-22").await;
+    // The chart's table: March has AC-1 (a 4-day course, 1 point) and K1's two surveys;
+    // January the 30 fundamentals vouchers (15 points); K3 is fundamentals: its survey
+    // counts as a response, its code as 0.5.
+    page.assert_contains("<svg class=\"chart\"")
+        .assert_contains("<td>November 2025</td><td class=\"num\">0</td><td class=\"num\">0</td>")
+        .assert_contains("<td>January 2026</td><td class=\"num\">15</td><td class=\"num\">0</td>")
+        .assert_contains("<td>March 2026</td><td class=\"num\">1</td><td class=\"num\">2</td>")
+        .assert_contains("<td>May 2026</td><td class=\"num\">0.5</td><td class=\"num\">1</td>")
+        .assert_contains("<td>October 2026</td><td class=\"num\">1</td><td class=\"num\">0</td>");
+    // Potential: AC-6 issued to K3, not redeemed; K6 delivered but not confirmed, with one
+    // response waiting on it.
+    page.assert_contains("<strong>1</strong> codes, up to 0.5 courseware points")
+        .assert_contains("<strong>1</strong> classes; confirming them would count 0 redeemed codes (0 points) and 1 surveys");
+    page.assert_contains("<strong>1</strong> in good standing on 2026-11-22; 0 lapsed");
+    // What leaves next: in March 2027 the window starts with March 2026.
+    let later = viewer.get("/?as_of=2027-03-15").await;
+    later.assert_contains(
+        "On 2027-04-01, March 2026 drops out of the window, taking <strong>1</strong> courseware points, \
+         <strong>0</strong> exam points and <strong>2</strong> surveys",
+    );
+    // Ana's standing has lapsed by 2030-06-01.
+    viewer
+        .get("/?as_of=2030-06-01")
+        .await
+        .assert_contains("<strong>0</strong> in good standing on 2030-06-01; 1 lapsed");
+}
+db_test!(the_dashboard_shows_months_potential_what_leaves_and_mcts);
+
+async fn the_renewal_window_follows_the_anniversary_setting(app: TestApp) {
+    use tsp_ledger::domain::role::Role;
+    let mut admin = app.client_as(Role::Admin).await;
+    admin
+        .get("/?as_of=2026-11-22")
+        .await
+        .assert_contains("The anniversary date is not set: <a href=\"/admin/settings\">");
+    let bad = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("organization_name", "Contoso Learning"),
+                ("anniversary_month", "2"),
+                ("anniversary_day", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    bad.assert_contains("id=\"anniversary_day-error\"")
+        .assert_contains("must be a day of that month");
+    assert!(
+        !app.ledger_actions()
+            .await
+            .iter()
+            .any(|(entity, _, _)| entity == "org_settings"),
+        "a refused form writes nothing"
+    );
+    let saved = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("organization_name", "Contoso Learning"),
+                ("anniversary_month", "12"),
+                ("anniversary_day", "31"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location(), Some("/admin/settings"));
+    let settings = tsp_ledger::services::settings::get(app.db()).await.unwrap();
+    assert_eq!(settings.anniversary, Some((12, 31)));
+    let entries: Vec<_> = app
+        .ledger_actions()
+        .await
+        .into_iter()
+        .filter(|(entity, _, _)| entity == "org_settings")
+        .collect();
+    assert_eq!(entries.len(), 1);
+    // Saving the same values again records nothing.
+    admin
+        .post(
+            "/admin/settings",
+            &[
+                ("organization_name", "Contoso Learning"),
+                ("anniversary_month", "12"),
+                ("anniversary_day", "31"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        app.ledger_actions()
+            .await
+            .iter()
+            .filter(|(entity, _, _)| entity == "org_settings")
+            .count(),
+        1
+    );
+    let mut viewer = app.client_as(Role::Viewer).await;
+    viewer
+        .get("/?as_of=2026-11-22")
+        .await
+        .assert_contains("Contoso Learning")
+        .assert_contains(
+            "The renewal window opens in 9 days (30 days before the anniversary on 2026-12-31).",
+        );
+    viewer.get("/?as_of=2026-12-20").await.assert_contains(
+        "The renewal window is open: 11 days left, until the anniversary on 2026-12-31.",
+    );
+    viewer
+        .get("/?as_of=2026-12-31")
+        .await
+        .assert_contains("The renewal window closes today (2026-12-31).");
+}
+db_test!(the_renewal_window_follows_the_anniversary_setting);

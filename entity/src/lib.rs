@@ -7,6 +7,7 @@ pub mod exam_vouchers;
 pub mod ledger_entries;
 pub mod ledger_head;
 pub mod login_throttle;
+pub mod org_settings;
 pub mod outbox_messages;
 pub mod sessions;
 pub mod survey_invitations;

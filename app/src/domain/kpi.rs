@@ -122,6 +122,72 @@ pub struct Inputs {
     pub excluded: Excluded,
 }
 
+impl Inputs {
+    /// Adds `other`'s counts (the window's inputs are the sum of its months').
+    pub fn merge(&mut self, other: &Inputs) {
+        for category in DurationCategory::ALL {
+            self.codes.add(category, other.codes.get(category));
+        }
+        self.exam_fundamentals_units += other.exam_fundamentals_units;
+        self.exam_advanced_units += other.exam_advanced_units;
+        for (mine, theirs) in self
+            .areas
+            .iter_mut()
+            .chain([&mut self.unassigned])
+            .zip(other.areas.iter().chain([&other.unassigned]))
+        {
+            for category in DurationCategory::ALL {
+                mine.surveys.add(category, theirs.surveys.get(category));
+            }
+            mine.score.add(theirs.score);
+        }
+        let (mine, theirs) = (&mut self.excluded, &other.excluded);
+        mine.redeemed_codes += theirs.redeemed_codes;
+        mine.surveys += theirs.surveys;
+        mine.classes.recorded += theirs.classes.recorded;
+        mine.classes.unconfirmed += theirs.classes.unconfirmed;
+        mine.classes.cancelled += theirs.classes.cancelled;
+        mine.classes.unofficial += theirs.classes.unofficial;
+    }
+}
+
+/// What one month's KPI-eligible events earn before any cap: the dashboard's chart, and
+/// what leaves the window when the month turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MonthFigures {
+    pub courseware_half: i64,
+    pub exam_half: i64,
+    /// Survey responses of KPI-eligible classes, every category.
+    pub surveys: i64,
+}
+
+pub fn month_figures(inputs: &Inputs, rules: &RulesProfile) -> MonthFigures {
+    MonthFigures {
+        courseware_half: weighted(&inputs.codes, &rules.courseware_half_points),
+        exam_half: inputs.exam_fundamentals_units * rules.exam_fundamentals_half_points
+            + inputs.exam_advanced_units * rules.exam_advanced_half_points,
+        surveys: inputs
+            .areas
+            .iter()
+            .chain([&inputs.unassigned])
+            .map(|a| {
+                DurationCategory::ALL
+                    .iter()
+                    .map(|c| a.surveys.get(*c))
+                    .sum::<i64>()
+            })
+            .sum(),
+    }
+}
+
+/// `counts` × `weights`, summed over the categories (no caps).
+pub fn weighted(counts: &CategoryValues, weights: &CategoryValues) -> i64 {
+    DurationCategory::ALL
+        .iter()
+        .map(|c| counts.get(*c) * weights.get(*c))
+        .sum()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AreaInputs {
     pub surveys: CategoryValues,
@@ -452,6 +518,38 @@ pub fn evaluate(as_of: NaiveDate, inputs: &Inputs, rules: &RulesProfile) -> Repo
     }
 }
 
+/// The anniversary (month, day) on or after `today`; 29 February falls on the 28th in
+/// other years.
+pub fn next_anniversary(today: NaiveDate, anniversary: (u32, u32)) -> NaiveDate {
+    let on = |year: i32| {
+        NaiveDate::from_ymd_opt(year, anniversary.0, anniversary.1)
+            .or_else(|| NaiveDate::from_ymd_opt(year, anniversary.0, anniversary.1 - 1))
+            .expect("a valid month and day")
+    };
+    let this_year = on(today.year());
+    if this_year < today {
+        on(today.year() + 1)
+    } else {
+        this_year
+    }
+}
+
+/// The anniversary setting: a month (1–12) and a day that exists in it in some year.
+pub fn parse_anniversary(month: &str, day: &str) -> Result<(u32, u32), (&'static str, String)> {
+    let month: u32 = match month.trim().parse() {
+        Ok(m) if (1..=12).contains(&m) => m,
+        _ => return Err(("anniversary_month", "choose a month".into())),
+    };
+    match day.trim().parse::<u32>() {
+        // 2024 is a leap year: every day that exists in the month exists in it.
+        Ok(d) if NaiveDate::from_ymd_opt(2024, month, d).is_some() => Ok((month, d)),
+        _ => Err((
+            "anniversary_day",
+            format!("must be a day of that month, not {:?}", day.trim()),
+        )),
+    }
+}
+
 /// Where `today` stands against the renewal window that opens `window_days` before the
 /// anniversary (month, day) and closes on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,16 +561,7 @@ pub enum Renewal {
 }
 
 pub fn renewal(today: NaiveDate, anniversary: (u32, u32), window_days: i64) -> Renewal {
-    let on = |year: i32| {
-        NaiveDate::from_ymd_opt(year, anniversary.0, anniversary.1)
-            .or_else(|| NaiveDate::from_ymd_opt(year, anniversary.0, anniversary.1 - 1))
-            .expect("a valid month and day")
-    };
-    let mut next = on(today.year());
-    if next < today {
-        next = on(today.year() + 1);
-    }
-    let days_left = (next - today).num_days();
+    let days_left = (next_anniversary(today, anniversary) - today).num_days();
     if days_left <= window_days {
         Renewal::ClosesIn(days_left)
     } else {
@@ -743,6 +832,31 @@ mod tests {
         assert_eq!(exclusion(false, true, true, true), Some("recorded"));
         assert_eq!(exclusion(false, true, false, false), Some("unconfirmed"));
         assert_eq!(exclusion(false, true, false, true), None);
+    }
+
+    #[test]
+    fn anniversary_setting_must_be_a_real_day_of_its_month() {
+        assert_eq!(parse_anniversary("8", "1"), Ok((8, 1)));
+        assert_eq!(parse_anniversary(" 2 ", "29"), Ok((2, 29)));
+        assert_eq!(
+            parse_anniversary("2", "30").unwrap_err().0,
+            "anniversary_day"
+        );
+        assert_eq!(
+            parse_anniversary("4", "31").unwrap_err().0,
+            "anniversary_day"
+        );
+        assert_eq!(
+            parse_anniversary("13", "1").unwrap_err().0,
+            "anniversary_month"
+        );
+        assert_eq!(
+            parse_anniversary("", "1").unwrap_err().0,
+            "anniversary_month"
+        );
+        assert_eq!(next_anniversary(d("2026-11-22"), (8, 1)), d("2027-08-01"));
+        assert_eq!(next_anniversary(d("2026-11-22"), (11, 22)), d("2026-11-22"));
+        assert_eq!(next_anniversary(d("2026-03-01"), (2, 29)), d("2027-02-28"));
     }
 
     #[test]

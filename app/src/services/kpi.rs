@@ -1,20 +1,20 @@
 //! The KPI inputs of SPEC §4: four GROUP BY queries over the window (codes by redemption
 //! date, vouchers by purchase date, survey responses by submission date, classes by end
 //! date), never loading the rows themselves.
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use chrono::{Months, NaiveDate};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use super::ServiceError;
 use crate::domain::catalog::{DurationCategory, SolutionArea};
-use crate::domain::kpi::{self, Inputs, Report, RulesProfile, ScoreTally};
+use crate::domain::kpi::{
+    self, CategoryValues, ExcludedClasses, Inputs, MonthFigures, Report, RulesProfile, ScoreTally,
+};
 
 /// The duration category of the joined course `co`, as SPEC §2 derives it.
 const CATEGORY: &str = "CASE WHEN co.fundamentals THEN 'fundamentals' \
     WHEN co.duration_days <= 2 THEN 'two_days_or_less' ELSE 'three_days_or_more' END";
-
-/// *Rule — KPI-eligible class*: official ∧ live ∧ confirmed.
-const ELIGIBLE: &str = "CASE WHEN co.content = 'official' AND cl.modality IN ('in_person', 'virtual') \
-    AND cl.status = 'confirmed' THEN 'yes' ELSE 'no' END";
 
 /// Why a class does not count: the first reason, in the order SPEC §4 gives.
 const EXCLUSION: &str = "CASE WHEN cl.status = 'cancelled' THEN 'cancelled' \
@@ -45,65 +45,99 @@ fn category(id: &str) -> DurationCategory {
     }
 }
 
-/// Counts and sums for the window `[start, end]`.
-pub async fn inputs(
+/// `YYYY-MM` of a date column, the same on SQLite (dates are text) and PostgreSQL.
+fn month_of(column: &str) -> String {
+    format!("SUBSTR(CAST({column} AS TEXT), 1, 7)")
+}
+
+/// The window's events, month by month, plus the credit waiting on a confirmation.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Keyed by `YYYY-MM`; only months with events.
+    months: BTreeMap<String, Inputs>,
+    /// Window totals not tied to a month (classes by the reason they are left out).
+    excluded_classes: ExcludedClasses,
+    /// Redeemed codes and responses of official live classes not yet confirmed.
+    awaiting_codes: CategoryValues,
+    awaiting_surveys: i64,
+}
+
+async fn scan(
     db: &impl ConnectionTrait,
     start: NaiveDate,
     end: NaiveDate,
-) -> Result<Inputs, ServiceError> {
+) -> Result<Scan, ServiceError> {
     let window = || vec![Value::from(start), Value::from(end)];
-    let mut inputs = Inputs::default();
+    let mut scan = Scan::default();
 
     let codes = format!(
-        "SELECT {CATEGORY} AS category, {ELIGIBLE} AS eligible, COUNT(*) AS n \
+        "SELECT {month} AS month, {CATEGORY} AS category, {EXCLUSION} AS reason, COUNT(*) AS n \
          FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
          JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
-         WHERE ac.redeemed_on >= ? AND ac.redeemed_on <= ? GROUP BY 1, 2"
+         WHERE ac.redeemed_on >= ? AND ac.redeemed_on <= ? GROUP BY 1, 2, 3",
+        month = month_of("ac.redeemed_on")
     );
     for row in rows(db, &codes, window()).await? {
         let n: i64 = row.try_get("", "n")?;
-        if row.try_get::<String>("", "eligible")? == "yes" {
-            inputs
-                .codes
-                .add(category(&row.try_get::<String>("", "category")?), n);
-        } else {
-            inputs.excluded.redeemed_codes += n;
+        let category = category(&row.try_get::<String>("", "category")?);
+        let month = scan.months.entry(row.try_get("", "month")?).or_default();
+        match row.try_get::<String>("", "reason")?.as_str() {
+            "eligible" => month.codes.add(category, n),
+            reason => {
+                month.excluded.redeemed_codes += n;
+                if reason == "unconfirmed" {
+                    scan.awaiting_codes.add(category, n);
+                }
+            }
         }
     }
 
-    let vouchers = "SELECT level, SUM(quantity) AS units FROM exam_vouchers \
-         WHERE purchased_on >= ? AND purchased_on <= ? GROUP BY level";
-    for row in rows(db, vouchers, window()).await? {
+    let vouchers = format!(
+        "SELECT {month} AS month, level, SUM(quantity) AS units FROM exam_vouchers \
+         WHERE purchased_on >= ? AND purchased_on <= ? GROUP BY 1, 2",
+        month = month_of("purchased_on")
+    );
+    for row in rows(db, &vouchers, window()).await? {
         let units: i64 = row.try_get::<Option<i64>>("", "units")?.unwrap_or(0);
+        let month = scan.months.entry(row.try_get("", "month")?).or_default();
         match row.try_get::<String>("", "level")?.as_str() {
-            "fundamentals" => inputs.exam_fundamentals_units += units,
-            _ => inputs.exam_advanced_units += units,
+            "fundamentals" => month.exam_fundamentals_units += units,
+            _ => month.exam_advanced_units += units,
         }
     }
 
     let responses = format!(
-        "SELECT {CATEGORY} AS category, co.solution_area AS area, {ELIGIBLE} AS eligible, \
-         COUNT(*) AS surveys, SUM({ANSWERS}) AS answers, SUM({ANSWER_SUM}) AS total \
+        "SELECT {month} AS month, {CATEGORY} AS category, co.solution_area AS area, \
+         {EXCLUSION} AS reason, COUNT(*) AS surveys, SUM({ANSWERS}) AS answers, \
+         SUM({ANSWER_SUM}) AS total \
          FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id \
          JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
-         WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2, 3"
+         WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2, 3, 4",
+        month = month_of("r.submitted_on")
     );
     for row in rows(db, &responses, window()).await? {
         let surveys: i64 = row.try_get("", "surveys")?;
-        if row.try_get::<String>("", "eligible")? != "yes" {
-            inputs.excluded.surveys += surveys;
-            continue;
+        let month = scan.months.entry(row.try_get("", "month")?).or_default();
+        match row.try_get::<String>("", "reason")?.as_str() {
+            "eligible" => {}
+            reason => {
+                month.excluded.surveys += surveys;
+                if reason == "unconfirmed" {
+                    scan.awaiting_surveys += surveys;
+                }
+                continue;
+            }
         }
         let category = category(&row.try_get::<String>("", "category")?);
         let area: Option<String> = row.try_get("", "area")?;
         let target = match area.as_deref().and_then(|a| a.parse::<SolutionArea>().ok()) {
             Some(area) => {
-                &mut inputs.areas[SolutionArea::ALL
+                &mut month.areas[SolutionArea::ALL
                     .iter()
                     .position(|a| *a == area)
                     .expect("one of ALL")]
             }
-            None => &mut inputs.unassigned,
+            None => &mut month.unassigned,
         };
         target.surveys.add(category, surveys);
         // Fundamentals responses feed no average.
@@ -123,7 +157,7 @@ pub async fn inputs(
     );
     for row in rows(db, &classes, window()).await? {
         let n: i64 = row.try_get("", "n")?;
-        let excluded = &mut inputs.excluded.classes;
+        let excluded = &mut scan.excluded_classes;
         match row.try_get::<String>("", "reason")?.as_str() {
             "cancelled" => excluded.cancelled += n,
             "unofficial" => excluded.unofficial += n,
@@ -132,7 +166,27 @@ pub async fn inputs(
             _ => {}
         }
     }
-    Ok(inputs)
+    Ok(scan)
+}
+
+impl Scan {
+    fn total(&self) -> Inputs {
+        let mut inputs = Inputs::default();
+        for month in self.months.values() {
+            inputs.merge(month);
+        }
+        inputs.excluded.classes = self.excluded_classes;
+        inputs
+    }
+}
+
+/// Counts and sums for the window `[start, end]`.
+pub async fn inputs(
+    db: &impl ConnectionTrait,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Inputs, ServiceError> {
+    Ok(scan(db, start, end).await?.total())
 }
 
 /// The designation report as of `as_of`.
@@ -144,4 +198,124 @@ pub async fn report(
     let (start, end) = kpi::window(as_of, rules.window_months);
     let inputs = inputs(db, start, end).await?;
     Ok(kpi::evaluate(as_of, &inputs, rules))
+}
+
+/// Credit that is not counted yet but could be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Potential {
+    /// Codes issued (and not expired) but not redeemed, of official live classes that are
+    /// not cancelled, by category.
+    pub unredeemed_codes: CategoryValues,
+    /// Official live classes delivered but not confirmed, ending in the window or since.
+    pub unconfirmed_classes: i64,
+    /// Redeemed codes and survey responses in the window that wait on those confirmations.
+    pub awaiting_codes: CategoryValues,
+    pub awaiting_surveys: i64,
+}
+
+/// MCTs by standing on the as-of date (SPEC §3 rule 1 needs good standing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrainerStanding {
+    pub good: i64,
+    /// In good standing, but it ends within the trainers page's warning period.
+    pub ending_soon: i64,
+    pub lapsed: i64,
+}
+
+/// Everything the dashboard shows for one as-of date.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub report: Report,
+    /// The window's months, oldest first, each with what it earned before caps.
+    pub months: Vec<(NaiveDate, MonthFigures)>,
+    pub potential: Potential,
+    pub trainers: TrainerStanding,
+}
+
+/// The report plus the dashboard's context, from one scan of the window.
+pub async fn standing(
+    db: &impl ConnectionTrait,
+    as_of: NaiveDate,
+    rules: &RulesProfile,
+) -> Result<Standing, ServiceError> {
+    let (start, end) = kpi::window(as_of, rules.window_months);
+    let scan = scan(db, start, end).await?;
+    let report = kpi::evaluate(as_of, &scan.total(), rules);
+    let months = (0..rules.window_months)
+        .map(|i| {
+            let first = start + Months::new(i);
+            let key = first.format("%Y-%m").to_string();
+            let figures = scan
+                .months
+                .get(&key)
+                .map(|m| kpi::month_figures(m, rules))
+                .unwrap_or_default();
+            (first, figures)
+        })
+        .collect();
+
+    let mut potential = Potential {
+        awaiting_codes: scan.awaiting_codes,
+        awaiting_surveys: scan.awaiting_surveys,
+        ..Potential::default()
+    };
+    let unredeemed = format!(
+        "SELECT {CATEGORY} AS category, COUNT(*) AS n \
+         FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
+         JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
+         WHERE ac.redeemed_on IS NULL AND ac.issued_on IS NOT NULL \
+         AND (ac.expires_on IS NULL OR ac.expires_on >= ?) \
+         AND co.content = 'official' AND cl.modality IN ('in_person', 'virtual') \
+         AND cl.status <> 'cancelled' GROUP BY 1"
+    );
+    for row in rows(db, &unredeemed, vec![Value::from(as_of)]).await? {
+        potential.unredeemed_codes.add(
+            category(&row.try_get::<String>("", "category")?),
+            row.try_get("", "n")?,
+        );
+    }
+    let unconfirmed = "SELECT COUNT(*) AS n FROM classes cl JOIN courses co ON co.id = cl.course_id \
+         WHERE cl.status = 'delivered' AND co.content = 'official' \
+         AND cl.modality IN ('in_person', 'virtual') AND cl.end_date >= ? AND cl.end_date <= ?";
+    if let Some(row) = rows(
+        db,
+        unconfirmed,
+        vec![Value::from(start), Value::from(as_of)],
+    )
+    .await?
+    .first()
+    {
+        potential.unconfirmed_classes = row.try_get("", "n")?;
+    }
+
+    let soon = as_of + chrono::Days::new(crate::domain::policy::STANDING_WARNING_DAYS as u64);
+    let trainers = "SELECT SUM(CASE WHEN mct_valid_until >= ? THEN 1 ELSE 0 END) AS good, \
+         SUM(CASE WHEN mct_valid_until >= ? AND mct_valid_until <= ? THEN 1 ELSE 0 END) AS soon, \
+         SUM(CASE WHEN mct_valid_until < ? THEN 1 ELSE 0 END) AS lapsed FROM trainers";
+    let values = vec![
+        Value::from(as_of),
+        Value::from(as_of),
+        Value::from(soon),
+        Value::from(as_of),
+    ];
+    let row = rows(db, trainers, values).await?;
+    let count = |name: &str| -> Result<i64, ServiceError> {
+        Ok(row
+            .first()
+            .map(|r| r.try_get::<Option<i64>>("", name))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0))
+    };
+    let trainers = TrainerStanding {
+        good: count("good")?,
+        ending_soon: count("soon")?,
+        lapsed: count("lapsed")?,
+    };
+    Ok(Standing {
+        report,
+        months,
+        potential,
+        trainers,
+    })
 }

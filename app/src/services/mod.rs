@@ -7,6 +7,7 @@ pub mod exports;
 pub mod imports;
 pub mod kpi;
 pub mod rosters;
+pub mod settings;
 pub mod sign_in;
 pub mod surveys;
 pub mod trainers;

@@ -10,9 +10,11 @@ use crate::auth::extract::CurrentUser;
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::fields::parse_date;
-use crate::domain::kpi::{DESIGNATION_2025, Report, Status};
+use crate::domain::kpi::{self as rules, DESIGNATION_2025, MonthFigures, Renewal, Report, Status};
 use crate::error::AppError;
-use crate::services::kpi;
+use crate::services::kpi::{self, Potential, TrainerStanding};
+use crate::services::settings;
+use crate::services::vouchers::points_text;
 use crate::state::AppState;
 
 /// One criterion as a card: value against threshold, with a progress bar.
@@ -103,6 +105,172 @@ struct DashboardPage {
     areas: Vec<AreaCard>,
     excluded: crate::domain::kpi::Excluded,
     error: Option<String>,
+    organization: String,
+    renewal: Option<String>,
+    may_administer: bool,
+    chart: Chart,
+    leaving: Leaving,
+    potential: PotentialView,
+    trainers: TrainerStanding,
+}
+
+/// What the first month of the window takes with it when the month turns.
+pub struct Leaving {
+    pub month: String,
+    pub on: String,
+    pub courseware: String,
+    pub exams: String,
+    pub surveys: i64,
+}
+
+pub struct PotentialView {
+    pub unredeemed: i64,
+    pub unredeemed_points: String,
+    pub unconfirmed_classes: i64,
+    pub awaiting_codes: i64,
+    pub awaiting_points: String,
+    pub awaiting_surveys: i64,
+}
+
+impl PotentialView {
+    fn of(p: &Potential) -> PotentialView {
+        let weights = &DESIGNATION_2025.courseware_half_points;
+        let total =
+            |c: &rules::CategoryValues| c.fundamentals + c.two_days_or_less + c.three_days_or_more;
+        PotentialView {
+            unredeemed: total(&p.unredeemed_codes),
+            unredeemed_points: points_text(rules::weighted(&p.unredeemed_codes, weights)),
+            unconfirmed_classes: p.unconfirmed_classes,
+            awaiting_codes: total(&p.awaiting_codes),
+            awaiting_points: points_text(rules::weighted(&p.awaiting_codes, weights)),
+            awaiting_surveys: p.awaiting_surveys,
+        }
+    }
+}
+
+/// The 12-month chart, laid out here and drawn by the template as inline SVG.
+pub struct Chart {
+    pub width: i64,
+    pub height: i64,
+    pub bars: Vec<Bar>,
+    /// The survey line's `points` attribute.
+    pub line: String,
+    pub dots: Vec<(i64, i64)>,
+    /// Gridlines: y, left label (points), right label (surveys).
+    pub ticks: Vec<(i64, String, String)>,
+    pub plot_left: i64,
+    pub plot_right: i64,
+    pub baseline: i64,
+}
+
+pub struct Bar {
+    pub x: i64,
+    pub width: i64,
+    pub y: i64,
+    pub height: i64,
+    pub label: String,
+    pub month: String,
+    pub points: String,
+    pub surveys: i64,
+    pub label_x: i64,
+}
+
+/// The smallest of 1, 2, 5 × 10ⁿ at least `max` (so the axis ends on a round number).
+fn round_up(max: i64) -> i64 {
+    let mut step = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * step >= max {
+                return m * step;
+            }
+        }
+        step *= 10;
+    }
+}
+
+fn chart(months: &[(chrono::NaiveDate, MonthFigures)]) -> Chart {
+    let (width, height) = (720, 240);
+    let (left, right, top, bottom) = (48, 48, 12, 36);
+    let plot_w = width - left - right;
+    let plot_h = height - top - bottom;
+    let baseline = top + plot_h;
+    let half_points = |f: &MonthFigures| f.courseware_half + f.exam_half;
+    let max_half = round_up(
+        months
+            .iter()
+            .map(|(_, f)| half_points(f))
+            .max()
+            .unwrap_or(0)
+            .max(2),
+    );
+    let max_surveys = round_up(
+        months
+            .iter()
+            .map(|(_, f)| f.surveys)
+            .max()
+            .unwrap_or(0)
+            .max(1),
+    );
+    let slot = plot_w / months.len().max(1) as i64;
+    let mut bars = Vec::new();
+    let mut line = Vec::new();
+    let mut dots = Vec::new();
+    for (i, (month, f)) in months.iter().enumerate() {
+        let x = left + i as i64 * slot;
+        let h = half_points(f) * plot_h / max_half;
+        let cx = x + slot / 2;
+        let cy = baseline - f.surveys * plot_h / max_surveys;
+        line.push(format!("{cx},{cy}"));
+        dots.push((cx, cy));
+        bars.push(Bar {
+            x: x + slot / 5,
+            width: slot * 3 / 5,
+            y: baseline - h,
+            height: h,
+            label: month.format("%b").to_string(),
+            month: month.format("%B %Y").to_string(),
+            points: points_text(half_points(f)),
+            surveys: f.surveys,
+            label_x: cx,
+        });
+    }
+    let ticks = (0..=4)
+        .map(|k| {
+            (
+                baseline - k * plot_h / 4,
+                points_text(max_half * k / 4),
+                (max_surveys * k / 4).to_string(),
+            )
+        })
+        .collect();
+    Chart {
+        width,
+        height,
+        bars,
+        line: line.join(" "),
+        dots,
+        ticks,
+        plot_left: left,
+        plot_right: width - right,
+        baseline,
+    }
+}
+
+fn renewal_text(today: chrono::NaiveDate, anniversary: (u32, u32)) -> String {
+    let window_days = DESIGNATION_2025.renewal_window_days;
+    let date = rules::next_anniversary(today, anniversary);
+    let day_word = |n: i64| if n == 1 { "day" } else { "days" };
+    match rules::renewal(today, anniversary, window_days) {
+        Renewal::ClosesIn(0) => format!("The renewal window closes today ({date})."),
+        Renewal::ClosesIn(n) => format!(
+            "The renewal window is open: {n} {} left, until the anniversary on {date}.",
+            day_word(n)
+        ),
+        Renewal::OpensIn(n) => format!(
+            "The renewal window opens in {n} {} ({window_days} days before the anniversary on {date}).",
+            day_word(n)
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -220,8 +388,10 @@ pub async fn home(
             Err(m) => (today, Some(format!("As of {m}; showing today instead."))),
         },
     };
-    let report = kpi::report(&state.db, as_of, &DESIGNATION_2025).await?;
-    let (base, areas) = view(&report);
+    let standing = kpi::standing(&state.db, as_of, &DESIGNATION_2025).await?;
+    let org = settings::get(&state.db).await?;
+    let report = &standing.report;
+    let (base, areas) = view(report);
     let (base_status, base_status_label) = status(report.base.status);
     let badges = report
         .badges
@@ -229,6 +399,14 @@ pub async fn home(
         .filter_map(|id| id.parse::<SolutionArea>().ok())
         .map(|a| a.label())
         .collect();
+    let (first_month, first) = standing.months.first().copied().unwrap_or_default();
+    let leaving = Leaving {
+        month: first_month.format("%B %Y").to_string(),
+        on: (first_month + chrono::Months::new(DESIGNATION_2025.window_months + 1)).to_string(),
+        courseware: points_text(first.courseware_half),
+        exams: points_text(first.exam_half),
+        surveys: first.surveys,
+    };
     let page = DashboardPage {
         page: ctx.page("Dashboard"),
         as_of: as_of.to_string(),
@@ -242,6 +420,13 @@ pub async fn home(
         areas,
         excluded: report.excluded,
         error,
+        organization: org.organization_name.clone(),
+        renewal: org.anniversary.map(|a| renewal_text(as_of, a)),
+        may_administer: user.role.may_administer(),
+        chart: chart(&standing.months),
+        leaving,
+        potential: PotentialView::of(&standing.potential),
+        trainers: standing.trainers.clone(),
     };
     Ok(Html(page.render()?).into_response())
 }

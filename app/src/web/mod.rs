@@ -11,6 +11,7 @@ pub mod imports;
 pub mod middleware;
 pub mod outbox;
 pub mod page;
+pub mod settings;
 pub mod surveys;
 pub mod trainers;
 pub mod upload;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/role", post(admin::change_role))
         .route("/admin/users/{id}/active", post(admin::set_active))
         .route("/admin/ledger", get(admin::ledger_page))
+        .route("/admin/settings", get(settings::show).post(settings::update))
         .route("/courses", get(courses::list).post(courses::create))
         .route("/courses/new", get(courses::new))
         .route("/courses/{id}", get(courses::edit).post(courses::update))
