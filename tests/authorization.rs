@@ -1,5 +1,6 @@
 //! Every route × every role (and anonymous) → the expected status.
 use axum::http::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tsp_ledger::domain::role::Role;
 
 use crate::fixtures;
@@ -34,6 +35,8 @@ struct Ids {
     enrollment: i64,
     /// An exam voucher purchase (`{voucher}`).
     voucher: i64,
+    /// An API token (`{token}`).
+    token: i64,
 }
 
 /// The rows, with `{other}`, `{course}`, `{trainer}`, `{class}` and `{enrollment}` in
@@ -478,6 +481,25 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 422, 422, 403, 403],
         },
+        // issue 5: API tokens (admins only). The one admin cell revokes `{token}`.
+        Row {
+            method: Get,
+            path: "/admin/tokens",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/admin/tokens",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 403, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/admin/tokens/{token}/revoke",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
     ];
     rows.into_iter()
         .map(|r| {
@@ -488,7 +510,8 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 .replace("{trainer}", &ids.trainer.to_string())
                 .replace("{class}", &ids.class.to_string())
                 .replace("{enrollment}", &ids.enrollment.to_string())
-                .replace("{voucher}", &ids.voucher.to_string());
+                .replace("{voucher}", &ids.voucher.to_string())
+                .replace("{token}", &ids.token.to_string());
             (r, path)
         })
         .collect()
@@ -534,7 +557,14 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         .await
         .unwrap()[0]
         .id;
+    let token_owner = app.create_user(Role::Admin, "tokens@example.com").await;
+    let token = tsp_ledger::services::api_tokens::create(app.db(), token_owner, "Matrix token")
+        .await
+        .unwrap()
+        .token
+        .id;
     let ids = Ids {
+        token,
         other_user: other,
         course: course.id,
         trainer: trainer.id,
@@ -617,7 +647,16 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         "authorization matrix mismatches:\n{}",
         failures.join("\n")
     );
-    // No cell changed the records the rows share, so their order does not matter.
+    // No cell changed the records the rows share, so their order does not matter —
+    // except the token, which only the admin cell could revoke.
+    let revokes = entity::ledger_entries::Entity::find()
+        .filter(entity::ledger_entries::Column::EntityType.eq("api_token"))
+        .filter(entity::ledger_entries::Column::Action.eq("revoke"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(revokes.len(), 1);
+    assert_eq!(revokes[0].entity_id, ids.token.to_string());
     let class = tsp_ledger::services::classes::get(app.db(), ids.class)
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod fixtures;
 mod smtp;
 
 mod accounts;
+mod api_tokens;
 mod authorization;
 mod ledger;
 mod mail;

@@ -11,6 +11,9 @@ pub enum AppError {
     Forbidden,
     #[error("sign-in required")]
     LoginRequired { next: String },
+    /// An `Authorization` header that names no live API token (unknown, revoked, malformed).
+    #[error("invalid API token")]
+    InvalidToken,
     #[error("{0}")]
     BadRequest(String),
     #[error("the form has expired or did not come from this site")]
@@ -48,6 +51,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -61,7 +65,8 @@ impl AppError {
             AppError::Csrf => ("Form expired", "This form has expired or was not sent from tsp-ledger. Go back, reload the page and try again.".into()),
             AppError::BadRequest(m) => ("Cannot do that", m.clone()),
             AppError::Conflict(m) => ("Conflict", m.clone()),
-            AppError::LoginRequired { .. } => ("Sign-in required", String::new()),
+            AppError::LoginRequired { .. } => ("Sign-in required", "Sign in, or send an API token as `Authorization: Bearer <token>`.".into()),
+            AppError::InvalidToken => ("Invalid API token", "The bearer token is unknown or has been revoked. Ask an administrator for a new one.".into()),
             AppError::Internal(_) => ("Something went wrong", "The error has been logged. Please try again; if it persists, tell your administrator.".into()),
         }
     }
@@ -91,12 +96,25 @@ impl AppError {
             AppError::LoginRequired { .. } => StatusCode::UNAUTHORIZED,
             _ => self.status(),
         };
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        // RFC 6750 §3: a 401 names the scheme the client may authenticate with.
+        let challenge = match self {
+            AppError::LoginRequired { .. } => Some(r#"Bearer realm="tsp-ledger""#),
+            AppError::InvalidToken => Some(r#"Bearer realm="tsp-ledger", error="invalid_token""#),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(challenge),
+            );
+        }
+        response
     }
 }
 

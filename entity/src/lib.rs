@@ -1,5 +1,6 @@
 //! sea-orm entities only: table shapes, no business rules.
 pub mod achievement_codes;
+pub mod api_tokens;
 pub mod classes;
 pub mod courses;
 pub mod enrollments;

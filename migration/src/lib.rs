@@ -4,6 +4,7 @@ mod m20261122_000001_accounts_and_ledger;
 mod m20261122_000002_delivery_record;
 mod m20261122_000003_codes_surveys_outbox;
 mod m20261122_000004_vouchers;
+mod m20261122_000005_api_tokens;
 mod m20261122_000006_org_settings;
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_delivery_record::Migration),
             Box::new(m20261122_000003_codes_surveys_outbox::Migration),
             Box::new(m20261122_000004_vouchers::Migration),
+            Box::new(m20261122_000005_api_tokens::Migration),
             Box::new(m20261122_000006_org_settings::Migration),
         ]
     }

@@ -102,3 +102,57 @@ impl<S: Send + Sync, P: Permission> FromRequestParts<S> for Authorized<P> {
         }
     }
 }
+
+/// Who is calling a JSON API route.
+#[derive(Debug, Clone)]
+pub enum ApiCaller {
+    /// A signed-in user whose role may read records.
+    Session(CurrentUser),
+    /// An unrevoked API token (its id).
+    Token(i64),
+}
+
+/// A reader of the JSON API: a signed-in session whose role may read records, or an
+/// `Authorization: Bearer <secret>` naming an unrevoked API token. When the header is
+/// sent it alone decides (a bad token is a 401 even with a session cookie); without it
+/// the session decides, as for [`ReaderUser`] (a trainer gets 403).
+///
+/// Only handlers under `/api/` take this: the session middleware never reads the
+/// header, so a token opens no page and passes no form's CSRF check.
+pub struct ApiReader(pub ApiCaller);
+
+/// The secret of an `Authorization: Bearer …` header; `Some(None)` for any other or
+/// malformed `Authorization` header.
+fn bearer_secret(parts: &Parts) -> Option<Option<String>> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
+    let secret = value.to_str().ok().and_then(|v| {
+        let (scheme, rest) = v.trim().split_once(' ')?;
+        let secret = rest.trim();
+        (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then(|| secret.to_string())
+    });
+    Some(secret)
+}
+
+impl FromRequestParts<crate::state::AppState> for ApiReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match bearer_secret(parts) {
+            Some(Some(secret)) => {
+                match crate::services::api_tokens::authenticate(&state.db, &secret).await? {
+                    Some(token) => Ok(ApiReader(ApiCaller::Token(token.id))),
+                    None => Err(AppError::InvalidToken),
+                }
+            }
+            Some(None) => Err(AppError::InvalidToken),
+            None => {
+                let Authorized(user, _) =
+                    <ReaderUser as FromRequestParts<_>>::from_request_parts(parts, state).await?;
+                Ok(ApiReader(ApiCaller::Session(user)))
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Use cases: each runs in one transaction and appends its ledger entries inside it.
 pub mod accounts;
+pub mod api_tokens;
 pub mod classes;
 pub mod codes;
 pub mod courses;

@@ -1,9 +1,9 @@
-//! JSON API under `/api/v1` (signed-in session; errors are JSON too).
+//! JSON API under `/api/v1` (signed-in session or API token; errors are JSON too).
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use crate::auth::extract::ReaderUser;
+use crate::auth::extract::ApiReader;
 use crate::clock;
 use crate::domain::fields::parse_date;
 use crate::domain::kpi::{DESIGNATION_2025, Report};
@@ -20,7 +20,7 @@ pub struct KpiQuery {
 /// `GET /api/v1/kpi?as_of=YYYY-MM-DD`: SPEC §4's report (default: today, UTC).
 pub async fn kpi(
     State(state): State<AppState>,
-    _user: ReaderUser,
+    _caller: ApiReader,
     Query(q): Query<KpiQuery>,
 ) -> Result<Json<Report>, AppError> {
     let as_of = match q.as_of.trim() {

@@ -2,6 +2,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod api_tokens;
 pub mod auth;
 pub mod classes;
 pub mod codes;
@@ -72,6 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/attendance", post(classes::attendance))
         .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
         .route("/api/v1/kpi", get(api::kpi))
+        // issue 5: API tokens
+        .route("/admin/tokens", get(api_tokens::list).post(api_tokens::create))
+        .route("/admin/tokens/{id}/revoke", post(api_tokens::revoke))
         // issue 4: outbox
         .route("/outbox", get(outbox::list))
         .route("/outbox/{id}/retry", post(outbox::retry))

@@ -89,6 +89,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     if role.may_administer() {
         items.push(("/admin/users", "Users"));
         items.push(("/admin/ledger", "Ledger"));
+        items.push(("/admin/tokens", "API tokens"));
         items.push(("/admin/settings", "Settings"));
     }
     items.push(("/account", "Account"));
