@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod classes;
 pub mod codes;
 pub mod courses;
+pub mod demo;
 pub mod exports;
 pub mod imports;
 pub mod kpi;
