@@ -23,3 +23,5 @@ mod kpi;
 mod rosters;
 mod surveys;
 mod vouchers;
+// issue 5: demo data
+mod demo;

@@ -63,6 +63,12 @@ pub enum Command {
         /// The CSV file (header row first, UTF-8).
         file: PathBuf,
     },
+    /// Fill an empty database with a demo year of a mid-size TSP (for a first look).
+    Demo {
+        /// Another seed gives other (equally plausible) data.
+        #[arg(long, default_value_t = crate::services::demo::DEFAULT_SEED)]
+        seed: u64,
+    },
     /// Write a CSV export to standard output (or --output FILE).
     Export {
         /// classes | roster
@@ -264,6 +270,28 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Import { kind, file } => {
             let kind: Kind = kind.parse().map_err(|m: String| anyhow::anyhow!(m))?;
             return import(&config, kind, &file).await;
+        }
+        Command::Demo { seed } => {
+            let conn = open(&config).await?;
+            let today = crate::clock::now().date_naive();
+            let started = std::time::Instant::now();
+            let done = crate::services::demo::run(&conn, seed, today).await?;
+            println!(
+                "demo data for the 13 months to {today} and the month after (seed {seed}), in {:.1} s:",
+                started.elapsed().as_secs_f64()
+            );
+            for (kind, summary) in &done {
+                println!("  {:<18} {:>6} created", kind.id(), summary.created);
+            }
+            println!(
+                "open {}/ to see the dashboard, or run `tsp-ledger kpi --format text`",
+                config.server.public_url.trim_end_matches('/')
+            );
+            if accounts::count(&conn).await? == 0 {
+                println!(
+                    "no account yet: start the server (`tsp-ledger`) and open the one-time setup link it logs"
+                );
+            }
         }
         Command::Export {
             kind,

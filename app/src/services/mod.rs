@@ -4,6 +4,7 @@ pub mod api_tokens;
 pub mod classes;
 pub mod codes;
 pub mod courses;
+pub mod demo;
 pub mod exports;
 pub mod imports;
 pub mod kpi;

@@ -1,0 +1,1206 @@
+//! `tsp-ledger demo`: a realistic year of a mid-size TSP, so that a newcomer opens a
+//! living dashboard. The data is generated as the CSV files a TSP would import and fed
+//! through the import engine ([`imports::run`]), so every row is validated and ledgered
+//! exactly as a real import is; there is no second way in.
+//!
+//! The generator is deterministic: the same seed and the same day give the same files.
+//! Dates are relative to that day: classes over the 13 months before it and the month
+//! after it, so the KPI window (the 12 complete months before this month) is full.
+use std::collections::HashSet;
+use std::io::Cursor;
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+use entity::{achievement_codes, classes, courses, exam_vouchers, trainers};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+
+use super::ServiceError;
+use super::imports::{self, ImportFailure, Kind, Summary};
+use crate::ledger::Actor;
+
+/// The seed used when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Business records exist: the demo would mix with them.
+    #[error(
+        "the database is not empty (it holds {0}): `tsp-ledger demo` only fills an empty \
+         database; point it at a new one, e.g. DATABASE_URL='sqlite://data/demo.db?mode=rwc'"
+    )]
+    NotEmpty(String),
+    /// The import engine refused a generated file (a bug in the generator).
+    #[error("the demo's {kind} file was refused (nothing of it was written): {detail}")]
+    Refused { kind: &'static str, detail: String },
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+impl From<sea_orm::DbErr> for DemoError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        DemoError::Failed(e.into())
+    }
+}
+
+/// The generated CSV files, one per import kind, in the order they are imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    pub files: Vec<(Kind, String)>,
+}
+
+impl Dataset {
+    pub fn file(&self, kind: Kind) -> &str {
+        self.files
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or("", |(_, csv)| csv.as_str())
+    }
+}
+
+/// Refuses a database holding courses, trainers, classes, achievement codes or exam
+/// vouchers (accounts may exist).
+pub async fn ensure_empty(db: &DatabaseConnection) -> Result<(), DemoError> {
+    let counts = [
+        (
+            courses::Entity::find().count(db).await?,
+            "course",
+            "courses",
+        ),
+        (
+            trainers::Entity::find().count(db).await?,
+            "trainer",
+            "trainers",
+        ),
+        (classes::Entity::find().count(db).await?, "class", "classes"),
+        (
+            achievement_codes::Entity::find().count(db).await?,
+            "achievement code",
+            "achievement codes",
+        ),
+        (
+            exam_vouchers::Entity::find().count(db).await?,
+            "voucher purchase",
+            "voucher purchases",
+        ),
+    ];
+    let held: Vec<String> = counts
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect();
+    if held.is_empty() {
+        Ok(())
+    } else {
+        Err(DemoError::NotEmpty(held.join(", ")))
+    }
+}
+
+/// Fills an empty database with the demo year ending `today` (plus a month of scheduled
+/// classes): one import per kind, as the CLI operator. Returns each kind's summary.
+pub async fn run(
+    db: &DatabaseConnection,
+    seed: u64,
+    today: NaiveDate,
+) -> Result<Vec<(Kind, Summary)>, DemoError> {
+    ensure_empty(db).await?;
+    let data = generate(seed, today);
+    let mut done = Vec::with_capacity(data.files.len());
+    for (kind, csv) in data.files {
+        let source = Cursor::new(csv.into_bytes());
+        match imports::run(db, &Actor::Cli, kind, source, None, |_| {}).await {
+            Ok(summary) => done.push((kind, summary)),
+            Err(ImportFailure::Invalid { errors, total, .. }) => {
+                let shown: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
+                return Err(DemoError::Refused {
+                    kind: kind.id(),
+                    detail: format!("{total} problems: {}", shown.join("; ")),
+                });
+            }
+            Err(ImportFailure::Failed(e)) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
+// ---------------------------------------------------------------------------------------
+// The generator.
+
+/// splitmix64: tiny, fast, and good enough to make demo data look random.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x7473_702d_6c65_6467) // "tsp-ledg"
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.range(0, items.len() as u64 - 1) as usize]
+    }
+
+    /// An index drawn with the given relative weights.
+    fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+        let mut ticket = self.range(0, total - 1);
+        for (i, w) in weights.iter().enumerate() {
+            let w = u64::from(*w);
+            if ticket < w {
+                return i;
+            }
+            ticket -= w;
+        }
+        weights.len() - 1
+    }
+}
+
+struct Course {
+    code: &'static str,
+    title: &'static str,
+    days: u32,
+    fundamentals: bool,
+    area: &'static str,
+    official: bool,
+    /// How often it is delivered, relative to the others.
+    weight: u32,
+}
+
+const fn course(
+    code: &'static str,
+    title: &'static str,
+    days: u32,
+    area: &'static str,
+    weight: u32,
+) -> Course {
+    Course {
+        code,
+        title,
+        days,
+        fundamentals: false,
+        area,
+        official: true,
+        weight,
+    }
+}
+
+const fn fundamentals(
+    code: &'static str,
+    title: &'static str,
+    area: &'static str,
+    weight: u32,
+) -> Course {
+    Course {
+        fundamentals: true,
+        ..course(code, title, 1, area, weight)
+    }
+}
+
+const fn unofficial(
+    code: &'static str,
+    title: &'static str,
+    days: u32,
+    area: &'static str,
+    weight: u32,
+) -> Course {
+    Course {
+        official: false,
+        ..course(code, title, days, area, weight)
+    }
+}
+
+/// The Title Plan of the demo TSP: strong in Security and Infrastructure, growing in
+/// Data & AI, smaller in the other areas.
+const COURSES: &[Course] = &[
+    // Infrastructure (Azure)
+    fundamentals(
+        "AZ-900",
+        "Microsoft Azure Fundamentals",
+        "infrastructure",
+        14,
+    ),
+    course(
+        "AZ-104",
+        "Microsoft Azure Administrator",
+        4,
+        "infrastructure",
+        16,
+    ),
+    course(
+        "AZ-305",
+        "Designing Microsoft Azure Infrastructure Solutions",
+        4,
+        "infrastructure",
+        10,
+    ),
+    course(
+        "AZ-700",
+        "Designing and Implementing Microsoft Azure Networking Solutions",
+        3,
+        "infrastructure",
+        4,
+    ),
+    course(
+        "AZ-140",
+        "Configuring and Operating Microsoft Azure Virtual Desktop",
+        4,
+        "infrastructure",
+        3,
+    ),
+    course(
+        "AZ-800",
+        "Administering Windows Server Hybrid Core Infrastructure",
+        4,
+        "infrastructure",
+        3,
+    ),
+    course(
+        "AZ-1003",
+        "Secure storage for Azure Files and Azure Blob Storage",
+        1,
+        "infrastructure",
+        3,
+    ),
+    // Security
+    fundamentals(
+        "SC-900",
+        "Microsoft Security, Compliance, and Identity Fundamentals",
+        "security",
+        12,
+    ),
+    course(
+        "SC-200",
+        "Microsoft Security Operations Analyst",
+        4,
+        "security",
+        12,
+    ),
+    course(
+        "SC-300",
+        "Microsoft Identity and Access Administrator",
+        4,
+        "security",
+        9,
+    ),
+    course(
+        "SC-401",
+        "Microsoft Information Security Administrator",
+        4,
+        "security",
+        5,
+    ),
+    course(
+        "SC-100",
+        "Microsoft Cybersecurity Architect",
+        4,
+        "security",
+        5,
+    ),
+    course(
+        "AZ-500",
+        "Microsoft Azure Security Technologies",
+        4,
+        "security",
+        7,
+    ),
+    course(
+        "SC-5002",
+        "Secure Azure services and workloads with Microsoft Defender for Cloud",
+        1,
+        "security",
+        3,
+    ),
+    // Data & AI (Azure)
+    fundamentals("AI-900", "Microsoft Azure AI Fundamentals", "data_ai", 9),
+    fundamentals("DP-900", "Microsoft Azure Data Fundamentals", "data_ai", 5),
+    course(
+        "AI-102",
+        "Designing and Implementing a Microsoft Azure AI Solution",
+        4,
+        "data_ai",
+        8,
+    ),
+    course(
+        "DP-203",
+        "Data Engineering on Microsoft Azure",
+        4,
+        "data_ai",
+        4,
+    ),
+    course(
+        "DP-100",
+        "Designing and Implementing a Data Science Solution on Azure",
+        4,
+        "data_ai",
+        3,
+    ),
+    course(
+        "DP-600",
+        "Implementing Analytics Solutions Using Microsoft Fabric",
+        3,
+        "data_ai",
+        5,
+    ),
+    course(
+        "AI-3016",
+        "Develop custom copilots with Azure AI Foundry",
+        1,
+        "data_ai",
+        3,
+    ),
+    // Digital & App Innovation (Azure)
+    course(
+        "AZ-204",
+        "Developing Solutions for Microsoft Azure",
+        5,
+        "digital_app_innovation",
+        4,
+    ),
+    course(
+        "AZ-400",
+        "Designing and Implementing Microsoft DevOps Solutions",
+        5,
+        "digital_app_innovation",
+        3,
+    ),
+    course(
+        "AZ-2001",
+        "Implement security through a pipeline using Azure DevOps",
+        1,
+        "digital_app_innovation",
+        2,
+    ),
+    // Business Applications
+    fundamentals(
+        "PL-900",
+        "Microsoft Power Platform Fundamentals",
+        "business_applications",
+        6,
+    ),
+    fundamentals(
+        "MB-910",
+        "Microsoft Dynamics 365 Fundamentals (CRM)",
+        "business_applications",
+        2,
+    ),
+    course(
+        "PL-300",
+        "Microsoft Power BI Data Analyst",
+        3,
+        "business_applications",
+        7,
+    ),
+    course(
+        "PL-200",
+        "Microsoft Power Platform Functional Consultant",
+        5,
+        "business_applications",
+        2,
+    ),
+    course(
+        "PL-400",
+        "Microsoft Power Platform Developer",
+        5,
+        "business_applications",
+        2,
+    ),
+    course(
+        "MB-800",
+        "Microsoft Dynamics 365 Business Central Functional Consultant",
+        4,
+        "business_applications",
+        1,
+    ),
+    // Modern Work
+    fundamentals("MS-900", "Microsoft 365 Fundamentals", "modern_work", 8),
+    course("MS-102", "Microsoft 365 Administrator", 5, "modern_work", 6),
+    course(
+        "MD-102",
+        "Microsoft 365 Endpoint Administrator",
+        5,
+        "modern_work",
+        5,
+    ),
+    course("MS-700", "Managing Microsoft Teams", 4, "modern_work", 3),
+    course(
+        "MS-4004",
+        "Empower your workforce with Copilot for Microsoft 365 Use Cases",
+        1,
+        "modern_work",
+        5,
+    ),
+    // Official, in no solution area
+    fundamentals("GH-900", "GitHub Foundations", "", 3),
+    course("GH-300", "GitHub Copilot", 1, "", 3),
+    course(
+        "MB-280",
+        "Microsoft Dynamics 365 Customer Experience Analyst",
+        4,
+        "",
+        1,
+    ),
+    // The partner's own (unofficial) courses
+    unofficial(
+        "NWL-PS301",
+        "PowerShell and Azure CLI for Administrators",
+        3,
+        "infrastructure",
+        3,
+    ),
+    unofficial(
+        "NWL-KQL201",
+        "Hunting with KQL in Microsoft Sentinel",
+        2,
+        "security",
+        3,
+    ),
+    unofficial("NWL-CP101", "Copilot Prompting Workshop", 1, "", 3),
+];
+
+/// Voucher exams: fundamentals and advanced (role-based).
+const FUNDAMENTALS_EXAMS: &[&str] = &["AZ-900", "AI-900", "DP-900", "SC-900", "PL-900", "MS-900"];
+const ADVANCED_EXAMS: &[&str] = &[
+    "AZ-104", "AZ-305", "AZ-500", "AZ-204", "SC-200", "SC-300", "SC-401", "MD-102", "MS-102",
+    "PL-300", "DP-203", "DP-600", "AI-102",
+];
+
+struct Trainer {
+    name: &'static str,
+    mct_id: &'static str,
+    areas: &'static [&'static str],
+    /// Days from today until the standing ends (negative: lapsed).
+    valid_for: i64,
+    affiliated: bool,
+    /// Added to the mean score of their classes.
+    score_offset: f64,
+}
+
+const fn mct(
+    name: &'static str,
+    mct_id: &'static str,
+    areas: &'static [&'static str],
+    valid_for: i64,
+    score_offset: f64,
+) -> Trainer {
+    Trainer {
+        name,
+        mct_id,
+        areas,
+        valid_for,
+        affiliated: true,
+        score_offset,
+    }
+}
+
+const TRAINERS: &[Trainer] = &[
+    mct(
+        "Amelia Hart",
+        "MCT-10482",
+        &["infrastructure", "security"],
+        410,
+        0.10,
+    ),
+    mct("Rahul Menon", "MCT-11937", &["infrastructure"], 300, 0.05),
+    mct("Sofia Lindqvist", "MCT-12205", &["security"], 520, 0.15),
+    mct(
+        "Daniel Okafor",
+        "MCT-12876",
+        &["security", "modern_work"],
+        260,
+        0.0,
+    ),
+    mct(
+        "Chen Wei",
+        "MCT-13041",
+        &["data_ai", "digital_app_innovation"],
+        380,
+        0.05,
+    ),
+    mct("Lucía Fernández", "MCT-13399", &["data_ai"], 450, 0.10),
+    mct(
+        "Tom Becker",
+        "MCT-14120",
+        &["digital_app_innovation", "infrastructure"],
+        330,
+        -0.10,
+    ),
+    mct(
+        "Priya Nair",
+        "MCT-14587",
+        &["business_applications"],
+        290,
+        -0.05,
+    ),
+    mct(
+        "Jonas Weber",
+        "MCT-15023",
+        &["business_applications", "data_ai"],
+        480,
+        -0.15,
+    ),
+    mct("Emma Clarke", "MCT-15466", &["modern_work"], 360, 0.05),
+    // Freelancers: not affiliated.
+    Trainer {
+        affiliated: false,
+        ..mct(
+            "Marco Rossi",
+            "MCT-16012",
+            &["modern_work", "security"],
+            200,
+            0.0,
+        )
+    },
+    Trainer {
+        affiliated: false,
+        ..mct(
+            "Hannah Schmidt",
+            "MCT-16358",
+            &["infrastructure", "data_ai"],
+            390,
+            -0.05,
+        )
+    },
+    // Standing ends within the coming month.
+    mct(
+        "Kwame Mensah",
+        "MCT-16990",
+        &["security", "infrastructure"],
+        24,
+        0.05,
+    ),
+    // Lapsed: they still teach the partner's own courses.
+    mct(
+        "Olivia Brooks",
+        "MCT-17231",
+        &["modern_work", "business_applications"],
+        -45,
+        -0.05,
+    ),
+    mct("Yusuf Demir", "MCT-17804", &["data_ai"], -160, 0.0),
+];
+
+/// Mean survey score per solution area (the area's own "temperature").
+fn area_mean(area: &str) -> f64 {
+    match area {
+        "security" => 4.48,
+        "infrastructure" => 4.50,
+        "data_ai" => 4.42,
+        "modern_work" => 4.40,
+        "business_applications" => 4.15,
+        "digital_app_innovation" => 4.30,
+        _ => 4.35,
+    }
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Aaron",
+    "Abigail",
+    "Adam",
+    "Aisha",
+    "Alejandro",
+    "Alice",
+    "Amir",
+    "Ana",
+    "Andrea",
+    "Anna",
+    "Ben",
+    "Bianca",
+    "Carlos",
+    "Charlotte",
+    "Chloe",
+    "Daniel",
+    "David",
+    "Elena",
+    "Eli",
+    "Emily",
+    "Erik",
+    "Fatima",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Henrik",
+    "Isabel",
+    "Ivan",
+    "Jack",
+    "James",
+    "Jana",
+    "Julia",
+    "Karim",
+    "Kate",
+    "Laura",
+    "Leo",
+    "Liam",
+    "Lina",
+    "Lucas",
+    "Maya",
+    "Mei",
+    "Mia",
+    "Nadia",
+    "Noah",
+    "Nora",
+    "Oliver",
+    "Omar",
+    "Paula",
+    "Pedro",
+    "Raj",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Sebastian",
+    "Sophie",
+    "Tariq",
+    "Theo",
+    "Valentina",
+    "Victor",
+    "Zoe",
+];
+
+const LAST_NAMES: &[&str] = &[
+    "Adams",
+    "Ahmed",
+    "Andersen",
+    "Bauer",
+    "Bianchi",
+    "Brown",
+    "Castro",
+    "Cohen",
+    "Costa",
+    "Dubois",
+    "Eriksson",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Gomez",
+    "Green",
+    "Hansen",
+    "Hill",
+    "Ibrahim",
+    "Ito",
+    "Jansen",
+    "Jones",
+    "Kaur",
+    "Khan",
+    "Kim",
+    "Kowalski",
+    "Larsen",
+    "Lee",
+    "Lopez",
+    "Martin",
+    "Meyer",
+    "Moreau",
+    "Murphy",
+    "Nguyen",
+    "Novak",
+    "Olsen",
+    "Patel",
+    "Pereira",
+    "Petrov",
+    "Quinn",
+    "Ramos",
+    "Reyes",
+    "Ricci",
+    "Rossi",
+    "Santos",
+    "Sato",
+    "Schneider",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Suzuki",
+    "Taylor",
+    "Tanaka",
+    "Vargas",
+    "Walker",
+    "Wang",
+    "Wilson",
+    "Wright",
+    "Yilmaz",
+    "Zhang",
+];
+
+/// The customers sending learners (fictional companies, reserved `.example` domains).
+const COMPANIES: &[&str] = &[
+    "contoso.example",
+    "fabrikam.example",
+    "adventure-works.example",
+    "northwindtraders.example",
+    "tailspintoys.example",
+    "wingtiptoys.example",
+    "woodgrovebank.example",
+    "litwareinc.example",
+    "proseware.example",
+    "fourthcoffee.example",
+    "alpineskihouse.example",
+    "blueyonderairlines.example",
+    "lucernepublishing.example",
+    "margiestravel.example",
+    "relecloud.example",
+    "treyresearch.example",
+    "wideworldimporters.example",
+    "cohowinery.example",
+    "humongousinsurance.example",
+    "southridgevideo.example",
+];
+
+/// The customers' staff: everyone who attends a class, some of them more than once.
+const LEARNERS: usize = 2200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Scheduled,
+    Delivered,
+    Confirmed,
+    Cancelled,
+}
+
+impl Status {
+    fn id(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Delivered => "delivered",
+            Status::Confirmed => "confirmed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    fn took_place(self) -> bool {
+        matches!(self, Status::Delivered | Status::Confirmed)
+    }
+}
+
+struct Class {
+    class_ref: String,
+    course: usize,
+    trainer: usize,
+    start: NaiveDate,
+    end: NaiveDate,
+    modality: &'static str,
+    status: Status,
+}
+
+fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("writing to memory");
+    for row in rows {
+        w.write_record(row).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out")
+}
+
+fn plus(date: NaiveDate, days: i64) -> NaiveDate {
+    if days >= 0 {
+        date + Days::new(days as u64)
+    } else {
+        date - Days::new(days.unsigned_abs())
+    }
+}
+
+/// A code as Microsoft hands them out: three groups of four, no look-alike characters.
+fn achievement_code(rng: &mut Rng, taken: &mut HashSet<String>) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    loop {
+        let mut code = String::with_capacity(14);
+        for i in 0..12 {
+            if i > 0 && i % 4 == 0 {
+                code.push('-');
+            }
+            code.push(*rng.pick(ALPHABET) as char);
+        }
+        if taken.insert(code.clone()) {
+            return code;
+        }
+    }
+}
+
+/// A score from 1 to 5 around `mean`.
+fn score(rng: &mut Rng, mean: f64) -> u8 {
+    let noise = (rng.unit() + rng.unit() + rng.unit() - 1.5) * 1.6;
+    (mean + 0.15 + noise).round().clamp(1.0, 5.0) as u8
+}
+
+/// The demo's files for the year ending `today` (and the month after it).
+pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
+    let mut rng = Rng::new(seed);
+    let this_month = today.with_day(1).expect("day 1 exists");
+    let first_month = this_month - Months::new(13);
+
+    // Title Plan: courseware versions from the last year and a half.
+    let title_plan: Vec<Vec<String>> = COURSES
+        .iter()
+        .map(|c| {
+            let version = this_month - Months::new(rng.range(1, 18) as u32);
+            vec![
+                c.code.to_string(),
+                c.title.to_string(),
+                c.days.to_string(),
+                c.fundamentals.to_string(),
+                c.area.to_string(),
+                if c.official { "official" } else { "unofficial" }.to_string(),
+                version.format("%Y-%m").to_string(),
+            ]
+        })
+        .collect();
+
+    let valid_until: Vec<NaiveDate> = TRAINERS.iter().map(|t| plus(today, t.valid_for)).collect();
+    let trainer_rows: Vec<Vec<String>> = TRAINERS
+        .iter()
+        .zip(&valid_until)
+        .map(|(t, until)| {
+            let email = format!(
+                "{}@northwind-learning.example",
+                ascii(t.name).to_lowercase().replace(' ', ".")
+            );
+            vec![
+                t.name.to_string(),
+                email,
+                t.mct_id.to_string(),
+                until.to_string(),
+                t.affiliated.to_string(),
+            ]
+        })
+        .collect();
+
+    // Classes: week by week from the first month to a month ahead, fewer in August and
+    // in December, none over the holidays.
+    let weights: Vec<u32> = COURSES.iter().map(|c| c.weight).collect();
+    let mut monday = first_month - Days::new(first_month.weekday().num_days_from_monday() as u64);
+    let last_start = today + Days::new(30);
+    let mut classes: Vec<Class> = Vec::new();
+    while monday <= last_start {
+        let count = match (monday.month(), monday.day()) {
+            (12, 20..) => 0,
+            (8, _) | (12, 14..) => rng.range(1, 3),
+            _ => rng.range(4, 6),
+        };
+        for _ in 0..count {
+            let ci = rng.weighted(&weights);
+            let c = &COURSES[ci];
+            let days = u64::from(c.days.clamp(1, 5));
+            let start = monday + Days::new(rng.range(0, 5 - days));
+            let end = start + Days::new(days - 1);
+            if start < first_month || start > last_start {
+                continue;
+            }
+            let modality = if rng.chance(0.12) {
+                "recorded"
+            } else if rng.chance(0.4) {
+                "in_person"
+            } else {
+                "virtual"
+            };
+            let status = if rng.chance(0.03) {
+                Status::Cancelled
+            } else if end >= today {
+                Status::Scheduled
+            } else if end > plus(today, -21) {
+                match rng.range(0, 19) {
+                    0..=9 => Status::Delivered,
+                    10..=16 => Status::Confirmed,
+                    _ => Status::Scheduled,
+                }
+            } else if rng.chance(0.04) {
+                Status::Delivered
+            } else {
+                Status::Confirmed
+            };
+            // Rule 1: official content needs an MCT in good standing to the last day.
+            let able: Vec<usize> = (0..TRAINERS.len())
+                .filter(|&t| !c.official || valid_until[t] >= end)
+                .collect();
+            let experts: Vec<usize> = able
+                .iter()
+                .copied()
+                .filter(|&t| c.area.is_empty() || TRAINERS[t].areas.contains(&c.area))
+                .collect();
+            let trainer = *rng.pick(if experts.is_empty() { &able } else { &experts });
+            classes.push(Class {
+                class_ref: String::new(),
+                course: ci,
+                trainer,
+                start,
+                end,
+                modality,
+                status,
+            });
+        }
+        monday = monday + Days::new(7);
+    }
+    classes.sort_by(|a, b| {
+        (a.start, COURSES[a.course].code, a.trainer).cmp(&(
+            b.start,
+            COURSES[b.course].code,
+            b.trainer,
+        ))
+    });
+    let mut year = 0;
+    let mut number = 0;
+    for class in &mut classes {
+        if class.start.year() != year {
+            year = class.start.year();
+            number = 0;
+        }
+        number += 1;
+        class.class_ref = format!("C-{year}-{number:04}");
+    }
+    let class_rows: Vec<Vec<String>> = classes
+        .iter()
+        .map(|c| {
+            vec![
+                c.class_ref.clone(),
+                COURSES[c.course].code.to_string(),
+                TRAINERS[c.trainer].mct_id.to_string(),
+                c.start.to_string(),
+                c.end.to_string(),
+                c.modality.to_string(),
+                c.status.id().to_string(),
+            ]
+        })
+        .collect();
+
+    // The people: unique e-mail addresses at the customers.
+    let mut learners: Vec<(String, String)> = Vec::with_capacity(LEARNERS);
+    let mut emails = HashSet::new();
+    while learners.len() < LEARNERS {
+        let first = *rng.pick(FIRST_NAMES);
+        let last = *rng.pick(LAST_NAMES);
+        let company = *rng.pick(COMPANIES);
+        let mut email = format!("{}.{}@{company}", first.to_lowercase(), last.to_lowercase());
+        let mut n = 2;
+        while emails.contains(&email) {
+            email = format!(
+                "{}.{}{n}@{company}",
+                first.to_lowercase(),
+                last.to_lowercase()
+            );
+            n += 1;
+        }
+        emails.insert(email.clone());
+        learners.push((format!("{first} {last}"), email));
+    }
+
+    let mut roster = Vec::new();
+    let mut codes = Vec::new();
+    let mut responses = Vec::new();
+    let mut taken = HashSet::new();
+    for class in &classes {
+        if class.status == Status::Cancelled {
+            continue;
+        }
+        let c = &COURSES[class.course];
+        let size = if class.modality == "recorded" {
+            rng.range(6, 12)
+        } else if c.fundamentals {
+            rng.range(9, 16)
+        } else {
+            rng.range(6, 16)
+        } as usize;
+        // Customers send colleagues together: most of a class comes from a few companies.
+        let mut seats: Vec<usize> = Vec::with_capacity(size);
+        while seats.len() < size {
+            let learner = rng.range(0, LEARNERS as u64 - 1) as usize;
+            if !seats.contains(&learner) {
+                seats.push(learner);
+            }
+        }
+        let ended = class.end < today;
+        let issues_codes = class.status.took_place()
+            && !(class.status == Status::Delivered && class.end > plus(today, -14));
+        let response_rate = 0.45 + rng.unit() * 0.3;
+        let mean = area_mean(c.area) + TRAINERS[class.trainer].score_offset;
+        let class_mean = mean + (rng.unit() - 0.5) * 0.3;
+        for learner in seats {
+            let (name, email) = &learners[learner];
+            let attended = ended && class.status != Status::Scheduled && rng.chance(0.93);
+            roster.push(vec![
+                class.class_ref.clone(),
+                name.clone(),
+                email.clone(),
+                attended.to_string(),
+            ]);
+            if !attended {
+                continue;
+            }
+            if issues_codes && rng.chance(0.96) {
+                let issued = plus(class.end, rng.range(0, 2) as i64).min(today);
+                let redeemed = if rng.chance(0.86) {
+                    let lag = match rng.range(0, 19) {
+                        0..=7 => rng.range(0, 5),
+                        8..=16 => rng.range(6, 30),
+                        _ => rng.range(31, 90),
+                    };
+                    Some(plus(issued, lag as i64)).filter(|d| *d <= today)
+                } else {
+                    None
+                };
+                codes.push(vec![
+                    class.class_ref.clone(),
+                    email.clone(),
+                    achievement_code(&mut rng, &mut taken),
+                    issued.to_string(),
+                    redeemed.map(|d| d.to_string()).unwrap_or_default(),
+                ]);
+            }
+            if class.status.took_place() && rng.chance(response_rate) {
+                let submitted = plus(class.end, rng.range(0, 12) as i64);
+                if submitted > today {
+                    continue;
+                }
+                let mut row = vec![
+                    class.class_ref.clone(),
+                    email.clone(),
+                    submitted.to_string(),
+                ];
+                let all_blank = rng.chance(0.01);
+                for q in 0..5 {
+                    // q3 (labs) is the one most often skipped.
+                    let blank = all_blank || rng.chance(if q == 2 { 0.08 } else { 0.03 });
+                    row.push(if blank {
+                        String::new()
+                    } else {
+                        score(&mut rng, class_mean).to_string()
+                    });
+                }
+                responses.push(row);
+            }
+        }
+    }
+
+    // Codes left in the pool for the classes still to come.
+    let pool: Vec<Vec<String>> = (0..80)
+        .map(|_| vec![achievement_code(&mut rng, &mut taken)])
+        .collect();
+
+    // Exam vouchers: an order every week or two, fundamentals and advanced.
+    let mut vouchers = Vec::new();
+    let mut day = plus(first_month, rng.range(2, 10) as i64);
+    let mut order = 0;
+    while day <= today {
+        order += 1;
+        let order_ref = format!("PO-{}-{order:03}", day.format("%Y%m"));
+        let lines = rng.range(1, 3);
+        let mut exams = HashSet::new();
+        for _ in 0..lines {
+            let (exam, level, quantity) = if rng.chance(0.4) {
+                (
+                    *rng.pick(FUNDAMENTALS_EXAMS),
+                    "fundamentals",
+                    rng.range(2, 12),
+                )
+            } else {
+                (*rng.pick(ADVANCED_EXAMS), "advanced", rng.range(1, 6))
+            };
+            if exams.insert(exam) {
+                vouchers.push(vec![
+                    day.to_string(),
+                    exam.to_string(),
+                    level.to_string(),
+                    quantity.to_string(),
+                    order_ref.clone(),
+                ]);
+            }
+        }
+        day = plus(day, rng.range(6, 14) as i64);
+    }
+
+    let file = |kind: Kind, rows: &[Vec<String>]| (kind, csv_text(kind.columns(), rows));
+    Dataset {
+        files: vec![
+            file(Kind::TitlePlan, &title_plan),
+            file(Kind::Trainers, &trainer_rows),
+            file(Kind::Classes, &class_rows),
+            file(Kind::Roster, &roster),
+            file(Kind::CodePool, &pool),
+            file(Kind::Codes, &codes),
+            file(Kind::SurveyResponses, &responses),
+            file(Kind::Vouchers, &vouchers),
+        ],
+    }
+}
+
+/// The name without accents, for an e-mail address.
+fn ascii(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ñ' => 'n',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_same_seed_and_day_give_the_same_files() {
+        let today = day("2026-11-22");
+        assert_eq!(generate(7, today), generate(7, today));
+        assert_ne!(
+            generate(7, today).file(Kind::Classes),
+            generate(8, today).file(Kind::Classes)
+        );
+    }
+
+    #[test]
+    fn every_date_is_within_thirteen_months_and_one_ahead() {
+        let today = day("2026-11-22");
+        let data = generate(DEFAULT_SEED, today);
+        let mut reader = csv::Reader::from_reader(data.file(Kind::Classes).as_bytes());
+        for row in reader.records() {
+            let row = row.unwrap();
+            let start = day(&row[3]);
+            assert!(start >= day("2025-10-01"), "{start}");
+            assert!(start <= day("2026-12-22"), "{start}");
+            if &row[6] != "scheduled" && &row[6] != "cancelled" {
+                assert!(day(&row[4]) < today, "{row:?} took place in the future");
+            }
+        }
+        let mut reader = csv::Reader::from_reader(data.file(Kind::Codes).as_bytes());
+        for row in reader.records() {
+            let row = row.unwrap();
+            if !row[4].is_empty() {
+                assert!(day(&row[4]) <= today && day(&row[4]) >= day(&row[3]));
+            }
+        }
+    }
+
+    #[test]
+    fn the_rng_is_uniform_enough() {
+        let mut rng = Rng::new(1);
+        let mut buckets = [0u32; 10];
+        for _ in 0..10_000 {
+            buckets[rng.range(0, 9) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|&n| (900..1100).contains(&n)),
+            "{buckets:?}"
+        );
+    }
+}
