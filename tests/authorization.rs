@@ -371,6 +371,19 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             ],
             expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
         },
+        // issue 5: KPI line items
+        Row {
+            method: Get,
+            path: "/kpi/lines?as_of=2026-11-22&figure=courseware",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/kpi/lines.csv?as_of=2026-11-22&figure=surveys&area=security",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
         // issue 4: outbox
         Row {
             method: Get,

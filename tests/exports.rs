@@ -358,6 +358,9 @@ fn export(
 ) -> Command {
     Command::Export {
         kind: kind.into(),
+        as_of: None,
+        figure: "courseware".into(),
+        area: None,
         class_ref: class_ref.map(str::to_string),
         status: status.map(str::to_string),
         from: None,

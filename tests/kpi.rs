@@ -356,3 +356,248 @@ async fn the_renewal_window_follows_the_anniversary_setting(app: TestApp) {
         .assert_contains("The renewal window closes today (2026-12-31).");
 }
 db_test!(the_renewal_window_follows_the_anniversary_setting);
+
+/// `GET path` as a viewer, parsed as CSV rows (header first).
+async fn csv_rows(app: &TestApp, path: &str) -> Vec<Vec<String>> {
+    let mut viewer = app.client_as(tsp_ledger::domain::role::Role::Viewer).await;
+    let response = viewer.get(path).await;
+    assert_eq!(response.status, axum::http::StatusCode::OK, "{path}");
+    csv::Reader::from_reader(response.body.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn row(fields: &[&str]) -> Vec<String> {
+    fields.iter().map(|f| f.to_string()).collect()
+}
+
+async fn every_figure_traces_to_its_line_items(app: TestApp) {
+    seed(&app).await;
+    let q = "/kpi/lines.csv?as_of=2026-11-22";
+    // Courseware: the four eligible redemptions of the window; 0.5 + 0.5 + 1 + 1 = 3 points,
+    // the report's figure.
+    assert_eq!(
+        csv_rows(&app, &format!("{q}&figure=courseware")).await,
+        [
+            row(&[
+                "code",
+                "AC-1",
+                "2026-03-10",
+                "K1",
+                "L-4",
+                "three_days_or_more",
+                "security",
+                "1",
+                "1",
+                "",
+                "",
+                ""
+            ]),
+            row(&[
+                "code",
+                "AC-2",
+                "2026-10-31",
+                "K1",
+                "L-4",
+                "three_days_or_more",
+                "security",
+                "1",
+                "1",
+                "",
+                "",
+                ""
+            ]),
+            row(&[
+                "code",
+                "AC-4",
+                "2026-04-20",
+                "K2",
+                "S-2",
+                "two_days_or_less",
+                "security",
+                "1",
+                "0.5",
+                "",
+                "",
+                ""
+            ]),
+            row(&[
+                "code",
+                "AC-5",
+                "2026-05-06",
+                "K3",
+                "F-900",
+                "fundamentals",
+                "infrastructure",
+                "1",
+                "0.5",
+                "",
+                "",
+                ""
+            ]),
+        ]
+    );
+    // Exams: 30 fundamentals (15 points) and 12 advanced; PO-0 is before the window.
+    assert_eq!(
+        csv_rows(&app, &format!("{q}&figure=exams")).await,
+        [
+            row(&[
+                "voucher",
+                "PO-1",
+                "2026-01-15",
+                "",
+                "AZ-900",
+                "fundamentals",
+                "",
+                "30",
+                "15",
+                "",
+                "",
+                ""
+            ]),
+            row(&[
+                "voucher",
+                "PO-2",
+                "2026-02-01",
+                "",
+                "AZ-104",
+                "advanced",
+                "",
+                "12",
+                "12",
+                "",
+                "",
+                ""
+            ]),
+        ]
+    );
+    // Security's responses: 1 + 1 + 0.5 = 2.5 survey points, 34 over 8 answers, as reported.
+    let security = csv_rows(&app, &format!("{q}&figure=surveys&area=security")).await;
+    let fields: Vec<_> = security
+        .iter()
+        .map(|r| (r[3].as_str(), r[8].as_str(), r[9].as_str(), r[10].as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("K1", "1", "3", "14"),
+            ("K1", "1", "0", "0"),
+            ("K2", "0.5", "5", "20")
+        ]
+    );
+    // What was left out names its reason.
+    let excluded = csv_rows(&app, &format!("{q}&figure=excluded-codes")).await;
+    let reasons: Vec<_> = excluded
+        .iter()
+        .map(|r| (r[1].as_str(), r[11].as_str()))
+        .collect();
+    assert_eq!(reasons, [("AC-7", "recorded"), ("AC-8", "unofficial")]);
+    let excluded = csv_rows(&app, &format!("{q}&figure=excluded-surveys")).await;
+    let reasons: Vec<_> = excluded
+        .iter()
+        .map(|r| (r[3].as_str(), r[11].as_str()))
+        .collect();
+    assert_eq!(reasons, [("K4", "recorded"), ("K6", "unconfirmed")]);
+
+    // The page shows the same lines and totals, and the dashboard links to it.
+    let mut viewer = app.client_as(tsp_ledger::domain::role::Role::Viewer).await;
+    viewer
+        .get("/?as_of=2026-11-22")
+        .await
+        .assert_contains("href=\"/kpi/lines?as_of=2026-11-22&#38;figure=courseware\"")
+        .assert_contains(
+            "href=\"/kpi/lines?as_of=2026-11-22&#38;figure=surveys&#38;area=security\"",
+        )
+        .assert_contains("href=\"/kpi/lines?as_of=2026-11-22&amp;figure=excluded-codes\"");
+    viewer
+        .get("/kpi/lines?as_of=2026-11-22&figure=surveys&area=security")
+        .await
+        .assert_contains("<dt>Lines</dt><dd><strong>3</strong>")
+        .assert_contains("<dt>Points before caps</dt><dd><strong>2.5</strong>")
+        .assert_contains(
+            "href=\"/kpi/lines.csv?as_of=2026-11-22&#38;figure=surveys&#38;area=security\"",
+        );
+    let bad = viewer.get("/kpi/lines?figure=everything").await;
+    assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
+    bad.assert_contains("figure must be one of courseware");
+}
+db_test!(every_figure_traces_to_its_line_items);
+
+async fn line_items_page_by_page_and_from_the_cli(app: TestApp) {
+    use tsp_ledger::cli::{self, Command};
+    seed(&app).await;
+    // 230 more redemptions on K1's course: three pages of 100.
+    let mut roster = String::from("class_ref,learner_name,learner_email,attended\n");
+    let mut codes =
+        String::from("class_ref,learner_email,achievement_code,issued_on,redeemed_on\n");
+    for n in 0..230 {
+        roster.push_str(&format!("K8,Extra {n},x{n}@k8.example.com,true\n"));
+        codes.push_str(&format!(
+            "K8,x{n}@k8.example.com,XC-{n:03},2026-09-10,2026-09-20\n"
+        ));
+    }
+    fixtures::import(&app, Kind::Roster, &roster).await.unwrap();
+    fixtures::import(&app, Kind::Codes, &codes).await.unwrap();
+    let mut viewer = app.client_as(tsp_ledger::domain::role::Role::Viewer).await;
+    let mut path = "/kpi/lines?as_of=2026-11-22&figure=courseware".to_string();
+    let mut seen = 0;
+    for _ in 0..3 {
+        let page = viewer.get(&path).await;
+        page.assert_contains("<dt>Lines</dt><dd><strong>234</strong>");
+        seen += page.body.matches("<tr>\n    <td>code</td>").count();
+        match page.body.split("&amp;after=").nth(1) {
+            Some(rest) => {
+                let after: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                path = format!("/kpi/lines?as_of=2026-11-22&figure=courseware&after={after}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, 234, "every line once over the pages");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lines.csv");
+    let code = cli::run(
+        Command::Export {
+            kind: "kpi-lines".into(),
+            as_of: Some("2026-11-22".into()),
+            figure: "courseware".into(),
+            area: None,
+            class_ref: None,
+            status: None,
+            from: None,
+            to: None,
+            output: Some(out.clone()),
+        },
+        crate::imports::cli_config(&app),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("line,item,date,class_ref,course_code,category,solution_area,units,points,answers,answer_sum,excluded_because\n"));
+    assert_eq!(text.lines().count(), 1 + 234);
+    // Three-day codes count 1 point each: 3 + 230 = 233, the report's figure.
+    let report = kpi::report(app.db(), date("2026-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    assert_eq!(report.base.courseware.points, 233.0);
+    let bad = cli::run(
+        Command::Export {
+            kind: "kpi-lines".into(),
+            as_of: Some("2026-11-22".into()),
+            figure: "courseware".into(),
+            area: Some("cloud".into()),
+            class_ref: None,
+            status: None,
+            from: None,
+            to: None,
+            output: Some(out),
+        },
+        crate::imports::cli_config(&app),
+    )
+    .await;
+    assert!(bad.unwrap_err().to_string().contains("--area"));
+}
+db_test!(line_items_page_by_page_and_from_the_cli);

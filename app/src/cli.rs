@@ -71,8 +71,17 @@ pub enum Command {
     },
     /// Write a CSV export to standard output (or --output FILE).
     Export {
-        /// classes | roster
+        /// classes | roster | kpi-lines
         kind: String,
+        /// kpi-lines: the evaluation date (default: today).
+        #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// kpi-lines: courseware | exams | surveys | excluded-codes | excluded-surveys.
+        #[arg(long, default_value = "courseware")]
+        figure: String,
+        /// kpi-lines: only this solution area's survey responses.
+        #[arg(long)]
+        area: Option<String>,
         /// roster: the class whose roster to export.
         #[arg(long = "class", value_name = "CLASS_REF")]
         class_ref: Option<String>,
@@ -295,6 +304,9 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Export {
             kind,
+            as_of,
+            figure,
+            area,
             class_ref,
             status,
             from,
@@ -326,14 +338,34 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                             .map_err(|m| anyhow::anyhow!("--to {m}"))?,
                         ..Default::default()
                     };
-                    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
-                    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                        while let Some(chunk) = receiver.blocking_recv() {
-                            out.write_all(&chunk)?;
-                        }
-                        out.flush()
-                    });
+                    let (sender, writer) = stream_to(out);
                     exports::classes(&conn, &filter, sender).await?;
+                    writer.await?.context("writing the export")?;
+                }
+                "kpi-lines" => {
+                    let filter = crate::services::kpi_lines::LineFilter {
+                        as_of: match as_of {
+                            Some(d) => {
+                                parse_date(&d).map_err(|m| anyhow::anyhow!("--as-of {m}"))?
+                            }
+                            None => crate::clock::now().date_naive(),
+                        },
+                        figure: figure
+                            .parse()
+                            .map_err(|m: String| anyhow::anyhow!("--figure {m}"))?,
+                        area: area
+                            .map(|a| a.parse())
+                            .transpose()
+                            .map_err(|m: String| anyhow::anyhow!("--area {m}"))?,
+                    };
+                    let (sender, writer) = stream_to(out);
+                    crate::services::kpi_lines::csv(
+                        &conn,
+                        &filter,
+                        &crate::domain::kpi::DESIGNATION_2025,
+                        sender,
+                    )
+                    .await?;
                     writer.await?.context("writing the export")?;
                 }
                 "roster" => {
@@ -345,7 +377,9 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     out.write_all(&exports::roster(&conn, class.id).await?)?;
                     out.flush()?;
                 }
-                other => bail!("unknown export kind {other:?}: expected classes or roster"),
+                other => {
+                    bail!("unknown export kind {other:?}: expected classes, roster or kpi-lines")
+                }
             }
         }
     }
@@ -476,4 +510,21 @@ fn kpi_text(r: &crate::domain::kpi::Report) -> String {
         e.surveys
     );
     out
+}
+
+/// A channel whose chunks a blocking task writes to `out`, in order.
+fn stream_to(
+    mut out: Box<dyn Write + Send>,
+) -> (
+    tokio::sync::mpsc::Sender<Vec<u8>>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        while let Some(chunk) = receiver.blocking_recv() {
+            out.write_all(&chunk)?;
+        }
+        out.flush()
+    });
+    (sender, writer)
 }

@@ -13,22 +13,22 @@ use crate::domain::kpi::{
 };
 
 /// The duration category of the joined course `co`, as SPEC §2 derives it.
-const CATEGORY: &str = "CASE WHEN co.fundamentals THEN 'fundamentals' \
+pub(super) const CATEGORY: &str = "CASE WHEN co.fundamentals THEN 'fundamentals' \
     WHEN co.duration_days <= 2 THEN 'two_days_or_less' ELSE 'three_days_or_more' END";
 
 /// Why a class does not count: the first reason, in the order SPEC §4 gives.
-const EXCLUSION: &str = "CASE WHEN cl.status = 'cancelled' THEN 'cancelled' \
+pub(super) const EXCLUSION: &str = "CASE WHEN cl.status = 'cancelled' THEN 'cancelled' \
     WHEN co.content <> 'official' THEN 'unofficial' WHEN cl.modality = 'recorded' THEN 'recorded' \
     WHEN cl.status <> 'confirmed' THEN 'unconfirmed' ELSE 'eligible' END";
 
-const ANSWERS: &str = "(CASE WHEN r.q1 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q2 IS NULL THEN 0 ELSE 1 END \
+pub(super) const ANSWERS: &str = "(CASE WHEN r.q1 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q2 IS NULL THEN 0 ELSE 1 END \
     + CASE WHEN r.q3 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q4 IS NULL THEN 0 ELSE 1 END \
     + CASE WHEN r.q5 IS NULL THEN 0 ELSE 1 END)";
 
-const ANSWER_SUM: &str = "(COALESCE(r.q1, 0) + COALESCE(r.q2, 0) + COALESCE(r.q3, 0) + COALESCE(r.q4, 0) + COALESCE(r.q5, 0))";
+pub(super) const ANSWER_SUM: &str = "(COALESCE(r.q1, 0) + COALESCE(r.q2, 0) + COALESCE(r.q3, 0) + COALESCE(r.q4, 0) + COALESCE(r.q5, 0))";
 
 /// Runs `sql` (written with `?` placeholders) with `values` on either backend.
-async fn rows(
+pub(super) async fn rows(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<Value>,
@@ -37,7 +37,7 @@ async fn rows(
     Ok(db.query_all_raw(stmt).await?)
 }
 
-fn category(id: &str) -> DurationCategory {
+pub(super) fn category(id: &str) -> DurationCategory {
     match id {
         "fundamentals" => DurationCategory::Fundamentals,
         "two_days_or_less" => DurationCategory::TwoDaysOrLess,

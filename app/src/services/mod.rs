@@ -8,6 +8,7 @@ pub mod demo;
 pub mod exports;
 pub mod imports;
 pub mod kpi;
+pub mod kpi_lines;
 pub mod rosters;
 pub mod settings;
 pub mod sign_in;

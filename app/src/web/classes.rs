@@ -1,19 +1,21 @@
 //! Classes: the filtered list and its export, the form, the detail page with roster,
 //! lifecycle actions and history.
 use std::collections::HashSet;
-use std::convert::Infallible;
 
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
 use entity::{courses, trainers};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash, url_encode};
+use super::page::{
+    FieldErrors, Page, PageContext, csv_download, field_errors, redirect_with_flash, streamed,
+    url_encode,
+};
 use super::upload;
 use crate::auth::extract::{CurrentUser, EditorUser};
 use crate::clock;
@@ -258,20 +260,6 @@ pub async fn list(
     Ok(Html(page.render()?).into_response())
 }
 
-fn csv_download(filename: &str, body: Body) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 /// The filtered list as CSV, streamed page by page.
 pub async fn export(
     State(state): State<AppState>,
@@ -288,19 +276,14 @@ pub async fn export(
         let header = format!("{}\n", exports::CLASS_COLUMNS.join(","));
         return Ok(csv_download(&name, Body::from(header)));
     };
-    let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(2);
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>(2);
     let db = state.db.clone();
     tokio::spawn(async move {
         if let Err(e) = exports::classes(&db, &filter, sender).await {
             tracing::error!(error = %e, "class export failed part way");
         }
     });
-    let stream = futures_util::stream::poll_fn(move |cx| {
-        receiver
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(Ok::<_, Infallible>))
-    });
-    Ok(csv_download(&name, Body::from_stream(stream)))
+    Ok(csv_download(&name, streamed(receiver)))
 }
 
 #[derive(Template)]

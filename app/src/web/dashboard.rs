@@ -27,6 +27,8 @@ pub struct Criterion {
     pub status: &'static str,
     pub status_label: &'static str,
     pub detail: String,
+    /// The line items behind the figure.
+    pub lines: String,
 }
 
 pub struct AreaCard {
@@ -58,6 +60,7 @@ fn points_criterion(
     threshold: i64,
     s: Status,
     detail: String,
+    lines: String,
 ) -> Criterion {
     let (status, status_label) = status(s);
     Criterion {
@@ -68,6 +71,7 @@ fn points_criterion(
         status,
         status_label,
         detail,
+        lines,
     }
 }
 
@@ -77,6 +81,7 @@ fn score_criterion(
     threshold: f64,
     s: Status,
     detail: String,
+    lines: String,
 ) -> Criterion {
     let (status, status_label) = status(s);
     Criterion {
@@ -87,6 +92,7 @@ fn score_criterion(
         status,
         status_label,
         detail,
+        lines,
     }
 }
 
@@ -175,16 +181,17 @@ pub struct Bar {
     pub label_x: i64,
 }
 
-/// The smallest of 1, 2, 5 × 10ⁿ at least `max` (so the axis ends on a round number).
+/// The smallest of 4, 8, 20, 40, 80, 200, … at least `max`: an axis top whose quarters
+/// are whole numbers.
 fn round_up(max: i64) -> i64 {
-    let mut step = 1;
+    let mut scale = 1;
     loop {
-        for m in [1, 2, 5] {
-            if m * step >= max {
-                return m * step;
+        for m in [4, 8, 20] {
+            if m * scale >= max {
+                return m * scale;
             }
         }
-        step *= 10;
+        scale *= 10;
     }
 }
 
@@ -195,22 +202,17 @@ fn chart(months: &[(chrono::NaiveDate, MonthFigures)]) -> Chart {
     let plot_h = height - top - bottom;
     let baseline = top + plot_h;
     let half_points = |f: &MonthFigures| f.courseware_half + f.exam_half;
-    let max_half = round_up(
-        months
+    // The axis is labelled in points: round the top in points, then back to half-points.
+    let max_half = 2 * round_up(
+        (months
             .iter()
             .map(|(_, f)| half_points(f))
             .max()
             .unwrap_or(0)
-            .max(2),
+            + 1)
+            / 2,
     );
-    let max_surveys = round_up(
-        months
-            .iter()
-            .map(|(_, f)| f.surveys)
-            .max()
-            .unwrap_or(0)
-            .max(1),
-    );
+    let max_surveys = round_up(months.iter().map(|(_, f)| f.surveys).max().unwrap_or(0));
     let slot = plot_w / months.len().max(1) as i64;
     let mut bars = Vec::new();
     let mut line = Vec::new();
@@ -287,6 +289,7 @@ pub struct DashboardQuery {
 
 fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
     let b = &report.base;
+    let lines = |figure: &str| format!("/kpi/lines?as_of={}&figure={figure}", report.as_of);
     let c = &b.courseware.by_category;
     let base = vec![
         points_criterion(
@@ -308,6 +311,7 @@ fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
                 c.three_days_or_more.points,
                 c.three_days_or_more.units
             ),
+            lines("courseware"),
         ),
         points_criterion(
             "Exam points",
@@ -318,6 +322,7 @@ fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
                 "{} fundamentals and {} advanced vouchers",
                 b.exams.by_level.fundamentals.units, b.exams.by_level.advanced.units
             ),
+            lines("exams"),
         ),
         score_criterion(
             "Average response score",
@@ -328,6 +333,7 @@ fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
                 "{} answers in {} surveys",
                 b.survey_score.answers, b.survey_score.surveys
             ),
+            lines("surveys"),
         ),
     ];
     let areas = report
@@ -336,6 +342,7 @@ fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
         .zip(SolutionArea::ALL)
         .map(|(a, area)| {
             let (s, l) = status(a.status);
+            let area_lines = format!("{}&area={}", lines("surveys"), area.id());
             AreaCard {
                 label: area.label(),
                 status: s,
@@ -350,6 +357,7 @@ fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
                             "{} surveys of 2 days or less, {} of 3 days or more",
                             a.surveys.two_days_or_less, a.surveys.three_days_or_more
                         ),
+                        area_lines.clone(),
                     ),
                     score_criterion(
                         "Average response score",
@@ -357,6 +365,7 @@ fn view(report: &Report) -> (Vec<Criterion>, Vec<AreaCard>) {
                         b.survey_score.threshold,
                         a.score_status,
                         format!("{} answers", a.answers),
+                        area_lines,
                     ),
                 ],
             }
@@ -429,4 +438,44 @@ pub async fn home(
         trainers: standing.trainers.clone(),
     };
     Ok(Html(page.render()?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_axes_end_on_numbers_whose_quarters_are_whole() {
+        assert_eq!(round_up(0), 4);
+        assert_eq!(round_up(5), 8);
+        assert_eq!(round_up(145), 200);
+        assert_eq!(round_up(200), 200);
+        assert_eq!(round_up(201), 400);
+        let month = |half: i64, surveys: i64| MonthFigures {
+            courseware_half: half,
+            exam_half: 0,
+            surveys,
+        };
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let c = chart(&[(d, month(291, 130)), (d, month(0, 0))]);
+        // 145.5 points → an axis to 200 points (400 half-points); 130 surveys → 200.
+        let labels: Vec<_> = c
+            .ticks
+            .iter()
+            .map(|(_, l, r)| (l.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("0", "0"),
+                ("50", "50"),
+                ("100", "100"),
+                ("150", "150"),
+                ("200", "200")
+            ]
+        );
+        // The tallest bar is 145.5 / 200 of the plot; an empty month has no height.
+        assert_eq!(c.bars[0].height, 291 * (c.baseline - 12) / 400);
+        assert_eq!(c.bars[1].height, 0);
+    }
 }

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod courses;
 pub mod dashboard;
 pub mod imports;
+pub mod line_items;
 pub mod middleware;
 pub mod outbox;
 pub mod page;
@@ -73,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/attendance", post(classes::attendance))
         .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
         .route("/api/v1/kpi", get(api::kpi))
+        .route("/kpi/lines", get(line_items::page))
+        .route("/kpi/lines.csv", get(line_items::csv))
         // issue 5: API tokens
         .route("/admin/tokens", get(api_tokens::list).post(api_tokens::create))
         .route("/admin/tokens/{id}/revoke", post(api_tokens::revoke))

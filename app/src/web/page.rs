@@ -107,6 +107,34 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         .collect()
 }
 
+/// A CSV file download of `body`.
+pub fn csv_download(filename: &str, body: axum::body::Body) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A response body fed by `receiver`'s chunks as a service produces them.
+pub fn streamed(mut receiver: tokio::sync::mpsc::Receiver<Vec<u8>>) -> axum::body::Body {
+    axum::body::Body::from_stream(futures_util::stream::poll_fn(move |cx| {
+        receiver
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(Ok::<_, std::convert::Infallible>))
+    }))
+}
+
 /// The browser's anonymous CSRF nonce (set by the middleware).
 #[derive(Clone)]
 pub struct BrowserNonce(pub String);

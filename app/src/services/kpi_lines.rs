@@ -1,0 +1,325 @@
+//! The line items behind each KPI figure (issue 5): which code, voucher or survey
+//! response, of which class and course, in which category and area, on which date, for how
+//! many points. The rows of a figure add up to it before caps.
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+use tokio::sync::mpsc;
+
+use super::ServiceError;
+use super::kpi::{ANSWER_SUM, ANSWERS, CATEGORY, EXCLUSION, category, rows};
+use super::vouchers::{Level, points_text};
+use crate::domain::catalog::SolutionArea;
+use crate::domain::kpi::{self, RulesProfile};
+
+/// Which figure's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    /// Redeemed codes of KPI-eligible classes (courseware points).
+    Courseware,
+    /// Voucher purchases (exam points).
+    Exams,
+    /// Responses of KPI-eligible classes (averages and survey completion points).
+    Surveys,
+    /// Redeemed codes left out because their class earns no credit.
+    ExcludedCodes,
+    /// Responses left out because their class earns no credit.
+    ExcludedSurveys,
+}
+
+impl Figure {
+    pub const ALL: [Figure; 5] = [
+        Figure::Courseware,
+        Figure::Exams,
+        Figure::Surveys,
+        Figure::ExcludedCodes,
+        Figure::ExcludedSurveys,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Figure::Courseware => "courseware",
+            Figure::Exams => "exams",
+            Figure::Surveys => "surveys",
+            Figure::ExcludedCodes => "excluded-codes",
+            Figure::ExcludedSurveys => "excluded-surveys",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Figure::Courseware => "Courseware points: redeemed codes",
+            Figure::Exams => "Exam points: voucher purchases",
+            Figure::Surveys => "Survey responses",
+            Figure::ExcludedCodes => "Redeemed codes left out",
+            Figure::ExcludedSurveys => "Survey responses left out",
+        }
+    }
+}
+
+impl std::str::FromStr for Figure {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Figure, String> {
+        Figure::ALL
+            .into_iter()
+            .find(|f| f.id() == s.trim())
+            .ok_or_else(|| {
+                let ids: Vec<_> = Figure::ALL.iter().map(|f| f.id()).collect();
+                format!("must be one of {}, not {s:?}", ids.join(", "))
+            })
+    }
+}
+
+/// Which rows: a figure in the window of `as_of`, optionally one solution area's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineFilter {
+    pub as_of: NaiveDate,
+    pub figure: Figure,
+    pub area: Option<SolutionArea>,
+}
+
+/// One line item, as the CSV gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub id: i64,
+    /// `code`, `voucher` or `survey`.
+    pub kind: &'static str,
+    /// The achievement code, the voucher order, or the response's number.
+    pub item: String,
+    pub date: NaiveDate,
+    pub class_ref: String,
+    /// The course, or the exam for a voucher.
+    pub course_code: String,
+    /// Duration category, or exam level for a voucher.
+    pub category: String,
+    pub area: String,
+    pub units: i64,
+    /// Points this line earns (before caps), in half-points: courseware for a code, exam
+    /// for a voucher, survey completion in its area for a response.
+    pub half_points: i64,
+    pub answers: Option<i64>,
+    pub answer_sum: Option<i64>,
+    /// Why the class earns no credit (excluded figures only).
+    pub excluded_because: String,
+}
+
+pub const COLUMNS: [&str; 12] = [
+    "line",
+    "item",
+    "date",
+    "class_ref",
+    "course_code",
+    "category",
+    "solution_area",
+    "units",
+    "points",
+    "answers",
+    "answer_sum",
+    "excluded_because",
+];
+
+impl Line {
+    pub fn record(&self) -> [String; 12] {
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        [
+            self.kind.to_string(),
+            self.item.clone(),
+            self.date.to_string(),
+            self.class_ref.clone(),
+            self.course_code.clone(),
+            self.category.clone(),
+            self.area.clone(),
+            self.units.to_string(),
+            points_text(self.half_points),
+            opt(self.answers),
+            opt(self.answer_sum),
+            self.excluded_because.clone(),
+        ]
+    }
+}
+
+/// The query of `filter`'s rows after id `after`, ordered by id.
+fn query(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) {
+    let (start, end) = kpi::window(filter.as_of, rules.window_months);
+    let mut values = vec![Value::from(start), Value::from(end)];
+    let area = match filter.area {
+        Some(area) => {
+            values.push(Value::from(area.id()));
+            " AND co.solution_area = ?"
+        }
+        None => "",
+    };
+    let joins = "JOIN enrollments e ON e.id = t.enrollment_id JOIN classes cl ON cl.id = e.class_id \
+                 JOIN courses co ON co.id = cl.course_id";
+    let class_columns = format!(
+        "cl.class_ref AS class_ref, co.course_code AS course_code, {CATEGORY} AS category, \
+         co.solution_area AS area, {EXCLUSION} AS reason"
+    );
+    let eligible = match filter.figure {
+        Figure::ExcludedCodes | Figure::ExcludedSurveys => "<>",
+        _ => "=",
+    };
+    let sql = match filter.figure {
+        Figure::Courseware | Figure::ExcludedCodes => format!(
+            "SELECT t.id AS id, t.code AS item, t.redeemed_on AS day, {class_columns}, \
+             CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
+             FROM achievement_codes t {joins} \
+             WHERE t.redeemed_on >= ? AND t.redeemed_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible' \
+             AND t.id > ? ORDER BY t.id LIMIT ?"
+        ),
+        Figure::Surveys | Figure::ExcludedSurveys => {
+            let answers = ANSWERS.replace("r.", "t.");
+            let total = ANSWER_SUM.replace("r.", "t.");
+            format!(
+                "SELECT t.id AS id, CAST(t.id AS TEXT) AS item, t.submitted_on AS day, {class_columns}, \
+                 CAST({answers} AS BIGINT) AS answers, CAST({total} AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
+                 FROM survey_responses t {joins} \
+                 WHERE t.submitted_on >= ? AND t.submitted_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible' \
+                 AND t.id > ? ORDER BY t.id LIMIT ?"
+            )
+        }
+        // Vouchers belong to no class or area: an area filter leaves none.
+        Figure::Exams => format!(
+            "SELECT t.id AS id, t.order_ref AS item, t.purchased_on AS day, '' AS class_ref, \
+             t.exam_code AS course_code, t.level AS category, NULL AS area, 'eligible' AS reason, \
+             CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(t.quantity AS BIGINT) AS units \
+             FROM exam_vouchers t WHERE t.purchased_on >= ? AND t.purchased_on <= ?{} \
+             AND t.id > ? ORDER BY t.id LIMIT ?",
+            if filter.area.is_some() {
+                " AND 1 = 0"
+            } else {
+                ""
+            }
+        ),
+    };
+    if filter.figure == Figure::Exams && filter.area.is_some() {
+        values.pop();
+    }
+    (sql, values)
+}
+
+fn line(row: &QueryResult, figure: Figure, rules: &RulesProfile) -> Result<Line, ServiceError> {
+    let category_id: String = row.try_get("", "category")?;
+    let units: i64 = row
+        .try_get::<i32>("", "units")
+        .map(i64::from)
+        .or_else(|_| row.try_get("", "units"))?;
+    let area: Option<String> = row.try_get("", "area")?;
+    let (kind, half_points) = match figure {
+        Figure::Courseware | Figure::ExcludedCodes => (
+            "code",
+            rules.courseware_half_points.get(category(&category_id)),
+        ),
+        Figure::Surveys | Figure::ExcludedSurveys => (
+            "survey",
+            // A course with no area earns no survey completion points.
+            if area.is_some() {
+                rules.area_survey_half_points.get(category(&category_id))
+            } else {
+                0
+            },
+        ),
+        Figure::Exams => (
+            "voucher",
+            units
+                * match category_id.parse::<Level>() {
+                    Ok(Level::Fundamentals) => rules.exam_fundamentals_half_points,
+                    _ => rules.exam_advanced_half_points,
+                },
+        ),
+    };
+    let excluded = matches!(figure, Figure::ExcludedCodes | Figure::ExcludedSurveys);
+    Ok(Line {
+        id: row.try_get("", "id")?,
+        kind,
+        item: row.try_get("", "item")?,
+        date: row.try_get("", "day")?,
+        class_ref: row.try_get("", "class_ref")?,
+        course_code: row.try_get("", "course_code")?,
+        category: category_id,
+        area: area.unwrap_or_default(),
+        units,
+        half_points: if excluded { 0 } else { half_points },
+        answers: row.try_get("", "answers")?,
+        answer_sum: row.try_get("", "total")?,
+        excluded_because: if excluded {
+            row.try_get("", "reason")?
+        } else {
+            String::new()
+        },
+    })
+}
+
+/// Up to `limit` lines of `filter` after id `after` (keyset pagination by id).
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &LineFilter,
+    rules: &RulesProfile,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Line>, ServiceError> {
+    let (sql, mut values) = query(filter, rules);
+    values.push(Value::from(after));
+    values.push(Value::from(limit as i64));
+    rows(db, &sql, values)
+        .await?
+        .iter()
+        .map(|r| line(r, filter.figure, rules))
+        .collect()
+}
+
+const CHUNK: u64 = 2000;
+
+/// Sends every line of `filter` as CSV chunks (header first). Stops quietly when the
+/// receiver is gone.
+pub async fn csv(
+    db: &impl ConnectionTrait,
+    filter: &LineFilter,
+    rules: &RulesProfile,
+    out: mpsc::Sender<Vec<u8>>,
+) -> Result<(), ServiceError> {
+    let csv_err = |e: csv::Error| ServiceError::Other(e.into());
+    let mut after = 0;
+    let mut header = true;
+    loop {
+        let lines = page(db, filter, rules, after, CHUNK).await?;
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(128 * 1024));
+        if std::mem::take(&mut header) {
+            writer.write_record(COLUMNS).map_err(csv_err)?;
+        }
+        for line in &lines {
+            writer.write_record(line.record()).map_err(csv_err)?;
+        }
+        let chunk = writer
+            .into_inner()
+            .map_err(|e| ServiceError::Other(anyhow::anyhow!("csv: {e}")))?;
+        if out.send(chunk).await.is_err() {
+            return Ok(());
+        }
+        match lines.last() {
+            Some(last) if lines.len() as u64 == CHUNK => after = last.id,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// How many lines `filter` has, their units and their points before caps.
+pub async fn totals(
+    db: &impl ConnectionTrait,
+    filter: &LineFilter,
+    rules: &RulesProfile,
+) -> Result<(i64, i64, i64), ServiceError> {
+    let (mut lines, mut units, mut half) = (0, 0, 0);
+    let mut after = 0;
+    loop {
+        let batch = page(db, filter, rules, after, 10_000).await?;
+        for l in &batch {
+            lines += 1;
+            units += l.units;
+            half += l.half_points;
+        }
+        match batch.last() {
+            Some(last) if batch.len() == 10_000 => after = last.id,
+            _ => return Ok((lines, units, half)),
+        }
+    }
+}
