@@ -33,16 +33,16 @@ best() { # best of 3 wall-clock seconds of "$@"
   echo "$b"
 }
 CAT="CASE WHEN co.fundamentals THEN 'fundamentals' WHEN co.duration_days <= 2 THEN 'two_days_or_less' ELSE 'three_days_or_more' END"
-ELIG="CASE WHEN co.content = 'official' AND cl.modality IN ('in_person', 'virtual') AND cl.status = 'confirmed' THEN 'yes' ELSE 'no' END"
+WHY="CASE WHEN cl.status = 'cancelled' THEN 'cancelled' WHEN co.content <> 'official' THEN 'unofficial' WHEN cl.modality = 'recorded' THEN 'recorded' WHEN cl.status <> 'confirmed' THEN 'unconfirmed' ELSE 'eligible' END"
 W="'2025-11-01' AND '2026-10-31'"
-# The app maps the database file (PRAGMA mmap_size, see app/src/db.rs); so does the CLI here.
+# The four queries of services::kpi::scan, as the app sends them.
 cat > queries.sql <<SQL
-PRAGMA mmap_size = 1073741824;
-SELECT $CAT, $ELIG, COUNT(*) FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id WHERE ac.redeemed_on BETWEEN $W GROUP BY 1, 2;
-SELECT level, SUM(quantity) FROM exam_vouchers WHERE purchased_on BETWEEN $W GROUP BY level;
-SELECT $CAT, co.solution_area, $ELIG, COUNT(*), SUM((CASE WHEN r.q1 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q2 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q3 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q4 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q5 IS NULL THEN 0 ELSE 1 END)), SUM(COALESCE(r.q1, 0) + COALESCE(r.q2, 0) + COALESCE(r.q3, 0) + COALESCE(r.q4, 0) + COALESCE(r.q5, 0)) FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id WHERE r.submitted_on BETWEEN $W GROUP BY 1, 2, 3;
-SELECT CASE WHEN cl.status = 'cancelled' THEN 'cancelled' WHEN co.content <> 'official' THEN 'unofficial' WHEN cl.modality = 'recorded' THEN 'recorded' WHEN cl.status <> 'confirmed' THEN 'unconfirmed' ELSE 'eligible' END, COUNT(*) FROM classes cl JOIN courses co ON co.id = cl.course_id WHERE cl.end_date BETWEEN $W GROUP BY 1;
+SELECT SUBSTR(CAST(ac.redeemed_on AS TEXT), 1, 7), $CAT, $WHY, COUNT(*) FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id WHERE ac.redeemed_on BETWEEN $W GROUP BY 1, 2, 3;
+SELECT SUBSTR(CAST(purchased_on AS TEXT), 1, 7), level, SUM(quantity) FROM exam_vouchers WHERE purchased_on BETWEEN $W GROUP BY 1, 2;
+SELECT SUBSTR(CAST(r.submitted_on AS TEXT), 1, 7), $CAT, co.solution_area, $WHY, COUNT(*), SUM((CASE WHEN r.q1 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q2 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q3 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q4 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q5 IS NULL THEN 0 ELSE 1 END)), SUM(COALESCE(r.q1, 0) + COALESCE(r.q2, 0) + COALESCE(r.q3, 0) + COALESCE(r.q4, 0) + COALESCE(r.q5, 0)) FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id WHERE r.submitted_on BETWEEN $W GROUP BY 1, 2, 3, 4;
+SELECT $WHY, COUNT(*) FROM classes cl JOIN courses co ON co.id = cl.course_id WHERE cl.end_date BETWEEN $W GROUP BY 1;
 SQL
 app=$(best "$bin" kpi --as-of 2026-11-22 --format json)
-raw=$(best sqlite3 kpi.db ".read queries.sql")
+# The app maps the database file (PRAGMA mmap_size, see app/src/db.rs); so does the CLI here.
+raw=$(best sqlite3 -cmd "PRAGMA mmap_size = 1073741824" kpi.db ".read queries.sql")
 python3 -c "print(f'tsp-ledger kpi: {$app:.3f} s   sqlite3, same queries: {$raw:.3f} s   ratio {$app / $raw:.2f}')"

@@ -601,3 +601,44 @@ async fn line_items_page_by_page_and_from_the_cli(app: TestApp) {
     assert!(bad.unwrap_err().to_string().contains("--area"));
 }
 db_test!(line_items_page_by_page_and_from_the_cli);
+
+async fn the_dashboard_is_cached_until_the_ledger_moves(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    use tsp_ledger::domain::role::Role;
+    seed(&app).await;
+    let mut viewer = app.client_as(Role::Viewer).await;
+    let exam_points = |n: &str| format!("<strong>{n}</strong> <span class=\"muted\">of 200</span>");
+    viewer
+        .get("/?as_of=2026-11-22")
+        .await
+        .assert_contains(&exam_points("27"));
+    // A row written behind the app's back (no ledger entry) is not seen: the cached
+    // standing is served while the ledger head is unchanged.
+    app.db()
+        .execute_unprepared(
+            "INSERT INTO exam_vouchers (purchased_on, exam_code, level, quantity, order_ref, created_at, updated_at) \
+             VALUES ('2026-06-01', 'SC-200', 'advanced', 100, 'PO-SQL', '2026-06-01 00:00:00+00:00', '2026-06-01 00:00:00+00:00')",
+        )
+        .await
+        .unwrap();
+    viewer
+        .get("/?as_of=2026-11-22")
+        .await
+        .assert_contains(&exam_points("27"));
+    // Any change made through the app appends to the ledger, and the next view is fresh.
+    fixtures::import(
+        &app,
+        Kind::Vouchers,
+        "purchased_on,exam_code,level,quantity,order_ref\n2026-07-01,AZ-305,advanced,3,PO-3\n",
+    )
+    .await
+    .unwrap();
+    viewer
+        .get("/?as_of=2026-11-22")
+        .await
+        .assert_contains(&exam_points("130"));
+    let api = viewer.get("/api/v1/kpi?as_of=2026-11-22").await;
+    let body: Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(body["base"]["exams"]["points"], json!(130.0));
+}
+db_test!(the_dashboard_is_cached_until_the_ledger_moves);

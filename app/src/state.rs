@@ -24,6 +24,8 @@ pub struct Inner {
     pub own_origins: Vec<String>,
     /// Where the outbox worker sends mail (a stub in tests, readable through it).
     pub transport: crate::mail::transport::Transport,
+    /// The dashboard's KPI standings, until the ledger moves on.
+    pub kpi_cache: crate::services::kpi::StandingCache,
     /// The one-time first-run link, while no user exists.
     setup_token: Mutex<Option<String>>,
 }
@@ -51,6 +53,7 @@ impl AppState {
             .expect("mail settings are checked by Config::validate");
         AppState(Arc::new(Inner {
             transport,
+            kpi_cache: Default::default(),
             hasher: PasswordHasher::new(security.password_hash_concurrency),
             throttles: Throttles::from_config(security),
             sessions,

@@ -319,3 +319,52 @@ pub async fn standing(
         trainers,
     })
 }
+
+/// Recent standings, keyed by as-of date and the ledger's last entry id. Every change to a
+/// record appends a ledger entry in its own transaction (SPEC §6), so while the head is
+/// unchanged so are the KPI inputs; at a million codes a scan takes seconds, a hit none.
+#[derive(Default)]
+pub struct StandingCache {
+    /// Held while computing, so concurrent requests wait for one scan instead of racing.
+    entries: tokio::sync::Mutex<Vec<(CacheKey, std::sync::Arc<Standing>)>>,
+}
+
+/// As-of date and ledger head.
+type CacheKey = (NaiveDate, i64);
+
+/// How many (as-of, head) standings are kept; a dashboard mostly asks for today.
+const CACHED_STANDINGS: usize = 8;
+
+async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
+    use sea_orm::EntityTrait;
+    Ok(entity::ledger_head::Entity::find()
+        .one(db)
+        .await?
+        .map_or(0, |h| h.last_id))
+}
+
+impl StandingCache {
+    pub async fn standing(
+        &self,
+        db: &impl ConnectionTrait,
+        as_of: NaiveDate,
+        rules: &RulesProfile,
+    ) -> Result<std::sync::Arc<Standing>, ServiceError> {
+        let mut entries = self.entries.lock().await;
+        // Read the head before the scan: a write landing in between only makes the entry
+        // newer than its key, and the next request recomputes.
+        let key = (as_of, ledger_head(db).await?);
+        if let Some(pos) = entries.iter().position(|(k, _)| *k == key) {
+            let hit = entries.remove(pos);
+            entries.push(hit.clone());
+            return Ok(hit.1);
+        }
+        let fresh = std::sync::Arc::new(standing(db, as_of, rules).await?);
+        entries.retain(|((_, head), _)| *head == key.1);
+        if entries.len() >= CACHED_STANDINGS {
+            entries.remove(0);
+        }
+        entries.push((key, fresh.clone()));
+        Ok(fresh)
+    }
+}

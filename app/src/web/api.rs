@@ -8,7 +8,6 @@ use crate::clock;
 use crate::domain::fields::parse_date;
 use crate::domain::kpi::{DESIGNATION_2025, Report};
 use crate::error::AppError;
-use crate::services::kpi;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -27,7 +26,9 @@ pub async fn kpi(
         "" => clock::now().date_naive(),
         raw => parse_date(raw).map_err(|m| AppError::BadRequest(format!("as_of {m}")))?,
     };
-    Ok(Json(
-        kpi::report(&state.db, as_of, &DESIGNATION_2025).await?,
-    ))
+    let standing = state
+        .kpi_cache
+        .standing(&state.db, as_of, &DESIGNATION_2025)
+        .await?;
+    Ok(Json(standing.report.clone()))
 }

@@ -12,7 +12,7 @@ use crate::domain::catalog::SolutionArea;
 use crate::domain::fields::parse_date;
 use crate::domain::kpi::{self as rules, DESIGNATION_2025, MonthFigures, Renewal, Report, Status};
 use crate::error::AppError;
-use crate::services::kpi::{self, Potential, TrainerStanding};
+use crate::services::kpi::{Potential, TrainerStanding};
 use crate::services::settings;
 use crate::services::vouchers::points_text;
 use crate::state::AppState;
@@ -397,7 +397,10 @@ pub async fn home(
             Err(m) => (today, Some(format!("As of {m}; showing today instead."))),
         },
     };
-    let standing = kpi::standing(&state.db, as_of, &DESIGNATION_2025).await?;
+    let standing = state
+        .kpi_cache
+        .standing(&state.db, as_of, &DESIGNATION_2025)
+        .await?;
     let org = settings::get(&state.db).await?;
     let report = &standing.report;
     let (base, areas) = view(report);
