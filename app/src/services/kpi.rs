@@ -70,11 +70,16 @@ async fn scan(
     let window = || vec![Value::from(start), Value::from(end)];
     let mut scan = Scan::default();
 
+    // Counted per class and month first (an index-only scan joined to enrollments), then
+    // per category and reason over the few thousand (class, month) pairs: the class and
+    // course are looked up once per pair instead of once per code.
     let codes = format!(
-        "SELECT {month} AS month, {CATEGORY} AS category, {EXCLUSION} AS reason, COUNT(*) AS n \
-         FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
-         JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
-         WHERE ac.redeemed_on >= ? AND ac.redeemed_on <= ? GROUP BY 1, 2, 3",
+        "SELECT x.month AS month, {CATEGORY} AS category, {EXCLUSION} AS reason, CAST(SUM(x.n) AS BIGINT) AS n \
+         FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS n \
+               FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
+               WHERE ac.redeemed_on >= ? AND ac.redeemed_on <= ? GROUP BY 1, 2) x \
+         JOIN classes cl ON cl.id = x.class_id JOIN courses co ON co.id = cl.course_id \
+         GROUP BY 1, 2, 3",
         month = month_of("ac.redeemed_on")
     );
     for row in rows(db, &codes, window()).await? {
@@ -107,12 +112,15 @@ async fn scan(
     }
 
     let responses = format!(
-        "SELECT {month} AS month, {CATEGORY} AS category, co.solution_area AS area, \
-         {EXCLUSION} AS reason, COUNT(*) AS surveys, SUM({ANSWERS}) AS answers, \
-         SUM({ANSWER_SUM}) AS total \
-         FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id \
-         JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
-         WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2, 3, 4",
+        "SELECT x.month AS month, {CATEGORY} AS category, co.solution_area AS area, \
+         {EXCLUSION} AS reason, CAST(SUM(x.surveys) AS BIGINT) AS surveys, \
+         CAST(SUM(x.answers) AS BIGINT) AS answers, CAST(SUM(x.total) AS BIGINT) AS total \
+         FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS surveys, \
+               SUM({ANSWERS}) AS answers, SUM({ANSWER_SUM}) AS total \
+               FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id \
+               WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2) x \
+         JOIN classes cl ON cl.id = x.class_id JOIN courses co ON co.id = cl.course_id \
+         GROUP BY 1, 2, 3, 4",
         month = month_of("r.submitted_on")
     );
     for row in rows(db, &responses, window()).await? {
