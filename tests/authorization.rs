@@ -513,6 +513,30 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
         },
+        // issue 6: erasure (admins only). The POST names no learner on any roster, so the
+        // admin's cell is a refused form (422) and nothing is erased.
+        Row {
+            method: Get,
+            path: "/admin/erasure",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/admin/erasure?email=learner%40example.com",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/admin/erasure",
+            fields: &[
+                ("email", "nobody@example.com"),
+                ("reason", "REQ-1"),
+                ("confirm", "true"),
+            ],
+            expect: [SEE_OTHER, 422, 403, 403, 403],
+        },
     ];
     rows.into_iter()
         .map(|r| {

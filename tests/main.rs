@@ -25,3 +25,5 @@ mod surveys;
 mod vouchers;
 // issue 5: demo data
 mod demo;
+// issue 6: learner erasure
+mod erasure;

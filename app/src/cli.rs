@@ -8,10 +8,10 @@ use crate::domain::account::{Email, check_new_password, parse_name};
 use crate::domain::fields::parse_date;
 use crate::domain::role::Role;
 use crate::ledger::Actor;
-use crate::services::accounts;
 use crate::services::classes::ClassFilter;
 use crate::services::exports;
 use crate::services::imports::{self, ImportFailure, Kind};
+use crate::services::{ServiceError, accounts};
 use crate::{AppState, db, ledger, server};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -47,6 +47,9 @@ pub enum Command {
     /// E-mail outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Learners (who are roster lines, not accounts).
+    #[command(subcommand)]
+    Learner(LearnerCommand),
     /// Where the partner stands against the Training Services designation (SPEC §4).
     Kpi {
         /// The evaluation date, YYYY-MM-DD (default: today, UTC).
@@ -122,6 +125,20 @@ pub enum OutboxCommand {
     /// Queue the survey reminders that are due, send every message that is due, then
     /// exit (for cron, or with no server running).
     Send,
+}
+
+#[derive(Subcommand)]
+pub enum LearnerCommand {
+    /// Erase a learner on request (SPEC §6): name and e-mail replaced by a placeholder on
+    /// every enrollment with this e-mail, their links cancelled, unsent e-mails dropped.
+    Erase {
+        /// The learner's e-mail (compared case-insensitively).
+        #[arg(long)]
+        email: String,
+        /// The request's reference, kept in the ledger (never the name or e-mail).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -257,6 +274,24 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             if report.retrying + report.failed > 0 {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::Learner(LearnerCommand::Erase { email, reason }) => {
+            let conn = open(&config).await?;
+            // The command itself is the confirmation.
+            let done = crate::services::erasure::erase(&conn, &Actor::Cli, &email, &reason, "true")
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Field { field, message } => {
+                        anyhow::anyhow!("--{field} {message}")
+                    }
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            for (enrollment, class_ref, course_code, dates) in &done.enrollments {
+                println!(
+                    "erased enrollment {enrollment}: class {class_ref}, {course_code}, {dates}"
+                );
+            }
+            println!("{}", done.summary());
         }
         Command::Kpi { as_of, format } => {
             let as_of = match as_of {

@@ -15,6 +15,8 @@ pub struct Model {
     pub reminders_sent: i32,
     pub last_reminder_at: Option<DateTimeUtc>,
     pub responded_at: Option<DateTimeUtc>,
+    /// Set when the learner was erased: the link no longer opens anything.
+    pub cancelled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

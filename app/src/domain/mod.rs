@@ -2,6 +2,7 @@
 pub mod account;
 pub mod catalog;
 pub mod delivery;
+pub mod erasure;
 pub mod fields;
 pub mod kpi;
 pub mod policy;

@@ -25,6 +25,10 @@ pub const PERSONAL_LINK_KINDS: [&str; 3] =
 /// What a sent message's body becomes when it carried a personal link.
 pub const REMOVED_BODY: &str = "(sent; removed because it carried the learner's personal link)";
 
+/// What a sent message's body (and a personal subject) becomes when its learner is
+/// erased (SPEC §6).
+pub const ERASED_BODY: &str = "(sent; removed because the learner was erased)";
+
 /// A message ready to queue: what it is, to whom, and both rendered parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

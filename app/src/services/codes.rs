@@ -19,6 +19,7 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::Email;
 use crate::domain::delivery::{ClassStatus, Modality};
+use crate::domain::erasure;
 use crate::domain::fields::{parse_code, parse_date, parse_optional_date};
 use crate::ledger::{Actor, Chain, Entry, diff};
 use crate::mail::{self, Message, messages::message};
@@ -152,7 +153,12 @@ pub async fn issue(
     let waiting: Vec<enrollments::Model> = class_svc::roster(&tx, class.id)
         .await?
         .into_iter()
-        .filter(|e| e.attended && !issued.contains_key(&e.id))
+        // An erased learner has no address to send a code to (SPEC §6).
+        .filter(|e| {
+            e.attended
+                && !issued.contains_key(&e.id)
+                && !erasure::is_placeholder_email(&e.email_key)
+        })
         .collect();
     if waiting.is_empty() {
         return Ok(0);

@@ -5,6 +5,7 @@ pub mod classes;
 pub mod codes;
 pub mod courses;
 pub mod demo;
+pub mod erasure;
 pub mod exports;
 pub mod imports;
 pub mod kpi;

@@ -16,6 +16,7 @@ use crate::config::SurveysConfig;
 use crate::db::begin_write;
 use crate::domain::account::Email;
 use crate::domain::delivery::ClassStatus;
+use crate::domain::erasure;
 use crate::domain::fields::{parse_code, parse_date};
 use crate::ledger::{Actor, Chain, Entry, diff};
 use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
@@ -144,6 +145,8 @@ pub async fn send_invitations(
         .filter(enrollments::Column::ClassId.eq(class.id))
         .filter(enrollments::Column::Attended.eq(true))
         .filter(enrollments::Column::Id.not_in_subquery(invited.into_query()))
+        // An erased learner has no address to write to (SPEC §6).
+        .filter(enrollments::Column::EmailKey.not_like(erasure::PLACEHOLDER_EMAIL_PATTERN))
         .all(&tx)
         .await?;
     let now = clock::now();
@@ -160,6 +163,7 @@ pub async fn send_invitations(
             reminders_sent: Set(0),
             last_reminder_at: Set(None),
             responded_at: Set(None),
+            cancelled_at: Set(None),
             created_at: Set(now),
             ..Default::default()
         }
@@ -225,6 +229,7 @@ pub async fn send_due_reminders(
     let cutoff = now - Duration::days(config.reminder_after_days);
     let due = survey_invitations::Entity::find()
         .filter(survey_invitations::Column::RespondedAt.is_null())
+        .filter(survey_invitations::Column::CancelledAt.is_null())
         .filter(survey_invitations::Column::ExpiresAt.gt(now))
         .filter(survey_invitations::Column::RemindersSent.lt(config.max_reminders))
         .filter(
@@ -333,8 +338,10 @@ async fn invitation_by_token(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ServiceError::NotFound);
     }
+    // A cancelled link (the learner was erased) is as unknown as a mistyped one.
     survey_invitations::Entity::find()
         .filter(survey_invitations::Column::TokenHash.eq(crate::auth::token_hash(token)))
+        .filter(survey_invitations::Column::CancelledAt.is_null())
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound)

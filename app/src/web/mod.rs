@@ -8,6 +8,7 @@ pub mod classes;
 pub mod codes;
 pub mod courses;
 pub mod dashboard;
+pub mod erasure;
 pub mod imports;
 pub mod line_items;
 pub mod middleware;
@@ -79,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         // issue 5: API tokens
         .route("/admin/tokens", get(api_tokens::list).post(api_tokens::create))
         .route("/admin/tokens/{id}/revoke", post(api_tokens::revoke))
+        // issue 6: learner erasure
+        .route("/admin/erasure", get(erasure::show).post(erasure::erase))
         // issue 4: outbox
         .route("/outbox", get(outbox::list))
         .route("/outbox/{id}/retry", post(outbox::retry))

@@ -91,6 +91,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("/admin/ledger", "Ledger"));
         items.push(("/admin/tokens", "API tokens"));
         items.push(("/admin/settings", "Settings"));
+        items.push(("/admin/erasure", "Erasure"));
     }
     items.push(("/account", "Account"));
     items
