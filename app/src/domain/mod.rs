@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod fields;
 pub mod kpi;
 pub mod policy;
+pub mod recording;
 pub mod redirect;
 pub mod role;
 pub mod throttle;
