@@ -9,20 +9,23 @@ set -euo pipefail
 bin=$(realpath "$1"); dir=$2; backend=${3:-sqlite}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir" && cd "$dir"
-python3 "$here/perf-data.py" . >/dev/null
 export TSP_LEDGER__DATA__DIR=$PWD/data
-PG="psql -X -q -h 127.0.0.1 -U postgres"
+# REUSE=1 times an earlier run's data again instead of rebuilding it.
+reuse=${REUSE:-0}
+PG="psql -X -q -tA -h 127.0.0.1 -U postgres"
 case $backend in
   sqlite)
-    rm -f kpi.db*; export DATABASE_URL="sqlite://$PWD/kpi.db?mode=rwc"
+    [ "$reuse" = 1 ] || rm -f kpi.db*; export DATABASE_URL="sqlite://$PWD/kpi.db?mode=rwc"
     # The app maps the database file (PRAGMA mmap_size, see app/src/db.rs); so does the CLI.
-    run_sql() { sqlite3 -cmd "PRAGMA mmap_size = 1073741824" kpi.db; } ;;
+    run_sql() { sqlite3 -cmd ".output /dev/null" -cmd "PRAGMA mmap_size = 1073741824" -cmd ".output stdout" kpi.db; } ;;
   postgres)
-    $PG -d postgres -c "DROP DATABASE IF EXISTS kpibench" -c "CREATE DATABASE kpibench"
+    [ "$reuse" = 1 ] || { $PG -d postgres -c "DROP DATABASE IF EXISTS kpibench"; $PG -d postgres -c "CREATE DATABASE kpibench"; }
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/kpibench"
     run_sql() { $PG -d kpibench; } ;;
   *) echo "backend must be sqlite or postgres"; exit 2 ;;
 esac
+if [ "$reuse" != 1 ]; then
+python3 "$here/perf-data.py" . >/dev/null
 "$bin" import title-plan tp.csv >/dev/null && "$bin" import trainers tr.csv >/dev/null
 sed 's/,scheduled$/,confirmed/; s/,delivered$/,confirmed/' cl.csv > cl-confirmed.csv
 "$bin" import classes cl-confirmed.csv >/dev/null && "$bin" import roster ro.csv >/dev/null
@@ -38,6 +41,7 @@ INSERT INTO survey_responses (enrollment_id, q1, q2, q3, q4, q5, submitted_on, s
          $day, 'import', $now FROM enrollments;
 SQL
 if [ "$backend" = sqlite ]; then echo "ANALYZE;" | run_sql; else echo "VACUUM ANALYZE;" | run_sql; fi
+fi
 echo "$backend: $(echo 'select count(*) from achievement_codes;' | run_sql | tr -d ' ') codes, $(echo 'select count(*) from survey_responses;' | run_sql | tr -d ' ') responses"
 
 best() { # best of 3 wall-clock seconds of "$@"
@@ -61,7 +65,8 @@ SELECT x.month, $CAT, co.solution_area, $WHY, CAST(SUM(x.surveys) AS BIGINT), CA
 SELECT $WHY, COUNT(*) FROM classes cl JOIN courses co ON co.id = cl.course_id WHERE cl.end_date >= $START AND cl.end_date <= $END GROUP BY 1;
 SQL
 app=$(best "$bin" kpi --as-of 2026-11-22 --format json)
-raw=$(best run_sql < queries.sql)
+run_queries() { run_sql < queries.sql; }
+raw=$(best run_queries)
 python3 -c "print(f'tsp-ledger kpi: {$app:.3f} s   {\"$backend\"} CLI, same queries: {$raw:.3f} s   ratio {$app / $raw:.2f}')"
 
 # The dashboard: sign in, then the first view (a full scan) and the next (the cache).

@@ -37,6 +37,13 @@ struct Ids {
     voucher: i64,
     /// An API token (`{token}`).
     token: i64,
+    /// A draft recording of `{class}` (`{recording}`), one of its consent rows
+    /// (`{consent}`, the learner's), that learner's consent-page token (`{consent_token}`)
+    /// and an open takedown of it (`{takedown}`).
+    recording: i64,
+    consent: i64,
+    consent_token: String,
+    takedown: i64,
 }
 
 /// The rows, with `{other}`, `{course}`, `{trainer}`, `{class}` and `{enrollment}` in
@@ -537,6 +544,120 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             ],
             expect: [SEE_OTHER, 422, 403, 403, 403],
         },
+        // issue 6: recordings. Readers read; a trainer lists only what they present (the
+        // matrix trainer presents nothing: another's recording is a 404, as for classes);
+        // editors change. The public consent page works by token alone.
+        Row {
+            method: Get,
+            path: "/recordings",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/recordings?show=attention",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/recordings/new",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/recordings",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/recordings/{recording}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
+        Row {
+            method: Get,
+            path: "/recordings/{recording}/edit",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/recordings/{recording}",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        // Refused (nobody has granted): a redirect with the reasons, nothing changes.
+        Row {
+            method: Post,
+            path: "/recordings/{recording}/publish",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, SEE_OTHER, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/recordings/{recording}/withdraw",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        // Only the presenting MCT answers for themselves.
+        Row {
+            method: Post,
+            path: "/recordings/{recording}/consent",
+            fields: &[("change", "grant")],
+            expect: [SEE_OTHER, 403, 403, 404, 403],
+        },
+        // Every learner was asked already: nothing to do.
+        Row {
+            method: Post,
+            path: "/recordings/{recording}/consents/request",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, SEE_OTHER, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/recordings/{recording}/consents/{consent}/paper",
+            fields: &[("change", "grant")],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/recordings/{recording}/takedowns",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/takedowns/{takedown}/status",
+            fields: &[("status", "gone")],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/consent/{consent_token}",
+            fields: &[],
+            expect: [200; 5],
+        },
+        Row {
+            method: Post,
+            path: "/consent/{consent_token}",
+            fields: &[("change", "maybe")],
+            expect: [422; 5],
+        },
+        Row {
+            method: Get,
+            path: "/consent/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            fields: &[],
+            expect: [404; 5],
+        },
+        Row {
+            method: Post,
+            path: "/consent/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            fields: &[("change", "grant")],
+            expect: [404; 5],
+        },
     ];
     rows.into_iter()
         .map(|r| {
@@ -548,7 +669,11 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 .replace("{class}", &ids.class.to_string())
                 .replace("{enrollment}", &ids.enrollment.to_string())
                 .replace("{voucher}", &ids.voucher.to_string())
-                .replace("{token}", &ids.token.to_string());
+                .replace("{token}", &ids.token.to_string())
+                .replace("{recording}", &ids.recording.to_string())
+                .replace("{consent_token}", &ids.consent_token)
+                .replace("{consent}", &ids.consent.to_string())
+                .replace("{takedown}", &ids.takedown.to_string());
             (r, path)
         })
         .collect()
@@ -600,7 +725,60 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         .unwrap()
         .token
         .id;
+    let recording = tsp_ledger::services::recordings::create(
+        app.db(),
+        &tsp_ledger::ledger::Actor::Cli,
+        &tsp_ledger::services::recordings::RecordingFields {
+            title: "Matrix recording".into(),
+            course_code: "AZ-104".into(),
+            mct_id: "MCT-M".into(),
+            source_class_ref: "C-M".into(),
+            courseware_version: String::new(),
+            location: "https://videos.example.com/m".into(),
+        }
+        .parse()
+        .unwrap(),
+        "http://ledger.example/consent",
+    )
+    .await
+    .unwrap();
+    let consent = entity::recording_consents::Entity::find()
+        .filter(entity::recording_consents::Column::EnrollmentId.eq(enrollment))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mail = entity::outbox_messages::Entity::find()
+        .filter(entity::outbox_messages::Column::Kind.eq("recording_consent"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let start = mail.text_body.find("/consent/").unwrap() + "/consent/".len();
+    let consent_token = mail.text_body[start..start + 64].to_string();
+    let takedown = tsp_ledger::services::takedowns::record(
+        app.db(),
+        &tsp_ledger::ledger::Actor::Cli,
+        recording.id,
+        &tsp_ledger::services::takedowns::TakedownFields {
+            reference: "CR-M".into(),
+            reason: "other".into(),
+            received_on: "2026-03-10".into(),
+            due_on: "2026-04-10".into(),
+            notes: String::new(),
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap()
+    .id;
     let ids = Ids {
+        recording: recording.id,
+        consent,
+        consent_token,
+        takedown,
         token,
         other_user: other,
         course: course.id,
@@ -710,6 +888,24 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
             .unwrap()
             .retired
     );
+    // issue 6: the recording is still a draft, nobody's consent changed, the takedown is open.
+    let recording = tsp_ledger::services::recordings::get(app.db(), ids.recording)
+        .await
+        .unwrap();
+    assert_eq!(recording.status, "draft");
+    let consents = entity::recording_consents::Entity::find()
+        .filter(entity::recording_consents::Column::RecordingId.eq(ids.recording))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(consents.len(), 2);
+    assert!(consents.iter().all(|c| c.status == "requested"));
+    let takedown = entity::takedowns::Entity::find_by_id(ids.takedown)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(takedown.status, "open");
 }
 db_test!(every_route_admits_exactly_the_roles_spec_section_1_names);
 

@@ -20,6 +20,7 @@ mod codes;
 mod exports;
 mod imports;
 mod kpi;
+mod recordings;
 mod rosters;
 mod surveys;
 mod vouchers;

@@ -122,8 +122,8 @@ pub enum UserCommand {
 
 #[derive(Subcommand)]
 pub enum OutboxCommand {
-    /// Queue the survey reminders that are due, send every message that is due, then
-    /// exit (for cron, or with no server running).
+    /// Queue the survey reminders that are due and today's overdue-takedown notices, send
+    /// every message that is due, then exit (for cron, or with no server running).
     Send,
 }
 
@@ -265,6 +265,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let reminders = server::queue_due_reminders(&state).await?;
             if reminders > 0 {
                 println!("queued {reminders} survey reminders");
+            }
+            let notices = server::queue_takedown_notices(&state).await?;
+            if notices > 0 {
+                println!("queued {notices} overdue-takedown notices");
             }
             let report = state.mail_worker()?.drain().await?;
             println!(

@@ -37,11 +37,11 @@ pub async fn serve_until(
         .context("server failed")
 }
 
-/// How often the server looks for survey reminders that are due.
+/// How often the server looks for survey reminders and overdue takedowns.
 const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The work `serve` does besides answering requests: the outbox worker, and queuing the
-/// survey reminders that fall due. Abort the returned tasks to stop them.
+/// survey reminders that fall due and the daily overdue-takedown notices. Abort the returned tasks to stop them.
 pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let worker = tokio::spawn(state.mail_worker()?.run_forever());
     let state = state.clone();
@@ -51,6 +51,11 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
                 Ok(0) => {}
                 Ok(n) => tracing::info!(reminders = n, "survey reminders queued"),
                 Err(e) => tracing::error!(error = %e, "queuing survey reminders failed"),
+            }
+            match queue_takedown_notices(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notices = n, "overdue takedown notices queued"),
+                Err(e) => tracing::error!(error = %e, "queuing overdue takedown notices failed"),
             }
             tokio::time::sleep(REMINDER_INTERVAL).await;
         }
@@ -66,6 +71,18 @@ pub async fn queue_due_reminders(state: &AppState) -> Result<u64, crate::service
         &state.link(""),
         &state.secret,
         crate::clock::now(),
+    )
+    .await
+}
+
+/// Rule 6: today's overdue-takedown notice to each coordinator (at most one a day).
+pub async fn queue_takedown_notices(
+    state: &AppState,
+) -> Result<u64, crate::services::ServiceError> {
+    crate::services::takedowns::queue_overdue_notices(
+        &state.db,
+        crate::clock::now().date_naive(),
+        &state.link("/recordings?show=attention"),
     )
     .await
 }

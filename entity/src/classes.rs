@@ -20,6 +20,8 @@ pub struct Model {
     pub location: Option<String>,
     pub external_survey_url: Option<String>,
     pub confirmed_at: Option<DateTimeUtc>,
+    /// The published recording a recorded class delivers, if named.
+    pub recording_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

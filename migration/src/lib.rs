@@ -6,6 +6,7 @@ mod m20261122_000003_codes_surveys_outbox;
 mod m20261122_000004_vouchers;
 mod m20261122_000005_api_tokens;
 mod m20261122_000006_org_settings;
+mod m20261122_000007_recordings;
 mod m20261122_000008_learner_erasure;
 mod m20261122_000010_kpi_covering_indexes;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_vouchers::Migration),
             Box::new(m20261122_000005_api_tokens::Migration),
             Box::new(m20261122_000006_org_settings::Migration),
+            Box::new(m20261122_000007_recordings::Migration),
             Box::new(m20261122_000008_learner_erasure::Migration),
             Box::new(m20261122_000010_kpi_covering_indexes::Migration),
         ]

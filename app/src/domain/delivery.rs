@@ -42,6 +42,8 @@ macro_rules! id_enum {
     };
 }
 
+pub(crate) use id_enum;
+
 id_enum!(Modality {
     InPerson = "in_person" / "Live, in person",
     Virtual = "virtual" / "Live, virtual",

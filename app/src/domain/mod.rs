@@ -6,6 +6,7 @@ pub mod erasure;
 pub mod fields;
 pub mod kpi;
 pub mod policy;
+pub mod recording;
 pub mod redirect;
 pub mod role;
 pub mod throttle;

@@ -19,8 +19,12 @@ pub const FAILED: &str = "failed";
 /// Kinds whose body carries a learner's personal link (a token that is otherwise stored
 /// only as a hash): once sent, the worker empties the stored body, keeping the token
 /// out of the database.
-pub const PERSONAL_LINK_KINDS: [&str; 3] =
-    ["achievement_code", "survey_invitation", "survey_reminder"];
+pub const PERSONAL_LINK_KINDS: [&str; 4] = [
+    "achievement_code",
+    "survey_invitation",
+    "survey_reminder",
+    "recording_consent",
+];
 
 /// What a sent message's body becomes when it carried a personal link.
 pub const REMOVED_BODY: &str = "(sent; removed because it carried the learner's personal link)";

@@ -25,7 +25,6 @@ use crate::domain::fields::{
     FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
-use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Chain, Entry, diff};
 use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
 
@@ -43,6 +42,8 @@ pub struct ClassFields {
     pub status: String,
     pub location: String,
     pub external_survey_url: String,
+    /// The published recording a recorded class delivers (form only; blank: none).
+    pub recording_id: String,
     pub reason: String,
 }
 
@@ -59,6 +60,8 @@ pub struct ClassInput {
     /// `None` keeps what is stored (imports carry no location or survey link).
     pub location: Option<Option<String>>,
     pub external_survey_url: Option<Option<String>>,
+    /// `None` keeps what is stored (imports name no recording).
+    pub recording_id: Option<Option<i64>>,
 }
 
 impl ClassFields {
@@ -79,6 +82,20 @@ impl ClassFields {
                 .map(Some)
         } else {
             Some(None)
+        };
+        let recording_id = if from_import {
+            Some(None)
+        } else if self.recording_id.trim().is_empty() {
+            Some(Some(None))
+        } else {
+            e.check(
+                "recording_id",
+                self.recording_id
+                    .trim()
+                    .parse::<i64>()
+                    .map(|id| Some(Some(id)))
+                    .map_err(|_| "choose a recording from the list".to_string()),
+            )
         };
         let (location, survey) = if from_import {
             (Some(None), Some(None))
@@ -115,6 +132,7 @@ impl ClassFields {
                 Some(location),
                 Some(external_survey_url),
             ) if e.is_empty() => Ok(ClassInput {
+                recording_id: recording_id.flatten(),
                 class_ref,
                 course_code,
                 mct_id,
@@ -144,6 +162,7 @@ impl ClassFields {
             status: c.status.clone(),
             location: c.location.clone().unwrap_or_default(),
             external_survey_url: c.external_survey_url.clone().unwrap_or_default(),
+            recording_id: c.recording_id.map(|r| r.to_string()).unwrap_or_default(),
             reason: String::new(),
         }
     }
@@ -158,12 +177,17 @@ pub fn modality(c: &classes::Model) -> Modality {
 }
 
 fn snapshot(c: &classes::Model, course: &courses::Model, trainer: &trainers::Model) -> Value {
-    json!({
+    let mut snapshot = json!({
         "class_ref": c.class_ref, "course_code": course.course_code, "mct_id": trainer.mct_id,
         "start_date": c.start_date.to_string(), "end_date": c.end_date.to_string(),
         "modality": c.modality, "status": c.status, "location": c.location,
         "external_survey_url": c.external_survey_url,
-    })
+    });
+    // Only classes that name a recording carry the key (older entries stay as they were).
+    if let Some(r) = c.recording_id {
+        snapshot["recording_id"] = json!(r);
+    }
+    snapshot
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<classes::Model, ServiceError> {
@@ -288,6 +312,23 @@ pub(crate) async fn write(
         (None, Some(old)) => old.external_survey_url.clone(),
         (None, None) => None,
     };
+    let recording_id = match (input.recording_id, &existing) {
+        (Some(r), _) => r,
+        (None, Some(old)) => old.recording_id,
+        (None, None) => None,
+    };
+    if let Some(rid) = recording_id {
+        // Rule 3: a recording newly attached must be published and of this course; one
+        // already attached stays (even if withdrawn since) while course and modality do.
+        let kept = existing.as_ref().is_some_and(|old| {
+            old.recording_id == Some(rid)
+                && old.course_id == course.id
+                && old.modality == input.modality.id()
+        });
+        if !kept {
+            super::recordings::check_class_recording(tx, rid, &course, input.modality).await?;
+        }
+    }
     let now = clock::now();
     let (model, before, action, reason) = match existing {
         Some(old) => {
@@ -299,7 +340,8 @@ pub(crate) async fn write(
                 && old.modality == input.modality.id()
                 && old.status == new_status.id()
                 && old.location == location
-                && old.external_survey_url == survey;
+                && old.external_survey_url == survey
+                && old.recording_id == recording_id;
             if unchanged {
                 return Ok(Outcome::Unchanged(old));
             }
@@ -335,6 +377,7 @@ pub(crate) async fn write(
             active.status = Set(new_status.id().to_string());
             active.location = Set(location);
             active.external_survey_url = Set(survey);
+            active.recording_id = Set(recording_id);
             if new_status == ClassStatus::Confirmed && old_status != ClassStatus::Confirmed {
                 active.confirmed_at = Set(Some(now));
             }
@@ -352,6 +395,7 @@ pub(crate) async fn write(
                 status: Set(new_status.id().to_string()),
                 location: Set(location),
                 external_survey_url: Set(survey),
+                recording_id: Set(recording_id),
                 confirmed_at: Set((new_status == ClassStatus::Confirmed).then_some(now)),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -542,12 +586,7 @@ pub async fn visible_class(
     id: i64,
 ) -> Result<classes::Model, ServiceError> {
     let class = get(db, id).await?;
-    if user.role == Role::Trainer {
-        let own = trainer_svc::of_user(db, user.id).await?;
-        if own.map(|t| t.id) != Some(class.trainer_id) {
-            return Err(ServiceError::NotFound);
-        }
-    }
+    trainer_svc::ensure_visible(db, user, class.trainer_id).await?;
     Ok(class)
 }
 

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    achievement_codes, classes, courses, enrollments, outbox_messages, survey_invitations,
-    survey_responses,
+    achievement_codes, classes, courses, enrollments, outbox_messages, recording_consents,
+    survey_invitations, survey_responses,
 };
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
@@ -296,13 +296,20 @@ async fn cancel_links(
         changes.insert("survey_link".into(), cancelled());
         done.survey_links += 1;
     }
-    // ── Recording consent links (issue 6 item 2) go here ──────────────────────────────
-    // Their rows reference the enrollment id and keep their history; only the link dies:
-    //   recording_consents::Entity::update_many()
-    //       .col_expr(recording_consents::Column::TokenHash, Expr::value(Option::<String>::None))
-    //       .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
-    //       .exec(tx).await?;
-    // and, when rows_affected > 0: changes.insert("consent_links".into(), cancelled());
+    // Recording consent links: the rows keep their history (by enrollment id); only the
+    // link dies.
+    let consents = recording_consents::Entity::update_many()
+        .col_expr(
+            recording_consents::Column::TokenHash,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
+        .filter(recording_consents::Column::TokenHash.is_not_null())
+        .exec(tx)
+        .await?;
+    if consents.rows_affected > 0 {
+        changes.insert("consent_links".into(), cancelled());
+    }
     Ok(())
 }
 

@@ -10,10 +10,12 @@ pub mod exports;
 pub mod imports;
 pub mod kpi;
 pub mod kpi_lines;
+pub mod recordings;
 pub mod rosters;
 pub mod settings;
 pub mod sign_in;
 pub mod surveys;
+pub mod takedowns;
 pub mod trainers;
 pub mod vouchers;
 

@@ -351,6 +351,21 @@ pub async fn linkable_users(db: &impl ConnectionTrait) -> Result<Vec<users::Mode
         .await?)
 }
 
+/// Refuses (as not found) a record of MCT `trainer_id` to a trainer who is not that MCT:
+/// staff see every record, a trainer only their own (another's does not exist for them).
+pub async fn ensure_visible(
+    db: &impl sea_orm::ConnectionTrait,
+    user: &crate::auth::extract::CurrentUser,
+    trainer_id: i64,
+) -> Result<(), ServiceError> {
+    if user.role == crate::domain::role::Role::Trainer
+        && of_user(db, user.id).await?.map(|t| t.id) != Some(trainer_id)
+    {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

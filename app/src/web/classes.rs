@@ -297,6 +297,38 @@ struct FormPage {
     courses: Options,
     mcts: Options,
     modalities: Options,
+    /// Published recordings (plus the one the class already names), for recorded classes.
+    recordings: Options,
+}
+
+/// Rule 3: a recorded class picks a published recording; the one it already names stays
+/// selectable (even if withdrawn since).
+async fn recording_options(state: &AppState, current: &str) -> Result<Options, AppError> {
+    use crate::services::recordings as rec_svc;
+    let codes: std::collections::HashMap<i64, String> = course_svc::list(&state.db, "", true)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.course_code))
+        .collect();
+    let mut list = rec_svc::published_of_course(&state.db, None).await?;
+    if let Ok(id) = current.trim().parse::<i64>()
+        && !list.iter().any(|r| r.id == id)
+        && let Ok(r) = rec_svc::get(&state.db, id).await
+    {
+        list.push(r);
+    }
+    Ok(list
+        .into_iter()
+        .map(|r| {
+            let code = codes.get(&r.course_id).cloned().unwrap_or_default();
+            let note = if r.status == "published" {
+                String::new()
+            } else {
+                format!(" [{}]", r.status)
+            };
+            (r.id.to_string(), format!("{code} — {}{note}", r.title))
+        })
+        .collect())
 }
 
 async fn form_page(
@@ -326,6 +358,7 @@ async fn form_page(
         ),
         mcts: trainer_options(&trainer_svc::all(&state.db).await?, |t| t.mct_id.clone()),
         modalities: enum_options(Modality::ALL, Modality::id, Modality::label),
+        recordings: recording_options(state, &form.recording_id).await?,
         form,
         errors,
     };

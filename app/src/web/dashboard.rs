@@ -118,6 +118,8 @@ struct DashboardPage {
     leaving: Leaving,
     potential: PotentialView,
     trainers: TrainerStanding,
+    /// Recordings needing action and overdue takedowns (rules 3, 4, 6), today.
+    recordings: crate::services::recordings::Attention,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -439,6 +441,7 @@ pub async fn home(
         leaving,
         potential: PotentialView::of(&standing.potential),
         trainers: standing.trainers.clone(),
+        recordings: crate::services::recordings::attention(&state.db, today).await?,
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -14,6 +14,7 @@ pub mod line_items;
 pub mod middleware;
 pub mod outbox;
 pub mod page;
+pub mod recordings;
 pub mod settings;
 pub mod surveys;
 pub mod trainers;
@@ -93,6 +94,19 @@ pub fn router(state: AppState) -> Router {
         // issue 4: surveys
         .route("/classes/{id}/surveys/send", post(surveys::send))
         .route("/survey/{token}", get(surveys::show).post(surveys::submit))
+        // issue 6: recordings, consent, takedowns
+        .route("/recordings", get(recordings::list).post(recordings::create))
+        .route("/recordings/new", get(recordings::new))
+        .route("/recordings/{id}", get(recordings::show).post(recordings::update))
+        .route("/recordings/{id}/edit", get(recordings::edit))
+        .route("/recordings/{id}/publish", post(recordings::publish))
+        .route("/recordings/{id}/withdraw", post(recordings::withdraw))
+        .route("/recordings/{id}/consent", post(recordings::own_consent))
+        .route("/recordings/{id}/consents/request", post(recordings::request_new))
+        .route("/recordings/{id}/consents/{consent}/paper", post(recordings::paper))
+        .route("/recordings/{id}/takedowns", post(recordings::add_takedown))
+        .route("/takedowns/{id}/status", post(recordings::takedown_status))
+        .route("/consent/{token}", get(recordings::consent_show).post(recordings::consent_answer))
         .route("/imports", get(imports::page))
         .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
         // CSV uploads get their own, larger limit; they are spooled to disk.

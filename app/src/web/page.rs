@@ -77,8 +77,10 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("/trainers", "Trainers"));
         items.push(("/codes", "Codes"));
         items.push(("/vouchers", "Vouchers"));
+        items.push(("/recordings", "Recordings"));
     } else {
         items.push(("/classes", "My classes"));
+        items.push(("/recordings", "My recordings"));
     }
     if role.may_edit_records() {
         items.push(("/imports", "Imports"));
