@@ -642,3 +642,59 @@ async fn the_dashboard_is_cached_until_the_ledger_moves(app: TestApp) {
     assert_eq!(body["base"]["exams"]["points"], json!(130.0));
 }
 db_test!(the_dashboard_is_cached_until_the_ledger_moves);
+
+async fn rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count(app: TestApp) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use tsp_ledger::domain::role::Role;
+    seed(&app).await;
+    let before = kpi::report(app.db(), date("2026-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    let k4 = entity::classes::Entity::find()
+        .filter(entity::classes::Column::ClassRef.eq("K4"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(k4.modality, "recorded");
+    fixtures::import(&app, Kind::CodePool, "achievement_code\nPOOL-1\nPOOL-2\n")
+        .await
+        .unwrap();
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    // Codes for the two learners of the recorded class who have none yet, and surveys.
+    let issued = coordinator
+        .post(&format!("/classes/{}/codes/issue", k4.id), &[])
+        .await;
+    assert_eq!(issued.status, axum::http::StatusCode::SEE_OTHER);
+    let sent = coordinator
+        .post(&format!("/classes/{}/surveys/send", k4.id), &[])
+        .await;
+    assert_eq!(sent.status, axum::http::StatusCode::SEE_OTHER);
+    let kinds: Vec<String> = entity::outbox_messages::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "achievement_code").count(), 2);
+    assert!(kinds.iter().any(|k| k == "survey_invitation"));
+    // A learner redeems one in the window: it is counted as excluded, never as points.
+    fixtures::import(
+        &app,
+        Kind::Codes,
+        "class_ref,learner_email,achievement_code,issued_on,redeemed_on\nK4,l2@k4.example.com,POOL-1,2026-06-05,2026-06-21\n",
+    )
+    .await
+    .unwrap();
+    let after = kpi::report(app.db(), date("2026-11-22"), &DESIGNATION_2025)
+        .await
+        .unwrap();
+    assert_eq!(after.base, before.base, "no KPI figure moves");
+    assert_eq!(after.solution_areas, before.solution_areas);
+    assert_eq!(
+        after.excluded.redeemed_codes,
+        before.excluded.redeemed_codes + 1
+    );
+}
+db_test!(rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count);

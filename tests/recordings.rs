@@ -547,6 +547,12 @@ async fn rule_3_only_published_recordings_back_a_new_recorded_class(app: TestApp
         .unwrap()
         .unwrap();
     assert_eq!(class.recording_id, Some(id));
+    coordinator
+        .get(&format!("/classes/{}", class.id))
+        .await
+        .assert_contains(&format!(
+            "<dt>Recording</dt><dd><a href=\"/recordings/{id}\">AZ-104 March cohort</a>"
+        ));
     let create = ledger_of(&app, "class", class.id).await;
     assert_eq!(changes(&create[0])["recording_id"]["after"], id);
 

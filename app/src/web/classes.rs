@@ -540,6 +540,8 @@ struct ShowPage {
     valid_until: String,
     location: String,
     survey_url: String,
+    /// The recording a recorded class delivers: (id, title, status).
+    recording: Option<(i64, String, String)>,
     confirmed: bool,
     may_edit: bool,
     may_deliver: bool,
@@ -622,6 +624,13 @@ async fn show_page(
         valid_until: trainer.mct_valid_until.to_string(),
         location: class.location.clone().unwrap_or_default(),
         survey_url: class.external_survey_url.clone().unwrap_or_default(),
+        recording: match class.recording_id {
+            Some(id) => {
+                let r = crate::services::recordings::get(&state.db, id).await?;
+                Some((r.id, r.title, r.status))
+            }
+            None => None,
+        },
         confirmed: class_status.is_closed(),
         may_edit,
         may_deliver: may_edit && class_status.apply(StatusChange::MarkDelivered).is_ok(),
