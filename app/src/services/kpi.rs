@@ -62,17 +62,10 @@ struct Scan {
     awaiting_surveys: i64,
 }
 
-async fn scan(
-    db: &impl ConnectionTrait,
-    start: NaiveDate,
-    end: NaiveDate,
-) -> Result<Scan, ServiceError> {
-    let window = || vec![Value::from(start), Value::from(end)];
-    let mut scan = Scan::default();
-
-    // Counted per class and month first (an index-only scan joined to enrollments), then
-    // per category and reason over the few thousand (class, month) pairs: the class and
-    // course are looked up once per pair instead of once per code.
+/// The scan's four statements (codes, vouchers, responses, classes), each with two `?`
+/// placeholders for the window's first and last day. Public so that a benchmark can run
+/// exactly these in the database's own CLI.
+pub fn scan_statements() -> [String; 4] {
     let codes = format!(
         "SELECT x.month AS month, {CATEGORY} AS category, {EXCLUSION} AS reason, CAST(SUM(x.n) AS BIGINT) AS n \
          FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS n \
@@ -82,6 +75,43 @@ async fn scan(
          GROUP BY 1, 2, 3",
         month = month_of("ac.redeemed_on")
     );
+    let vouchers = format!(
+        "SELECT {month} AS month, level, SUM(quantity) AS units FROM exam_vouchers \
+         WHERE purchased_on >= ? AND purchased_on <= ? GROUP BY 1, 2",
+        month = month_of("purchased_on")
+    );
+    let responses = format!(
+        "SELECT x.month AS month, {CATEGORY} AS category, co.solution_area AS area, \
+         {EXCLUSION} AS reason, CAST(SUM(x.surveys) AS BIGINT) AS surveys, \
+         CAST(SUM(x.answers) AS BIGINT) AS answers, CAST(SUM(x.total) AS BIGINT) AS total \
+         FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS surveys, \
+               SUM({ANSWERS}) AS answers, SUM({ANSWER_SUM}) AS total \
+               FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id \
+               WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2) x \
+         JOIN classes cl ON cl.id = x.class_id JOIN courses co ON co.id = cl.course_id \
+         GROUP BY 1, 2, 3, 4",
+        month = month_of("r.submitted_on")
+    );
+    let classes = format!(
+        "SELECT {EXCLUSION} AS reason, COUNT(*) AS n FROM classes cl \
+         JOIN courses co ON co.id = cl.course_id \
+         WHERE cl.end_date >= ? AND cl.end_date <= ? GROUP BY 1"
+    );
+    [codes, vouchers, responses, classes]
+}
+
+async fn scan(
+    db: &impl ConnectionTrait,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Scan, ServiceError> {
+    let window = || vec![Value::from(start), Value::from(end)];
+    let mut scan = Scan::default();
+    let [codes, vouchers, responses, classes] = scan_statements();
+
+    // Counted per class and month first (an index-only scan joined to enrollments), then
+    // per category and reason over the few thousand (class, month) pairs: the class and
+    // course are looked up once per pair instead of once per code.
     for row in rows(db, &codes, window()).await? {
         let n: i64 = row.try_get("", "n")?;
         let category = category(&row.try_get::<String>("", "category")?);
@@ -97,11 +127,6 @@ async fn scan(
         }
     }
 
-    let vouchers = format!(
-        "SELECT {month} AS month, level, SUM(quantity) AS units FROM exam_vouchers \
-         WHERE purchased_on >= ? AND purchased_on <= ? GROUP BY 1, 2",
-        month = month_of("purchased_on")
-    );
     for row in rows(db, &vouchers, window()).await? {
         let units: i64 = row.try_get::<Option<i64>>("", "units")?.unwrap_or(0);
         let month = scan.months.entry(row.try_get("", "month")?).or_default();
@@ -111,18 +136,6 @@ async fn scan(
         }
     }
 
-    let responses = format!(
-        "SELECT x.month AS month, {CATEGORY} AS category, co.solution_area AS area, \
-         {EXCLUSION} AS reason, CAST(SUM(x.surveys) AS BIGINT) AS surveys, \
-         CAST(SUM(x.answers) AS BIGINT) AS answers, CAST(SUM(x.total) AS BIGINT) AS total \
-         FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS surveys, \
-               SUM({ANSWERS}) AS answers, SUM({ANSWER_SUM}) AS total \
-               FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id \
-               WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2) x \
-         JOIN classes cl ON cl.id = x.class_id JOIN courses co ON co.id = cl.course_id \
-         GROUP BY 1, 2, 3, 4",
-        month = month_of("r.submitted_on")
-    );
     for row in rows(db, &responses, window()).await? {
         let surveys: i64 = row.try_get("", "surveys")?;
         let month = scan.months.entry(row.try_get("", "month")?).or_default();
@@ -158,11 +171,6 @@ async fn scan(
         }
     }
 
-    let classes = format!(
-        "SELECT {EXCLUSION} AS reason, COUNT(*) AS n FROM classes cl \
-         JOIN courses co ON co.id = cl.course_id \
-         WHERE cl.end_date >= ? AND cl.end_date <= ? GROUP BY 1"
-    );
     for row in rows(db, &classes, window()).await? {
         let n: i64 = row.try_get("", "n")?;
         let excluded = &mut scan.excluded_classes;

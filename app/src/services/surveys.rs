@@ -116,7 +116,7 @@ async fn target<'a>(
 }
 
 /// The purpose a survey link's token is derived for.
-const SURVEY_TOKEN: &str = "survey-invitation";
+pub const SURVEY_TOKEN: &str = "survey-invitation";
 
 /// Invites every attending learner of the class who has no invitation yet and queues
 /// their e-mails, all in one transaction. Returns how many were invited.

@@ -1,0 +1,550 @@
+//! `cargo bench -p tsp-ledger-tests --bench load`: the figures of the README's performance
+//! section, measured in one run on one database (SQLite by default; PostgreSQL with
+//! `BENCH_DATABASE_URL=postgres://…`, in a schema of its own that is dropped afterwards).
+//!
+//! 1. roster import rows/s (the import engine, all rows in one transaction);
+//! 2. class-list page requests/s and p99 at 64 concurrent clients over loopback;
+//! 3. survey submissions/s and p99 at 64 concurrent clients, every 2xx checked stored;
+//! 4. the KPI report next to the same statements run by `sqlite3` / `psql`, as a ratio;
+//! 5. peak memory (VmHWM) of this process, which runs the server and the clients.
+//!
+//! Sizes: BENCH_CLASSES (default 1 000 000), BENCH_LEARNERS (roster rows, 1 000 000),
+//! BENCH_SURVEYS (invitations answered, 20 000), BENCH_SECONDS (per load phase, 10).
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tsp_ledger::config::Config;
+use tsp_ledger::domain::kpi::{DESIGNATION_2025, window};
+use tsp_ledger::ledger::Actor;
+use tsp_ledger::services::imports::{self, Kind};
+use tsp_ledger::state::AppState;
+
+const CLIENTS: usize = 64;
+const TODAY: &str = "2026-11-22";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident memory of this process so far, in MiB.
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct Target {
+    db: DatabaseConnection,
+    config: Config,
+    /// PostgreSQL: (admin URL, schema) to run `psql` in and to drop at the end.
+    postgres: Option<(String, String)>,
+    sqlite_file: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+async fn target() -> Target {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::load_from(std::path::Path::new("/nonexistent"), None, &[]).unwrap();
+    config.data.dir = dir.path().to_path_buf();
+    config.mail.transport = "stub".into();
+    config.database.max_connections = 16;
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let schema = format!("bench_{}", std::process::id());
+            let admin = sea_orm::Database::connect(&url).await.unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .unwrap();
+            admin.close().await.ok();
+            let db = tsp_ledger::db::connect_url(&url, 16, 5000, Some(&schema))
+                .await
+                .unwrap();
+            config.database.url = url.clone();
+            Target {
+                db,
+                config,
+                postgres: Some((url, schema)),
+                sqlite_file: None,
+                _dir: dir,
+            }
+        }
+        _ => {
+            let file = dir.path().join("bench.db");
+            config.database.url = format!("sqlite://{}?mode=rwc", file.display());
+            let db = tsp_ledger::db::connect(&config.database).await.unwrap();
+            Target {
+                db,
+                config,
+                postgres: None,
+                sqlite_file: Some(file),
+                _dir: dir,
+            }
+        }
+    }
+}
+
+async fn import(db: &DatabaseConnection, kind: Kind, csv: String) -> imports::Summary {
+    imports::run(
+        db,
+        &Actor::Cli,
+        kind,
+        Cursor::new(csv.into_bytes()),
+        None,
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{kind:?} import: {e:?}"))
+}
+
+/// Courses, MCTs and `classes` classes (the classes straight into the table: what is
+/// measured is reading them, and a million ledgered creations would only slow this down).
+async fn catalog(db: &DatabaseConnection, classes: usize, postgres: bool) {
+    let areas = [
+        "data_ai",
+        "infrastructure",
+        "digital_app_innovation",
+        "business_applications",
+        "modern_work",
+        "security",
+    ];
+    let mut tp = String::from(
+        "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version\n",
+    );
+    for i in 0..200 {
+        tp.push_str(&format!(
+            "CRS-{i:03},Course number {i},{},{},{},official,1\n",
+            1 + i % 5,
+            i % 7 == 0,
+            areas[i % 6]
+        ));
+    }
+    import(db, Kind::TitlePlan, tp).await;
+    let mut tr = String::from("name,email,mct_id,mct_valid_until,affiliated\n");
+    for i in 0..50 {
+        tr.push_str(&format!(
+            "Trainer {i},mct{i}@example.com,MCT-{i:03},2030-12-31,true\n"
+        ));
+    }
+    import(db, Kind::Trainers, tr).await;
+    let (numbers, day, now) = if postgres {
+        (
+            format!("generate_series(1, {classes}) AS n(i)"),
+            "DATE '2025-06-01' + (i % 500)::int",
+            "TIMESTAMPTZ '2026-01-01 00:00:00+00'",
+        )
+    } else {
+        (
+            format!(
+                "(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {classes}) SELECT i FROM c) AS n"
+            ),
+            "date('2025-06-01', '+' || (i % 500) || ' days')",
+            "'2026-01-01 00:00:00+00:00'",
+        )
+    };
+    db.execute_unprepared(&format!(
+        "INSERT INTO classes (class_ref, course_id, trainer_id, start_date, end_date, modality, status, created_at, updated_at) \
+         SELECT 'B-' || i, 1 + i % 200, 1 + i % 50, {day}, {day}, \
+         CASE WHEN i % 10 = 0 THEN 'virtual' ELSE 'in_person' END, 'confirmed', {now}, {now} FROM {numbers}"
+    ))
+    .await
+    .unwrap();
+    let analyze = if postgres {
+        "VACUUM ANALYZE"
+    } else {
+        "ANALYZE"
+    };
+    db.execute_unprepared(analyze).await.unwrap();
+}
+
+/// Latencies of a load phase: requests/s, p50 and p99 in ms.
+fn summary(mut latencies: Vec<Duration>, elapsed: Duration) -> (f64, f64, f64) {
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    (
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        at(0.50),
+        at(0.99),
+    )
+}
+
+/// Runs `CLIENTS` loops of `request(i)` for `seconds` (or until `limit` requests); returns
+/// the latencies of the 2xx answers and how many were not 2xx.
+async fn load<F, Fut>(seconds: u64, limit: usize, request: F) -> (Vec<Duration>, usize, Duration)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let next = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (request, next, failures) = (request.clone(), next.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit {
+                    break;
+                }
+                let t = Instant::now();
+                if request(i).await {
+                    latencies.push(t.elapsed());
+                } else {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (all, failures.load(Ordering::Relaxed), started.elapsed())
+}
+
+/// Times `run` (best of 3), in seconds.
+async fn best_of_3<F, Fut>(mut run: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        run().await;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let classes = env_usize("BENCH_CLASSES", 1_000_000);
+    let learners = env_usize("BENCH_LEARNERS", 1_000_000);
+    let surveys = env_usize("BENCH_SURVEYS", 20_000);
+    let seconds = env_usize("BENCH_SECONDS", 10) as u64;
+    let t = target().await;
+    let postgres = t.postgres.is_some();
+    let backend = if postgres { "PostgreSQL" } else { "SQLite" };
+    println!(
+        "tsp-ledger load benchmark on {backend}: {classes} classes, {learners} learners, {surveys} surveys, {CLIENTS} clients"
+    );
+    tsp_ledger::db::migrate(&t.db).await.unwrap();
+    let t0 = Instant::now();
+    catalog(&t.db, classes, postgres).await;
+    println!(
+        "setup: {classes} classes in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // 1. Roster import: `learners` rows over the first classes, 50 per class.
+    let mut csv = String::with_capacity(learners * 48);
+    csv.push_str("class_ref,learner_name,learner_email,attended\n");
+    for i in 0..learners {
+        csv.push_str(&format!(
+            "B-{},Learner {i},l{i}@example.com,true\n",
+            1 + i / 50
+        ));
+    }
+    let t0 = Instant::now();
+    let summary_rows = import(&t.db, Kind::Roster, csv).await;
+    let import_s = t0.elapsed().as_secs_f64();
+    println!(
+        "roster import: {} rows in {import_s:.1} s = {:.0} rows/s (peak memory so far {:.0} MiB)",
+        summary_rows.rows,
+        summary_rows.rows as f64 / import_s,
+        peak_mib()
+    );
+    if postgres {
+        t.db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
+    } else {
+        t.db.execute_unprepared("ANALYZE").await.unwrap();
+    }
+
+    // The real server on a loopback port.
+    let state = AppState::new(t.config.clone(), t.db.clone(), [7u8; 32]);
+    let listener = tsp_ledger::server::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(tsp_ledger::server::serve(state.clone(), listener));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // 2. The class list, signed in as a viewer.
+    let viewer = tsp_ledger::services::accounts::create(
+        &t.db,
+        &state.hasher,
+        &Actor::Cli,
+        tsp_ledger::services::accounts::NewAccount {
+            email: tsp_ledger::domain::account::Email::parse("bench@example.com").unwrap(),
+            name: "Bench Viewer".into(),
+            role: tsp_ledger::domain::role::Role::Viewer,
+            password: "bench-password-1".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let session = tsp_ledger::auth::session::create(&t.db, &state.sessions, viewer.id)
+        .await
+        .unwrap();
+    let cookie = format!(
+        "{}={}",
+        tsp_ledger::auth::session::COOKIE,
+        session.cookie_value
+    );
+    let pages = [
+        "/classes",
+        "/classes?status=confirmed",
+        "/classes?q=B-12",
+        "/classes?modality=virtual&status=confirmed",
+    ];
+    let (latencies, failed, elapsed) = {
+        let (http, base, cookie) = (http.clone(), base.clone(), cookie.clone());
+        load(seconds, usize::MAX, move |i| {
+            let request = http
+                .get(format!("{base}{}", pages[i % pages.len()]))
+                .header("cookie", cookie.clone());
+            async move {
+                match request.send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await
+    };
+    let (rps, p50, p99) = summary(latencies, elapsed);
+    println!(
+        "class list ({classes} classes): {rps:.0} requests/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {failed} failed"
+    );
+
+    // 3. Survey submissions: invitations for the learners of the first classes, then each
+    // client answers distinct links (one anonymous CSRF nonce, as a browser would hold).
+    let classes_needed = surveys.div_ceil(50);
+    let class_ids: Vec<i64> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        entity::classes::Entity::find()
+            .select_only()
+            .column(entity::classes::Column::Id)
+            .filter(entity::classes::Column::Id.lte(classes_needed as i64))
+            .order_by_asc(entity::classes::Column::Id)
+            .into_tuple()
+            .all(&t.db)
+            .await
+            .unwrap()
+    };
+    for id in &class_ids {
+        tsp_ledger::services::surveys::send_invitations(
+            &t.db,
+            &Actor::Cli,
+            &state.config.surveys,
+            *id,
+            &base,
+            &state.secret,
+        )
+        .await
+        .unwrap();
+    }
+    let enrollments: Vec<i64> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        entity::enrollments::Entity::find()
+            .select_only()
+            .column(entity::enrollments::Column::Id)
+            .filter(entity::enrollments::Column::ClassId.is_in(class_ids.clone()))
+            .order_by_asc(entity::enrollments::Column::Id)
+            .limit(surveys as u64)
+            .into_tuple()
+            .all(&t.db)
+            .await
+            .unwrap()
+    };
+    let tokens: Arc<Vec<String>> = Arc::new(
+        enrollments
+            .iter()
+            .map(|id| {
+                tsp_ledger::auth::derived_token(
+                    &state.secret,
+                    tsp_ledger::services::surveys::SURVEY_TOKEN,
+                    *id,
+                )
+            })
+            .collect(),
+    );
+    let nonce = tsp_ledger::auth::random_token();
+    let csrf = tsp_ledger::auth::csrf::anonymous_token(&state.secret, &nonce);
+    let answered = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (latencies, failed, elapsed) = {
+        let (http, base, tokens, answered) =
+            (http.clone(), base.clone(), tokens.clone(), answered.clone());
+        let cookie = format!("{}={nonce}", tsp_ledger::auth::csrf::NONCE_COOKIE);
+        load(seconds.max(60), tokens.len(), move |i| {
+            let request = http
+                .post(format!("{base}/survey/{}", tokens[i]))
+                .header("cookie", cookie.clone())
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("q1", "5"),
+                    ("q2", "4"),
+                    ("q3", "5"),
+                    ("q4", "4"),
+                    ("q5", "5"),
+                    ("comment", "Great class"),
+                ]);
+            let answered = answered.clone();
+            async move {
+                match request.send().await {
+                    Ok(r) if r.status().is_success() || r.status().is_redirection() => {
+                        answered.lock().unwrap().push(i);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        })
+        .await
+    };
+    let (sps, p50, p99) = summary(latencies, elapsed);
+    let stored: i64 = {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entity::survey_responses::Entity::find()
+            .count(&t.db)
+            .await
+            .unwrap() as i64
+    };
+    let acknowledged = answered.lock().unwrap().len();
+    println!(
+        "survey submissions: {sps:.0} /s, p50 {p50:.1} ms, p99 {p99:.1} ms ({acknowledged} acknowledged, {stored} stored, {failed} failed)"
+    );
+    assert_eq!(
+        stored as usize, acknowledged,
+        "every acknowledged response is stored"
+    );
+
+    // 4. KPI: one redeemed code and one response for every learner, then the report next
+    // to the very same statements in the database's own CLI.
+    let (day, now) = if postgres {
+        (
+            "DATE '2025-10-01' + (id % 420)::int",
+            "TIMESTAMPTZ '2026-01-01 00:00:00+00'",
+        )
+    } else {
+        (
+            "date('2025-10-01', '+' || (id % 420) || ' days')",
+            "'2026-01-01 00:00:00+00:00'",
+        )
+    };
+    t.db.execute_unprepared(&format!(
+        "INSERT INTO achievement_codes (code, enrollment_id, issued_on, redeemed_on, created_at, updated_at) \
+         SELECT 'AC-' || id, id, '2025-10-01', {day}, {now}, {now} FROM enrollments"
+    ))
+    .await
+    .unwrap();
+    t.db.execute_unprepared(&format!(
+        "INSERT INTO survey_responses (enrollment_id, q1, q2, q3, q4, q5, submitted_on, source, created_at) \
+         SELECT id, 1 + id % 5, 1 + (id / 5) % 5, CASE WHEN id % 7 = 0 THEN NULL ELSE 4 END, 5, NULL, {day}, 'import', {now} \
+         FROM enrollments e WHERE NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.enrollment_id = e.id)"
+    ))
+    .await
+    .unwrap();
+    t.db.execute_unprepared(if postgres {
+        "VACUUM ANALYZE"
+    } else {
+        "ANALYZE"
+    })
+    .await
+    .unwrap();
+    let as_of: chrono::NaiveDate = TODAY.parse().unwrap();
+    let app_s = best_of_3(|| async {
+        tsp_ledger::services::kpi::report(&t.db, as_of, &DESIGNATION_2025)
+            .await
+            .unwrap();
+    })
+    .await;
+    let (start, end) = window(as_of, DESIGNATION_2025.window_months);
+    let sql: String = tsp_ledger::services::kpi::scan_statements()
+        .iter()
+        .map(|s| {
+            s.replacen('?', &format!("'{start}'"), 1)
+                .replacen('?', &format!("'{end}'"), 1)
+                + ";\n"
+        })
+        .collect();
+    let mut cli = match (&t.postgres, &t.sqlite_file) {
+        (Some((url, schema)), _) => {
+            let mut c = std::process::Command::new("psql");
+            c.args(["-X", "-q", "-o", "/dev/null", url])
+                .env("PGOPTIONS", format!("-c search_path={schema}"));
+            c
+        }
+        (None, Some(file)) => {
+            let mut c = std::process::Command::new("sqlite3");
+            // The app maps the file (PRAGMA mmap_size in app/src/db.rs); so does the CLI.
+            c.args([
+                "-cmd",
+                ".output /dev/null",
+                "-cmd",
+                "PRAGMA mmap_size = 1073741824",
+            ])
+            .arg(file);
+            c
+        }
+        _ => unreachable!(),
+    };
+    let raw_s = best_of_3(|| {
+        let mut child = cli
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the database CLI (sqlite3 or psql) is installed");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sql.as_bytes())
+            .unwrap();
+        async move {
+            assert!(child.wait().unwrap().success());
+        }
+    })
+    .await;
+    println!(
+        "KPI report ({learners} codes, {learners} responses): {app_s:.2} s; the same queries in {}: {raw_s:.2} s; ratio {:.2}",
+        if postgres { "psql" } else { "sqlite3" },
+        app_s / raw_s
+    );
+    println!(
+        "peak memory (server, clients and data generation in one process): {:.0} MiB",
+        peak_mib()
+    );
+
+    if let Some((url, schema)) = &t.postgres {
+        t.db.close().await.ok();
+        let admin = sea_orm::Database::connect(url).await.unwrap();
+        admin
+            .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    }
+}
