@@ -658,6 +658,14 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[("change", "grant")],
             expect: [404; 5],
         },
+        // issue 7: metrics. Admins scrape; anyone else without the configured bearer
+        // token (none is configured here) gets 401 or 403 and no figures.
+        Row {
+            method: Get,
+            path: "/metrics",
+            fields: &[],
+            expect: [401, 200, 403, 403, 403],
+        },
     ];
     rows.into_iter()
         .map(|r| {

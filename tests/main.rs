@@ -28,3 +28,6 @@ mod vouchers;
 mod demo;
 // issue 6: learner erasure
 mod erasure;
+// issue 7: metrics and bad input
+mod bad_input;
+mod ops;

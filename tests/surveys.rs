@@ -306,10 +306,12 @@ async fn a_learner_answers_once_through_the_link(app: TestApp) {
         "{learner_entries:?}"
     );
 
-    // A second submit is refused politely and changes nothing.
+    // A second submit is refused (409) politely and changes nothing.
     let again = learner.post(&path, &[("q1", "1"), ("q2", "1")]).await;
-    assert_eq!(again.status, StatusCode::OK);
-    again.assert_contains("already answered");
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    again
+        .assert_contains("already answered")
+        .assert_contains("not recorded");
     assert_eq!(responses(&app).await, recorded);
     // So is opening the link again.
     let reopened = app.anonymous().get(&path).await;

@@ -16,6 +16,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub mail: MailConfig,
     pub surveys: SurveysConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -89,6 +90,12 @@ pub struct SurveysConfig {
     pub max_reminders: i32,
     /// The wording of the five scored questions q1..q5 (the order is fixed).
     pub questions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsConfig {
+    /// A bearer token that may read `/metrics` (besides signed-in admins); empty: none.
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +197,9 @@ impl Config {
                 "surveys.questions must list exactly 5 questions (q1..q5), got {}",
                 self.surveys.questions.len()
             );
+        }
+        if !self.metrics.token.is_empty() && self.metrics.token.trim().chars().count() < 16 {
+            bail!("metrics.token must be empty or at least 16 characters");
         }
         if !["file", "smtp", "stub"].contains(&self.mail.transport.as_str()) {
             bail!(

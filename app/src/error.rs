@@ -20,6 +20,10 @@ pub enum AppError {
     Csrf,
     #[error("{0}")]
     Conflict(String),
+    /// A request body over the configured limit (`server.max_body_bytes` or
+    /// `server.max_upload_bytes`).
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -54,6 +58,7 @@ impl AppError {
             AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,6 +70,7 @@ impl AppError {
             AppError::Csrf => ("Form expired", "This form has expired or was not sent from tsp-ledger. Go back, reload the page and try again.".into()),
             AppError::BadRequest(m) => ("Cannot do that", m.clone()),
             AppError::Conflict(m) => ("Conflict", m.clone()),
+            AppError::PayloadTooLarge(m) => ("Too large", m.clone()),
             AppError::LoginRequired { .. } => ("Sign-in required", "Sign in, or send an API token as `Authorization: Bearer <token>`.".into()),
             AppError::InvalidToken => ("Invalid API token", "The bearer token is unknown or has been revoked. Ask an administrator for a new one.".into()),
             AppError::Internal(_) => ("Something went wrong", "The error has been logged. Please try again; if it persists, tell your administrator.".into()),

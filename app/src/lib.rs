@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod ledger;
 pub mod mail;
+pub mod metrics;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -26,6 +26,8 @@ pub struct Inner {
     pub transport: crate::mail::transport::Transport,
     /// The dashboard's KPI standings, until the ledger moves on.
     pub kpi_cache: crate::services::kpi::StandingCache,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     /// The one-time first-run link, while no user exists.
     setup_token: Mutex<Option<String>>,
 }
@@ -54,6 +56,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             transport,
             kpi_cache: Default::default(),
+            metrics: Default::default(),
             hasher: PasswordHasher::new(security.password_hash_concurrency),
             throttles: Throttles::from_config(security),
             sessions,

@@ -111,3 +111,31 @@ fn message_id() -> String {
 pub fn render_error(e: askama::Error) -> DbErr {
     DbErr::Custom(format!("rendering an e-mail: {e}"))
 }
+
+/// The outbox's unsent messages, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    pub queued: u64,
+    /// Queued messages that have failed at least once (waiting for their next attempt).
+    pub retrying: u64,
+    pub failed: u64,
+}
+
+/// Counts unsent messages: each count is a range of the `(status, next_attempt_at)`
+/// index, so a scrape costs the same however many messages were sent before.
+pub async fn depth(db: &impl ConnectionTrait) -> Result<Depth, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let count = |status: &'static str, retried_only: bool| {
+        let mut q =
+            outbox_messages::Entity::find().filter(outbox_messages::Column::Status.eq(status));
+        if retried_only {
+            q = q.filter(outbox_messages::Column::Attempts.gt(0));
+        }
+        q.count(db)
+    };
+    Ok(Depth {
+        queued: count(QUEUED, false).await?,
+        retrying: count(QUEUED, true).await?,
+        failed: count(FAILED, false).await?,
+    })
+}

@@ -19,6 +19,9 @@ pub mod takedowns;
 pub mod trainers;
 pub mod vouchers;
 
+#[cfg(test)]
+mod form_properties;
+
 use sea_orm::DbErr;
 use sea_orm::sea_query::LikeExpr;
 

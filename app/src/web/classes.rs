@@ -849,7 +849,12 @@ pub async fn import_roster(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let class = svc::get(&state.db, id).await?;
-    let upload = upload::read(multipart, &state.config.data.dir.join("uploads")).await?;
+    let upload = upload::read(
+        multipart,
+        &state.config.data.dir.join("uploads"),
+        state.config.server.max_upload_bytes,
+    )
+    .await?;
     let actor = Actor::User(user.id);
     // On a confirmed class the import is an amendment: the reason is required.
     let reason = match amendment_reason(svc::status(&class), upload.text("reason")) {

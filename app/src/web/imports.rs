@@ -83,7 +83,12 @@ pub async fn upload(
     user: EditorUser,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let upload = upload::read(multipart, &state.config.data.dir.join("uploads")).await?;
+    let upload = upload::read(
+        multipart,
+        &state.config.data.dir.join("uploads"),
+        state.config.server.max_upload_bytes,
+    )
+    .await?;
     let kind_id = upload.text("kind").to_string();
     let fail = |problem: String| {
         render(

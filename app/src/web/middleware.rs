@@ -219,9 +219,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         (Some(token), _) => (Some(token), body),
         (None, true) => match to_bytes(body, state.config.server.max_body_bytes).await {
             Ok(bytes) => (field_value(&bytes, csrf::FIELD), Body::from(bytes)),
-            Err(_) => {
-                return AppError::BadRequest("The request is too large.".into()).into_response();
-            }
+            Err(_) => return too_large(state.config.server.max_body_bytes),
         },
         (None, false) => (None, body),
     };
@@ -237,6 +235,28 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         return AppError::Csrf.into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// 413 for a form body over `server.max_body_bytes`: refused before anything runs.
+pub fn too_large(limit: usize) -> Response {
+    AppError::PayloadTooLarge(format!(
+        "The form is larger than this server accepts ({}). Nothing was saved.",
+        human_bytes(limit)
+    ))
+    .into_response()
+}
+
+/// `2 MiB`, `512 KiB`, `300 bytes`.
+pub fn human_bytes(n: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * 1024;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB && n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 fn field_value(urlencoded: &[u8], name: &str) -> Option<String> {

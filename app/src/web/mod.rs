@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod erasure;
 pub mod imports;
 pub mod line_items;
+pub mod metrics;
 pub mod middleware;
 pub mod outbox;
 pub mod page;
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard::home))
         .route("/healthz", get(healthz))
+        // issue 7: Prometheus metrics (admins or the configured bearer token)
+        .route("/metrics", get(metrics::scrape))
         .route("/static/app.css", get(stylesheet))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
@@ -115,11 +118,16 @@ pub fn router(state: AppState) -> Router {
                 .route("/imports", post(imports::upload))
                 .route("/classes/{id}/roster/import", post(classes::import_roster))
                 .layer(DefaultBodyLimit::max(state.config.server.max_upload_bytes))
-                .layer(RequestBodyLimitLayer::new(state.config.server.max_upload_bytes)),
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    upload::declared_size_limit,
+                )),
         )
+        // The CSRF guard runs once a route has matched (a request to no route is a 404
+        // whatever it carries), inside `record_route`, so refusals keep their route label.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_guard))
         .route_layer(axum::middleware::from_fn(record_route))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::browser_state))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -133,12 +141,15 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
 }
 
-/// Names the route template (`/setup/{token}`) on the request's span once routing has
-/// matched: raw paths, which can carry tokens, never reach the logs.
+/// Names the route template (`/setup/{token}`) on the request's span, and for the
+/// metrics, once routing has matched: raw paths, which can carry tokens, never reach the
+/// logs or the metrics.
 async fn record_route(req: Request, next: axum::middleware::Next) -> Response {
+    crate::metrics::note_route(&req);
     if let Some(route) = req.extensions().get::<MatchedPath>() {
         tracing::Span::current().record("route", route.as_str());
     }

@@ -199,6 +199,8 @@ fn done_page(ctx: &PageContext, link: &SurveyLink, outcome: &'static str) -> Res
     let (title, status) = match outcome {
         "expired" => ("Survey link expired", StatusCode::GONE),
         "answered" => ("Already answered", StatusCode::OK),
+        // A second submission: refused, and the page says nothing new was recorded.
+        "refused" => ("Already answered", StatusCode::CONFLICT),
         _ => ("Thank you", StatusCode::OK),
     };
     let page = DonePage {
@@ -281,7 +283,7 @@ pub async fn submit(
                     &ctx,
                     &link,
                     if link.state == LinkState::Answered {
-                        "answered"
+                        "refused"
                     } else {
                         "expired"
                     },
@@ -294,7 +296,7 @@ pub async fn submit(
     let link = svc::submit(&state.db, &token, answers, comment).await?;
     Ok(match link.state {
         LinkState::Open => done_page(&ctx, &link, "thanks"),
-        LinkState::Answered => done_page(&ctx, &link, "answered"),
+        LinkState::Answered => done_page(&ctx, &link, "refused"),
         LinkState::Expired => done_page(&ctx, &link, "expired"),
     })
 }

@@ -22,12 +22,19 @@ impl Upload {
     }
 }
 
+/// Reads the parts; a body over `limit` (`server.max_upload_bytes`) is refused with 413
+/// and its spooled part deleted.
 pub async fn read(
     mut multipart: Multipart,
     spool_dir: &std::path::Path,
+    limit: usize,
 ) -> Result<Upload, AppError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(limit)
+        } else {
+            AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+        }
     };
     let mut fields = HashMap::new();
     let mut file = None;
@@ -64,4 +71,33 @@ pub async fn read(
         }
     }
     Ok(Upload { fields, file })
+}
+
+/// The refusal of an upload over `server.max_upload_bytes`.
+pub fn too_large(limit: usize) -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "The upload is larger than this server accepts ({}, server.max_upload_bytes). \
+         Nothing was imported: split the file, or ask an administrator to raise the limit.",
+        super::middleware::human_bytes(limit)
+    ))
+}
+
+/// Refuses an upload whose declared `Content-Length` is over the limit before reading
+/// it; a body sent without one is cut off by [`read`] at the same limit.
+pub async fn declared_size_limit(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = state.config.server.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit).into_response();
+    }
+    next.run(req).await
 }
