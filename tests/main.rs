@@ -28,3 +28,5 @@ mod vouchers;
 mod demo;
 // issue 6: learner erasure
 mod erasure;
+// issue 7: browser journeys in headless Chromium
+mod browser;
