@@ -328,7 +328,7 @@ fn link(message: &str, prefix: &str) -> String {
 async fn send_mail(state: &AppState) -> u64 {
     let report = state.mail_worker().unwrap().drain().await.unwrap();
     assert_eq!(report.failed, 0, "{report:?}");
-    report.sent as u64
+    report.sent
 }
 
 async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
