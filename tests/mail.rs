@@ -327,13 +327,6 @@ async fn a_crashed_workers_claim_comes_back_when_its_lease_ends(app: TestApp) {
 }
 db_test!(a_crashed_workers_claim_comes_back_when_its_lease_ends);
 
-/// Undoes quoted-printable soft line breaks and `=3D`, enough to read links in a body.
-fn unfold_quoted_printable(body: &str) -> String {
-    body.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
-}
-
 async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: TestApp) {
     let Some(smtp_server) = SmtpServer::start(smtp::free_port()).await else {
         return;
@@ -389,7 +382,7 @@ async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: Test
     let stored = messages(&app).await.remove(0);
     assert_eq!(stored.status, "sent");
     assert!(!stored.text_body.contains("/survey/") && !stored.html_body.contains("/survey/"));
-    let body = unfold_quoted_printable(&received[0]);
+    let body = smtp::unfold_quoted_printable(&received[0]);
     assert!(body.contains("To: zoe@example.com"), "{body}");
     let prefix = format!("{base}/survey/");
     let start = body.find(&prefix).expect("a survey link in the e-mail") + prefix.len();

@@ -31,3 +31,5 @@ mod erasure;
 // issue 7: metrics and bad input
 mod bad_input;
 mod ops;
+// issue 7: browser journeys in headless Chromium
+mod browser;

@@ -103,3 +103,10 @@ pub fn message_id(message: &str) -> Option<String> {
         })
         .map(|v| v.trim().to_string())
 }
+
+/// Undoes quoted-printable soft line breaks and `=3D`, enough to read links in a body.
+pub fn unfold_quoted_printable(body: &str) -> String {
+    body.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
