@@ -28,3 +28,7 @@ mod vouchers;
 mod demo;
 // issue 6: learner erasure
 mod erasure;
+// issue 7: fault tests and scale-out (child processes)
+mod child;
+mod faults;
+mod scale_out;
