@@ -33,3 +33,7 @@ mod bad_input;
 mod ops;
 // issue 7: browser journeys in headless Chromium
 mod browser;
+// issue 7: fault tests and scale-out (child processes)
+mod child;
+mod faults;
+mod scale_out;

@@ -34,8 +34,15 @@ macro_rules! db_test {
 }
 
 pub enum Backend {
-    Sqlite { dir: PathBuf },
-    Postgres { admin_url: String, schema: String },
+    Sqlite {
+        dir: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        schema: String,
+    },
+    /// Another instance on a database owned (and cleaned up) by another `TestApp`.
+    Shared,
 }
 
 pub struct TestApp {
@@ -45,6 +52,9 @@ pub struct TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The secret every test app signs anonymous CSRF tokens with (child processes too).
+pub const SECRET: [u8; 32] = [42u8; 32];
 
 fn unique(prefix: &str) -> String {
     let mut bytes = [0u8; 6];
@@ -104,12 +114,23 @@ impl TestApp {
 
     async fn finish(config: Config, db: DatabaseConnection, backend: Backend) -> TestApp {
         tsp_ledger::db::migrate(&db).await.unwrap();
-        let state = AppState::new(config, db, [42u8; 32]);
+        let state = AppState::new(config, db, SECRET);
         let router = tsp_ledger::router(state.clone());
         TestApp {
             state,
             router,
             backend,
+        }
+    }
+
+    /// Another app instance on this test's database: its own state, pool (`db`) and
+    /// router, as a restarted or second server has. Dropping it cleans nothing up.
+    pub fn instance(&self, db: DatabaseConnection) -> TestApp {
+        let state = AppState::new(self.state.config.clone(), db, SECRET);
+        TestApp {
+            router: tsp_ledger::router(state.clone()),
+            state,
+            backend: Backend::Shared,
         }
     }
 
@@ -206,6 +227,7 @@ impl Drop for TestApp {
                 })
                 .join();
             }
+            Backend::Shared => {}
         }
     }
 }

@@ -117,6 +117,67 @@ fn sqlite_file(url: &str) -> Option<&str> {
     (!path.is_empty() && !path.starts_with(":memory:")).then_some(path)
 }
 
+/// Why the database refused to store a change when the fault is the storage's, not the
+/// request's: the disk is full, or the database can be read but not written (a read-only
+/// file or volume, `mode=ro`, a PostgreSQL standby or `default_transaction_read_only`).
+/// Nothing was saved; an operator must act, so the app says so plainly (HTTP 503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    Full,
+    ReadOnly,
+}
+
+impl StorageFault {
+    /// The fault behind a database error, if it is one.
+    pub fn of(err: &DbErr) -> Option<StorageFault> {
+        use sea_orm::RuntimeErr;
+        use sea_orm::sqlx::Error;
+        let (DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+        else {
+            return None;
+        };
+        let Error::Database(e) = e.as_ref() else {
+            return None;
+        };
+        let code = e.code()?;
+        if e.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+            .is_some()
+        {
+            // Extended result codes keep the primary code in the low byte.
+            return match code.parse::<i32>().ok()? & 0xff {
+                SQLITE_FULL => Some(StorageFault::Full),
+                SQLITE_READONLY => Some(StorageFault::ReadOnly),
+                _ => None,
+            };
+        }
+        match code.as_ref() {
+            // disk_full, and read_only_sql_transaction (also what a hot standby answers).
+            "53100" => Some(StorageFault::Full),
+            "25006" => Some(StorageFault::ReadOnly),
+            _ => None,
+        }
+    }
+
+    /// The fault anywhere in an error's chain of causes.
+    pub fn in_chain(err: &anyhow::Error) -> Option<StorageFault> {
+        err.chain()
+            .find_map(|cause| cause.downcast_ref::<DbErr>().and_then(StorageFault::of))
+    }
+
+    /// For logs: what the operator must fix.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StorageFault::Full => "the database is full (no space left on its disk)",
+            StorageFault::ReadOnly => "the database is read-only (file, volume or server)",
+        }
+    }
+}
+
+const SQLITE_READONLY: i32 = 8;
+const SQLITE_FULL: i32 = 13;
+
 /// Hides a password in a URL before it reaches a log or an error message.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -154,5 +215,64 @@ mod tests {
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://h/db"), None);
+    }
+
+    async fn scratch_table() -> DatabaseConnection {
+        let db = connect_url("sqlite::memory:", 1, 1000, None).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB UNIQUE)")
+            .await
+            .unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_is_a_storage_fault() {
+        let db = scratch_table().await;
+        db.execute_unprepared("PRAGMA max_page_count = 2")
+            .await
+            .unwrap();
+        let err = db
+            .execute_unprepared("INSERT INTO t (b) VALUES (zeroblob(100000))")
+            .await
+            .unwrap_err();
+        assert_eq!(StorageFault::of(&err), Some(StorageFault::Full), "{err}");
+        let wrapped = anyhow::Error::from(err).context("saving the roster");
+        assert_eq!(StorageFault::in_chain(&wrapped), Some(StorageFault::Full));
+    }
+
+    #[tokio::test]
+    async fn a_read_only_database_is_a_storage_fault() {
+        let db = scratch_table().await;
+        db.execute_unprepared("PRAGMA query_only = 1")
+            .await
+            .unwrap();
+        let err = db
+            .execute_unprepared("INSERT INTO t (b) VALUES (x'01')")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            StorageFault::of(&err),
+            Some(StorageFault::ReadOnly),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_database_errors_are_not_storage_faults() {
+        let db = scratch_table().await;
+        db.execute_unprepared("INSERT INTO t (b) VALUES (x'01')")
+            .await
+            .unwrap();
+        let duplicate = db
+            .execute_unprepared("INSERT INTO t (b) VALUES (x'01')")
+            .await
+            .unwrap_err();
+        assert_eq!(StorageFault::of(&duplicate), None, "{duplicate}");
+        let syntax = db.execute_unprepared("INSERT INTO").await.unwrap_err();
+        assert_eq!(StorageFault::of(&syntax), None);
+        assert_eq!(
+            StorageFault::in_chain(&anyhow::anyhow!("no database here")),
+            None
+        );
     }
 }

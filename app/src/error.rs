@@ -3,6 +3,8 @@ use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use crate::db::StorageFault;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -59,11 +61,41 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Internal(_) if self.storage_fault().is_some() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// A full or read-only database behind an internal error: the operator's to fix.
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        match self {
+            AppError::Internal(e) => StorageFault::in_chain(e),
+            _ => None,
+        }
+    }
+
+    /// Internal errors go to the log (with the cause a person cannot see).
+    pub fn log(&self) {
+        if let AppError::Internal(e) = self {
+            match self.storage_fault() {
+                Some(fault) => tracing::error!(
+                    error = ?e,
+                    "request refused, nothing was saved: {}",
+                    fault.describe()
+                ),
+                None => tracing::error!(error = ?e, "request failed"),
+            }
+        }
+    }
+
     fn heading_and_message(&self) -> (&'static str, String) {
+        match self.storage_fault() {
+            Some(StorageFault::Full) => return ("The database is full", "Nothing was saved: the disk that holds the database has no space left. Tell your administrator (the error is in the server log); once space has been freed, go back and send the form again.".into()),
+            Some(StorageFault::ReadOnly) => return ("The database is read-only", "Nothing was saved: the database can be read but not written at the moment. Pages can still be viewed. Tell your administrator (the error is in the server log); once writing is allowed again, go back and send the form again.".into()),
+            None => {}
+        }
         match self {
             AppError::NotFound => ("Page not found", "There is nothing at this address, or it is not yours to see.".into()),
             AppError::Forbidden => ("Not allowed", "Your role does not give access to this page. Ask an administrator if you need it.".into()),
@@ -126,9 +158,7 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(e) = &self {
-            tracing::error!(error = ?e, "request failed");
-        }
+        self.log();
         match &self {
             AppError::LoginRequired { next } if !next.starts_with("/api/") => {
                 let target = format!("/login?next={}", crate::web::page::url_encode(next));

@@ -67,18 +67,35 @@ pub async fn load(
     };
     let now = clock::now();
     if expired(&session, policy, now) || !user.active {
-        sessions::Entity::delete_by_id(hash).exec(db).await?;
+        let deleted = sessions::Entity::delete_by_id(hash).exec(db).await;
+        tolerate_storage_fault(deleted.map(|_| ()))?;
         return Ok(None);
     }
     // Sliding idle expiry, written at most once a minute to keep reads cheap.
     if now - session.last_seen_at >= Duration::minutes(1) {
-        sessions::Entity::update_many()
+        let touched = sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, now.into())
             .filter(sessions::Column::IdHash.eq(hash))
             .exec(db)
-            .await?;
+            .await;
+        tolerate_storage_fault(touched.map(|_| ()))?;
     }
     Ok(Some((session, user)))
+}
+
+/// Reading pages needs no write: when the database is full or read-only, the session's
+/// bookkeeping is skipped (and logged) so people can still look things up.
+fn tolerate_storage_fault(result: Result<(), DbErr>) -> Result<(), DbErr> {
+    match result {
+        Err(e) => match crate::db::StorageFault::of(&e) {
+            Some(fault) => {
+                tracing::warn!(error = %e, "session not updated: {}", fault.describe());
+                Ok(())
+            }
+            None => Err(e),
+        },
+        ok => ok,
+    }
 }
 
 pub async fn destroy(db: &impl ConnectionTrait, id_hash: &str) -> Result<(), DbErr> {

@@ -226,6 +226,10 @@ pub async fn send_due_reminders(
     now: DateTime<Utc>,
 ) -> Result<u64, ServiceError> {
     let tx = begin_write(db).await?;
+    // The chain head first: every instance runs this task, and on PostgreSQL the lock
+    // makes a second instance read the due list only after the first has committed its
+    // reminders (otherwise both would find, and remind, the same learners).
+    let mut chain = Chain::lock(&tx).await?;
     let cutoff = now - Duration::days(config.reminder_after_days);
     let due = survey_invitations::Entity::find()
         .filter(survey_invitations::Column::RespondedAt.is_null())
@@ -254,7 +258,6 @@ pub async fn send_due_reminders(
     if due.is_empty() {
         return Ok(0);
     }
-    let mut chain = Chain::lock(&tx).await?;
     let mut count = 0;
     let mut class_cache: Option<(classes::Model, String, String)> = None;
     for invitation in due {

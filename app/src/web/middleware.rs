@@ -102,7 +102,11 @@ pub async fn browser_state(
                 Err(_) => clear_session_cookie = true,
             },
             Ok(None) => clear_session_cookie = true,
-            Err(e) => return AppError::from(e).render_page(super::page::Page::bare("Error")),
+            Err(e) => {
+                let error = AppError::from(e);
+                error.log();
+                return error.render_page(super::page::Page::bare("Error"));
+            }
         }
     }
 
