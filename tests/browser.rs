@@ -340,7 +340,7 @@ async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
     };
     let backend = match app.backend {
         Backend::Sqlite { .. } => "sqlite",
-        Backend::Postgres { .. } => "postgres",
+        Backend::Postgres { .. } | Backend::Shared => "postgres",
     };
 
     // The real server on a free port; links in e-mails point at it; mail goes out by SMTP.
