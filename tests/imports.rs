@@ -1242,3 +1242,50 @@ async fn the_cli_imports_a_good_file_and_fails_on_a_bad_one(app: TestApp) {
     assert_eq!(counts(&app).await, before);
 }
 db_test!(the_cli_imports_a_good_file_and_fails_on_a_bad_one);
+
+/// On PostgreSQL a big import refreshes its table's statistics as it goes, so its own
+/// lookups keep using the indexes (statistics taken on an empty table say "scan it", and
+/// a million-row roster import then turned quadratic).
+async fn a_big_import_keeps_postgres_statistics_current(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    if !matches!(app.backend, Backend::Postgres { .. }) {
+        return;
+    }
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    fixtures::trainer(&app, "Ana", "MCT-1", fixtures::date("2030-01-01"), None).await;
+    let mut classes =
+        String::from("class_ref,course_code,mct_id,start_date,end_date,modality,status\n");
+    for c in 0..15 {
+        classes.push_str(&format!(
+            "S-{c},AZ-104,MCT-1,2026-03-02,2026-03-05,virtual,scheduled\n"
+        ));
+    }
+    fixtures::import(&app, Kind::Classes, &classes)
+        .await
+        .unwrap();
+    app.db()
+        .execute_unprepared("ANALYZE enrollments")
+        .await
+        .unwrap();
+    let mut roster = String::from("class_ref,learner_name,learner_email,attended\n");
+    for i in 0..15_000 {
+        roster.push_str(&format!(
+            "S-{},Learner {i},l{i}@example.com,false\n",
+            i / 1000
+        ));
+    }
+    fixtures::import(&app, Kind::Roster, &roster).await.unwrap();
+    let row = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT reltuples::bigint AS n FROM pg_class \
+             WHERE relname = 'enrollments' AND relnamespace = current_schema()::regnamespace",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let estimated: i64 = row.try_get("", "n").unwrap();
+    assert!(estimated >= 10_000, "statistics say {estimated} rows");
+}
+db_test!(a_big_import_keeps_postgres_statistics_current);
