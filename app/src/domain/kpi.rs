@@ -49,6 +49,11 @@ impl CategoryValues {
         }
     }
 
+    /// The three values added up.
+    pub fn total(&self) -> i64 {
+        self.fundamentals + self.two_days_or_less + self.three_days_or_more
+    }
+
     pub fn add(&mut self, category: DurationCategory, n: i64) {
         match category {
             DurationCategory::Fundamentals => self.fundamentals += n,
@@ -170,12 +175,7 @@ pub fn month_figures(inputs: &Inputs, rules: &RulesProfile) -> MonthFigures {
             .areas
             .iter()
             .chain([&inputs.unassigned])
-            .map(|a| {
-                DurationCategory::ALL
-                    .iter()
-                    .map(|c| a.surveys.get(*c))
-                    .sum::<i64>()
-            })
+            .map(|a| a.surveys.total())
             .sum(),
     }
 }

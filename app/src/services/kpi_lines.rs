@@ -137,11 +137,13 @@ impl Line {
     }
 }
 
-/// The query of `filter`'s rows after id `after`, ordered by id.
-fn query(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) {
+/// The `SELECT` of `filter`'s lines (every column of [`Line`]), unordered.
+fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) {
     let (start, end) = kpi::window(filter.as_of, rules.window_months);
     let mut values = vec![Value::from(start), Value::from(end)];
     let area = match filter.area {
+        // Vouchers belong to no class or area: an area filter leaves none.
+        Some(_) if filter.figure == Figure::Exams => " AND 1 = 0",
         Some(area) => {
             values.push(Value::from(area.id()));
             " AND co.solution_area = ?"
@@ -163,8 +165,7 @@ fn query(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) {
             "SELECT t.id AS id, t.code AS item, t.redeemed_on AS day, {class_columns}, \
              CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
              FROM achievement_codes t {joins} \
-             WHERE t.redeemed_on >= ? AND t.redeemed_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible' \
-             AND t.id > ? ORDER BY t.id LIMIT ?"
+             WHERE t.redeemed_on >= ? AND t.redeemed_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible'"
         ),
         Figure::Surveys | Figure::ExcludedSurveys => {
             let answers = ANSWERS.replace("r.", "t.");
@@ -173,59 +174,50 @@ fn query(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) {
                 "SELECT t.id AS id, CAST(t.id AS TEXT) AS item, t.submitted_on AS day, {class_columns}, \
                  CAST({answers} AS BIGINT) AS answers, CAST({total} AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
                  FROM survey_responses t {joins} \
-                 WHERE t.submitted_on >= ? AND t.submitted_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible' \
-                 AND t.id > ? ORDER BY t.id LIMIT ?"
+                 WHERE t.submitted_on >= ? AND t.submitted_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible'"
             )
         }
-        // Vouchers belong to no class or area: an area filter leaves none.
         Figure::Exams => format!(
             "SELECT t.id AS id, t.order_ref AS item, t.purchased_on AS day, '' AS class_ref, \
              t.exam_code AS course_code, t.level AS category, NULL AS area, 'eligible' AS reason, \
              CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(t.quantity AS BIGINT) AS units \
-             FROM exam_vouchers t WHERE t.purchased_on >= ? AND t.purchased_on <= ?{} \
-             AND t.id > ? ORDER BY t.id LIMIT ?",
-            if filter.area.is_some() {
-                " AND 1 = 0"
-            } else {
-                ""
-            }
+             FROM exam_vouchers t WHERE t.purchased_on >= ? AND t.purchased_on <= ?{area}"
         ),
     };
-    if filter.figure == Figure::Exams && filter.area.is_some() {
-        values.pop();
-    }
     (sql, values)
 }
 
-fn line(row: &QueryResult, figure: Figure, rules: &RulesProfile) -> Result<Line, ServiceError> {
-    let category_id: String = row.try_get("", "category")?;
-    let units: i64 = row
-        .try_get::<i32>("", "units")
-        .map(i64::from)
-        .or_else(|_| row.try_get("", "units"))?;
-    let area: Option<String> = row.try_get("", "area")?;
-    let (kind, half_points) = match figure {
-        Figure::Courseware | Figure::ExcludedCodes => (
-            "code",
-            rules.courseware_half_points.get(category(&category_id)),
-        ),
-        Figure::Surveys | Figure::ExcludedSurveys => (
-            "survey",
-            // A course with no area earns no survey completion points.
-            if area.is_some() {
-                rules.area_survey_half_points.get(category(&category_id))
-            } else {
-                0
-            },
-        ),
-        Figure::Exams => (
-            "voucher",
+/// Points a line of `figure` earns (before caps), in half-points. Excluded lines earn none;
+/// a response of a course with no area earns no survey completion points.
+fn half_points(
+    figure: Figure,
+    category_id: &str,
+    has_area: bool,
+    units: i64,
+    rules: &RulesProfile,
+) -> i64 {
+    match figure {
+        Figure::Courseware => rules.courseware_half_points.get(category(category_id)),
+        Figure::Surveys if has_area => rules.area_survey_half_points.get(category(category_id)),
+        Figure::Exams => {
             units
                 * match category_id.parse::<Level>() {
                     Ok(Level::Fundamentals) => rules.exam_fundamentals_half_points,
                     _ => rules.exam_advanced_half_points,
-                },
-        ),
+                }
+        }
+        Figure::Surveys | Figure::ExcludedCodes | Figure::ExcludedSurveys => 0,
+    }
+}
+
+fn line(row: &QueryResult, figure: Figure, rules: &RulesProfile) -> Result<Line, ServiceError> {
+    let category_id: String = row.try_get("", "category")?;
+    let units: i64 = row.try_get("", "units")?;
+    let area: Option<String> = row.try_get("", "area")?;
+    let kind = match figure {
+        Figure::Courseware | Figure::ExcludedCodes => "code",
+        Figure::Surveys | Figure::ExcludedSurveys => "survey",
+        Figure::Exams => "voucher",
     };
     let excluded = matches!(figure, Figure::ExcludedCodes | Figure::ExcludedSurveys);
     Ok(Line {
@@ -235,10 +227,10 @@ fn line(row: &QueryResult, figure: Figure, rules: &RulesProfile) -> Result<Line,
         date: row.try_get("", "day")?,
         class_ref: row.try_get("", "class_ref")?,
         course_code: row.try_get("", "course_code")?,
+        half_points: half_points(figure, &category_id, area.is_some(), units, rules),
         category: category_id,
         area: area.unwrap_or_default(),
         units,
-        half_points: if excluded { 0 } else { half_points },
         answers: row.try_get("", "answers")?,
         answer_sum: row.try_get("", "total")?,
         excluded_because: if excluded {
@@ -257,7 +249,8 @@ pub async fn page(
     after: i64,
     limit: u64,
 ) -> Result<Vec<Line>, ServiceError> {
-    let (sql, mut values) = query(filter, rules);
+    let (sql, mut values) = selection(filter, rules);
+    let sql = format!("{sql} AND t.id > ? ORDER BY t.id LIMIT ?");
     values.push(Value::from(after));
     values.push(Value::from(limit as i64));
     rows(db, &sql, values)
@@ -302,24 +295,31 @@ pub async fn csv(
     }
 }
 
-/// How many lines `filter` has, their units and their points before caps.
+/// How many lines `filter` has, their units and their points before caps: one
+/// aggregate over the same selection (the points depend only on category and area).
 pub async fn totals(
     db: &impl ConnectionTrait,
     filter: &LineFilter,
     rules: &RulesProfile,
 ) -> Result<(i64, i64, i64), ServiceError> {
+    let (sql, values) = selection(filter, rules);
+    let sql = format!(
+        "SELECT x.category AS category, CASE WHEN x.area IS NULL THEN 0 ELSE 1 END AS has_area, \
+         COUNT(*) AS n, CAST(SUM(x.units) AS BIGINT) AS units FROM ({sql}) x GROUP BY 1, 2"
+    );
     let (mut lines, mut units, mut half) = (0, 0, 0);
-    let mut after = 0;
-    loop {
-        let batch = page(db, filter, rules, after, 10_000).await?;
-        for l in &batch {
-            lines += 1;
-            units += l.units;
-            half += l.half_points;
-        }
-        match batch.last() {
-            Some(last) if batch.len() == 10_000 => after = last.id,
-            _ => return Ok((lines, units, half)),
-        }
+    for row in rows(db, &sql, values).await? {
+        let category_id: String = row.try_get("", "category")?;
+        let has_area = row.try_get::<i32>("", "has_area")? == 1;
+        let group_units: i64 = row.try_get::<Option<i64>>("", "units")?.unwrap_or(0);
+        let n: i64 = row.try_get("", "n")?;
+        lines += n;
+        units += group_units;
+        // Per-line weights, except vouchers, whose points scale with their units.
+        half += match filter.figure {
+            Figure::Exams => half_points(filter.figure, &category_id, has_area, group_units, rules),
+            _ => n * half_points(filter.figure, &category_id, has_area, 1, rules),
+        };
     }
+    Ok((lines, units, half))
 }

@@ -143,13 +143,11 @@ pub struct PotentialView {
 impl PotentialView {
     fn of(p: &Potential) -> PotentialView {
         let weights = &DESIGNATION_2025.courseware_half_points;
-        let total =
-            |c: &rules::CategoryValues| c.fundamentals + c.two_days_or_less + c.three_days_or_more;
         PotentialView {
-            unredeemed: total(&p.unredeemed_codes),
+            unredeemed: p.unredeemed_codes.total(),
             unredeemed_points: points_text(rules::weighted(&p.unredeemed_codes, weights)),
             unconfirmed_classes: p.unconfirmed_classes,
-            awaiting_codes: total(&p.awaiting_codes),
+            awaiting_codes: p.awaiting_codes.total(),
             awaiting_points: points_text(rules::weighted(&p.awaiting_codes, weights)),
             awaiting_surveys: p.awaiting_surveys,
         }
