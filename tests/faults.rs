@@ -525,3 +525,143 @@ async fn a_read_only_database_gives_a_clear_page_and_works_again_once_writable(a
     assert_integrity(&app).await;
 }
 db_test!(a_read_only_database_gives_a_clear_page_and_works_again_once_writable);
+
+// ------------------------------------------- a disk that fills during a mail batch
+
+/// A tmpfs of `bytes` mounted for one test (unmounted on drop): a disk that really fills.
+/// `None` (with a printed reason) where mounting is not allowed, except under CI.
+pub(crate) struct SmallDisk {
+    path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    pub(crate) fn mount(bytes: u64) -> Option<SmallDisk> {
+        let path = std::env::temp_dir().join(format!(
+            "tsp-small-disk-{}",
+            tsp_ledger::auth::random_token()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = std::fs::remove_dir(&path);
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but a tmpfs cannot be mounted: the full-disk fault test must run"
+            );
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(SmallDisk { path })
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Writes a filler file until the disk is full; returns its path.
+    pub(crate) fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// What a separate `sqlite3` process reads from the database file (not this process's
+/// pool, which could see its own uncommitted writes).
+pub(crate) fn sqlite3_lines(db_file: &std::path::Path, sql: &str) -> Vec<String> {
+    let out = std::process::Command::new("sqlite3")
+        .arg(db_file)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 command-line shell is needed (apt-get install sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Issue 12 item 2: a disk that fills while the outbox worker claims a batch must not
+/// leave a pooled connection inside an open transaction (which would answer later writes
+/// "saved" and never commit them, and hold the write lock for everyone else).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_that_fills_during_a_mail_batch_loses_no_acknowledged_write() {
+    let Some(disk) = SmallDisk::mount(48 << 20) else {
+        return;
+    };
+    let app = TestApp::sqlite_in(disk.path()).await;
+    invited_learners(&app, 300).await;
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let worker = app.state.mail_worker().unwrap();
+    let db_file = match &app.backend {
+        Backend::Sqlite { dir } => dir.join("test.db"),
+        _ => unreachable!(),
+    };
+
+    // The disk fills, and the worker's claim fails on it (several times over: each try
+    // may fail at a different step).
+    let filler = disk.fill();
+    let mut failures = 0;
+    for _ in 0..5 {
+        if let Err(e) = worker.run_once().await {
+            eprintln!("claim on a full disk: {e}");
+            failures += 1;
+        }
+    }
+    assert!(failures > 0, "the claim on a full disk should have failed");
+    std::fs::remove_file(&filler).unwrap();
+
+    // Space is back: every write acknowledged with a 303 is in the file, as another
+    // process reads it, without a restart.
+    let mut acknowledged = vec![];
+    for n in 0..40 {
+        let code = format!("FD-{n:03}");
+        let response = coordinator
+            .post(
+                "/courses",
+                &[
+                    ("course_code", code.as_str()),
+                    ("title", "Full disk drill"),
+                    ("duration_days", "2"),
+                    ("solution_area", "security"),
+                    ("content", "official"),
+                    ("courseware_version", "2026-09"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+        acknowledged.push(code);
+    }
+    let stored = sqlite3_lines(
+        &db_file,
+        "SELECT course_code FROM courses WHERE course_code LIKE 'FD-%' ORDER BY 1",
+    );
+    assert_eq!(stored, acknowledged, "acknowledged = stored");
+    // The mail goes out once the disk has room again.
+    let sent = worker.run_once().await.unwrap();
+    assert!(sent.claimed() > 0);
+    assert_ledger_verifies(app.db()).await;
+}

@@ -74,7 +74,13 @@ pub fn test_config(db_url: &str, data_dir: &Path) -> Config {
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
-        let dir = std::env::temp_dir().join(unique("tsp-test-"));
+        Self::sqlite_in(&std::env::temp_dir()).await
+    }
+
+    /// A SQLite app whose database lives in a new directory under `parent` (a small
+    /// filesystem, in the fault tests).
+    pub async fn sqlite_in(parent: &Path) -> TestApp {
+        let dir = parent.join(unique("tsp-test-"));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
         let config = test_config(&url, &dir);

@@ -53,9 +53,44 @@ pub async fn connect_url(
             // KPI's aggregate queries visit millions of rows (about 40 % faster there).
             .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
     });
+    options
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(release_outside_transactions::<sea_orm::sqlx::Sqlite>)
+        })
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(release_outside_transactions::<sea_orm::sqlx::Postgres>)
+        });
     Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))
+}
+
+/// The pool's check on every connection handed back: it is reused only outside any
+/// transaction. A transaction whose statement or commit failed is rolled back when it is
+/// dropped, but that rollback can fail too (SQLite refuses `ROLLBACK` while the failed
+/// statement is still pending, and a disk-full error may already have ended the
+/// transaction). The driver then still counts a transaction on the connection, and the
+/// next `begin` there would open a savepoint inside it: writes would answer "saved" and
+/// never commit, while the open transaction holds SQLite's write lock. Such a connection is
+/// closed instead (closing rolls back whatever it held); the pool opens a fresh one.
+fn release_outside_transactions<DB: sea_orm::sqlx::Database>(
+    conn: &mut DB::Connection,
+    _: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sea_orm::sqlx::Error>> {
+    use sea_orm::sqlx::Connection;
+    use sqlx_core::transaction::TransactionManager;
+    Box::pin(async move {
+        if DB::TransactionManager::get_transaction_depth(conn) == 0 {
+            return Ok(true);
+        }
+        // The rollback a dropped transaction queued runs before this ping answers.
+        conn.ping().await?;
+        let clean = DB::TransactionManager::get_transaction_depth(conn) == 0;
+        if !clean {
+            tracing::warn!("closing a database connection left inside a failed transaction");
+        }
+        Ok(clean)
+    })
 }
 
 /// A statement written once with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
