@@ -230,14 +230,14 @@ async fn import_and_check(app: &TestApp, kind: Kind, bytes: Vec<u8>) -> Result<b
         .filter(|b| **b == b'\n' || **b == b'\r')
         .count() as u64
         + 1;
-    let source = std::io::Cursor::new(bytes);
+    let source = tsp_ledger::services::imports::bytes_source(&bytes);
     let result = tsp_ledger::services::imports::run(
         app.db(),
         &tsp_ledger::ledger::Actor::Cli,
         kind,
         source,
         None,
-        |_| {},
+        |_, _| {},
     )
     .await;
     let after = table_counts(app).await;
@@ -258,6 +258,7 @@ async fn import_and_check(app: &TestApp, kind: Kind, bytes: Vec<u8>) -> Result<b
             errors,
             total,
             bad_lines,
+            ..
         }) => {
             if errors.is_empty() || total < errors.len() as u64 || bad_lines == 0 {
                 return Err(format!(

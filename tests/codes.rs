@@ -331,28 +331,43 @@ async fn the_codes_import_records_issues_and_redemptions(app: TestApp) {
     // Bad rows are reported by line, and nothing of the file is written.
     let before = all_codes(&app).await;
     let entries = ledger(&app).await.len();
-    let bad = format!(
+    let refs = format!(
         "{header}\
 C-1,omar@example.com,NEW-1,2026-03-06,\n\
 C-404,omar@example.com,NEW-2,2026-03-06,\n\
 C-1,stranger@example.com,NEW-3,2026-03-06,\n\
 C-1,omar@example.com,MS-1,2026-03-06,\n\
-C-1,zoe.present@example.com,NEW-4,2026-03-06,\n\
+C-1,zoe.present@example.com,NEW-4,2026-03-06,\n"
+    );
+    let bad = format!(
+        "{refs}\
 C-1,omar@example.com,NEW-5,2026-03-06,2026-03-01\n\
 C-1,omar@example.com,NEW-6,06/03/2026,\n"
     );
-    let errors = import_errors(fixtures::import(&app, Kind::Codes, &bad).await);
-    let expect = [
-        "line 3: class_ref: no class C-404",
-        "line 4: learner_email: stranger@example.com is not on the roster of C-1",
-        "line 5: achievement_code: MS-1 is already issued to another learner",
-        "line 6: achievement_code: zoe.present@example.com already holds code MS-1",
-        "line 7: redeemed_on: must not be before the code was issued on 2026-03-06",
-        "line 8: issued_on: must be a date YYYY-MM-DD",
-    ];
-    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
-    for (got, want) in errors.iter().zip(expect) {
-        assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+    // The format first (before anything is locked), then what the rows refer to.
+    for (file, expect) in [
+        (
+            &bad,
+            &[
+                "line 7: redeemed_on: must not be before the code was issued on 2026-03-06",
+                "line 8: issued_on: must be a date YYYY-MM-DD",
+            ][..],
+        ),
+        (
+            &refs,
+            &[
+                "line 3: class_ref: no class C-404",
+                "line 4: learner_email: stranger@example.com is not on the roster of C-1",
+                "line 5: achievement_code: MS-1 is already issued to another learner",
+                "line 6: achievement_code: zoe.present@example.com already holds code MS-1",
+            ][..],
+        ),
+    ] {
+        let errors = import_errors(fixtures::import(&app, Kind::Codes, file).await);
+        assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+        for (got, want) in errors.iter().zip(expect) {
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
     }
     assert_eq!(all_codes(&app).await, before);
     assert_eq!(ledger(&app).await.len(), entries);

@@ -665,3 +665,279 @@ async fn a_disk_that_fills_during_a_mail_batch_loses_no_acknowledged_write() {
     assert!(sent.claimed() > 0);
     assert_ledger_verifies(app.db()).await;
 }
+
+// ------------------------------------------------ long writes: others wait, not fail
+
+/// Another instance on `app`'s database whose SQLite attempts to take the write lock give
+/// up after `busy_ms` (so "an import longer than busy_timeout" fits in a test).
+async fn with_busy_timeout(app: &TestApp, busy_ms: u64) -> TestApp {
+    let db = match &app.backend {
+        Backend::Sqlite { .. } => {
+            tsp_ledger::db::connect_url(&app.state.config.database.url, 5, busy_ms, None).await
+        }
+        Backend::Postgres { admin_url, schema } => {
+            tsp_ledger::db::connect_url(admin_url, 5, busy_ms, Some(schema)).await
+        }
+        Backend::Shared => unreachable!("a test app owns its database"),
+    };
+    app.instance(db.unwrap())
+}
+
+fn course_form(code: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("course_code", code.to_string()),
+        ("title", "Written behind an import".into()),
+        ("duration_days", "3".into()),
+        ("solution_area", "security".into()),
+        ("content", "official".into()),
+        ("courseware_version", "2026-09".into()),
+    ]
+}
+
+async fn post_owned(
+    client: &mut Client<'_>,
+    path: &str,
+    fields: &[(&'static str, String)],
+) -> crate::support::TestResponse {
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client.post(path, &fields).await
+}
+
+/// Issue 12 item 3: while an import holds the write lock for longer than `busy_timeout`,
+/// sign-ins, forms and learners' survey answers wait their turn and are stored.
+async fn a_long_import_makes_other_writes_wait_and_none_fails(owner: TestApp) {
+    let busy_ms = 100;
+    let app = with_busy_timeout(&owner, busy_ms).await;
+    let tokens = invited_learners(&app, 12).await;
+    app.create_user(Role::Coordinator, "waiting@example.com")
+        .await;
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    coordinator.get("/courses").await;
+    let csv = roster_csv(&["C-1".to_string()], 12_000, "bulk");
+
+    let (started, writing) = tokio::sync::oneshot::channel::<()>();
+    let started = Mutex::new(Some(started));
+    let import = async {
+        let result = tsp_ledger::services::imports::run(
+            app.db(),
+            &tsp_ledger::ledger::Actor::Cli,
+            Kind::Roster,
+            tsp_ledger::services::imports::bytes_source(csv.as_bytes()),
+            None,
+            |pass, _| {
+                if pass == tsp_ledger::services::imports::Pass::Write
+                    && let Some(started) = started.lock().unwrap().take()
+                {
+                    let _ = started.send(());
+                }
+            },
+        )
+        .await;
+        (result, std::time::Instant::now())
+    };
+    let others = async {
+        writing.await.unwrap();
+        // The import has held the lock for longer than one attempt to take it may wait.
+        tokio::time::sleep(std::time::Duration::from_millis(busy_ms * 3)).await;
+        let sent = std::time::Instant::now();
+        let sign_ins = (0..3).map(|_| async {
+            let mut browser = app.anonymous();
+            browser
+                .post(
+                    "/login",
+                    &[
+                        ("email", "waiting@example.com"),
+                        ("password", crate::support::PASSWORD),
+                    ],
+                )
+                .await
+        });
+        let app = &app;
+        let surveys = tokens.iter().map(|token| async move {
+            let mut learner = app.anonymous();
+            let path = format!("/survey/{token}");
+            learner
+                .post(
+                    &path,
+                    &[
+                        ("q1", "5"),
+                        ("q2", "4"),
+                        ("q3", "4"),
+                        ("q4", "5"),
+                        ("q5", "5"),
+                    ],
+                )
+                .await
+        });
+        let mut forms = vec![];
+        for n in 0..6 {
+            forms.push(
+                post_owned(
+                    &mut coordinator,
+                    "/courses",
+                    &course_form(&format!("WAIT-{n}")),
+                )
+                .await,
+            );
+        }
+        let (sign_ins, surveys) = tokio::join!(
+            futures_util::future::join_all(sign_ins),
+            futures_util::future::join_all(surveys)
+        );
+        (sent, sign_ins, surveys, forms)
+    };
+    let ((imported, import_done), (sent, sign_ins, surveys, forms)) = tokio::join!(import, others);
+    let summary = imported.expect("the import succeeds");
+    assert_eq!(summary.created, 12_000);
+    assert!(
+        import_done > sent + std::time::Duration::from_millis(busy_ms),
+        "the import should still have held the lock well after the others were sent"
+    );
+    for response in &sign_ins {
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "sign-in: {}",
+            response.body
+        );
+    }
+    for response in &forms {
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "form: {}",
+            response.body
+        );
+    }
+    for response in &surveys {
+        assert_eq!(response.status, StatusCode::OK, "survey: {}", response.body);
+        response.assert_contains("Thank you");
+    }
+    let stored = survey_responses::Entity::find()
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored as usize,
+        tokens.len(),
+        "every acknowledged answer is stored"
+    );
+    for n in 0..6 {
+        let code = format!("WAIT-{n}");
+        assert!(
+            tsp_ledger::services::courses::by_code(app.db(), &code)
+                .await
+                .unwrap()
+                .is_some(),
+            "{code}"
+        );
+    }
+    assert_ledger_verifies(app.db()).await;
+}
+db_test!(a_long_import_makes_other_writes_wait_and_none_fails);
+
+/// A write that cannot get its turn in `database.write_wait_ms` (or finds the queue full)
+/// gets a 503 page saying nothing was saved and to try again, never a bare 500.
+async fn a_write_that_cannot_get_its_turn_is_refused_as_busy_and_saves_nothing(app: TestApp) {
+    let tokens = invited_learners(&app, 1).await;
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    coordinator.get("/courses").await;
+    let queue = |wait_ms, capacity| tsp_ledger::db::WriteQueue {
+        wait: std::time::Duration::from_millis(wait_ms),
+        capacity,
+    };
+    tsp_ledger::db::set_write_queue(app.db(), queue(300, 8));
+    let before = table_counts(app.db()).await;
+
+    // A long change holds the turn to write.
+    let held = tsp_ledger::db::begin_write(app.db()).await.unwrap();
+    let refused = post_owned(&mut coordinator, "/courses", &course_form("BUSY-1")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    refused
+        .assert_contains("<h1>The database is busy</h1>")
+        .assert_contains("Nothing was saved")
+        .assert_contains("send the form again");
+    assert_eq!(
+        refused
+            .headers
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("30")
+    );
+    let mut learner = app.anonymous();
+    let survey = learner
+        .post(&format!("/survey/{}", tokens[0]), &[("q1", "5")])
+        .await;
+    assert_eq!(
+        survey.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        survey.body
+    );
+    survey.assert_contains("Nothing was saved");
+    // Reading goes on meanwhile.
+    assert_eq!(coordinator.get("/courses").await.status, StatusCode::OK);
+
+    // No room to wait at all: refused straight away.
+    tsp_ledger::db::set_write_queue(app.db(), queue(30_000, 0));
+    let started = std::time::Instant::now();
+    let refused = post_owned(&mut coordinator, "/courses", &course_form("BUSY-2")).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    drop(held);
+    assert_eq!(table_counts(app.db()).await, before, "nothing was saved");
+
+    tsp_ledger::db::set_write_queue(app.db(), queue(30_000, 8));
+    let saved = post_owned(&mut coordinator, "/courses", &course_form("BUSY-1")).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let answered = learner
+        .post(&format!("/survey/{}", tokens[0]), &[("q1", "5")])
+        .await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    assert_ledger_verifies(app.db()).await;
+}
+db_test!(a_write_that_cannot_get_its_turn_is_refused_as_busy_and_saves_nothing);
+
+/// A file with a bad row, or a header of 160 000 columns, is refused by the first pass:
+/// it never waits for (or holds) the write lock, and the header check is linear.
+async fn a_bad_file_is_refused_without_taking_the_write_lock(app: TestApp) {
+    delivered_classes(&app, 1).await;
+    let held = tsp_ledger::db::begin_write(app.db()).await.unwrap();
+    let before = table_counts(app.db()).await;
+    let mut wide = (0..160_000)
+        .map(|n| format!("c{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    wide.push_str("\nx\n");
+    let bad_row = "class_ref,learner_name,learner_email,attended\n\
+                   C-1,Ana,ana@example.com,true\n\
+                   C-1,Bo,not-an-address,maybe\n";
+    for (csv, expected) in [
+        (wide.as_str(), "has 160000 columns"),
+        (bad_row, "learner_email"),
+    ] {
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            fixtures::import(&app, Kind::Roster, csv),
+        )
+        .await
+        .expect("refused without waiting for the write lock");
+        match refused {
+            Err(tsp_ledger::services::imports::ImportFailure::Invalid { errors, .. }) => {
+                assert!(
+                    errors.iter().any(|e| e.to_string().contains(expected)),
+                    "{errors:?}"
+                );
+            }
+            other => panic!("expected a refusal naming {expected}, got {other:?}"),
+        }
+    }
+    drop(held);
+    assert_eq!(table_counts(app.db()).await, before);
+}
+db_test!(a_bad_file_is_refused_without_taking_the_write_lock);

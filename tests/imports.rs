@@ -184,6 +184,7 @@ fn invalid(result: Result<Summary, ImportFailure>) -> (Vec<String>, u64, u64) {
             errors,
             total,
             bad_lines,
+            ..
         }) => (
             errors.iter().map(ToString::to_string).collect(),
             total,
@@ -429,6 +430,7 @@ async fn one_bad_row_among_5000_is_named_and_nothing_is_written(app: TestApp) {
             errors,
             total,
             bad_lines,
+            ..
         }) => {
             assert_eq!(
                 errors,
@@ -496,13 +498,29 @@ C-OK2,AZ-104,MCT-1,2026-03-09,2026-03-12,virtual,scheduled
             r#"line 4: modality: must be one of in_person, virtual, recorded, not "hybrid""#,
             "line 5: row: has 4 fields, the header has 7",
             r#"line 6: status: must be one of scheduled, delivered, confirmed, cancelled, not "done""#,
-            "line 7: course_code: no course XX-999 in the Title Plan",
-            "line 8: mct_id: no MCT with ID MCT-404",
             "line 9: end_date: must be on or after the start date (2026-03-05)",
             "line 10: row: has 8 fields, the header has 7",
         ]
     );
-    assert_eq!((total, bad_lines), (8, 8));
+    assert_eq!((total, bad_lines), (6, 6));
+    assert_eq!(counts(&app).await, before, "the good rows were not written");
+
+    // Once the format is right, what the rows refer to is checked, every line of it.
+    let refs: String = csv
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| [0, 1, 6, 7, 10].contains(i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let (errors, total, bad_lines) = invalid(fixtures::import(&app, Kind::Classes, &refs).await);
+    assert_eq!(
+        errors,
+        [
+            "line 3: course_code: no course XX-999 in the Title Plan",
+            "line 4: mct_id: no MCT with ID MCT-404",
+        ]
+    );
+    assert_eq!((total, bad_lines), (2, 2));
     assert_eq!(counts(&app).await, before, "the good rows were not written");
 }
 db_test!(every_bad_row_of_a_classes_file_is_reported_with_its_line);
@@ -575,7 +593,6 @@ C-1,Fay,fay@example.com,false
     assert_eq!(
         errors,
         [
-            "line 5: class_ref: no class NOPE",
             "line 6: learner_email: is not a valid e-mail address",
             "line 7: row: has 3 fields, the header has 4",
             "line 8: learner_email: is not a valid e-mail address",
@@ -584,7 +601,20 @@ C-1,Fay,fay@example.com,false
             r#"line 11: attended: must be true or false, not "maybe""#,
         ]
     );
-    assert_eq!((total, bad_lines), (7, 5));
+    assert_eq!((total, bad_lines), (6, 4));
+    assert_eq!(counts(&app).await, before);
+    // With the format put right, the unknown class is named by the line it is on.
+    let refs = csv
+        .replace("not-an-email", "cy@example.com")
+        .replace("C-1,Di,di@example.com\n", "C-1,Di,di@example.com,true\n")
+        .replace("ed@,yes", "ed@example.com,true")
+        .replace(
+            ",Gus,gus@example.com,maybe",
+            "C-1,Gus,gus@example.com,false",
+        );
+    let (errors, total, bad_lines) = invalid(fixtures::import(&app, Kind::Roster, &refs).await);
+    assert_eq!(errors, ["line 5: class_ref: no class NOPE"]);
+    assert_eq!((total, bad_lines), (1, 1));
     assert_eq!(counts(&app).await, before);
 }
 db_test!(line_numbers_count_the_lines_inside_quoted_fields);
@@ -762,9 +792,9 @@ async fn a_file_that_is_not_utf8_is_named_by_line(app: TestApp) {
         app.db(),
         &Actor::Cli,
         Kind::Roster,
-        std::io::Cursor::new(bytes),
+        imports::bytes_source(&bytes),
         None,
-        |_| {},
+        |_, _| {},
     )
     .await;
     let (errors, _, _) = invalid(result);
@@ -1145,14 +1175,36 @@ C-1,Di
     .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response
-        .assert_contains("Nothing was imported: 3 problems on 3 lines")
-        .assert_contains("<li>line 3: class_ref: no class C-404</li>")
+        .assert_contains("Nothing was imported: 2 problems on 2 lines")
         .assert_contains("<li>line 4: learner_email: is not a valid e-mail address</li>")
-        .assert_contains("<li>line 5: row: has 2 fields, the header has 4</li>");
+        .assert_contains("<li>line 5: row: has 2 fields, the header has 4</li>")
+        .assert_contains("checked once they are fixed");
     assert!(
         !response.body.contains("line 2:"),
         "the good line is not listed"
     );
+    assert_eq!(counts(&app).await, before);
+
+    // The format put right: the unknown class is reported, and still nothing is written.
+    let refs = "\
+class_ref,learner_name,learner_email,attended
+C-1,Ana,ana@example.com,true
+C-404,Ben,ben@example.com,false
+";
+    let response = post_multipart(
+        &mut coordinator,
+        "/imports",
+        &[
+            Part::Text("kind", "roster"),
+            Part::File("file", "roster.csv", refs.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response
+        .assert_contains("Nothing was imported: 1 problems on 1 lines")
+        .assert_contains("<li>line 3: class_ref: no class C-404</li>");
+    assert!(!response.body.contains("checked once they are fixed"));
     assert_eq!(counts(&app).await, before);
 }
 db_test!(a_bad_upload_lists_every_bad_line_and_writes_nothing);

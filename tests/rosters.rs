@@ -344,9 +344,15 @@ C-1,Di,di@example,false
     let response = post_multipart(&mut browser, &import, &[Part::Text("csv", csv)]).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response
-        .assert_contains("Nothing was imported: 2 problems on 2 lines.")
-        .assert_contains("<li>line 4: class_ref: C-2 is not this class (C-1)</li>")
+        .assert_contains("Nothing was imported: 1 problems on 1 lines.")
         .assert_contains("<li>line 5: learner_email: is not a valid e-mail address</li>");
+    assert_eq!(counts(&app).await, before);
+    let csv = csv.replace("di@example,", "di@example.com,");
+    let response = post_multipart(&mut browser, &import, &[Part::Text("csv", &csv)]).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response
+        .assert_contains("Nothing was imported: 1 problems on 1 lines.")
+        .assert_contains("<li>line 4: class_ref: C-2 is not this class (C-1)</li>");
     assert_eq!(counts(&app).await, before);
 
     let fixed = csv

@@ -576,10 +576,24 @@ C-S,edsger@example.com,2026-03-06,x,,,,
         errors,
         [
             r#"line 3: q3: must be a whole number from 1 to 5 or empty, not "7""#,
-            "line 4: learner_email: is not on the roster of C-S",
-            "line 5: class_ref: no class C-404",
             r#"line 6: submitted_on: must be a date YYYY-MM-DD, not "06/03/2026""#,
             r#"line 7: q1: must be a whole number from 1 to 5 or empty, not "x""#,
+        ]
+    );
+    assert_eq!(responses(&app).await.len(), 2);
+    // Once the format is right, the references are checked, every line of them.
+    let refs: String = bad
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| [0, 1, 3, 4].contains(i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let errors = invalid(fixtures::import(&app, Kind::SurveyResponses, &refs).await);
+    assert_eq!(
+        errors,
+        [
+            "line 3: learner_email: is not on the roster of C-S",
+            "line 4: class_ref: no class C-404",
         ]
     );
     assert_eq!(responses(&app).await.len(), 2);

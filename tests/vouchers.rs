@@ -296,6 +296,7 @@ async fn a_vouchers_file_with_a_bad_row_writes_nothing(app: TestApp) {
         errors,
         total,
         bad_lines,
+        ..
     }) = fixtures::import(&app, Kind::Vouchers, &file).await
     else {
         panic!("expected a validation report");

@@ -447,9 +447,15 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
         &conn,
         &Actor::Cli,
         kind,
-        std::io::BufReader::with_capacity(1 << 16, file),
+        imports::file_source(path),
         None,
-        |bytes| bar.set_position(bytes),
+        |pass, bytes| {
+            bar.set_message(match pass {
+                imports::Pass::Check => format!("checking {}", kind.id()),
+                imports::Pass::Write => format!("importing {}", kind.id()),
+            });
+            bar.set_position(bytes)
+        },
     )
     .await;
     bar.finish_and_clear();
@@ -468,12 +474,16 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
             errors,
             total,
             bad_lines,
+            checked,
         }) => {
             for e in &errors {
                 eprintln!("{e}");
             }
             if total as usize > errors.len() {
                 eprintln!("… and {} more", total as usize - errors.len());
+            }
+            if let Some(note) = checked.note() {
+                eprintln!("{note}");
             }
             eprintln!(
                 "error: {} has {total} problems on {bad_lines} lines; nothing was imported",

@@ -36,6 +36,19 @@ pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
+    /// How long a change waits for its turn to write before it is refused with a 503.
+    pub write_wait_ms: u64,
+    /// How many changes may wait for their turn at once; more are refused at once.
+    pub write_queue: usize,
+}
+
+impl DatabaseConfig {
+    pub fn write_queue(&self) -> crate::db::WriteQueue {
+        crate::db::WriteQueue {
+            wait: std::time::Duration::from_millis(self.write_wait_ms),
+            capacity: self.write_queue,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

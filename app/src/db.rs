@@ -1,5 +1,8 @@
 //! Connecting (with SQLite's per-connection pragmas) and migrating.
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -12,11 +15,12 @@ use sea_orm::{
 use crate::config::DatabaseConfig;
 
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
-    connect_url(
+    connect_with(
         &config.url,
         config.max_connections,
         config.busy_timeout_ms,
         None,
+        config.write_queue(),
     )
     .await
 }
@@ -27,6 +31,23 @@ pub async fn connect_url(
     max_connections: u32,
     busy_timeout_ms: u64,
     schema: Option<&str>,
+) -> anyhow::Result<DatabaseConnection> {
+    connect_with(
+        url,
+        max_connections,
+        busy_timeout_ms,
+        schema,
+        WriteQueue::default(),
+    )
+    .await
+}
+
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    busy_timeout_ms: u64,
+    schema: Option<&str>,
+    queue: WriteQueue,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(parent) = sqlite_file(url).and_then(|path| std::path::Path::new(path).parent())
         && !parent.as_os_str().is_empty()
@@ -53,6 +74,10 @@ pub async fn connect_url(
             // KPI's aggregate queries visit millions of rows (about 40 % faster there).
             .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
     });
+    // A PostgreSQL write waiting on a row lock (the ledger head, held by a long import
+    // of another instance) gives up as a SQLite one does: "busy", never a hang.
+    let lock_timeout = queue.wait.as_millis().to_string();
+    options.map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", lock_timeout.as_str())]));
     options
         .map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_release(release_outside_transactions::<sea_orm::sqlx::Sqlite>)
@@ -60,9 +85,11 @@ pub async fn connect_url(
         .map_sqlx_postgres_pool_opts(|pool| {
             pool.after_release(release_outside_transactions::<sea_orm::sqlx::Postgres>)
         });
-    Database::connect(options)
+    let db = Database::connect(options)
         .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(url)))
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+    set_write_queue(&db, queue);
+    Ok(db)
 }
 
 /// The pool's check on every connection handed back: it is reused only outside any
@@ -126,14 +153,186 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("applying database migrations")
 }
 
-/// Every write transaction goes through here: on SQLite `BEGIN IMMEDIATE` takes the write
-/// lock up front, so two writers queue instead of failing half-way with SQLITE_BUSY.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// How changes wait for their turn to write (config `database.write_wait_ms` and
+/// `database.write_queue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteQueue {
+    /// The longest a change waits for its turn before it is refused as busy.
+    pub wait: Duration,
+    /// The most changes that may wait at once; one more is refused as busy straight away.
+    pub capacity: usize,
+}
+
+impl Default for WriteQueue {
+    fn default() -> Self {
+        WriteQueue {
+            wait: Duration::from_secs(30),
+            capacity: 256,
+        }
+    }
+}
+
+/// One database's writers, in the order they came. SQLite admits one writer at a time;
+/// without this queue every other writer would hold a pooled connection while it polls
+/// for the lock, then fail after `busy_timeout` behind a long import. Here a writer waits
+/// without a connection (reads go on), in turn, for a bounded time, in a bounded queue.
+struct WriteGate {
+    turn: Arc<tokio::sync::Semaphore>,
+    waiting: AtomicUsize,
+    queue: std::sync::Mutex<WriteQueue>,
+}
+
+/// The gates of this process's pools, by pool. A process-wide table because every
+/// service is handed a plain `DatabaseConnection`; a pool lives as long as the process
+/// in the server, and a gate is a few bytes.
+static WRITE_GATES: LazyLock<std::sync::Mutex<HashMap<usize, Arc<WriteGate>>>> =
+    LazyLock::new(Default::default);
+
+/// The pool behind `db`, as a stable key: the address of its shared connect options.
+fn pool_key(db: &DatabaseConnection) -> usize {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            Arc::as_ptr(&db.get_postgres_connection_pool().connect_options()) as *const () as usize
+        }
+        _ => Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as *const () as usize,
+    }
+}
+
+fn gate_of(db: &DatabaseConnection) -> Arc<WriteGate> {
+    let mut gates = WRITE_GATES.lock().expect("write gates");
+    gates
+        .entry(pool_key(db))
+        .or_insert_with(|| {
+            Arc::new(WriteGate {
+                turn: Arc::new(tokio::sync::Semaphore::new(1)),
+                waiting: AtomicUsize::new(0),
+                queue: std::sync::Mutex::new(WriteQueue::default()),
+            })
+        })
+        .clone()
+}
+
+/// Sets how `db`'s writers wait for their turn.
+pub fn set_write_queue(db: &DatabaseConnection, queue: WriteQueue) {
+    *gate_of(db).queue.lock().expect("write queue") = queue;
+}
+
+/// The error of a change refused because it could not get its turn to write in time.
+fn busy() -> DbErr {
+    DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+}
+
+impl WriteGate {
+    async fn take_turn(&self) -> Result<(tokio::sync::OwnedSemaphorePermit, Instant), DbErr> {
+        let queue = *self.queue.lock().expect("write queue");
+        let deadline = Instant::now() + queue.wait;
+        if let Ok(turn) = self.turn.clone().try_acquire_owned() {
+            return Ok((turn, deadline));
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= queue.capacity {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(busy());
+        }
+        let turn = tokio::time::timeout(queue.wait, self.turn.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        match turn {
+            Ok(Ok(turn)) => Ok((turn, deadline)),
+            _ => Err(busy()),
+        }
+    }
+}
+
+/// A write transaction holding this process's turn to write. Committing or dropping it
+/// (which rolls back) lets the next writer in.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    _turn: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTx {
+    fn get_database_backend(&self) -> DbBackend {
+        self.tx.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.tx.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.tx.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.tx.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.tx.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
+}
+
+/// Every write transaction goes through here. It waits for this process's turn to write
+/// (see [`WriteGate`]), then on SQLite `BEGIN IMMEDIATE` takes the write lock up front,
+/// so writers queue instead of failing half-way with SQLITE_BUSY. When another process
+/// holds the lock, each attempt waits `busy_timeout` and attempts repeat until the turn's
+/// deadline. A change that cannot write in time is refused as [`StorageFault::Busy`].
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
+    let (turn, deadline) = gate_of(db).take_turn().await?;
+    loop {
+        let begun = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await;
+        match begun {
+            Ok(tx) => return Ok(WriteTx { tx, _turn: turn }),
+            Err(e) if StorageFault::of(&e) == Some(StorageFault::Busy) => {
+                if Instant::now() >= deadline {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A write transaction only if this process's turn to write is free right now: for
+/// bookkeeping that may be skipped (a session's sliding expiry) rather than wait behind
+/// a long import.
+pub async fn try_begin_write(db: &DatabaseConnection) -> Result<Option<WriteTx>, DbErr> {
+    let Ok(turn) = gate_of(db).turn.clone().try_acquire_owned() else {
+        return Ok(None);
+    };
+    let tx = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok(Some(WriteTx { tx, _turn: turn }))
 }
 
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -160,6 +359,8 @@ fn sqlite_file(url: &str) -> Option<&str> {
 pub enum StorageFault {
     Full,
     ReadOnly,
+    /// Another change held the write lock for longer than this one could wait.
+    Busy,
 }
 
 impl StorageFault {
@@ -167,6 +368,9 @@ impl StorageFault {
     pub fn of(err: &DbErr) -> Option<StorageFault> {
         use sea_orm::RuntimeErr;
         use sea_orm::sqlx::Error;
+        if let DbErr::ConnectionAcquire(_) = err {
+            return Some(StorageFault::Busy);
+        }
         let (DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e))
         | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
@@ -184,6 +388,7 @@ impl StorageFault {
             return match code.parse::<i32>().ok()? & 0xff {
                 SQLITE_FULL => Some(StorageFault::Full),
                 SQLITE_READONLY => Some(StorageFault::ReadOnly),
+                SQLITE_BUSY | SQLITE_LOCKED => Some(StorageFault::Busy),
                 _ => None,
             };
         }
@@ -191,6 +396,8 @@ impl StorageFault {
             // disk_full, and read_only_sql_transaction (also what a hot standby answers).
             "53100" => Some(StorageFault::Full),
             "25006" => Some(StorageFault::ReadOnly),
+            // lock_not_available: lock_timeout ran out behind another writer.
+            "55P03" => Some(StorageFault::Busy),
             _ => None,
         }
     }
@@ -206,10 +413,15 @@ impl StorageFault {
         match self {
             StorageFault::Full => "the database is full (no space left on its disk)",
             StorageFault::ReadOnly => "the database is read-only (file, volume or server)",
+            StorageFault::Busy => {
+                "the database is busy (another change held the write lock for longer than database.write_wait_ms)"
+            }
         }
     }
 }
 
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
 const SQLITE_READONLY: i32 = 8;
 const SQLITE_FULL: i32 = 13;
 

@@ -68,7 +68,7 @@ impl AppError {
         }
     }
 
-    /// A full or read-only database behind an internal error: the operator's to fix.
+    /// A full, read-only or busy database behind an internal error.
     pub fn storage_fault(&self) -> Option<StorageFault> {
         match self {
             AppError::Internal(e) => StorageFault::in_chain(e),
@@ -80,6 +80,11 @@ impl AppError {
     pub fn log(&self) {
         if let AppError::Internal(e) = self {
             match self.storage_fault() {
+                Some(fault @ StorageFault::Busy) => tracing::warn!(
+                    error = ?e,
+                    "request refused, nothing was saved: {}",
+                    fault.describe()
+                ),
                 Some(fault) => tracing::error!(
                     error = ?e,
                     "request refused, nothing was saved: {}",
@@ -94,6 +99,7 @@ impl AppError {
         match self.storage_fault() {
             Some(StorageFault::Full) => return ("The database is full", "Nothing was saved: the disk that holds the database has no space left. Tell your administrator (the error is in the server log); once space has been freed, go back and send the form again.".into()),
             Some(StorageFault::ReadOnly) => return ("The database is read-only", "Nothing was saved: the database can be read but not written at the moment. Pages can still be viewed. Tell your administrator (the error is in the server log); once writing is allowed again, go back and send the form again.".into()),
+            Some(StorageFault::Busy) => return ("The database is busy", "Nothing was saved: another change (a large import, perhaps) was being written, and this one could not wait any longer for its turn. Go back and send the form again in a minute; what you typed is still in the form.".into()),
             None => {}
         }
         match self {
@@ -123,7 +129,17 @@ impl AppError {
         }
         .render()
         .unwrap_or_else(|_| format!("<h1>{heading}</h1>"));
-        (status, Html(body)).into_response()
+        self.with_retry_after((status, Html(body)).into_response())
+    }
+
+    /// A busy database tells clients when to come back (RFC 9110 §10.2.3).
+    fn with_retry_after(&self, mut response: Response) -> Response {
+        if self.storage_fault() == Some(StorageFault::Busy) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+        }
+        response
     }
 
     pub fn json(&self) -> Response {
@@ -152,7 +168,7 @@ impl AppError {
                 header::HeaderValue::from_static(challenge),
             );
         }
-        response
+        self.with_retry_after(response)
     }
 }
 

@@ -11,7 +11,6 @@
 //!
 //! Sizes: BENCH_CLASSES (default 1 000 000), BENCH_LEARNERS (roster rows, 1 000 000),
 //! BENCH_SURVEYS (invitations answered, 20 000), BENCH_SECONDS (per load phase, 10).
-use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,9 +123,9 @@ async fn import(db: &DatabaseConnection, kind: Kind, csv: String) -> imports::Su
         db,
         &Actor::Cli,
         kind,
-        Cursor::new(csv.into_bytes()),
+        imports::bytes_source(csv.as_bytes()),
         None,
-        |_| {},
+        |_, _| {},
     )
     .await
     .unwrap_or_else(|e| panic!("{kind:?} import: {e:?}"))

@@ -53,7 +53,7 @@ pub fn expired(session: &sessions::Model, policy: &SessionPolicy, now: DateTime<
 
 /// The live session and its active user for a cookie value. Expired sessions are deleted.
 pub async fn load(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     policy: &SessionPolicy,
     cookie_value: &str,
 ) -> Result<Option<(sessions::Model, users::Model)>, DbErr> {
@@ -67,30 +67,39 @@ pub async fn load(
     };
     let now = clock::now();
     if expired(&session, policy, now) || !user.active {
-        let deleted = sessions::Entity::delete_by_id(hash).exec(db).await;
-        tolerate_storage_fault(deleted.map(|_| ()))?;
+        // An expired session is refused whether or not its row can be deleted now.
+        if let Some(tx) = tolerate_storage_fault(crate::db::try_begin_write(db).await)? {
+            let deleted = sessions::Entity::delete_by_id(hash).exec(&tx).await;
+            tolerate_storage_fault(deleted.map(|_| ()))?;
+            tolerate_storage_fault(tx.commit().await)?;
+        }
         return Ok(None);
     }
-    // Sliding idle expiry, written at most once a minute to keep reads cheap.
-    if now - session.last_seen_at >= Duration::minutes(1) {
+    // Sliding idle expiry, written at most once a minute to keep reads cheap, and only
+    // when no other change is being written: a page read never waits behind an import
+    // (a later request moves the expiry on).
+    if now - session.last_seen_at >= Duration::minutes(1)
+        && let Some(tx) = tolerate_storage_fault(crate::db::try_begin_write(db).await)?
+    {
         let touched = sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, now.into())
             .filter(sessions::Column::IdHash.eq(hash))
-            .exec(db)
+            .exec(&tx)
             .await;
         tolerate_storage_fault(touched.map(|_| ()))?;
+        tolerate_storage_fault(tx.commit().await)?;
     }
     Ok(Some((session, user)))
 }
 
 /// Reading pages needs no write: when the database is full or read-only, the session's
 /// bookkeeping is skipped (and logged) so people can still look things up.
-fn tolerate_storage_fault(result: Result<(), DbErr>) -> Result<(), DbErr> {
+fn tolerate_storage_fault<T: Default>(result: Result<T, DbErr>) -> Result<T, DbErr> {
     match result {
         Err(e) => match crate::db::StorageFault::of(&e) {
             Some(fault) => {
                 tracing::warn!(error = %e, "session not updated: {}", fault.describe());
-                Ok(())
+                Ok(T::default())
             }
             None => Err(e),
         },

@@ -408,6 +408,42 @@ fn column<'a>(row: &'a [(&str, String)], name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
+/// A `code-pool` row's code, checked without the database (before an import locks).
+pub(crate) fn parse_pool_row(row: &[(&str, String)]) -> Result<String, ServiceError> {
+    parse_code(column(row, "achievement_code"), CODE_MAX)
+        .map_err(|m| ServiceError::field("achievement_code", m))
+}
+
+/// A `codes` row as checked without the database (before an import locks).
+pub(crate) struct CodeRow {
+    class_ref: String,
+    key: Email,
+    code: String,
+    issued_on: NaiveDate,
+    redeemed_on: Option<NaiveDate>,
+}
+
+pub(crate) fn parse_code_row(row: &[(&str, String)]) -> Result<CodeRow, ServiceError> {
+    let field = |name: &'static str| move |m: String| ServiceError::field(name, m);
+    let class_ref = parse_code(column(row, "class_ref"), 64).map_err(field("class_ref"))?;
+    let key = Email::parse(column(row, "learner_email")).map_err(field("learner_email"))?;
+    let code =
+        parse_code(column(row, "achievement_code"), CODE_MAX).map_err(field("achievement_code"))?;
+    let issued_on = parse_date(column(row, "issued_on")).map_err(field("issued_on"))?;
+    let redeemed_on =
+        parse_optional_date(column(row, "redeemed_on")).map_err(field("redeemed_on"))?;
+    if let Some(on) = redeemed_on {
+        check_redeemed(on, Some(issued_on), clock::now().date_naive())?;
+    }
+    Ok(CodeRow {
+        class_ref,
+        key,
+        code,
+        issued_on,
+        redeemed_on,
+    })
+}
+
 /// One `code-pool` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
 pub(crate) async fn import_pool_row(
@@ -416,8 +452,7 @@ pub(crate) async fn import_pool_row(
     actor: &Actor,
     row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
-    let code = parse_code(column(row, "achievement_code"), CODE_MAX)
-        .map_err(|m| ServiceError::field("achievement_code", m))?;
+    let code = parse_pool_row(row)?;
     if by_code(tx, &code).await?.is_some() {
         // Already known, in the pool or issued: loading the same file again changes nothing.
         return Ok(Outcome::Unchanged(()));
@@ -454,17 +489,13 @@ pub(crate) async fn import_code_row(
     actor: &Actor,
     row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
-    let field = |name: &'static str| move |m: String| ServiceError::field(name, m);
-    let class_ref = parse_code(column(row, "class_ref"), 64).map_err(field("class_ref"))?;
-    let key = Email::parse(column(row, "learner_email")).map_err(field("learner_email"))?;
-    let code_text =
-        parse_code(column(row, "achievement_code"), CODE_MAX).map_err(field("achievement_code"))?;
-    let issued_on = parse_date(column(row, "issued_on")).map_err(field("issued_on"))?;
-    let redeemed_on =
-        parse_optional_date(column(row, "redeemed_on")).map_err(field("redeemed_on"))?;
-    if let Some(on) = redeemed_on {
-        check_redeemed(on, Some(issued_on), clock::now().date_naive())?;
-    }
+    let CodeRow {
+        class_ref,
+        key,
+        code: code_text,
+        issued_on,
+        redeemed_on,
+    } = parse_code_row(row)?;
     let class = class_svc::by_ref(tx, &class_ref)
         .await?
         .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;

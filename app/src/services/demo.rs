@@ -7,7 +7,6 @@
 //! Dates are relative to that day: classes over the 13 months before it and the month
 //! after it, so the KPI window (the 12 complete months before this month) is full.
 use std::collections::HashSet;
-use std::io::Cursor;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use entity::{achievement_codes, classes, courses, exam_vouchers, trainers};
@@ -105,8 +104,8 @@ pub async fn run(
     let data = generate(seed, today);
     let mut done = Vec::with_capacity(data.files.len());
     for (kind, csv) in data.files {
-        let source = Cursor::new(csv.into_bytes());
-        match imports::run(db, &Actor::Cli, kind, source, None, |_| {}).await {
+        let source = imports::bytes_source(csv.as_bytes());
+        match imports::run(db, &Actor::Cli, kind, source, None, |_, _| {}).await {
             Ok(summary) => done.push((kind, summary)),
             Err(ImportFailure::Invalid { errors, total, .. }) => {
                 let shown: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();

@@ -189,6 +189,9 @@ pub enum ImportFailure {
         errors: Vec<LineError>,
         total: u64,
         bad_lines: u64,
+        /// How far the file was checked: a file with format errors is refused by the
+        /// first pass, before what its rows refer to is looked up.
+        checked: Checked,
     },
     #[error(transparent)]
     Failed(#[from] ServiceError),
@@ -197,6 +200,32 @@ pub enum ImportFailure {
 impl From<sea_orm::DbErr> for ImportFailure {
     fn from(e: sea_orm::DbErr) -> Self {
         ImportFailure::Failed(e.into())
+    }
+}
+
+/// A header with more columns than this is refused without looking at them one by one
+/// (the widest kind has 8; a few unknown ones are reported by name).
+const MAX_COLUMNS: usize = 64;
+
+/// How far a refused file was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// The format of every line (columns, dates, numbers, e-mails, ids). What the rows
+    /// refer to (courses, MCTs, classes, learners, codes) is checked once these are fixed.
+    Format,
+    /// Everything, against the database.
+    Everything,
+}
+
+impl Checked {
+    /// For the report, when it is not the whole story.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Checked::Format => Some(
+                "These are the file's format problems. What the rows refer to (courses, MCTs, classes, learners, codes) is checked once they are fixed.",
+            ),
+            Checked::Everything => None,
+        }
     }
 }
 
@@ -234,28 +263,68 @@ pub type FixedClass = Option<ClassRoster>;
 /// typed one (loading history from the CLI or the import page).
 const IMPORT_AMENDMENT: &str = "roster import after the class was confirmed";
 
-/// Reads `source` on a blocking thread and imports it. `progress` gets the bytes read
-/// so far after each batch.
+/// The two passes of an import, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Reading and checking every row, before anything is locked.
+    Check,
+    /// Writing, holding the write lock.
+    Write,
+}
+
+/// Imports the CSV that `open` reads (it is opened twice: once to check, once to write),
+/// each pass on a blocking thread. The first pass checks the header and every row's
+/// fields without touching the database, so a file with a bad row is refused without
+/// ever taking the write lock and other people's changes never wait for it. The second
+/// pass holds the lock only to look up references (courses, classes, learners) and
+/// write. `progress` gets the pass and the bytes read so far after each batch.
 pub async fn run<R: Read + Send + 'static>(
     db: &DatabaseConnection,
     actor: &Actor,
     kind: Kind,
-    source: R,
+    open: impl Fn() -> std::io::Result<R>,
     fixed_class: FixedClass,
-    progress: impl Fn(u64),
+    progress: impl Fn(Pass, u64),
 ) -> Result<Summary, ImportFailure> {
-    let (sender, mut chunks) = mpsc::channel::<(u64, Chunk)>(4);
-    let reader = tokio::task::spawn_blocking(move || read_csv(source, sender));
+    let mut importer = Importer::new(kind, fixed_class);
+    let (mut chunks, reader) = read_in_background(open().map_err(unreadable)?);
+    while let Some((bytes, chunk)) = chunks.recv().await {
+        match chunk {
+            Chunk::Header(names) => importer.header(&names),
+            Chunk::Unreadable(error) => importer.fail(error),
+            Chunk::Rows(rows) => {
+                for (line, record) in rows {
+                    importer.check(line, &record);
+                }
+            }
+        }
+        progress(Pass::Check, bytes);
+    }
+    reader.await.map_err(|e| ServiceError::Other(e.into()))?;
+    if !importer.header_seen {
+        importer.fail(LineError {
+            line: 1,
+            field: "header".into(),
+            message: format!(
+                "the file is empty: expected the header {}",
+                kind.columns().join(",")
+            ),
+        });
+    }
+    if importer.total_errors > 0 {
+        return Err(importer.into_failure(Checked::Format));
+    }
 
+    let (mut chunks, reader) = read_in_background(open().map_err(unreadable)?);
     let tx = begin_write(db).await?;
     let mut chain = Chain::lock(&tx).await?;
-    let mut importer = Importer::new(kind, fixed_class);
     let postgres = crate::db::is_postgres(db);
     let mut rows_read: u64 = 0;
     let mut next_analyze = FIRST_ANALYZE;
     while let Some((bytes, chunk)) = chunks.recv().await {
         match chunk {
-            Chunk::Header(names) => importer.header(&names),
+            // Checked in the first pass.
+            Chunk::Header(_) => {}
             Chunk::Unreadable(error) => importer.fail(error),
             Chunk::Rows(rows) => {
                 rows_read += rows.len() as u64;
@@ -273,27 +342,13 @@ pub async fn run<R: Read + Send + 'static>(
                 }
             }
         }
-        progress(bytes);
+        progress(Pass::Write, bytes);
     }
     reader.await.map_err(|e| ServiceError::Other(e.into()))?;
     importer.flush(&tx, &mut chain, actor).await?;
-    if !importer.header_seen {
-        importer.fail(LineError {
-            line: 1,
-            field: "header".into(),
-            message: format!(
-                "the file is empty: expected the header {}",
-                kind.columns().join(",")
-            ),
-        });
-    }
     if importer.total_errors > 0 {
         tx.rollback().await?;
-        return Err(ImportFailure::Invalid {
-            errors: importer.errors,
-            total: importer.total_errors,
-            bad_lines: importer.bad_lines,
-        });
+        return Err(importer.into_failure(Checked::Everything));
     }
     chain.finish(&tx).await?;
     tx.commit().await?;
@@ -305,6 +360,37 @@ pub async fn run<R: Read + Send + 'static>(
             .await?;
     }
     Ok(importer.summary)
+}
+
+/// An import source for [`run`]: a file, opened once per pass.
+pub fn file_source(
+    path: &std::path::Path,
+) -> impl Fn() -> std::io::Result<std::io::BufReader<std::fs::File>> + use<> {
+    let path = path.to_path_buf();
+    move || std::fs::File::open(&path).map(|f| std::io::BufReader::with_capacity(1 << 16, f))
+}
+
+/// An import source for [`run`]: bytes held in memory (pasted text, generated data).
+pub fn bytes_source(
+    bytes: &[u8],
+) -> impl Fn() -> std::io::Result<std::io::Cursor<std::sync::Arc<[u8]>>> + use<> {
+    let bytes: std::sync::Arc<[u8]> = bytes.into();
+    move || Ok(std::io::Cursor::new(bytes.clone()))
+}
+
+fn unreadable(e: std::io::Error) -> ImportFailure {
+    ImportFailure::Failed(ServiceError::Other(
+        anyhow::Error::from(e).context("opening the file to import"),
+    ))
+}
+
+/// Parses `source` on a blocking thread, handing on batches of rows.
+fn read_in_background<R: Read + Send + 'static>(
+    source: R,
+) -> (mpsc::Receiver<(u64, Chunk)>, tokio::task::JoinHandle<()>) {
+    let (sender, chunks) = mpsc::channel::<(u64, Chunk)>(4);
+    let reader = tokio::task::spawn_blocking(move || read_csv(source, sender));
+    (chunks, reader)
 }
 
 /// Blocking: parses the CSV and sends it on in batches. Stops early if the importer is
@@ -510,6 +596,17 @@ impl Importer {
             field: "header".into(),
             message,
         };
+        if names.len() > MAX_COLUMNS {
+            let e = header_error(format!(
+                "has {} columns: a {} file has the columns {} (at most {MAX_COLUMNS} are read)",
+                names.len(),
+                self.kind.id(),
+                self.kind.columns().join(",")
+            ));
+            self.fail(e);
+            self.header_ok = false;
+            return;
+        }
         for name in names {
             if !self.kind.columns().contains(&name.as_str()) {
                 let e = header_error(format!(
@@ -520,8 +617,9 @@ impl Importer {
                 self.fail(e);
             }
         }
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
+        let mut seen = HashSet::with_capacity(names.len());
+        for name in names {
+            if !seen.insert(name.as_str()) {
                 let e = header_error(format!("column {name} appears more than once"));
                 self.fail(e);
             }
@@ -566,6 +664,120 @@ impl Importer {
             .to_string()
     }
 
+    fn into_failure(self, checked: Checked) -> ImportFailure {
+        ImportFailure::Invalid {
+            errors: self.errors,
+            total: self.total_errors,
+            bad_lines: self.bad_lines,
+            checked,
+        }
+    }
+
+    /// The first pass: the row's shape and every field that can be checked without the
+    /// database. The second pass checks the rest (references) and writes.
+    fn check(&mut self, line: u64, record: &csv::StringRecord) {
+        if !self.header_ok {
+            return;
+        }
+        if record.len() != self.width {
+            self.fail(LineError {
+                line,
+                field: "row".into(),
+                message: format!("has {} fields, the header has {}", record.len(), self.width),
+            });
+            return;
+        }
+        let one = |result: Result<(), ServiceError>| match result {
+            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
+            Err(ServiceError::Refused(message)) => FieldErrors(vec![("row", message)]),
+            _ => FieldErrors::default(),
+        };
+        let errors = match self.kind {
+            Kind::TitlePlan => self.course_fields(record).parse().err().unwrap_or_default(),
+            Kind::Trainers => self
+                .trainer_fields(record)
+                .parse()
+                .err()
+                .unwrap_or_default(),
+            Kind::Classes => self
+                .class_fields(record)
+                .parse(true)
+                .err()
+                .unwrap_or_default(),
+            Kind::Roster => {
+                let mut errors = FieldErrors::default();
+                if self.fixed_class.is_none()
+                    && let Err(m) = parse_code(&self.get(record, "class_ref"), 64)
+                {
+                    errors.add("class_ref", m);
+                }
+                if let Err(e) = self.enrollment_fields(record).parse() {
+                    errors.0.extend(e.0);
+                }
+                errors
+            }
+            Kind::CodePool => one(codes::parse_pool_row(&self.pairs(record)).map(drop)),
+            Kind::Codes => one(codes::parse_code_row(&self.pairs(record)).map(drop)),
+            Kind::Vouchers => one(vouchers::parse_row(&self.pairs(record)).map(drop)),
+            Kind::SurveyResponses => {
+                one(surveys::parse_response_row(&self.pairs(record)).map(drop))
+            }
+        };
+        self.fail_fields(line, errors);
+    }
+
+    /// `(column, value)` in the order of `kind.columns()`.
+    fn pairs(&self, record: &csv::StringRecord) -> Vec<(&'static str, String)> {
+        self.kind
+            .columns()
+            .iter()
+            .map(|c| (*c, self.get(record, c)))
+            .collect()
+    }
+
+    fn course_fields(&self, r: &csv::StringRecord) -> CourseFields {
+        CourseFields {
+            course_code: self.get(r, "course_code"),
+            title: self.get(r, "title"),
+            duration_days: self.get(r, "duration_days"),
+            fundamentals: self.get(r, "fundamentals"),
+            solution_area: self.get(r, "solution_area"),
+            content: self.get(r, "content"),
+            courseware_version: self.get(r, "courseware_version"),
+        }
+    }
+
+    fn trainer_fields(&self, r: &csv::StringRecord) -> TrainerFields {
+        TrainerFields {
+            name: self.get(r, "name"),
+            email: self.get(r, "email"),
+            mct_id: self.get(r, "mct_id"),
+            mct_valid_until: self.get(r, "mct_valid_until"),
+            affiliated: self.get(r, "affiliated"),
+        }
+    }
+
+    fn class_fields(&self, r: &csv::StringRecord) -> ClassFields {
+        ClassFields {
+            class_ref: self.get(r, "class_ref"),
+            course_code: self.get(r, "course_code"),
+            mct_id: self.get(r, "mct_id"),
+            start_date: self.get(r, "start_date"),
+            end_date: self.get(r, "end_date"),
+            modality: self.get(r, "modality"),
+            status: self.get(r, "status"),
+            ..Default::default()
+        }
+    }
+
+    fn enrollment_fields(&self, r: &csv::StringRecord) -> EnrollmentFields {
+        EnrollmentFields {
+            learner_name: self.get(r, "learner_name"),
+            learner_email: self.get(r, "learner_email"),
+            attended: self.get(r, "attended"),
+        }
+    }
+
     async fn row(
         &mut self,
         tx: &impl ConnectionTrait,
@@ -593,12 +805,7 @@ impl Importer {
             Kind::Classes => self.class_row(tx, chain, actor, record).await,
             Kind::Roster => self.roster_row(tx, chain, actor, record).await,
             Kind::CodePool | Kind::Codes | Kind::SurveyResponses | Kind::Vouchers => {
-                let row: Vec<(&str, String)> = self
-                    .kind
-                    .columns()
-                    .iter()
-                    .map(|c| (*c, self.get(record, c)))
-                    .collect();
+                let row = self.pairs(record);
                 let outcome = match self.kind {
                     Kind::CodePool => codes::import_pool_row(tx, chain, actor, &row).await,
                     Kind::Codes => codes::import_code_row(tx, chain, actor, &row).await,
@@ -637,16 +844,7 @@ impl Importer {
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
-        let fields = CourseFields {
-            course_code: self.get(r, "course_code"),
-            title: self.get(r, "title"),
-            duration_days: self.get(r, "duration_days"),
-            fundamentals: self.get(r, "fundamentals"),
-            solution_area: self.get(r, "solution_area"),
-            content: self.get(r, "content"),
-            courseware_version: self.get(r, "courseware_version"),
-        };
-        let input = fields.parse()?;
+        let input = self.course_fields(r).parse()?;
         let existing = course_svc::by_code(tx, &input.course_code).await?;
         Ok(unit(
             course_svc::write(tx, chain, actor, "import", existing, &input).await?,
@@ -660,14 +858,7 @@ impl Importer {
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
-        let fields = TrainerFields {
-            name: self.get(r, "name"),
-            email: self.get(r, "email"),
-            mct_id: self.get(r, "mct_id"),
-            mct_valid_until: self.get(r, "mct_valid_until"),
-            affiliated: self.get(r, "affiliated"),
-        };
-        let input = fields.parse()?;
+        let input = self.trainer_fields(r).parse()?;
         let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
         Ok(unit(
             trainer_svc::write(tx, chain, actor, "import", existing, &input, None).await?,
@@ -681,17 +872,7 @@ impl Importer {
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
-        let fields = ClassFields {
-            class_ref: self.get(r, "class_ref"),
-            course_code: self.get(r, "course_code"),
-            mct_id: self.get(r, "mct_id"),
-            start_date: self.get(r, "start_date"),
-            end_date: self.get(r, "end_date"),
-            modality: self.get(r, "modality"),
-            status: self.get(r, "status"),
-            ..Default::default()
-        };
-        let input = fields.parse(true)?;
+        let input = self.class_fields(r).parse(true)?;
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
         let named = self.names(tx, &input).await?;
         let outcome =
@@ -716,12 +897,7 @@ impl Importer {
             }
             Err(e) => return Err(e),
         };
-        let fields = EnrollmentFields {
-            learner_name: self.get(r, "learner_name"),
-            learner_email: self.get(r, "learner_email"),
-            attended: self.get(r, "attended"),
-        };
-        let input = match fields.parse() {
+        let input = match self.enrollment_fields(r).parse() {
             Ok(input) => input,
             Err(e) => {
                 errors.0.extend(e.0);

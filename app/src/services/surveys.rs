@@ -479,12 +479,15 @@ async fn record_responded(
 
 /// One `survey-responses` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
-pub(crate) async fn import_response_row(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
-    actor: &Actor,
-    row: &[(&str, String)],
-) -> Result<Outcome<()>, ServiceError> {
+/// A `survey-responses` row as checked without the database (before an import locks).
+pub(crate) struct ResponseRow {
+    class_ref: String,
+    key: Email,
+    submitted_on: chrono::NaiveDate,
+    answers: Answers,
+}
+
+pub(crate) fn parse_response_row(row: &[(&str, String)]) -> Result<ResponseRow, ServiceError> {
     let get = |name: &str| {
         row.iter()
             .find(|(c, _)| *c == name)
@@ -493,9 +496,6 @@ pub(crate) async fn import_response_row(
     };
     let class_ref =
         parse_code(get("class_ref"), 64).map_err(|m| ServiceError::field("class_ref", m))?;
-    let class = class_svc::by_ref(tx, &class_ref)
-        .await?
-        .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
     let key =
         Email::parse(get("learner_email")).map_err(|m| ServiceError::field("learner_email", m))?;
     let submitted_on =
@@ -504,6 +504,29 @@ pub(crate) async fn import_response_row(
     for (i, q) in QUESTIONS.iter().enumerate() {
         answers[i] = parse_answer(get(q)).map_err(|m| ServiceError::field(q, m))?;
     }
+    Ok(ResponseRow {
+        class_ref,
+        key,
+        submitted_on,
+        answers,
+    })
+}
+
+pub(crate) async fn import_response_row(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    row: &[(&str, String)],
+) -> Result<Outcome<()>, ServiceError> {
+    let ResponseRow {
+        class_ref,
+        key,
+        submitted_on,
+        answers,
+    } = parse_response_row(row)?;
+    let class = class_svc::by_ref(tx, &class_ref)
+        .await?
+        .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
     let enrollment = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
         ServiceError::field(
             "learner_email",

@@ -307,12 +307,8 @@ fn column<'a>(row: &'a [(&str, String)], name: &str) -> &'a str {
 /// One `vouchers` CSV row: `(column, value)` in the order of `Kind::columns()`. Keyed by
 /// `(order_ref, exam_code)`: the same row again changes nothing, a changed one updates.
 /// Like the other `(column, value)` kinds, a bad row is reported by its first bad field.
-pub(crate) async fn import_row(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
-    actor: &Actor,
-    row: &[(&str, String)],
-) -> Result<Outcome<()>, ServiceError> {
+/// A `vouchers` row as checked without the database (before an import locks).
+pub(crate) fn parse_row(row: &[(&str, String)]) -> Result<VoucherInput, ServiceError> {
     let fields = VoucherFields {
         purchased_on: column(row, "purchased_on").to_string(),
         exam_code: column(row, "exam_code").to_string(),
@@ -320,13 +316,22 @@ pub(crate) async fn import_row(
         quantity: column(row, "quantity").to_string(),
         order_ref: column(row, "order_ref").to_string(),
     };
-    let input = fields.parse().map_err(|e| {
+    fields.parse().map_err(|e| {
         let (field, message) =
             e.0.into_iter()
                 .next()
                 .unwrap_or(("row", "is invalid".into()));
         ServiceError::field(field, message)
-    })?;
+    })
+}
+
+pub(crate) async fn import_row(
+    tx: &impl ConnectionTrait,
+    chain: &mut Chain,
+    actor: &Actor,
+    row: &[(&str, String)],
+) -> Result<Outcome<()>, ServiceError> {
+    let input = parse_row(row)?;
     let existing = by_key(tx, &input.order_ref, &input.exam_code).await?;
     Ok(
         match write(tx, chain, actor, "import", existing, &input).await? {

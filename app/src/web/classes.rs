@@ -555,6 +555,7 @@ struct ShowPage {
     import_errors: Vec<String>,
     import_total: u64,
     import_lines: u64,
+    import_note: Option<&'static str>,
     add: EnrollmentFields,
     codes: super::codes::ClassCodes,
     surveys: super::surveys::ClassSurveys,
@@ -567,6 +568,7 @@ struct Feedback {
     import_errors: Vec<String>,
     import_total: u64,
     import_lines: u64,
+    import_note: Option<&'static str>,
     add: EnrollmentFields,
 }
 
@@ -646,6 +648,7 @@ async fn show_page(
         import_errors: feedback.import_errors,
         import_total: feedback.import_total,
         import_lines: feedback.import_lines,
+        import_note: feedback.import_note,
         add: feedback.add,
         codes: super::codes::for_class(state, user, &class).await?,
         surveys: super::surveys::for_class(state, user, &class).await?,
@@ -883,9 +886,8 @@ pub async fn import_roster(
     };
     let result = match (&upload.file, upload.text("csv").trim()) {
         (Some(file), _) => {
-            let source =
-                std::fs::File::open(file.path()).map_err(|e| AppError::Internal(e.into()))?;
-            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_| {}).await
+            let source = imports::file_source(file.path());
+            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_, _| {}).await
         }
         (None, "") => {
             let feedback = Feedback {
@@ -903,8 +905,8 @@ pub async fn import_roster(
             .await;
         }
         (None, text) => {
-            let source = std::io::Cursor::new(text.to_string().into_bytes());
-            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_| {}).await
+            let source = imports::bytes_source(text.as_bytes());
+            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_, _| {}).await
         }
     };
     match result {
@@ -918,11 +920,13 @@ pub async fn import_roster(
             errors,
             total,
             bad_lines,
+            checked,
         }) => {
             let feedback = Feedback {
                 import_errors: errors.iter().map(ToString::to_string).collect(),
                 import_total: total,
                 import_lines: bad_lines,
+                import_note: checked.note(),
                 ..Default::default()
             };
             show_page(

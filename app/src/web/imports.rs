@@ -29,6 +29,7 @@ struct ImportPage {
     errors: Vec<String>,
     total: u64,
     bad_lines: u64,
+    note: Option<&'static str>,
 }
 
 fn kinds() -> Vec<KindHelp> {
@@ -49,6 +50,7 @@ fn render(
     errors: Vec<String>,
     total: u64,
     bad_lines: u64,
+    note: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let page = ImportPage {
@@ -59,6 +61,7 @@ fn render(
         errors,
         total,
         bad_lines,
+        note,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -74,7 +77,7 @@ pub async fn page(
     _user: EditorUser,
     Query(q): Query<KindQuery>,
 ) -> Result<Response, AppError> {
-    render(&ctx, q.kind, None, vec![], 0, 0, StatusCode::OK)
+    render(&ctx, q.kind, None, vec![], 0, 0, None, StatusCode::OK)
 }
 
 pub async fn upload(
@@ -98,6 +101,7 @@ pub async fn upload(
             vec![],
             0,
             0,
+            None,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
@@ -108,21 +112,13 @@ pub async fn upload(
     let actor = Actor::User(user.id);
     let result = match (&upload.file, upload.text("csv").trim()) {
         (Some(file), _) => {
-            let source =
-                std::fs::File::open(file.path()).map_err(|e| AppError::Internal(e.into()))?;
-            imports::run(&state.db, &actor, kind, source, None, |_| {}).await
+            let source = imports::file_source(file.path());
+            imports::run(&state.db, &actor, kind, source, None, |_, _| {}).await
         }
         (None, "") => return fail("Choose a CSV file or paste its text.".into()),
         (None, text) => {
-            imports::run(
-                &state.db,
-                &actor,
-                kind,
-                std::io::Cursor::new(text.to_string().into_bytes()),
-                None,
-                |_| {},
-            )
-            .await
+            let source = imports::bytes_source(text.as_bytes());
+            imports::run(&state.db, &actor, kind, source, None, |_, _| {}).await
         }
     };
     match result {
@@ -136,6 +132,7 @@ pub async fn upload(
             errors,
             total,
             bad_lines,
+            checked,
         }) => {
             let lines = errors.iter().map(ToString::to_string).collect();
             render(
@@ -145,6 +142,7 @@ pub async fn upload(
                 lines,
                 total,
                 bad_lines,
+                checked.note(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
