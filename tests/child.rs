@@ -239,6 +239,7 @@ fn child_process() {
                 let result = imports::run(
                     &db,
                     &tsp_ledger::ledger::Actor::Cli,
+                    &imports::ImportBy::operator(),
                     kind,
                     std::io::BufReader::new(file),
                     None,

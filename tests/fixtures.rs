@@ -19,7 +19,15 @@ pub fn today_plus(days: i64) -> NaiveDate {
 /// Imports `csv` (header included) as the CLI operator would.
 pub async fn import(app: &TestApp, kind: Kind, csv: &str) -> Result<Summary, ImportFailure> {
     let source = std::io::Cursor::new(csv.as_bytes().to_vec());
-    imports::run(app.db(), &Actor::Cli, kind, source, None, |_| {}).await
+    imports::run(
+        app.db(),
+        &Actor::Cli,
+        &imports::ImportBy::operator(),
+        kind,
+        source,
+        None,
+        |_| {},
+    ).await
 }
 
 /// An official course: `days` of official duration, not fundamentals.

@@ -761,6 +761,7 @@ async fn a_file_that_is_not_utf8_is_named_by_line(app: TestApp) {
     let result = imports::run(
         app.db(),
         &Actor::Cli,
+        &imports::ImportBy::operator(),
         Kind::Roster,
         std::io::Cursor::new(bytes),
         None,

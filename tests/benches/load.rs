@@ -123,6 +123,7 @@ async fn import(db: &DatabaseConnection, kind: Kind, csv: String) -> imports::Su
     imports::run(
         db,
         &Actor::Cli,
+        &imports::ImportBy::operator(),
         kind,
         Cursor::new(csv.into_bytes()),
         None,

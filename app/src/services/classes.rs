@@ -18,13 +18,14 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{
-    ClassStatus, Confirmer, Modality, StatusChange, amendment_reason, check_dates,
-    check_deliverable, check_schedulable, confirmer,
+    Acting, ClassStatus, Confirmer, Modality, StatusChange, amendment_reason, check_dates,
+    check_schedulable, check_status_dates, confirmer,
 };
 use crate::domain::fields::{
     FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
+use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Chain, Entry, diff};
 use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
 
@@ -225,7 +226,43 @@ pub enum Via<'a> {
     Form {
         reason: &'a str,
     },
-    Import,
+    Import(&'a ImportBy),
+}
+
+/// Who runs an import: a plain value the caller builds from who is asking (rule 7).
+/// The local operator (CLI) may load confirmed history; a signed-in coordinator may
+/// record a class up to `delivered`; an admin may import `confirmed` rows only with a
+/// reason for the whole file. A reason given is kept on every ledger entry the import
+/// writes for its classes and roster lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportBy {
+    pub acting: Acting,
+    /// The reason typed for the whole file (blank: none).
+    pub reason: String,
+}
+
+impl ImportBy {
+    /// `tsp-ledger import` and the demo, recorded as `cli`.
+    pub fn operator() -> ImportBy {
+        ImportBy {
+            acting: Acting::Operator,
+            reason: String::new(),
+        }
+    }
+
+    /// A signed-in user on the import page, with the reason typed there.
+    pub fn user(role: Role, reason: &str) -> ImportBy {
+        ImportBy {
+            acting: Acting::User(role),
+            reason: reason.trim().to_string(),
+        }
+    }
+
+    /// The reason to record, if one was given.
+    pub fn reason(&self) -> Option<&str> {
+        let reason = self.reason.trim();
+        (!reason.is_empty()).then_some(reason)
+    }
 }
 
 /// The Title Plan course a class names.
@@ -288,6 +325,40 @@ pub(crate) async fn write(
             .import_to(s)
             .map_err(|m| ServiceError::field("status", m))?,
     };
+    // Rule 7: recording a class as confirmed is the MCT's act (or an admin's with a
+    // reason, or the local operator's loading history); forms never set a status.
+    if let Via::Import(by) = via
+        && new_status == ClassStatus::Confirmed
+        && old_status != Some(ClassStatus::Confirmed)
+        && let Err(why) = confirmer(by.acting, false, &by.reason)
+    {
+        let message = match why {
+            None => format!(
+                "{} cannot be imported as confirmed: only the class's MCT confirms a delivery (or an admin, with a reason); import it as delivered",
+                input.class_ref
+            ),
+            Some(_) => format!(
+                "{} is confirmed: an admin importing confirmed classes gives a reason for the file (the import form's Reason field)",
+                input.class_ref
+            ),
+        };
+        return Err(ServiceError::field("status", message));
+    }
+    // Rule 7: the status must stay true of the dates, whichever of them changes.
+    let moves = existing.as_ref().is_none_or(|old| {
+        old.start_date != input.start_date
+            || old.end_date != input.end_date
+            || old.status != new_status.id()
+    });
+    if moves {
+        check_status_dates(
+            new_status,
+            input.start_date,
+            input.end_date,
+            clock::now().date_naive(),
+        )
+        .map_err(|u| ServiceError::field(u.field, u.message))?;
+    }
     // A class already on a course that was retired since keeps it; a new one cannot.
     if existing.as_ref().map(|c| c.course_id) != Some(course.id) {
         check_schedulable(&course.course_code, course.retired, new_status)
@@ -349,7 +420,7 @@ pub(crate) async fn write(
             let reason = match via {
                 Via::Form { reason } => amendment_reason(old_status, reason)
                     .map_err(|m| ServiceError::field("reason", m))?,
-                Via::Import if old_status.is_closed() => {
+                Via::Import(_) if old_status.is_closed() => {
                     return Err(ServiceError::field(
                         "class_ref",
                         format!(
@@ -358,12 +429,12 @@ pub(crate) async fn write(
                         ),
                     ));
                 }
-                Via::Import => None,
+                Via::Import(by) => by.reason().map(str::to_string),
             };
             let action = match (via, old_status.is_closed()) {
                 (_, true) => "amend",
                 (Via::Form { .. }, false) => "update",
-                (Via::Import, false) => "import",
+                (Via::Import(_), false) => "import",
             };
             let (old_course, old_trainer) = parts(tx, &old).await?;
             let before = snapshot(&old, &old_course, &old_trainer);
@@ -403,12 +474,11 @@ pub(crate) async fn write(
             }
             .insert(tx)
             .await?;
-            let action = if via == Via::Import {
-                "import"
-            } else {
-                "create"
+            let (action, reason) = match via {
+                Via::Import(by) => ("import", by.reason().map(str::to_string)),
+                Via::Form { .. } => ("create", None),
             };
-            (model, None, action, None)
+            (model, None, action, reason)
         }
     };
     let changes = diff(
@@ -477,9 +547,8 @@ pub async fn change_status(
     let to = status(&class)
         .apply(change)
         .map_err(ServiceError::Refused)?;
-    if change == StatusChange::MarkDelivered {
-        check_deliverable(class.start_date, today).map_err(ServiceError::Refused)?;
-    }
+    check_status_dates(to, class.start_date, class.end_date, today)
+        .map_err(|u| ServiceError::Refused(u.message))?;
     let action = match change {
         StatusChange::MarkDelivered => "deliver",
         StatusChange::Cancel => "cancel",
@@ -552,7 +621,7 @@ pub async fn confirm(
     let class = visible_class(&tx, user, id).await?;
     let (course, trainer) = parts(&tx, &class).await?;
     let own = trainer.user_id == Some(user.id);
-    let who = match confirmer(user.role, own, reason) {
+    let who = match confirmer(Acting::User(user.role), own, reason) {
         Ok(who) => who,
         Err(Some(message)) => return Err(ServiceError::field("reason", message)),
         Err(None) => return Err(ServiceError::Forbidden),
@@ -560,6 +629,8 @@ pub async fn confirm(
     let to = status(&class)
         .apply(StatusChange::Confirm)
         .map_err(ServiceError::Refused)?;
+    check_status_dates(to, class.start_date, class.end_date, clock::now().date_naive())
+        .map_err(|u| ServiceError::Refused(u.message))?;
     check_trainer_standing(
         course_svc::content(&course),
         &trainer.name,
@@ -568,7 +639,7 @@ pub async fn confirm(
     )
     .map_err(ServiceError::Refused)?;
     let reason = match who {
-        Confirmer::OwnTrainer => None,
+        Confirmer::OwnTrainer | Confirmer::Operator => None,
         Confirmer::AdminOnBehalf(reason) => {
             Some(format!("confirmed on behalf of {}: {reason}", trainer.name))
         }

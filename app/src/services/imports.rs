@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 
 use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
+pub use super::classes::ImportBy;
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};
@@ -234,11 +235,12 @@ pub type FixedClass = Option<ClassRoster>;
 /// typed one (loading history from the CLI or the import page).
 const IMPORT_AMENDMENT: &str = "roster import after the class was confirmed";
 
-/// Reads `source` on a blocking thread and imports it. `progress` gets the bytes read
-/// so far after each batch.
+/// Reads `source` on a blocking thread and imports it. `by` says who imports (what a
+/// classes file may record, rule 7). `progress` gets the bytes read so far after each batch.
 pub async fn run<R: Read + Send + 'static>(
     db: &DatabaseConnection,
     actor: &Actor,
+    by: &ImportBy,
     kind: Kind,
     source: R,
     fixed_class: FixedClass,
@@ -249,7 +251,7 @@ pub async fn run<R: Read + Send + 'static>(
 
     let tx = begin_write(db).await?;
     let mut chain = Chain::lock(&tx).await?;
-    let mut importer = Importer::new(kind, fixed_class);
+    let mut importer = Importer::new(kind, fixed_class, by.clone());
     let postgres = crate::db::is_postgres(db);
     let mut rows_read: u64 = 0;
     let mut next_analyze = FIRST_ANALYZE;
@@ -438,6 +440,7 @@ const CLASS_CACHE: usize = 4096;
 struct Importer {
     kind: Kind,
     fixed_class: FixedClass,
+    by: ImportBy,
     header_seen: bool,
     header_ok: bool,
     /// Column positions, in the order of `kind.columns()` (`None`: optional and absent).
@@ -458,10 +461,11 @@ struct Importer {
 }
 
 impl Importer {
-    fn new(kind: Kind, fixed_class: FixedClass) -> Importer {
+    fn new(kind: Kind, fixed_class: FixedClass, by: ImportBy) -> Importer {
         Importer {
             kind,
             fixed_class,
+            by,
             header_seen: false,
             header_ok: false,
             columns: vec![],
@@ -694,8 +698,8 @@ impl Importer {
         let input = fields.parse(true)?;
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
         let named = self.names(tx, &input).await?;
-        let outcome =
-            class_svc::write(tx, chain, actor, Via::Import, existing, &input, named).await?;
+        let via = Via::Import(&self.by);
+        let outcome = class_svc::write(tx, chain, actor, via, existing, &input, named).await?;
         self.classes.remove(&input.class_ref);
         Ok(unit(outcome))
     }
@@ -735,13 +739,14 @@ impl Importer {
         // is allowed; the ledger marks each such line as an amendment, with the reason
         // typed on the class page or else one naming the import.
         let (action, reason) = if class_svc::status(&class).is_closed() {
-            let typed = self.fixed_class.as_ref().and_then(|f| f.reason.clone());
+            let typed = (self.fixed_class.as_ref().and_then(|f| f.reason.clone()))
+                .or_else(|| self.by.reason().map(str::to_string));
             (
                 "amend",
                 Some(typed.unwrap_or_else(|| IMPORT_AMENDMENT.to_string())),
             )
         } else {
-            ("import", None)
+            ("import", self.by.reason().map(str::to_string))
         };
         let key = (class.id, input.key.as_str().to_string());
         if self.pending_keys.contains(&key) {
@@ -769,6 +774,9 @@ impl Importer {
                 Ok(unit(outcome))
             }
             None => {
+                if input.attended {
+                    rosters::check_tick(&class)?;
+                }
                 self.pending_keys.insert(key);
                 self.pending.push(NewLine {
                     class_id: class.id,
