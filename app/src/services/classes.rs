@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    DatabaseConnection, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,8 +19,8 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{
-    Acting, ClassStatus, Confirmer, Modality, StatusChange, amendment_reason, check_dates,
-    check_schedulable, check_status_dates, confirmer,
+    Acting, ClassStatus, Confirmer, Modality, OnceStarted, StatusChange, amendment_reason,
+    check_dates, check_schedulable, check_started, check_status_dates, confirmer,
 };
 use crate::domain::fields::{
     FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
@@ -350,14 +351,26 @@ pub(crate) async fn write(
             || old.end_date != input.end_date
             || old.status != new_status.id()
     });
+    let today = clock::now().date_naive();
     if moves {
-        check_status_dates(
-            new_status,
-            input.start_date,
-            input.end_date,
-            clock::now().date_naive(),
-        )
-        .map_err(|u| ServiceError::field(u.field, u.message))?;
+        check_status_dates(new_status, input.start_date, input.end_date, today)
+            .map_err(|u| ServiceError::field(u.field, u.message))?;
+    }
+    if let Some(old) = &existing
+        && moves
+        && (new_status == ClassStatus::Cancelled || input.start_date > today)
+    {
+        let field = if new_status == ClassStatus::Cancelled {
+            "status"
+        } else {
+            "start_date"
+        };
+        check_attendance_stays_true(tx, old.id, new_status, input.start_date, today)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Refused(m) => ServiceError::field(field, m),
+                other => other,
+            })?;
     }
     // A class already on a course that was retired since keeps it; a new one cannot.
     if existing.as_ref().map(|c| c.course_id) != Some(course.id) {
@@ -549,6 +562,7 @@ pub async fn change_status(
         .map_err(ServiceError::Refused)?;
     check_status_dates(to, class.start_date, class.end_date, today)
         .map_err(|u| ServiceError::Refused(u.message))?;
+    check_attendance_stays_true(&tx, class.id, to, class.start_date, today).await?;
     let action = match change {
         StatusChange::MarkDelivered => "deliver",
         StatusChange::Cancel => "cancel",
@@ -572,6 +586,31 @@ pub async fn change_status(
     }
     tx.commit().await?;
     Ok(class)
+}
+
+/// Rule 7 seen from the roster: learners ticked as attending mean the class has started
+/// and was not cancelled, so it cannot be cancelled or moved to start after today.
+async fn check_attendance_stays_true(
+    tx: &impl ConnectionTrait,
+    class_id: i64,
+    status: ClassStatus,
+    start: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), ServiceError> {
+    let Err(why) = check_started(OnceStarted::TickAttendance, status, start, today) else {
+        return Ok(());
+    };
+    let present = enrollments::Entity::find()
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .filter(enrollments::Column::Attended.eq(true))
+        .count(tx)
+        .await?;
+    if present > 0 {
+        return Err(ServiceError::Refused(format!(
+            "{present} learners are ticked as attending, but {why} (untick them first)"
+        )));
+    }
+    Ok(())
 }
 
 /// `2026-03-02` or `2026-03-02 → 2026-03-05`.
