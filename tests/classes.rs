@@ -1456,7 +1456,10 @@ async fn rule_7_an_amendment_cannot_move_a_delivery_past_today(app: TestApp) {
     fields.push(("reason", "The dates were off by one"));
     let response = coordinator.post(&path, &fields).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
-    assert_eq!(stored(&app, confirmed.id).await.start_date, fixtures::today_plus(-11));
+    assert_eq!(
+        stored(&app, confirmed.id).await.start_date,
+        fixtures::today_plus(-11)
+    );
 }
 db_test!(rule_7_an_amendment_cannot_move_a_delivery_past_today);
 
@@ -1514,7 +1517,9 @@ async fn rule_7_a_delivery_is_confirmed_only_once_the_class_has_ended(app: TestA
     )
     .await;
     let path = format!("/classes/{}", last_day.id);
-    ana.get(&path).await.assert_contains("Confirm this delivery");
+    ana.get(&path)
+        .await
+        .assert_contains("Confirm this delivery");
     let response = ana.post(&format!("{path}/confirm"), &[]).await;
     assert_eq!(
         flash(&follow(&mut ana, &response).await),
@@ -1523,9 +1528,7 @@ async fn rule_7_a_delivery_is_confirmed_only_once_the_class_has_ended(app: TestA
 }
 db_test!(rule_7_a_delivery_is_confirmed_only_once_the_class_has_ended);
 
-async fn rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_future(
-    app: TestApp,
-) {
+async fn rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_future(app: TestApp) {
     fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
     fixtures::trainer(&app, "Ana Alves", "MCT-1", fixtures::today_plus(365), None).await;
     let class = fixtures::class(

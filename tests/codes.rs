@@ -605,7 +605,12 @@ async fn rule_7_codes_are_issued_only_once_the_class_has_started_never_when_canc
     // A cancelled class issues none either.
     let body = issue(&mut coordinator, cancelled.id).await;
     assert!(body.contains("C-2: the class is cancelled"), "{body}");
-    assert!(all_codes(&app).await.iter().all(|c| c.enrollment_id.is_none()));
+    assert!(
+        all_codes(&app)
+            .await
+            .iter()
+            .all(|c| c.enrollment_id.is_none())
+    );
     assert!(outbox(&app).await.is_empty());
     assert_eq!(ledger(&app).await.len(), entries);
 
@@ -616,7 +621,10 @@ async fn rule_7_codes_are_issued_only_once_the_class_has_started_never_when_canc
         fixtures::import(
             &app,
             Kind::Codes,
-            &format!("{header}C-1,omar@example.com,MS-1,{},\n", fixtures::today_plus(0)),
+            &format!(
+                "{header}C-1,omar@example.com,MS-1,{},\n",
+                fixtures::today_plus(0)
+            ),
         )
         .await,
     );
@@ -645,7 +653,9 @@ async fn rule_7_codes_are_issued_only_once_the_class_has_started_never_when_canc
     );
     assert_eq!(
         errors,
-        ["line 2: issued_on: must be on or after the class's first day (2026-03-02): codes are issued once it has started"]
+        [
+            "line 2: issued_on: must be on or after the class's first day (2026-03-02): codes are issued once it has started"
+        ]
     );
     // The same learner with the real date is fine.
     fixtures::import(

@@ -27,7 +27,8 @@ pub async fn import(app: &TestApp, kind: Kind, csv: &str) -> Result<Summary, Imp
         source,
         None,
         |_| {},
-    ).await
+    )
+    .await
 }
 
 /// An official course: `days` of official duration, not fundamentals.

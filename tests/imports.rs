@@ -1335,7 +1335,11 @@ async fn rule_7_a_classes_import_records_delivered_once_started_and_confirmed_on
             ),
         ]
     );
-    assert_eq!(counts(&app).await, before, "nothing of the file was written");
+    assert_eq!(
+        counts(&app).await,
+        before,
+        "nothing of the file was written"
+    );
 
     // What the dates make true is imported: a future class scheduled, a started one
     // delivered, one that ended today or before confirmed.
@@ -1444,9 +1448,7 @@ async fn rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed(ap
 }
 db_test!(rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed);
 
-async fn rule_7_an_admin_imports_confirmed_history_with_a_reason_kept_on_every_entry(
-    app: TestApp,
-) {
+async fn rule_7_an_admin_imports_confirmed_history_with_a_reason_kept_on_every_entry(app: TestApp) {
     catalog(&app).await;
     let admin_user = app.create_user(Role::Admin, "root@example.com").await;
     let mut admin = app.client_for(admin_user).await;

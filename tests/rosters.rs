@@ -964,14 +964,23 @@ async fn rule_7_attendance_is_ticked_only_once_the_class_has_started_never_when_
     let future = fixtures::class(
         &app,
         (
-            "C-F", "AZ-104", "MCT-1", &start, &end, "in_person", "scheduled",
+            "C-F",
+            "AZ-104",
+            "MCT-1",
+            &start,
+            &end,
+            "in_person",
+            "scheduled",
         ),
     )
     .await;
     let cancelled = class_in(&app, "C-X", "cancelled").await;
     let (mut browser, _) = coordinator(&app).await;
     for (class, why) in [
-        (&future, "attendance is ticked only once the class has started"),
+        (
+            &future,
+            "attendance is ticked only once the class has started",
+        ),
         (&cancelled, "the class is cancelled"),
     ] {
         let page = format!("/classes/{}", class.id);
@@ -979,7 +988,10 @@ async fn rule_7_attendance_is_ticked_only_once_the_class_has_started_never_when_
         let response = browser
             .post(
                 &format!("{page}/roster"),
-                &[("learner_name", "Ana"), ("learner_email", "ana@example.com")],
+                &[
+                    ("learner_name", "Ana"),
+                    ("learner_email", "ana@example.com"),
+                ],
             )
             .await;
         assert_redirected_to_roster(&response, class.id);

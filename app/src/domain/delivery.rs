@@ -240,7 +240,9 @@ pub fn check_started(
         OnceStarted::IssueCodes => "achievement codes are issued",
     };
     if status == ClassStatus::Cancelled {
-        Err(format!("the class is cancelled: {act} only for a class that took place"))
+        Err(format!(
+            "the class is cancelled: {act} only for a class that took place"
+        ))
     } else if start > today {
         Err(format!(
             "{act} only once the class has started: it starts on {start}, after today ({today})"
@@ -367,10 +369,14 @@ mod tests {
         ];
         for (status, start, end, allowed) in table {
             let result = check_status_dates(status, d(start), d(end), today);
-            assert_eq!(result.is_ok(), allowed, "{status} {start}..{end}: {result:?}");
+            assert_eq!(
+                result.is_ok(),
+                allowed,
+                "{status} {start}..{end}: {result:?}"
+            );
         }
-        let late = check_status_dates(Confirmed, d("2027-01-11"), d("2027-01-14"), today)
-            .unwrap_err();
+        let late =
+            check_status_dates(Confirmed, d("2027-01-11"), d("2027-01-14"), today).unwrap_err();
         assert_eq!(late.field, "end_date");
         assert!(late.message.contains("2027-01-14"), "{}", late.message);
         let early =

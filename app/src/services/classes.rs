@@ -668,8 +668,13 @@ pub async fn confirm(
     let to = status(&class)
         .apply(StatusChange::Confirm)
         .map_err(ServiceError::Refused)?;
-    check_status_dates(to, class.start_date, class.end_date, clock::now().date_naive())
-        .map_err(|u| ServiceError::Refused(u.message))?;
+    check_status_dates(
+        to,
+        class.start_date,
+        class.end_date,
+        clock::now().date_naive(),
+    )
+    .map_err(|u| ServiceError::Refused(u.message))?;
     check_trainer_standing(
         course_svc::content(&course),
         &trainer.name,

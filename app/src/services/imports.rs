@@ -11,8 +11,8 @@ use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 
-use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 pub use super::classes::ImportBy;
+use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};

@@ -895,7 +895,16 @@ pub async fn import_roster(
         (Some(file), _) => {
             let source =
                 std::fs::File::open(file.path()).map_err(|e| AppError::Internal(e.into()))?;
-            imports::run(&state.db, &actor, &by, Kind::Roster, source, target(), |_| {}).await
+            imports::run(
+                &state.db,
+                &actor,
+                &by,
+                Kind::Roster,
+                source,
+                target(),
+                |_| {},
+            )
+            .await
         }
         (None, "") => {
             let feedback = Feedback {
@@ -914,7 +923,16 @@ pub async fn import_roster(
         }
         (None, text) => {
             let source = std::io::Cursor::new(text.to_string().into_bytes());
-            imports::run(&state.db, &actor, &by, Kind::Roster, source, target(), |_| {}).await
+            imports::run(
+                &state.db,
+                &actor,
+                &by,
+                Kind::Roster,
+                source,
+                target(),
+                |_| {},
+            )
+            .await
         }
     };
     match result {

@@ -82,7 +82,16 @@ pub async fn page(
     _user: EditorUser,
     Query(q): Query<KindQuery>,
 ) -> Result<Response, AppError> {
-    render(&ctx, q.kind, String::new(), None, vec![], 0, 0, StatusCode::OK)
+    render(
+        &ctx,
+        q.kind,
+        String::new(),
+        None,
+        vec![],
+        0,
+        0,
+        StatusCode::OK,
+    )
 }
 
 pub async fn upload(
