@@ -737,9 +737,12 @@ impl Importer {
         };
         // Loading the roster of a class recorded as confirmed (history being brought in)
         // is allowed; the ledger marks each such line as an amendment, with the reason
-        // typed on the class page or else one naming the import.
+        // typed on the class page or the import page, or else one naming the import.
         let (action, reason) = if class_svc::status(&class).is_closed() {
-            let typed = (self.fixed_class.as_ref().and_then(|f| f.reason.clone()))
+            let typed = self
+                .fixed_class
+                .as_ref()
+                .and_then(|f| f.reason.clone())
                 .or_else(|| self.by.reason().map(str::to_string));
             (
                 "amend",
