@@ -234,6 +234,7 @@ async fn import_and_check(app: &TestApp, kind: Kind, bytes: Vec<u8>) -> Result<b
     let result = tsp_ledger::services::imports::run(
         app.db(),
         &tsp_ledger::ledger::Actor::Cli,
+        &tsp_ledger::services::imports::ImportBy::operator(),
         kind,
         source,
         None,

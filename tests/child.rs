@@ -238,6 +238,7 @@ fn child_process() {
                 let result = imports::run(
                     &db,
                     &tsp_ledger::ledger::Actor::Cli,
+                    &imports::ImportBy::operator(),
                     kind,
                     imports::file_source(std::env::var(IMPORT_FILE).unwrap().as_ref()),
                     None,

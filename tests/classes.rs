@@ -492,7 +492,7 @@ async fn a_coordinator_marks_a_started_class_delivered_but_not_a_future_one(app:
         .await;
     let message = flash(&follow(&mut coordinator, &response).await);
     assert!(
-        message.starts_with("error: ") && message.contains("cannot be marked delivered before"),
+        message.starts_with("error: ") && message.contains("delivered only once it has started"),
         "{message}"
     );
     assert_eq!(stored(&app, future.id).await.status, "scheduled");
@@ -1357,3 +1357,218 @@ async fn free_text_search_is_right_for_common_and_rare_terms(app: TestApp) {
     refs.assert_contains("10 classes match");
 }
 db_test!(free_text_search_is_right_for_common_and_rare_terms);
+
+// ---------------------------------------------------------------- rule 7
+
+/// The courseware points of the KPI report whose window ends with this month.
+async fn courseware_points(app: &TestApp) -> serde_json::Value {
+    let as_of = fixtures::today_plus(35);
+    let report = tsp_ledger::services::kpi::report(
+        app.db(),
+        as_of,
+        &tsp_ledger::domain::kpi::DESIGNATION_2025,
+    )
+    .await
+    .unwrap();
+    serde_json::to_value(&report).unwrap()["base"]["courseware"]["points"].clone()
+}
+
+async fn rule_7_an_amendment_cannot_move_a_delivery_past_today(app: TestApp) {
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    fixtures::trainer(&app, "Ana Alves", "MCT-1", fixtures::today_plus(365), None).await;
+    let confirmed = fixtures::class(
+        &app,
+        (
+            "C-1",
+            "AZ-104",
+            "MCT-1",
+            &day(-10),
+            &day(-7),
+            "in_person",
+            "confirmed",
+        ),
+    )
+    .await;
+    let delivered = fixtures::class(
+        &app,
+        (
+            "C-2",
+            "AZ-104",
+            "MCT-1",
+            &day(-3),
+            &day(-1),
+            "virtual",
+            "delivered",
+        ),
+    )
+    .await;
+    // A redeemed code of the confirmed class counts toward the KPI.
+    fixtures::import(
+        &app,
+        Kind::Roster,
+        "class_ref,learner_name,learner_email,attended\nC-1,Lea,lea@example.com,true\n",
+    )
+    .await
+    .unwrap();
+    let codes = format!(
+        "class_ref,learner_email,achievement_code,issued_on,redeemed_on\nC-1,lea@example.com,AC-1,{},{}\n",
+        day(-7),
+        day(-6)
+    );
+    fixtures::import(&app, Kind::Codes, &codes).await.unwrap();
+    assert_eq!(courseware_points(&app).await, json!(1.0));
+    let user = app.create_user(Role::Coordinator, "cora@example.com").await;
+    let mut coordinator = app.client_for(user).await;
+
+    // Moving the confirmed class to next month, reason given: refused on the end date.
+    let path = format!("/classes/{}", confirmed.id);
+    let (start, end) = (day(41), day(44));
+    let mut fields = class_form("C-1", "AZ-104", "MCT-1", &start, &end);
+    fields.push(("reason", "The customer postponed"));
+    let ledger_before = ledger_of(&app, "class", confirmed.id).await.len();
+    let refused = coordinator.post(&path, &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused
+        .assert_contains(r#"id="end_date-error""#)
+        .assert_contains("a class is confirmed only once it has ended");
+    assert_eq!(stored(&app, confirmed.id).await, confirmed);
+    assert_eq!(
+        ledger_of(&app, "class", confirmed.id).await.len(),
+        ledger_before
+    );
+    assert_eq!(courseware_points(&app).await, json!(1.0), "KPI unchanged");
+
+    // A delivered class cannot move to start tomorrow either.
+    let (start, end) = (day(1), day(2));
+    let fields = class_form("C-2", "AZ-104", "MCT-1", &start, &end);
+    let refused = coordinator
+        .post(&format!("/classes/{}", delivered.id), &fields)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused
+        .assert_contains(r#"id="start_date-error""#)
+        .assert_contains("a class is delivered only once it has started");
+    assert_eq!(stored(&app, delivered.id).await, delivered);
+
+    // Within the past, an amendment of the dates is fine.
+    let (start, end) = (day(-11), day(-8));
+    let mut fields = class_form("C-1", "AZ-104", "MCT-1", &start, &end);
+    fields.push(("reason", "The dates were off by one"));
+    let response = coordinator.post(&path, &fields).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    assert_eq!(
+        stored(&app, confirmed.id).await.start_date,
+        fixtures::today_plus(-11)
+    );
+}
+db_test!(rule_7_an_amendment_cannot_move_a_delivery_past_today);
+
+async fn rule_7_a_delivery_is_confirmed_only_once_the_class_has_ended(app: TestApp) {
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    let (mut ana, _, _) = linked_trainer(&app, "Ana Alves", "MCT-1").await;
+    let running = fixtures::class(
+        &app,
+        (
+            "C-1",
+            "AZ-104",
+            "MCT-1",
+            &day(-1),
+            &day(1),
+            "in_person",
+            "delivered",
+        ),
+    )
+    .await;
+    let path = format!("/classes/{}", running.id);
+    let page = ana.get(&path).await;
+    assert!(
+        !page.body.contains("Confirm this delivery"),
+        "no confirm button before the last day"
+    );
+    let response = ana.post(&format!("{path}/confirm"), &[]).await;
+    let message = flash(&follow(&mut ana, &response).await);
+    assert!(
+        message.starts_with("error: ")
+            && message.contains("a class is confirmed only once it has ended"),
+        "{message}"
+    );
+    let mut admin = app.client_as(Role::Admin).await;
+    let response = admin
+        .post(&format!("{path}/confirm"), &[("reason", "MCT on leave")])
+        .await;
+    assert!(
+        flash(&follow(&mut admin, &response).await)
+            .contains("a class is confirmed only once it has ended")
+    );
+    assert_eq!(stored(&app, running.id).await.status, "delivered");
+
+    // On its last day it has ended: the MCT confirms after the last session.
+    let last_day = fixtures::class(
+        &app,
+        (
+            "C-2",
+            "AZ-104",
+            "MCT-1",
+            &day(-2),
+            &day(0),
+            "in_person",
+            "delivered",
+        ),
+    )
+    .await;
+    let path = format!("/classes/{}", last_day.id);
+    ana.get(&path)
+        .await
+        .assert_contains("Confirm this delivery");
+    let response = ana.post(&format!("{path}/confirm"), &[]).await;
+    assert_eq!(
+        flash(&follow(&mut ana, &response).await),
+        "success: C-2 is confirmed."
+    );
+}
+db_test!(rule_7_a_delivery_is_confirmed_only_once_the_class_has_ended);
+
+async fn rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_future(app: TestApp) {
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    fixtures::trainer(&app, "Ana Alves", "MCT-1", fixtures::today_plus(365), None).await;
+    let class = fixtures::class(
+        &app,
+        (
+            "C-1",
+            "AZ-104",
+            "MCT-1",
+            &day(-2),
+            &day(0),
+            "in_person",
+            "scheduled",
+        ),
+    )
+    .await;
+    fixtures::import(
+        &app,
+        Kind::Roster,
+        "class_ref,learner_name,learner_email,attended\nC-1,Lea,lea@example.com,true\n",
+    )
+    .await
+    .unwrap();
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let path = format!("/classes/{}", class.id);
+    let response = coordinator
+        .post(&format!("{path}/status"), &[("change", "cancelled")])
+        .await;
+    let message = flash(&follow(&mut coordinator, &response).await);
+    assert!(
+        message.contains("1 learners are ticked as attending, but the class is cancelled"),
+        "{message}"
+    );
+    let (start, end) = (day(5), day(7));
+    let refused = coordinator
+        .post(&path, &class_form("C-1", "AZ-104", "MCT-1", &start, &end))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused
+        .assert_contains(r#"id="start_date-error""#)
+        .assert_contains("1 learners are ticked as attending");
+    assert_eq!(stored(&app, class.id).await, class);
+}
+db_test!(rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_future);

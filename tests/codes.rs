@@ -596,3 +596,93 @@ async fn concurrent_issues_never_hand_out_one_code_twice(app: TestApp) {
     );
 }
 db_test!(concurrent_issues_never_hand_out_one_code_twice);
+
+async fn rule_7_codes_are_issued_only_once_the_class_has_started_never_when_cancelled(
+    app: TestApp,
+) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let class = setup(&app).await;
+    pool(&app, &["P-1", "P-2", "P-3", "P-4"]).await;
+    // A row from before rule 7: the class was moved to next week with attendance ticked.
+    let mut moved: classes::ActiveModel = class.clone().into();
+    moved.start_date = Set(fixtures::today_plus(7));
+    moved.end_date = Set(fixtures::today_plus(9));
+    moved.status = Set("scheduled".into());
+    let future = moved.update(app.db()).await.unwrap();
+    let cancelled = class_in(&app, "C-2", "cancelled").await;
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let entries = ledger(&app).await.len();
+    let body = issue(&mut coordinator, future.id).await;
+    assert!(
+        body.contains("C-1: achievement codes are issued only once the class has started"),
+        "{body}"
+    );
+    // A cancelled class issues none either.
+    let body = issue(&mut coordinator, cancelled.id).await;
+    assert!(body.contains("C-2: the class is cancelled"), "{body}");
+    assert!(
+        all_codes(&app)
+            .await
+            .iter()
+            .all(|c| c.enrollment_id.is_none())
+    );
+    assert!(outbox(&app).await.is_empty());
+    assert_eq!(ledger(&app).await.len(), entries);
+
+    // Microsoft's report cannot record one for a class that has not started, nor a code
+    // issued before the class's first day.
+    let header = "class_ref,learner_email,achievement_code,issued_on,redeemed_on\n";
+    let errors = import_errors(
+        fixtures::import(
+            &app,
+            Kind::Codes,
+            &format!(
+                "{header}C-1,omar@example.com,MS-1,{},\n",
+                fixtures::today_plus(0)
+            ),
+        )
+        .await,
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "line 2: class_ref: achievement codes are issued only once the class has started"
+        ),
+        "{errors:?}"
+    );
+    let past = class_in(&app, "C-3", "delivered").await;
+    fixtures::import(
+        &app,
+        Kind::Roster,
+        "class_ref,learner_name,learner_email,attended\nC-3,Omar Present,omar@example.com,true\n",
+    )
+    .await
+    .unwrap();
+    let errors = import_errors(
+        fixtures::import(
+            &app,
+            Kind::Codes,
+            &format!("{header}C-3,omar@example.com,MS-2,2026-03-01,\n"),
+        )
+        .await,
+    );
+    assert_eq!(
+        errors,
+        [
+            "line 2: issued_on: must be on or after the class's first day (2026-03-02): codes are issued once it has started"
+        ]
+    );
+    // The same learner with the real date is fine.
+    fixtures::import(
+        &app,
+        Kind::Codes,
+        &format!("{header}C-3,omar@example.com,MS-2,2026-03-02,\n"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(&app, "MS-2").await.enrollment_id,
+        Some(learner(&app, past.id, "omar@example.com").await.id)
+    );
+}
+db_test!(rule_7_codes_are_issued_only_once_the_class_has_started_never_when_cancelled);

@@ -721,6 +721,7 @@ async fn a_long_import_makes_other_writes_wait_and_none_fails(owner: TestApp) {
         let result = tsp_ledger::services::imports::run(
             app.db(),
             &tsp_ledger::ledger::Actor::Cli,
+            &tsp_ledger::services::imports::ImportBy::operator(),
             Kind::Roster,
             tsp_ledger::services::imports::bytes_source(csv.as_bytes()),
             None,

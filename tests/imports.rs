@@ -178,7 +178,7 @@ pub fn temp_file(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
 
 /// The report of an import that must have failed validation, as displayed.
 #[track_caller]
-fn invalid(result: Result<Summary, ImportFailure>) -> (Vec<String>, u64, u64) {
+pub(crate) fn invalid(result: Result<Summary, ImportFailure>) -> (Vec<String>, u64, u64) {
     match result {
         Err(ImportFailure::Invalid {
             errors,
@@ -791,6 +791,7 @@ async fn a_file_that_is_not_utf8_is_named_by_line(app: TestApp) {
     let result = imports::run(
         app.db(),
         &Actor::Cli,
+        &imports::ImportBy::operator(),
         Kind::Roster,
         imports::bytes_source(&bytes),
         None,
@@ -1341,3 +1342,239 @@ async fn a_big_import_keeps_postgres_statistics_current(app: TestApp) {
     assert!(estimated >= 10_000, "statistics say {estimated} rows");
 }
 db_test!(a_big_import_keeps_postgres_statistics_current);
+
+// ---------------------------------------------------------------------------------------
+// Rule 7: who may import what a class's dates make true
+// ---------------------------------------------------------------------------------------
+
+fn day(offset: i64) -> String {
+    fixtures::today_plus(offset).to_string()
+}
+
+async fn rule_7_a_classes_import_records_delivered_once_started_and_confirmed_once_ended(
+    app: TestApp,
+) {
+    catalog(&app).await;
+    let before = counts(&app).await;
+    // The local operator (CLI) loads history, but not a future one.
+    let untrue = format!(
+        "{CLASS_HEADER}C-1,AZ-104,MCT-1,{},{},virtual,confirmed\nC-2,AZ-104,MCT-1,{},{},in_person,delivered\nC-3,AZ-104,MCT-1,{},{},in_person,confirmed\n",
+        day(41),
+        day(44),
+        day(1),
+        day(3),
+        day(-2),
+        day(1),
+    );
+    let (errors, _, _) = invalid(fixtures::import(&app, Kind::Classes, &untrue).await);
+    assert_eq!(
+        errors,
+        [
+            format!(
+                "line 2: end_date: a class is confirmed only once it has ended: this one ends on {}, after today ({})",
+                day(44),
+                day(0)
+            ),
+            format!(
+                "line 3: start_date: a class is delivered only once it has started: this one starts on {}, after today ({})",
+                day(1),
+                day(0)
+            ),
+            format!(
+                "line 4: end_date: a class is confirmed only once it has ended: this one ends on {}, after today ({})",
+                day(1),
+                day(0)
+            ),
+        ]
+    );
+    assert_eq!(
+        counts(&app).await,
+        before,
+        "nothing of the file was written"
+    );
+
+    // What the dates make true is imported: a future class scheduled, a started one
+    // delivered, one that ended today or before confirmed.
+    let true_history = format!(
+        "{CLASS_HEADER}C-1,AZ-104,MCT-1,{},{},virtual,scheduled\nC-2,AZ-104,MCT-1,{},{},in_person,delivered\nC-3,AZ-104,MCT-1,{},{},in_person,confirmed\nC-4,AZ-104,MCT-1,{},{},in_person,confirmed\n",
+        day(41),
+        day(44),
+        day(0),
+        day(3),
+        day(-3),
+        day(0),
+        day(-30),
+        day(-27),
+    );
+    assert_eq!(
+        fixtures::import(&app, Kind::Classes, &true_history)
+            .await
+            .unwrap(),
+        summary(4, 4, 0, 0)
+    );
+    // Nor can a later row move the future class forward.
+    let forward = format!(
+        "{CLASS_HEADER}C-1,AZ-104,MCT-1,{},{},virtual,confirmed\n",
+        day(41),
+        day(44)
+    );
+    let (errors, _, _) = invalid(fixtures::import(&app, Kind::Classes, &forward).await);
+    assert!(
+        errors[0].starts_with("line 2: end_date: a class is confirmed only once it has ended"),
+        "{errors:?}"
+    );
+    let c1 = tsp_ledger::services::classes::by_ref(app.db(), "C-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c1.status, "scheduled");
+}
+db_test!(rule_7_a_classes_import_records_delivered_once_started_and_confirmed_once_ended);
+
+async fn rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed(app: TestApp) {
+    catalog(&app).await;
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let page = coordinator.get("/imports?kind=classes").await;
+    assert!(!page.body.contains(r#"name="reason""#), "no reason field");
+    page.assert_contains("confirming a delivery is its MCT");
+    let before = counts(&app).await;
+
+    // Even with a reason typed, a coordinator's file cannot confirm a delivery.
+    let csv = format!(
+        "{CLASS_HEADER}C-1,AZ-104,MCT-1,{},{},in_person,delivered\nC-2,AZ-104,MCT-1,{},{},in_person,confirmed\n",
+        day(-10),
+        day(-8),
+        day(-10),
+        day(-8),
+    );
+    let response = post_multipart(
+        &mut coordinator,
+        "/imports",
+        &[
+            Part::Text("kind", "classes"),
+            Part::Text("csv", &csv),
+            Part::Text("reason", "the MCT said so"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response
+        .assert_contains("Nothing was imported: 1 problems on 1 lines")
+        .assert_contains("line 3: status: C-2 cannot be imported as confirmed")
+        .assert_contains("import it as delivered");
+    assert_eq!(counts(&app).await, before);
+
+    // Up to delivered is fine.
+    let delivered = csv.replace("confirmed", "delivered");
+    let response = post_multipart(
+        &mut coordinator,
+        "/imports",
+        &[Part::Text("kind", "classes"), Part::Text("csv", &delivered)],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let c2 = tsp_ledger::services::classes::by_ref(app.db(), "C-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c2.status, "delivered");
+
+    // A second file cannot confirm it either: the import is no way around the 403 of
+    // POST /classes/{id}/confirm.
+    let response = post_multipart(
+        &mut coordinator,
+        "/imports",
+        &[Part::Text("kind", "classes"), Part::Text("csv", &csv)],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response.assert_contains("line 3: status: C-2 cannot be imported as confirmed");
+    let confirm = coordinator
+        .post(&format!("/classes/{}/confirm", c2.id), &[("reason", "x")])
+        .await;
+    assert_eq!(confirm.status, StatusCode::FORBIDDEN);
+    let c2 = tsp_ledger::services::classes::get(app.db(), c2.id)
+        .await
+        .unwrap();
+    assert_eq!(c2.status, "delivered");
+}
+db_test!(rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed);
+
+async fn rule_7_an_admin_imports_confirmed_history_with_a_reason_kept_on_every_entry(app: TestApp) {
+    catalog(&app).await;
+    let admin_user = app.create_user(Role::Admin, "root@example.com").await;
+    let mut admin = app.client_for(admin_user).await;
+    admin
+        .get("/imports?kind=classes")
+        .await
+        .assert_contains(r#"<label for="reason">Reason"#)
+        .assert_contains(r#"name="reason""#)
+        .assert_contains("Required when a classes file holds");
+    let before = counts(&app).await;
+    let csv = format!(
+        "{CLASS_HEADER}C-1,AZ-104,MCT-1,{},{},in_person,confirmed\nC-2,AZ-104,MCT-1,{},{},virtual,delivered\nC-3,AZ-104,MCT-1,{},{},virtual,scheduled\n",
+        day(-40),
+        day(-37),
+        day(-10),
+        day(-8),
+        day(20),
+        day(22),
+    );
+    let classes_file = |reason: &'static str| {
+        vec![
+            Part::Text("kind", "classes"),
+            Part::Text("csv", csv.as_str()),
+            Part::Text("reason", reason),
+        ]
+    };
+
+    // Confirmed rows without a reason: the file is refused.
+    let response = post_multipart(&mut admin, "/imports", &classes_file("  ")).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response
+        .assert_contains("line 2: status: C-1 is confirmed: an admin importing confirmed classes gives a reason for the file");
+    assert_eq!(counts(&app).await, before);
+
+    // With one, every ledger entry the import writes carries it.
+    let reason = "History from the old LMS, confirmed by the MCTs by e-mail";
+    let response = post_multipart(&mut admin, "/imports", &classes_file(reason)).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let entries = ledger_since(&app, before.ledger).await;
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    for entry in &entries {
+        assert_eq!(
+            (entry.entity_type.as_str(), entry.action.as_str()),
+            ("class", "import")
+        );
+        assert_eq!(entry.actor, format!("user:{admin_user}"));
+        assert_eq!(entry.reason.as_deref(), Some(reason), "{entry:?}");
+    }
+    let c1 = tsp_ledger::services::classes::by_ref(app.db(), "C-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c1.status, "confirmed");
+    assert!(c1.confirmed_at.is_some());
+
+    // A reason does not make a future class confirmed.
+    let future = format!(
+        "{CLASS_HEADER}C-4,AZ-104,MCT-1,{},{},virtual,confirmed\n",
+        day(41),
+        day(44)
+    );
+    let before = counts(&app).await;
+    let response = post_multipart(
+        &mut admin,
+        "/imports",
+        &[
+            Part::Text("kind", "classes"),
+            Part::Text("csv", &future),
+            Part::Text("reason", reason),
+        ],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    response.assert_contains("line 2: end_date: a class is confirmed only once it has ended");
+    assert_eq!(counts(&app).await, before);
+}
+db_test!(rule_7_an_admin_imports_confirmed_history_with_a_reason_kept_on_every_entry);

@@ -945,3 +945,36 @@ async fn erasing_a_learner_cancels_their_consent_link_and_keeps_the_history(app:
     );
 }
 db_test!(erasing_a_learner_cancels_their_consent_link_and_keeps_the_history);
+
+async fn consent_is_requested_only_from_learners_who_attended(app: TestApp) {
+    let s = setup(&app, true).await;
+    // Alan was enrolled but absent: he is not in the recording.
+    fixtures::import(
+        &app,
+        Kind::Roster,
+        "class_ref,learner_name,learner_email,attended\nC-R,Alan Turing,alan@example.com,false\n",
+    )
+    .await
+    .unwrap();
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let id = create_recording(&mut coordinator, "C-R").await;
+    let mut to: Vec<String> = outbox(&app, "recording_consent")
+        .await
+        .into_iter()
+        .map(|m| m.to_address)
+        .collect();
+    to.sort();
+    assert_eq!(to, ["ada@example.com", "grace@example.com"]);
+    // The MCT and the two attendees are the subjects; Alan is not "not asked yet".
+    assert_eq!(consents(&app, id).await.len(), 3);
+    let page = coordinator.get(&format!("/recordings/{id}")).await;
+    assert!(!page.body.contains("not asked yet"), "{}", page.body);
+    let r = coordinator
+        .post(&format!("/recordings/{id}/consents/request"), &[])
+        .await;
+    assert!(flash(&follow(&mut coordinator, &r).await).contains("asked already"));
+    // Everyone who attended grants: the recording can be published.
+    publish_with_everyone_granting(&app, &s, id).await;
+    assert_eq!(recording(&app, id).await.status, "published");
+}
+db_test!(consent_is_requested_only_from_learners_who_attended);

@@ -958,3 +958,95 @@ async fn the_class_history_shows_its_roster_entries(app: TestApp) {
     assert!(!history.contains("historia@example.com"), "{history}");
 }
 db_test!(the_class_history_shows_its_roster_entries);
+
+async fn rule_7_attendance_is_ticked_only_once_the_class_has_started_never_when_cancelled(
+    app: TestApp,
+) {
+    catalog(&app).await;
+    let (start, end) = (
+        fixtures::today_plus(7).to_string(),
+        fixtures::today_plus(9).to_string(),
+    );
+    let future = fixtures::class(
+        &app,
+        (
+            "C-F",
+            "AZ-104",
+            "MCT-1",
+            &start,
+            &end,
+            "in_person",
+            "scheduled",
+        ),
+    )
+    .await;
+    let cancelled = class_in(&app, "C-X", "cancelled").await;
+    let (mut browser, _) = coordinator(&app).await;
+    for (class, why) in [
+        (
+            &future,
+            "attendance is ticked only once the class has started",
+        ),
+        (&cancelled, "the class is cancelled"),
+    ] {
+        let page = format!("/classes/{}", class.id);
+        // Enrolling ahead is fine; ticking is not.
+        let response = browser
+            .post(
+                &format!("{page}/roster"),
+                &[
+                    ("learner_name", "Ana"),
+                    ("learner_email", "ana@example.com"),
+                ],
+            )
+            .await;
+        assert_redirected_to_roster(&response, class.id);
+        let before = counts(&app).await;
+        let response = browser
+            .post(
+                &format!("{page}/roster"),
+                &[
+                    ("learner_name", "Ben"),
+                    ("learner_email", "ben@example.com"),
+                    ("attended", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+        response
+            .assert_contains(r#"id="attended-error""#)
+            .assert_contains(why);
+        let ana = line(&app, class.id, "Ana").await;
+        let response = browser
+            .post(
+                &format!("{page}/attendance"),
+                &[("attended", &ana.id.to_string())],
+            )
+            .await;
+        assert_redirected_to_roster(&response, class.id);
+        browser
+            .get(&page)
+            .await
+            .assert_contains("Attendance was not saved")
+            .assert_contains(why);
+        // The roster import refuses the row, naming its line.
+        let csv = format!(
+            "class_ref,learner_name,learner_email,attended\n{0},Ana,ana@example.com,true\n{0},Cy,cy@example.com,false\n{0},Di,di@example.com,true\n",
+            class.class_ref
+        );
+        let (errors, _, _) =
+            crate::imports::invalid(fixtures::import(&app, Kind::Roster, &csv).await);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("line 2: attended: ") && errors[0].contains(why),
+            "{errors:?}"
+        );
+        assert!(errors[1].starts_with("line 4: attended: "), "{errors:?}");
+        assert_eq!(counts(&app).await, before, "nothing written");
+        assert_eq!(
+            attendance(&app, class.id).await,
+            [("Ana".to_string(), false)]
+        );
+    }
+}
+db_test!(rule_7_attendance_is_ticked_only_once_the_class_has_started_never_when_cancelled);

@@ -703,3 +703,33 @@ async fn the_ledger_never_holds_learner_personal_data(app: TestApp) {
     );
 }
 db_test!(the_ledger_never_holds_learner_personal_data);
+
+async fn invitations_skip_learners_who_already_answered(app: TestApp) {
+    let class = class_with_roster(&app, "delivered").await;
+    // Ada's answers came back from MTM before anyone was invited.
+    fixtures::import(
+        &app,
+        Kind::SurveyResponses,
+        "class_ref,learner_email,submitted_on,q1,q2,q3,q4,q5\nC-S,ada@example.com,2026-03-06,5,5,5,5,5\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(send(&app, &class).await, "2 invitations queued");
+    let mut to: Vec<String> = outbox(&app, "survey_invitation")
+        .await
+        .iter()
+        .map(|m| m.to_address.to_lowercase())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["edsger@example.com", "grace@example.com"]);
+    let ada = enrollment(&app, "ada@example.com").await;
+    let invited_ada = survey_invitations::Entity::find()
+        .filter(survey_invitations::Column::EnrollmentId.eq(ada.id))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert!(invited_ada.is_empty());
+    // Nor on the next send.
+    assert_eq!(send(&app, &class).await, "0 invitations queued");
+}
+db_test!(invitations_skip_learners_who_already_answered);

@@ -446,6 +446,7 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
     let result = imports::run(
         &conn,
         &Actor::Cli,
+        &imports::ImportBy::operator(),
         kind,
         imports::file_source(path),
         None,

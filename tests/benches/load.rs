@@ -122,6 +122,7 @@ async fn import(db: &DatabaseConnection, kind: Kind, csv: String) -> imports::Su
     imports::run(
         db,
         &Actor::Cli,
+        &imports::ImportBy::operator(),
         kind,
         imports::bytes_source(csv.as_bytes()),
         None,

@@ -130,6 +130,14 @@ pub fn amendment_reason(status: ClassStatus, reason: &str) -> Result<Option<Stri
     }
 }
 
+/// Who acts on a class: a signed-in user in a role, or the local operator running the
+/// CLI (recorded as `cli`), who may load history as it stands in the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acting {
+    User(Role),
+    Operator,
+}
+
 /// Who is confirming a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmer {
@@ -137,18 +145,22 @@ pub enum Confirmer {
     OwnTrainer,
     /// An administrator, on the MCT's behalf, with the reason recorded.
     AdminOnBehalf(String),
+    /// The local operator loading confirmed history from the command line.
+    Operator,
 }
 
-/// *Rule — confirmation*: the class's own MCT confirms; an admin may confirm on their
-/// behalf with a reason; nobody else may. `Err(None)` means "not allowed at all".
+/// *Rule 7 — confirmation*: the class's own MCT confirms; an admin may confirm on their
+/// behalf with a reason; the local operator's CLI may load confirmed history; nobody
+/// else may (a coordinator never, on any path). `Err(None)` means "not allowed at all".
 pub fn confirmer(
-    role: Role,
+    acting: Acting,
     is_own_class: bool,
     reason: &str,
 ) -> Result<Confirmer, Option<String>> {
-    match role {
-        Role::Trainer if is_own_class => Ok(Confirmer::OwnTrainer),
-        Role::Admin => {
+    match acting {
+        Acting::Operator => Ok(Confirmer::Operator),
+        Acting::User(Role::Trainer) if is_own_class => Ok(Confirmer::OwnTrainer),
+        Acting::User(Role::Admin) => {
             let reason = reason.trim();
             if reason.is_empty() {
                 Err(Some(
@@ -158,7 +170,7 @@ pub fn confirmer(
                 Ok(Confirmer::AdminOnBehalf(reason.to_string()))
             }
         }
-        _ => Err(None),
+        Acting::User(_) => Err(None),
     }
 }
 
@@ -171,11 +183,69 @@ pub fn check_dates(start: NaiveDate, end: NaiveDate) -> Result<(), String> {
     }
 }
 
-/// A class cannot have taken place before it started.
-pub fn check_deliverable(start: NaiveDate, today: NaiveDate) -> Result<(), String> {
-    if start > today {
+/// Why a status is untrue of a class's dates: the date field to blame and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntrueStatus {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// *Rule 7 — delivery truth*: a class is `delivered` only once it has started
+/// (`start_date <= today`) and `confirmed` only once it has ended (`end_date <= today`).
+/// Dates are calendar days: a class has started on its first day and ended on its last,
+/// so the MCT can confirm after the last session. Scheduled and cancelled fit any dates.
+/// Every path that sets a status or moves dates (form, amendment, buttons, imports)
+/// asks this.
+pub fn check_status_dates(
+    status: ClassStatus,
+    start: NaiveDate,
+    end: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), UntrueStatus> {
+    match status {
+        ClassStatus::Delivered if start > today => Err(UntrueStatus {
+            field: "start_date",
+            message: format!(
+                "a class is delivered only once it has started: this one starts on {start}, after today ({today})"
+            ),
+        }),
+        ClassStatus::Confirmed if end > today => Err(UntrueStatus {
+            field: "end_date",
+            message: format!(
+                "a class is confirmed only once it has ended: this one ends on {end}, after today ({today})"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What can happen only once a class has started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnceStarted {
+    TickAttendance,
+    IssueCodes,
+}
+
+/// *Rule 7 — attendance and codes*: attendance is ticked and achievement codes are
+/// issued only once the class has started (`start_date <= today`), never on a cancelled
+/// class.
+pub fn check_started(
+    what: OnceStarted,
+    status: ClassStatus,
+    start: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), String> {
+    let act = match what {
+        OnceStarted::TickAttendance => "attendance is ticked",
+        OnceStarted::IssueCodes => "achievement codes are issued",
+    };
+    if status == ClassStatus::Cancelled {
         Err(format!(
-            "the class starts on {start}: it cannot be marked delivered before then"
+            "the class is cancelled: {act} only for a class that took place"
+        ))
+    } else if start > today {
+        Err(format!(
+            "{act} only once the class has started: it starts on {start}, after today ({today})"
         ))
     } else {
         Ok(())
@@ -255,24 +325,83 @@ mod tests {
     }
 
     #[test]
-    fn rule_confirmation_by_own_mct_or_admin_with_reason() {
+    fn rule_7_confirmation_by_own_mct_admin_with_reason_or_the_cli_never_a_coordinator() {
+        let user = Acting::User;
         assert_eq!(
-            confirmer(Role::Trainer, true, ""),
+            confirmer(user(Role::Trainer), true, ""),
             Ok(Confirmer::OwnTrainer)
         );
-        assert_eq!(confirmer(Role::Trainer, false, "x"), Err(None));
-        assert_eq!(confirmer(Role::Coordinator, false, "x"), Err(None));
-        assert_eq!(confirmer(Role::Viewer, false, "x"), Err(None));
+        assert_eq!(confirmer(user(Role::Trainer), false, "x"), Err(None));
+        assert_eq!(confirmer(user(Role::Coordinator), false, "x"), Err(None));
+        assert_eq!(confirmer(user(Role::Coordinator), true, "x"), Err(None));
+        assert_eq!(confirmer(user(Role::Viewer), false, "x"), Err(None));
         assert!(
-            confirmer(Role::Admin, false, " ")
+            confirmer(user(Role::Admin), false, " ")
                 .unwrap_err()
                 .unwrap()
                 .contains("reason")
         );
         assert_eq!(
-            confirmer(Role::Admin, false, "MCT on leave"),
+            confirmer(user(Role::Admin), false, "MCT on leave"),
             Ok(Confirmer::AdminOnBehalf("MCT on leave".into()))
         );
+        assert_eq!(
+            confirmer(Acting::Operator, false, ""),
+            Ok(Confirmer::Operator)
+        );
+    }
+
+    #[test]
+    fn rule_7_delivered_once_started_confirmed_once_ended() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let today = d("2026-12-01");
+        // (status, start, end, allowed)
+        let table = [
+            (Scheduled, "2027-01-11", "2027-01-14", true),
+            (Cancelled, "2027-01-11", "2027-01-14", true),
+            (Delivered, "2026-12-02", "2026-12-03", false),
+            (Delivered, "2026-12-01", "2026-12-03", true),
+            (Delivered, "2026-11-01", "2026-11-03", true),
+            (Confirmed, "2027-01-11", "2027-01-14", false),
+            (Confirmed, "2026-11-30", "2026-12-02", false),
+            (Confirmed, "2026-11-30", "2026-12-01", true),
+            (Confirmed, "2026-11-01", "2026-11-03", true),
+        ];
+        for (status, start, end, allowed) in table {
+            let result = check_status_dates(status, d(start), d(end), today);
+            assert_eq!(
+                result.is_ok(),
+                allowed,
+                "{status} {start}..{end}: {result:?}"
+            );
+        }
+        let late =
+            check_status_dates(Confirmed, d("2027-01-11"), d("2027-01-14"), today).unwrap_err();
+        assert_eq!(late.field, "end_date");
+        assert!(late.message.contains("2027-01-14"), "{}", late.message);
+        let early =
+            check_status_dates(Delivered, d("2026-12-02"), d("2026-12-02"), today).unwrap_err();
+        assert_eq!(early.field, "start_date");
+    }
+
+    #[test]
+    fn rule_7_attendance_and_codes_once_started_never_on_a_cancelled_class() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let today = d("2026-12-01");
+        for what in [OnceStarted::TickAttendance, OnceStarted::IssueCodes] {
+            assert!(check_started(what, Delivered, d("2026-12-01"), today).is_ok());
+            assert!(check_started(what, Scheduled, d("2026-11-30"), today).is_ok());
+            assert!(
+                check_started(what, Scheduled, d("2026-12-02"), today)
+                    .unwrap_err()
+                    .contains("2026-12-02")
+            );
+            assert!(
+                check_started(what, Cancelled, d("2026-11-01"), today)
+                    .unwrap_err()
+                    .contains("cancelled")
+            );
+        }
     }
 
     #[test]
@@ -291,12 +420,10 @@ mod tests {
     }
 
     #[test]
-    fn class_dates_and_delivery_are_checked() {
+    fn class_dates_end_on_or_after_the_start() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         assert!(check_dates(d("2026-05-02"), d("2026-05-01")).is_err());
         assert!(check_dates(d("2026-05-01"), d("2026-05-01")).is_ok());
-        assert!(check_deliverable(d("2026-05-02"), d("2026-05-01")).is_err());
-        assert!(check_deliverable(d("2026-05-01"), d("2026-05-01")).is_ok());
     }
 
     #[test]

@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    DatabaseConnection, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,13 +19,14 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{
-    ClassStatus, Confirmer, Modality, StatusChange, amendment_reason, check_dates,
-    check_deliverable, check_schedulable, confirmer,
+    Acting, ClassStatus, Confirmer, Modality, OnceStarted, StatusChange, amendment_reason,
+    check_dates, check_schedulable, check_started, check_status_dates, confirmer,
 };
 use crate::domain::fields::{
     FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
+use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Chain, Entry, diff};
 use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
 
@@ -225,7 +227,43 @@ pub enum Via<'a> {
     Form {
         reason: &'a str,
     },
-    Import,
+    Import(&'a ImportBy),
+}
+
+/// Who runs an import: a plain value the caller builds from who is asking (rule 7).
+/// The local operator (CLI) may load confirmed history; a signed-in coordinator may
+/// record a class up to `delivered`; an admin may import `confirmed` rows only with a
+/// reason for the whole file. A reason given is kept on every ledger entry the import
+/// writes for its classes and roster lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportBy {
+    pub acting: Acting,
+    /// The reason typed for the whole file (blank: none).
+    pub reason: String,
+}
+
+impl ImportBy {
+    /// `tsp-ledger import` and the demo, recorded as `cli`.
+    pub fn operator() -> ImportBy {
+        ImportBy {
+            acting: Acting::Operator,
+            reason: String::new(),
+        }
+    }
+
+    /// A signed-in user on the import page, with the reason typed there.
+    pub fn user(role: Role, reason: &str) -> ImportBy {
+        ImportBy {
+            acting: Acting::User(role),
+            reason: reason.trim().to_string(),
+        }
+    }
+
+    /// The reason to record, if one was given.
+    pub fn reason(&self) -> Option<&str> {
+        let reason = self.reason.trim();
+        (!reason.is_empty()).then_some(reason)
+    }
 }
 
 /// The Title Plan course a class names.
@@ -288,6 +326,52 @@ pub(crate) async fn write(
             .import_to(s)
             .map_err(|m| ServiceError::field("status", m))?,
     };
+    // Rule 7: recording a class as confirmed is the MCT's act (or an admin's with a
+    // reason, or the local operator's loading history); forms never set a status.
+    if let Via::Import(by) = via
+        && new_status == ClassStatus::Confirmed
+        && old_status != Some(ClassStatus::Confirmed)
+        && let Err(why) = confirmer(by.acting, false, &by.reason)
+    {
+        let message = match why {
+            None => format!(
+                "{} cannot be imported as confirmed: only the class's MCT confirms a delivery (or an admin, with a reason); import it as delivered",
+                input.class_ref
+            ),
+            Some(_) => format!(
+                "{} is confirmed: an admin importing confirmed classes gives a reason for the file (the import form's Reason field)",
+                input.class_ref
+            ),
+        };
+        return Err(ServiceError::field("status", message));
+    }
+    // Rule 7: the status must stay true of the dates, whichever of them changes.
+    let moves = existing.as_ref().is_none_or(|old| {
+        old.start_date != input.start_date
+            || old.end_date != input.end_date
+            || old.status != new_status.id()
+    });
+    let today = clock::now().date_naive();
+    if moves {
+        check_status_dates(new_status, input.start_date, input.end_date, today)
+            .map_err(|u| ServiceError::field(u.field, u.message))?;
+    }
+    if let Some(old) = &existing
+        && moves
+        && (new_status == ClassStatus::Cancelled || input.start_date > today)
+    {
+        let field = if new_status == ClassStatus::Cancelled {
+            "status"
+        } else {
+            "start_date"
+        };
+        check_attendance_stays_true(tx, old.id, new_status, input.start_date, today)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Refused(m) => ServiceError::field(field, m),
+                other => other,
+            })?;
+    }
     // A class already on a course that was retired since keeps it; a new one cannot.
     if existing.as_ref().map(|c| c.course_id) != Some(course.id) {
         check_schedulable(&course.course_code, course.retired, new_status)
@@ -349,7 +433,7 @@ pub(crate) async fn write(
             let reason = match via {
                 Via::Form { reason } => amendment_reason(old_status, reason)
                     .map_err(|m| ServiceError::field("reason", m))?,
-                Via::Import if old_status.is_closed() => {
+                Via::Import(_) if old_status.is_closed() => {
                     return Err(ServiceError::field(
                         "class_ref",
                         format!(
@@ -358,12 +442,12 @@ pub(crate) async fn write(
                         ),
                     ));
                 }
-                Via::Import => None,
+                Via::Import(by) => by.reason().map(str::to_string),
             };
             let action = match (via, old_status.is_closed()) {
                 (_, true) => "amend",
                 (Via::Form { .. }, false) => "update",
-                (Via::Import, false) => "import",
+                (Via::Import(_), false) => "import",
             };
             let (old_course, old_trainer) = parts(tx, &old).await?;
             let before = snapshot(&old, &old_course, &old_trainer);
@@ -403,12 +487,11 @@ pub(crate) async fn write(
             }
             .insert(tx)
             .await?;
-            let action = if via == Via::Import {
-                "import"
-            } else {
-                "create"
+            let (action, reason) = match via {
+                Via::Import(by) => ("import", by.reason().map(str::to_string)),
+                Via::Form { .. } => ("create", None),
             };
-            (model, None, action, None)
+            (model, None, action, reason)
         }
     };
     let changes = diff(
@@ -477,9 +560,9 @@ pub async fn change_status(
     let to = status(&class)
         .apply(change)
         .map_err(ServiceError::Refused)?;
-    if change == StatusChange::MarkDelivered {
-        check_deliverable(class.start_date, today).map_err(ServiceError::Refused)?;
-    }
+    check_status_dates(to, class.start_date, class.end_date, today)
+        .map_err(|u| ServiceError::Refused(u.message))?;
+    check_attendance_stays_true(&tx, class.id, to, class.start_date, today).await?;
     let action = match change {
         StatusChange::MarkDelivered => "deliver",
         StatusChange::Cancel => "cancel",
@@ -503,6 +586,31 @@ pub async fn change_status(
     }
     tx.commit().await?;
     Ok(class)
+}
+
+/// Rule 7 seen from the roster: learners ticked as attending mean the class has started
+/// and was not cancelled, so it cannot be cancelled or moved to start after today.
+async fn check_attendance_stays_true(
+    tx: &impl ConnectionTrait,
+    class_id: i64,
+    status: ClassStatus,
+    start: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), ServiceError> {
+    let Err(why) = check_started(OnceStarted::TickAttendance, status, start, today) else {
+        return Ok(());
+    };
+    let present = enrollments::Entity::find()
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .filter(enrollments::Column::Attended.eq(true))
+        .count(tx)
+        .await?;
+    if present > 0 {
+        return Err(ServiceError::Refused(format!(
+            "{present} learners are ticked as attending, but {why} (untick them first)"
+        )));
+    }
+    Ok(())
 }
 
 /// `2026-03-02` or `2026-03-02 → 2026-03-05`.
@@ -552,7 +660,7 @@ pub async fn confirm(
     let class = visible_class(&tx, user, id).await?;
     let (course, trainer) = parts(&tx, &class).await?;
     let own = trainer.user_id == Some(user.id);
-    let who = match confirmer(user.role, own, reason) {
+    let who = match confirmer(Acting::User(user.role), own, reason) {
         Ok(who) => who,
         Err(Some(message)) => return Err(ServiceError::field("reason", message)),
         Err(None) => return Err(ServiceError::Forbidden),
@@ -560,6 +668,13 @@ pub async fn confirm(
     let to = status(&class)
         .apply(StatusChange::Confirm)
         .map_err(ServiceError::Refused)?;
+    check_status_dates(
+        to,
+        class.start_date,
+        class.end_date,
+        clock::now().date_naive(),
+    )
+    .map_err(|u| ServiceError::Refused(u.message))?;
     check_trainer_standing(
         course_svc::content(&course),
         &trainer.name,
@@ -568,7 +683,7 @@ pub async fn confirm(
     )
     .map_err(ServiceError::Refused)?;
     let reason = match who {
-        Confirmer::OwnTrainer => None,
+        Confirmer::OwnTrainer | Confirmer::Operator => None,
         Confirmer::AdminOnBehalf(reason) => {
             Some(format!("confirmed on behalf of {}: {reason}", trainer.name))
         }

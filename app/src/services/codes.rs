@@ -18,7 +18,7 @@ use super::{Outcome, ServiceError, classes as class_svc, courses as course_svc, 
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::Email;
-use crate::domain::delivery::{ClassStatus, Modality};
+use crate::domain::delivery::{Modality, OnceStarted, check_started};
 use crate::domain::erasure;
 use crate::domain::fields::{parse_code, parse_date, parse_optional_date};
 use crate::ledger::{Actor, Chain, Entry, diff};
@@ -142,12 +142,13 @@ pub async fn issue(
     // can never be handed the same pool code.
     let mut chain = Chain::lock(&tx).await?;
     let class = class_svc::get(&tx, class_id).await?;
-    if class_svc::status(&class) == ClassStatus::Cancelled {
-        return Err(ServiceError::Refused(format!(
-            "{} is cancelled: it issues no achievement codes.",
-            class.class_ref
-        )));
-    }
+    check_started(
+        OnceStarted::IssueCodes,
+        class_svc::status(&class),
+        class.start_date,
+        today,
+    )
+    .map_err(|m| ServiceError::Refused(format!("{}: {m}.", class.class_ref)))?;
     let course = course_svc::get(&tx, class.course_id).await?;
     let issued = of_class(&tx, class.id).await?;
     let waiting: Vec<enrollments::Model> = class_svc::roster(&tx, class.id)
@@ -499,6 +500,24 @@ pub(crate) async fn import_code_row(
     let class = class_svc::by_ref(tx, &class_ref)
         .await?
         .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
+    // Rule 7 holds for Microsoft's report too: a code is issued on or after the first day
+    // of a class that took place.
+    check_started(
+        OnceStarted::IssueCodes,
+        class_svc::status(&class),
+        class.start_date,
+        clock::now().date_naive(),
+    )
+    .map_err(|m| ServiceError::field("class_ref", m))?;
+    if issued_on < class.start_date {
+        return Err(ServiceError::field(
+            "issued_on",
+            format!(
+                "must be on or after the class's first day ({}): codes are issued once it has started",
+                class.start_date
+            ),
+        ));
+    }
     let learner = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
         ServiceError::field(
             "learner_email",

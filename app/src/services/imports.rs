@@ -11,6 +11,7 @@ use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 
+pub use super::classes::ImportBy;
 use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields, NewLine};
@@ -277,16 +278,18 @@ pub enum Pass {
 /// fields without touching the database, so a file with a bad row is refused without
 /// ever taking the write lock and other people's changes never wait for it. The second
 /// pass holds the lock only to look up references (courses, classes, learners) and
-/// write. `progress` gets the pass and the bytes read so far after each batch.
+/// write. `by` says who imports (what a classes file may record, rule 7). `progress`
+/// gets the pass and the bytes read so far after each batch.
 pub async fn run<R: Read + Send + 'static>(
     db: &DatabaseConnection,
     actor: &Actor,
+    by: &ImportBy,
     kind: Kind,
     open: impl Fn() -> std::io::Result<R>,
     fixed_class: FixedClass,
     progress: impl Fn(Pass, u64),
 ) -> Result<Summary, ImportFailure> {
-    let mut importer = Importer::new(kind, fixed_class);
+    let mut importer = Importer::new(kind, fixed_class, by.clone());
     let (mut chunks, reader) = read_in_background(open().map_err(unreadable)?);
     while let Some((bytes, chunk)) = chunks.recv().await {
         match chunk {
@@ -524,6 +527,7 @@ const CLASS_CACHE: usize = 4096;
 struct Importer {
     kind: Kind,
     fixed_class: FixedClass,
+    by: ImportBy,
     header_seen: bool,
     header_ok: bool,
     /// Column positions, in the order of `kind.columns()` (`None`: optional and absent).
@@ -544,10 +548,11 @@ struct Importer {
 }
 
 impl Importer {
-    fn new(kind: Kind, fixed_class: FixedClass) -> Importer {
+    fn new(kind: Kind, fixed_class: FixedClass, by: ImportBy) -> Importer {
         Importer {
             kind,
             fixed_class,
+            by,
             header_seen: false,
             header_ok: false,
             columns: vec![],
@@ -875,8 +880,8 @@ impl Importer {
         let input = self.class_fields(r).parse(true)?;
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
         let named = self.names(tx, &input).await?;
-        let outcome =
-            class_svc::write(tx, chain, actor, Via::Import, existing, &input, named).await?;
+        let via = Via::Import(&self.by);
+        let outcome = class_svc::write(tx, chain, actor, via, existing, &input, named).await?;
         self.classes.remove(&input.class_ref);
         Ok(unit(outcome))
     }
@@ -909,15 +914,19 @@ impl Importer {
         };
         // Loading the roster of a class recorded as confirmed (history being brought in)
         // is allowed; the ledger marks each such line as an amendment, with the reason
-        // typed on the class page or else one naming the import.
+        // typed on the class page or the import page, or else one naming the import.
         let (action, reason) = if class_svc::status(&class).is_closed() {
-            let typed = self.fixed_class.as_ref().and_then(|f| f.reason.clone());
+            let typed = self
+                .fixed_class
+                .as_ref()
+                .and_then(|f| f.reason.clone())
+                .or_else(|| self.by.reason().map(str::to_string));
             (
                 "amend",
                 Some(typed.unwrap_or_else(|| IMPORT_AMENDMENT.to_string())),
             )
         } else {
-            ("import", None)
+            ("import", self.by.reason().map(str::to_string))
         };
         let key = (class.id, input.key.as_str().to_string());
         if self.pending_keys.contains(&key) {
@@ -945,6 +954,9 @@ impl Importer {
                 Ok(unit(outcome))
             }
             None => {
+                if input.attended {
+                    rosters::check_tick(&class)?;
+                }
                 self.pending_keys.insert(key);
                 self.pending.push(NewLine {
                     class_id: class.id,

@@ -1,5 +1,6 @@
 //! Recordings and their consent (SPEC §2, §3 rules 2–4): the record, its consent
-//! subjects (the presenting MCT and every learner of the source class), publication and
+//! subjects (the presenting MCT and every learner who attended the source class: only
+//! they are in the recording), publication and
 //! withdrawal. Learners are named by enrollment id only, here and in the ledger (SPEC §6).
 //!
 //! Learners added to the source class's roster after the recording was created have no
@@ -210,7 +211,8 @@ async fn source_named(
 }
 
 /// Creates a consent row for every subject not asked yet: the presenting MCT, and each
-/// learner of the source class (who gets an e-mail with a link to `{consent_base}/<token>`).
+/// learner who attended the source class (who gets an e-mail with a link to
+/// `{consent_base}/<token>`). A learner who was absent is not in the recording.
 /// Returns how many learners were asked.
 async fn request_missing(
     tx: &impl ConnectionTrait,
@@ -261,7 +263,7 @@ async fn request_missing(
     let dates = class_svc::date_range(class.start_date, class.end_date);
     let mut count = 0;
     for learner in class_svc::roster(tx, class_id).await? {
-        if asked.contains(&learner.id) {
+        if !learner.attended || asked.contains(&learner.id) {
             continue;
         }
         let token = crate::auth::random_token();
@@ -671,14 +673,14 @@ async fn details(
                     is_mct: true,
                 });
             }
-            // Learners: those on the source class's roster now (a line removed from
-            // the roster is no longer a subject; its consent history stays).
+            // Learners: those who attended the source class, on its roster now (a line
+            // removed or marked absent is no longer a subject; its consent history stays).
             let roster = recording
                 .source_class_id
                 .and_then(|id| rosters.get(&id))
                 .cloned()
                 .unwrap_or_default();
-            for learner in roster {
+            for learner in roster.into_iter().filter(|l| l.attended) {
                 let consent = rows
                     .iter()
                     .find(|c| c.enrollment_id == Some(learner.id))

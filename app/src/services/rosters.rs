@@ -14,7 +14,7 @@ use super::{Outcome, ServiceError, classes as class_svc};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::{Email, parse_name};
-use crate::domain::delivery::amendment_reason;
+use crate::domain::delivery::{OnceStarted, amendment_reason, check_started};
 use crate::domain::fields::{FieldErrors, parse_bool, parse_text};
 use crate::ledger::{Actor, Chain, Entry, diff};
 
@@ -94,6 +94,9 @@ pub(crate) async fn write(
     input: &EnrollmentInput,
     reason: Option<&str>,
 ) -> Result<Outcome<enrollments::Model>, ServiceError> {
+    if input.attended && !existing.as_ref().is_some_and(|old| old.attended) {
+        check_tick(class)?;
+    }
     let now = clock::now();
     let (model, before) = match existing {
         Some(old) => {
@@ -160,6 +163,18 @@ async fn record(
     }
     chain.append(tx, actor, entry).await?;
     Ok(())
+}
+
+/// Rule 7: a learner is ticked as attending only once the class has started, never on a
+/// cancelled class.
+pub(crate) fn check_tick(class: &classes::Model) -> Result<(), ServiceError> {
+    check_started(
+        OnceStarted::TickAttendance,
+        class_svc::status(class),
+        class.start_date,
+        clock::now().date_naive(),
+    )
+    .map_err(|m| ServiceError::field("attended", m))
 }
 
 /// A learner an import adds to a class, waiting to be inserted with others.
@@ -293,9 +308,22 @@ pub async fn set_attendance(
     let tx = begin_write(db).await?;
     let class = class_svc::get(&tx, class_id).await?;
     let reason = roster_reason(&class, reason)?;
+    let roster = class_svc::roster(&tx, class_id).await?;
+    if roster
+        .iter()
+        .any(|line| !line.attended && attended.contains(&line.id))
+    {
+        // Refused before anything is written, for the whole form.
+        check_tick(&class).map_err(|e| match e {
+            ServiceError::Field { message, .. } => {
+                ServiceError::Refused(format!("Attendance was not saved: {message}."))
+            }
+            other => other,
+        })?;
+    }
     let mut chain = Chain::lock(&tx).await?;
     let mut changed = 0;
-    for line in class_svc::roster(&tx, class_id).await? {
+    for line in roster {
         let present = attended.contains(&line.id);
         if line.attended == present {
             continue;

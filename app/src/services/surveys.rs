@@ -118,8 +118,9 @@ async fn target<'a>(
 /// The purpose a survey link's token is derived for.
 pub const SURVEY_TOKEN: &str = "survey-invitation";
 
-/// Invites every attending learner of the class who has no invitation yet and queues
-/// their e-mails, all in one transaction. Returns how many were invited.
+/// Invites every attending learner of the class who has no invitation yet and has not
+/// answered already (a response imported from MTM counts), and queues their e-mails,
+/// all in one transaction. Returns how many were invited.
 pub async fn send_invitations(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -145,6 +146,18 @@ pub async fn send_invitations(
         .filter(enrollments::Column::ClassId.eq(class.id))
         .filter(enrollments::Column::Attended.eq(true))
         .filter(enrollments::Column::Id.not_in_subquery(invited.into_query()))
+        .filter(
+            enrollments::Column::Id.not_in_subquery(
+                survey_responses::Entity::find()
+                    .select_only()
+                    .column(survey_responses::Column::EnrollmentId)
+                    .filter(
+                        survey_responses::Column::EnrollmentId
+                            .in_subquery(class_enrollments(class.id)),
+                    )
+                    .into_query(),
+            ),
+        )
         // An erased learner has no address to write to (SPEC §6).
         .filter(enrollments::Column::EmailKey.not_like(erasure::PLACEHOLDER_EMAIL_PATTERN))
         .all(&tx)

@@ -20,7 +20,9 @@ use super::upload;
 use crate::auth::extract::{CurrentUser, EditorUser};
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
-use crate::domain::delivery::{ClassStatus, Modality, StatusChange, amendment_reason};
+use crate::domain::delivery::{
+    ClassStatus, Modality, StatusChange, amendment_reason, check_status_dates,
+};
 use crate::domain::fields::parse_optional_date;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -638,6 +640,13 @@ async fn show_page(
         may_deliver: may_edit && class_status.apply(StatusChange::MarkDelivered).is_ok(),
         may_cancel: may_edit && class_status.apply(StatusChange::Cancel).is_ok(),
         may_confirm: class_status.apply(StatusChange::Confirm).is_ok()
+            && check_status_dates(
+                ClassStatus::Confirmed,
+                class.start_date,
+                class.end_date,
+                clock::now().date_naive(),
+            )
+            .is_ok()
             && ((user.role == Role::Trainer && own) || user.role == Role::Admin),
         admin_confirms: user.role == Role::Admin,
         attended: roster.iter().filter(|l| l.attended).count(),
@@ -859,6 +868,7 @@ pub async fn import_roster(
     )
     .await?;
     let actor = Actor::User(user.id);
+    let by = imports::ImportBy::user(user.role, "");
     // On a confirmed class the import is an amendment: the reason is required.
     let reason = match amendment_reason(svc::status(&class), upload.text("reason")) {
         Ok(reason) => reason,
@@ -887,7 +897,16 @@ pub async fn import_roster(
     let result = match (&upload.file, upload.text("csv").trim()) {
         (Some(file), _) => {
             let source = imports::file_source(file.path());
-            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_, _| {}).await
+            imports::run(
+                &state.db,
+                &actor,
+                &by,
+                Kind::Roster,
+                source,
+                target(),
+                |_, _| {},
+            )
+            .await
         }
         (None, "") => {
             let feedback = Feedback {
@@ -906,7 +925,16 @@ pub async fn import_roster(
         }
         (None, text) => {
             let source = imports::bytes_source(text.as_bytes());
-            imports::run(&state.db, &actor, Kind::Roster, source, target(), |_, _| {}).await
+            imports::run(
+                &state.db,
+                &actor,
+                &by,
+                Kind::Roster,
+                source,
+                target(),
+                |_, _| {},
+            )
+            .await
         }
     };
     match result {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::page::{Page, PageContext, redirect_with_flash};
 use super::upload;
 use crate::auth::extract::EditorUser;
+use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::imports::{self, ImportFailure, Kind};
@@ -30,6 +31,9 @@ struct ImportPage {
     total: u64,
     bad_lines: u64,
     note: Option<&'static str>,
+    /// Admins may import confirmed classes, with a reason for the file (rule 7).
+    admin: bool,
+    reason: String,
 }
 
 fn kinds() -> Vec<KindHelp> {
@@ -43,9 +47,11 @@ fn kinds() -> Vec<KindHelp> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     ctx: &PageContext,
     kind: String,
+    reason: String,
     problem: Option<String>,
     errors: Vec<String>,
     total: u64,
@@ -62,6 +68,8 @@ fn render(
         total,
         bad_lines,
         note,
+        admin: ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin),
+        reason,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -77,7 +85,17 @@ pub async fn page(
     _user: EditorUser,
     Query(q): Query<KindQuery>,
 ) -> Result<Response, AppError> {
-    render(&ctx, q.kind, None, vec![], 0, 0, None, StatusCode::OK)
+    render(
+        &ctx,
+        q.kind,
+        String::new(),
+        None,
+        vec![],
+        0,
+        0,
+        None,
+        StatusCode::OK,
+    )
 }
 
 pub async fn upload(
@@ -93,10 +111,12 @@ pub async fn upload(
     )
     .await?;
     let kind_id = upload.text("kind").to_string();
+    let reason = upload.text("reason").to_string();
     let fail = |problem: String| {
         render(
             &ctx,
             kind_id.clone(),
+            reason.clone(),
             Some(problem),
             vec![],
             0,
@@ -110,15 +130,17 @@ pub async fn upload(
         Err(_) => return fail("Choose what the file holds.".into()),
     };
     let actor = Actor::User(user.id);
+    // Rule 7: what a classes file may record depends on who imports it (plain value).
+    let by = imports::ImportBy::user(user.role, &reason);
     let result = match (&upload.file, upload.text("csv").trim()) {
         (Some(file), _) => {
             let source = imports::file_source(file.path());
-            imports::run(&state.db, &actor, kind, source, None, |_, _| {}).await
+            imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await
         }
         (None, "") => return fail("Choose a CSV file or paste its text.".into()),
         (None, text) => {
             let source = imports::bytes_source(text.as_bytes());
-            imports::run(&state.db, &actor, kind, source, None, |_, _| {}).await
+            imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await
         }
     };
     match result {
@@ -138,6 +160,7 @@ pub async fn upload(
             render(
                 &ctx,
                 kind_id,
+                reason,
                 None,
                 lines,
                 total,
