@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ledger;
+pub mod scrub;
 pub mod mail;
 pub mod metrics;
 pub mod server;

@@ -266,6 +266,7 @@ pub async fn ledger_page(
     let older = (entries.len() as u64 == LEDGER_PAGE_SIZE)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
+    let texts = ledger::texts_of(&state.db, &entries).await?;
     let rows = entries
         .into_iter()
         .map(|e: ledger_entries::Model| LedgerRow {
@@ -275,7 +276,7 @@ pub async fn ledger_page(
             entity: format!("{} {}", e.entity_type, e.entity_id),
             action: e.action,
             changes: e.changes,
-            reason: e.reason.unwrap_or_default(),
+            reason: ledger::all_texts_of(&texts, e.id),
         })
         .collect();
     let verification = match q.verify.as_deref() {
