@@ -538,7 +538,7 @@ pub async fn texts_of(
     entries: &[ledger_entries::Model],
 ) -> Result<HashMap<i64, Vec<ShownText>>, DbErr> {
     let mut out: HashMap<i64, Vec<ShownText>> = HashMap::new();
-    for e in entries {
+    for e in entries.iter().filter(|e| e.texts.is_none()) {
         if let Some(reason) = &e.reason {
             out.entry(e.id).or_default().push(ShownText {
                 field: REASON.into(),
