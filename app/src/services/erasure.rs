@@ -137,7 +137,7 @@ impl Erased {
                 " On disk: the write-ahead log could not be emptied yet (a reader held it), so old copies stay in it until the next checkpoint; backups taken before now still hold the old values."
             }
             Some(Checkpointed::NotSqlite) => {
-                " On disk: PostgreSQL keeps the old row versions until VACUUM reclaims them, and in its WAL and backups (see the README)."
+                " On disk: PostgreSQL keeps the old row versions until VACUUM reclaims them, and in its write-ahead log (see the README); backups taken before now still hold the old values."
             }
             None => "",
         });
