@@ -633,7 +633,9 @@ async fn the_cli_erases_and_fails_on_an_unknown_email(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    let entry = crate::support::with_reasons(app.db(), vec![entry]).await.remove(0);
+    let entry = crate::support::with_reasons(app.db(), vec![entry])
+        .await
+        .remove(0);
     assert_eq!(
         (entry.actor.as_str(), entry.reason.as_deref()),
         ("cli", Some("REQ-CLI-9"))
@@ -715,9 +717,7 @@ fn sqlite_bytes(app: &TestApp) -> Vec<u8> {
 
 fn on_disk(bytes: &[u8], needle: &str) -> bool {
     let needle = needle.to_ascii_lowercase();
-    bytes
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Issue 12 item 4: what `strings` finds in the SQLite files. Sent e-mails' personal
@@ -732,7 +732,10 @@ async fn an_erased_learner_is_not_on_the_disk_either() {
     for token in [&links.ada_code, &links.grace_code] {
         assert!(!on_disk(&bytes, token), "a sent code link is still on disk");
     }
-    assert!(on_disk(&bytes, "ada lovelace"), "the test reads the right files");
+    assert!(
+        on_disk(&bytes, "ada lovelace"),
+        "the test reads the right files"
+    );
     let admin_id = app.create_user(Role::Admin, "boss@example.com").await;
     let mut admin = app.client_for(admin_id).await;
     let erased = admin
@@ -751,7 +754,10 @@ async fn an_erased_learner_is_not_on_the_disk_either() {
         .await
         .assert_contains("write-ahead log was emptied");
     let bytes = sqlite_bytes(&app);
-    for personal in ADA_NAMES.into_iter().chain(["lovelace", links.ada_survey_k2.as_str()]) {
+    for personal in ADA_NAMES
+        .into_iter()
+        .chain(["lovelace", links.ada_survey_k2.as_str()])
+    {
         assert!(!on_disk(&bytes, personal), "{personal} is still on disk");
     }
     assert!(ledger::verify(app.db()).await.unwrap().is_valid());
@@ -812,7 +818,10 @@ async fn an_erasure_blanks_the_ledger_texts_that_may_name_the_learner(app: TestA
         }
         _ => assert!(summary.contains("until VACUUM"), "{summary}"),
     }
-    assert!(summary.contains("backups taken before now still hold"), "{summary}");
+    assert!(
+        summary.contains("backups taken before now still hold"),
+        "{summary}"
+    );
     let v = ledger::verify(app.db()).await.unwrap();
     assert!(v.is_valid(), "{v:?}");
     assert_eq!(v.texts_erased, 4);
@@ -834,11 +843,15 @@ async fn an_erasure_blanks_the_ledger_texts_that_may_name_the_learner(app: TestA
     let changes: serde_json::Value = serde_json::from_str(&erase.changes).unwrap();
     let listed = changes["texts_erased"]["after"].as_array().unwrap().clone();
     for id in [about_her.id, names_her.id] {
-        assert!(listed.contains(&serde_json::json!(format!("{id}:reason"))), "{listed:?}");
+        assert!(
+            listed.contains(&serde_json::json!(format!("{id}:reason"))),
+            "{listed:?}"
+        );
     }
     let mut admin = app.client_as(Role::Admin).await;
     let page = admin.get(&format!("/classes/{}", ada.class_id)).await;
-    page.assert_contains("(erased)").assert_contains("room changed");
+    page.assert_contains("(erased)")
+        .assert_contains("room changed");
     assert!(!page.body.to_lowercase().contains("lovelace"));
 }
 db_test!(an_erasure_blanks_the_ledger_texts_that_may_name_the_learner);

@@ -10,9 +10,9 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 use tsp_ledger::cli::{Command, LedgerCommand};
-use tsp_ledger::ledger::checkpoint;
 use tsp_ledger::db::begin_write;
 use tsp_ledger::domain::role::Role;
+use tsp_ledger::ledger::checkpoint;
 use tsp_ledger::ledger::{self, Actor, Entry};
 
 use crate::imports::cli_config;
@@ -229,10 +229,17 @@ async fn against_file(app: &TestApp, file: &std::path::Path) -> Result<(), Strin
 /// file still does not.
 async fn caught(app: &TestApp, file: &std::path::Path, expected: &str) {
     let chain = ledger::verify(app.db()).await.unwrap();
-    assert!(chain.is_valid(), "the attack leaves a valid chain: {chain:?}");
+    assert!(
+        chain.is_valid(),
+        "the attack leaves a valid chain: {chain:?}"
+    );
     let why = against_file(app, file).await.unwrap_err();
     assert_eq!(why, expected);
-    assert_eq!(verify_cli(app, None).await, ExitCode::from(4), "stored checkpoints");
+    assert_eq!(
+        verify_cli(app, None).await,
+        ExitCode::from(4),
+        "stored checkpoints"
+    );
     let mut admin = app.client_for(1).await;
     admin
         .get("/admin/ledger?verify=1")
@@ -423,8 +430,15 @@ async fn an_import_writes_a_checkpoint(app: TestApp) {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let stored = checkpoint::stored(app.db()).await.unwrap();
     assert_eq!(stored.len(), before + 1);
-    let head = ledger_head::Entity::find_by_id(1).one(app.db()).await.unwrap().unwrap();
-    assert_eq!((stored[0].entry_id, &stored[0].hash), (head.last_id, &head.last_hash));
+    let head = ledger_head::Entity::find_by_id(1)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored[0].entry_id, &stored[0].hash),
+        (head.last_id, &head.last_hash)
+    );
 }
 db_test!(an_import_writes_a_checkpoint);
 
@@ -490,7 +504,10 @@ async fn texts_beside_the_chain_can_be_blanked_by_an_erasure_only(app: TestApp) 
     let broken = ledger::verify(app.db()).await.unwrap();
     assert_eq!(
         broken.first_broken,
-        Some((2, "entry 2's reason text was altered: it does not match the hash in the chain".into()))
+        Some((
+            2,
+            "entry 2's reason text was altered: it does not match the hash in the chain".into()
+        ))
     );
     // so is a text blanked by anything but an erasure,
     let mut active: ledger_texts::ActiveModel = original.clone().into();
@@ -501,13 +518,29 @@ async fn texts_beside_the_chain_can_be_blanked_by_an_erasure_only(app: TestApp) 
     let broken = ledger::verify(app.db()).await.unwrap();
     assert_eq!(
         broken.first_broken,
-        Some((2, "entry 2's reason text is blank, but no erasure in the ledger blanked it".into()))
+        Some((
+            2,
+            "entry 2's reason text is blank, but no erasure in the ledger blanked it".into()
+        ))
     );
     // and a deleted one.
-    text("reason").one(app.db()).await.unwrap().unwrap().delete(app.db()).await.unwrap();
+    text("reason")
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .delete(app.db())
+        .await
+        .unwrap();
     let broken = ledger::verify(app.db()).await.unwrap();
-    assert_eq!(broken.first_broken, Some((2, "entry 2's reason text is missing".into())));
-    ledger_texts::ActiveModel::from(original).insert(app.db()).await.unwrap();
+    assert_eq!(
+        broken.first_broken,
+        Some((2, "entry 2's reason text is missing".into()))
+    );
+    ledger_texts::ActiveModel::from(original)
+        .insert(app.db())
+        .await
+        .unwrap();
     assert!(ledger::verify(app.db()).await.unwrap().is_valid());
 
     // An erasure entry that lists the text may blank it: the chain still verifies and
@@ -517,20 +550,32 @@ async fn texts_beside_the_chain_can_be_blanked_by_an_erasure_only(app: TestApp) 
         &tx,
         &Actor::Cli,
         Entry::new("enrollment", 7, "erase")
-            .changes(serde_json::json!({ledger::TEXTS_ERASED: {"before": null, "after": ["2:reason"]}}))
+            .changes(
+                serde_json::json!({ledger::TEXTS_ERASED: {"before": null, "after": ["2:reason"]}}),
+            )
             .reason("REQ-1"),
     )
     .await
     .unwrap();
     assert_eq!(
-        ledger::blank_texts(&tx, &[(2, "reason".into())], erase.id).await.unwrap(),
+        ledger::blank_texts(&tx, &[(2, "reason".into())], erase.id)
+            .await
+            .unwrap(),
         1
     );
     tx.commit().await.unwrap();
     let ok = ledger::verify(app.db()).await.unwrap();
-    assert_eq!((ok.entries, ok.texts, ok.texts_erased, ok.first_broken), (4, 2, 1, None), "and the admin's account");
+    assert_eq!(
+        (ok.entries, ok.texts, ok.texts_erased, ok.first_broken),
+        (4, 2, 1, None),
+        "and the admin's account"
+    );
     let blanked = text("reason").one(app.db()).await.unwrap().unwrap();
-    assert_eq!((blanked.text, blanked.salt), (None, None), "the salt goes too");
+    assert_eq!(
+        (blanked.text, blanked.salt),
+        (None, None),
+        "the salt goes too"
+    );
     admin
         .get("/admin/ledger")
         .await

@@ -214,8 +214,8 @@ async fn verify_ledger(
         code = ExitCode::from(4);
     }
     if let Some(path) = file {
-        let document = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let document =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         match checkpoint::check_document(conn, &result, &trusted, &document).await? {
             Ok(()) => {
                 let c = checkpoint::Checkpoint::parse(&document).map_err(anyhow::Error::msg)?;

@@ -446,8 +446,9 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
                 let row = rows.swap_remove(i);
                 match (&row.salt, &row.text) {
                     (Some(salt), Some(text)) => {
-                        let ok = hex::decode(salt)
-                            .is_ok_and(|salt| Some(text_commitment(&salt, text).as_str()) == hash.as_str());
+                        let ok = hex::decode(salt).is_ok_and(|salt| {
+                            Some(text_commitment(&salt, text).as_str()) == hash.as_str()
+                        });
                         if !ok {
                             return Ok(v.broken(
                                 entry.id,
@@ -495,7 +496,9 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
         if !declared.contains(&(id, field.clone(), by)) {
             return Ok(done_so_far.broken(
                 id,
-                format!("entry {id}'s {field} text is blank, but no erasure in the ledger blanked it"),
+                format!(
+                    "entry {id}'s {field} text is blank, but no erasure in the ledger blanked it"
+                ),
             ));
         }
         done_so_far.texts_erased += 1;
@@ -525,9 +528,7 @@ pub struct ShownText {
 
 impl ShownText {
     pub fn display(&self) -> String {
-        self.text
-            .clone()
-            .unwrap_or_else(|| "(erased)".to_string())
+        self.text.clone().unwrap_or_else(|| "(erased)".to_string())
     }
 }
 
@@ -732,6 +733,34 @@ mod tests {
         for v in variants {
             assert_ne!(entry_hash(&v), h, "{v:?}");
         }
+    }
+
+    #[test]
+    fn version_2_commits_to_the_texts_and_never_reads_as_version_1() {
+        let v1 = sample();
+        let v2 = ledger_entries::Model {
+            texts: Some("{}".into()),
+            ..sample()
+        };
+        assert_ne!(entry_hash(&v1), entry_hash(&v2), "the marker is hashed");
+        let parsed: Value = serde_json::from_str(&canonical(&v2)).unwrap();
+        assert_eq!(parsed.as_array().unwrap().len(), 10);
+        assert_eq!(parsed[9], json!({"v": 2, "texts": "{}"}));
+        let with_text = ledger_entries::Model {
+            texts: Some(json!({"reason": text_commitment(b"salt", "why")}).to_string()),
+            ..v2.clone()
+        };
+        assert_ne!(entry_hash(&with_text), entry_hash(&v2));
+        // The salt and the words both count; a hash says nothing of the words.
+        assert_ne!(
+            text_commitment(b"salt", "why"),
+            text_commitment(b"pepper", "why")
+        );
+        assert_ne!(
+            text_commitment(b"salt", "why"),
+            text_commitment(b"salt", "who")
+        );
+        assert!(!canonical(&with_text).contains("why"));
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub async fn checkpoint_wal(db: &impl ConnectionTrait) -> Result<Checkpointed, D
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    tracing::warn!("the SQLite log could not be emptied: a reader held it; old page images stay in it until a later checkpoint");
+    tracing::warn!(
+        "the SQLite log could not be emptied: a reader held it; old page images stay in it until a later checkpoint"
+    );
     Ok(Checkpointed::Busy)
 }

@@ -93,7 +93,10 @@ pub async fn checkpoint_if_due(
     key: &ed25519_dalek::SigningKey,
     every: chrono::Duration,
 ) -> Result<Option<entity::ledger_checkpoints::Model>, sea_orm::DbErr> {
-    let newest = crate::ledger::checkpoint::stored(db).await?.into_iter().next();
+    let newest = crate::ledger::checkpoint::stored(db)
+        .await?
+        .into_iter()
+        .next();
     if newest.is_some_and(|c| crate::clock::now() - c.at < every) {
         return Ok(None);
     }

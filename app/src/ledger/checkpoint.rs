@@ -19,7 +19,9 @@
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use entity::{ledger_checkpoints, ledger_entries, ledger_head};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder,
+};
 
 use super::{GENESIS_HASH, Verification};
 use crate::clock;
@@ -80,7 +82,9 @@ impl Checkpoint {
     pub fn parse(document: &str) -> Result<Checkpoint, String> {
         let mut lines = document.trim_end_matches('\n').split('\n');
         if lines.next().map(|l| l.trim_end_matches('\r')) != Some(TITLE) {
-            return Err(format!("not a checkpoint: the first line must be {TITLE:?}"));
+            return Err(format!(
+                "not a checkpoint: the first line must be {TITLE:?}"
+            ));
         }
         let mut field = |name: &str| -> Result<String, String> {
             let line = lines
@@ -197,7 +201,9 @@ pub async fn extends(
         return Ok(if checkpoint.hash == GENESIS_HASH {
             Ok(())
         } else {
-            Err(format!("the checkpoint of {when} names entry 0 with a hash other than the genesis hash"))
+            Err(format!(
+                "the checkpoint of {when} names entry 0 with a hash other than the genesis hash"
+            ))
         });
     }
     let entry = ledger_entries::Entity::find_by_id(n).one(db).await?;
@@ -310,7 +316,12 @@ mod tests {
         let forged = Checkpoint::sign(&other, 2010, &cp.hash, cp.at);
         let err = forged.check_signature(&key.verifying_key()).unwrap_err();
         assert!(err.contains("signed by another key"), "{err}");
-        for bad in ["", "hello", &doc.replace("version: 1", "version: 9"), &format!("{doc}more\n")] {
+        for bad in [
+            "",
+            "hello",
+            &doc.replace("version: 1", "version: 9"),
+            &format!("{doc}more\n"),
+        ] {
             assert!(Checkpoint::parse(bad).is_err(), "{bad}");
         }
     }

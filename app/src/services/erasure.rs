@@ -40,8 +40,8 @@ use crate::domain::erasure::{
     redact,
 };
 use crate::ledger::{self, Actor, Chain, Entry, TEXTS_ERASED, diff};
-use crate::scrub::{self, Checkpointed};
 use crate::mail::{ERASED_BODY, REMOVED_BODY, SENT};
+use crate::scrub::{self, Checkpointed};
 
 /// One enrollment of the learner, with what erasure will do to it.
 #[derive(Debug, Clone)]
@@ -291,8 +291,14 @@ pub async fn erase(
         redact_consent_notes(&tx, &f, &personal, &mut done).await?;
         let blank: Vec<(i64, String)> = texts.remove(&f.enrollment.id).unwrap_or_default();
         if !blank.is_empty() {
-            let listed: Vec<String> = blank.iter().map(|(id, field)| format!("{id}:{field}")).collect();
-            fields.insert(TEXTS_ERASED.into(), json!({"before": null, "after": listed}));
+            let listed: Vec<String> = blank
+                .iter()
+                .map(|(id, field)| format!("{id}:{field}"))
+                .collect();
+            fields.insert(
+                TEXTS_ERASED.into(),
+                json!({"before": null, "after": listed}),
+            );
         }
 
         let mut active: enrollments::ActiveModel = f.enrollment.clone().into();
@@ -336,13 +342,19 @@ async fn texts_to_blank(
 ) -> Result<(HashMap<i64, Vec<(i64, String)>>, Vec<i64>), ServiceError> {
     let mut owner: HashMap<(String, String), i64> = HashMap::new();
     for f in found {
-        owner.insert(("enrollment".into(), f.enrollment.id.to_string()), f.enrollment.id);
+        owner.insert(
+            ("enrollment".into(), f.enrollment.id.to_string()),
+            f.enrollment.id,
+        );
         let consents = recording_consents::Entity::find()
             .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
             .all(tx)
             .await?;
         for c in consents {
-            owner.insert(("recording_consent".into(), c.id.to_string()), f.enrollment.id);
+            owner.insert(
+                ("recording_consent".into(), c.id.to_string()),
+                f.enrollment.id,
+            );
         }
     }
     let first = found.first().map_or(0, |f| f.enrollment.id);
@@ -394,7 +406,11 @@ async fn texts_to_blank(
                 .text
                 .as_deref()
                 .is_some_and(|text| redact(text, personal, PLACEHOLDER_NAME).is_some());
-            if names && !picked.iter().any(|(_, id, field)| *id == t.entry_id && *field == t.field) {
+            if names
+                && !picked
+                    .iter()
+                    .any(|(_, id, field)| *id == t.entry_id && *field == t.field)
+            {
                 picked.insert((first, t.entry_id, t.field));
             }
         }
