@@ -542,6 +542,36 @@ async fn texts_beside_the_chain_can_be_blanked_by_an_erasure_only(app: TestApp) 
         .await
         .unwrap();
     assert!(ledger::verify(app.db()).await.unwrap().is_valid());
+    // Cutting entries off (and moving the head back) leaves their texts behind: named.
+    let head = entry(&app, 1).await;
+    let cut = ledger_entries::Entity::find()
+        .filter(ledger_entries::Column::Id.gte(2))
+        .order_by_asc(ledger_entries::Column::Id)
+        .all(app.db())
+        .await
+        .unwrap();
+    app.db()
+        .execute_unprepared("DELETE FROM ledger_entries WHERE id >= 2")
+        .await
+        .unwrap();
+    set_head(&app, 1, &head.hash).await;
+    let broken = ledger::verify(app.db()).await.unwrap();
+    assert_eq!(
+        broken.first_broken,
+        Some((
+            2,
+            "entry 2 is missing: its note text is still beside the chain".into()
+        ))
+    );
+    let last = cut.last().unwrap().clone();
+    for e in cut {
+        ledger_entries::ActiveModel::from(e)
+            .insert(app.db())
+            .await
+            .unwrap();
+    }
+    set_head(&app, last.id, &last.hash).await;
+    assert!(ledger::verify(app.db()).await.unwrap().is_valid());
 
     // An erasure entry that lists the text may blank it: the chain still verifies and
     // still catches any other edit.

@@ -205,8 +205,9 @@ async fn verify_ledger(
     }
     if !stored.is_empty() && failed.is_empty() {
         println!(
-            "{} stored checkpoints: the ledger extends every one (the newest covers entry {})",
+            "{} stored checkpoint{}: the ledger extends every one (the newest covers entry {})",
             stored.len(),
+            if stored.len() == 1 { "" } else { "s" },
             stored[0].stored.entry_id
         );
     }

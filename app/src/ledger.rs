@@ -503,8 +503,23 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
         }
         done_so_far.texts_erased += 1;
     }
-    let head = ledger_head::Entity::find_by_id(1).one(db).await?;
     let last = expected_id - 1;
+    // Texts of entries past the last one: entries were cut off (and the head moved back).
+    if let Some(orphan) = ledger_texts::Entity::find()
+        .filter(ledger_texts::Column::EntryId.gt(last))
+        .order_by_asc(ledger_texts::Column::EntryId)
+        .one(db)
+        .await?
+    {
+        return Ok(done_so_far.broken(
+            orphan.entry_id,
+            format!(
+                "entry {} is missing: its {} text is still beside the chain",
+                orphan.entry_id, orphan.field
+            ),
+        ));
+    }
+    let head = ledger_head::Entity::find_by_id(1).one(db).await?;
     match head {
         Some(head) if head.last_id == last && head.last_hash == prev_hash => Ok(done_so_far),
         Some(head) if head.last_id > last => Ok(done_so_far.broken(
