@@ -44,6 +44,8 @@ struct Ids {
     consent: i64,
     consent_token: String,
     takedown: i64,
+    /// A stored ledger checkpoint (`{checkpoint}`).
+    checkpoint: i64,
 }
 
 /// The rows, with `{other}`, `{course}`, `{trainer}`, `{class}` and `{enrollment}` in
@@ -147,6 +149,19 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
         Row {
             method: Get,
             path: "/admin/ledger?verify=1",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        // issue 12 item 5: signed checkpoints, admins only.
+        Row {
+            method: Post,
+            path: "/admin/ledger/checkpoints",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/admin/ledger/checkpoints/{checkpoint}",
             fields: &[],
             expect: [SEE_OTHER, 200, 403, 403, 403],
         },
@@ -681,7 +696,8 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 .replace("{recording}", &ids.recording.to_string())
                 .replace("{consent_token}", &ids.consent_token)
                 .replace("{consent}", &ids.consent.to_string())
-                .replace("{takedown}", &ids.takedown.to_string());
+                .replace("{takedown}", &ids.takedown.to_string())
+                .replace("{checkpoint}", &ids.checkpoint.to_string());
             (r, path)
         })
         .collect()
@@ -782,7 +798,13 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
     .await
     .unwrap()
     .id;
+    let key = tsp_ledger::server::checkpoint_key(&app.state.config).unwrap();
+    let checkpoint = tsp_ledger::ledger::checkpoint::write(app.db(), &key)
+        .await
+        .unwrap()
+        .id;
     let ids = Ids {
+        checkpoint,
         recording: recording.id,
         consent,
         consent_token,

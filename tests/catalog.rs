@@ -16,13 +16,14 @@ pub(crate) async fn ledger_of(
     entity_type: &str,
     id: i64,
 ) -> Vec<ledger_entries::Model> {
-    ledger_entries::Entity::find()
+    let entries = ledger_entries::Entity::find()
         .filter(ledger_entries::Column::EntityType.eq(entity_type))
         .filter(ledger_entries::Column::EntityId.eq(id.to_string()))
         .order_by_asc(ledger_entries::Column::Id)
         .all(app.db())
         .await
-        .unwrap()
+        .unwrap();
+    crate::support::with_reasons(app.db(), entries).await
 }
 
 /// The `changes` JSON of a ledger entry.

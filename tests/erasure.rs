@@ -454,6 +454,7 @@ async fn an_erased_learner_leaves_no_trace_and_changes_no_figure(app: TestApp) {
         .all(app.db())
         .await
         .unwrap();
+    let entries = crate::support::with_reasons(app.db(), entries).await;
     assert_eq!(entries.len(), 2);
     for (entry, line) in entries.iter().zip(&erased_lines) {
         assert_eq!(entry.entity_type, "enrollment");
@@ -633,6 +634,9 @@ async fn the_cli_erases_and_fails_on_an_unknown_email(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
+    let entry = crate::support::with_reasons(app.db(), vec![entry])
+        .await
+        .remove(0);
     assert_eq!(
         (entry.actor.as_str(), entry.reason.as_deref()),
         ("cli", Some("REQ-CLI-9"))
@@ -697,3 +701,158 @@ async fn the_cli_erases_and_fails_on_an_unknown_email(app: TestApp) {
     );
 }
 db_test!(the_cli_erases_and_fails_on_an_unknown_email);
+
+/// Every byte of the SQLite database: the file, its write-ahead log and shared memory.
+fn sqlite_bytes(app: &TestApp) -> Vec<u8> {
+    let crate::support::Backend::Sqlite { dir } = &app.backend else {
+        unreachable!("a SQLite test")
+    };
+    let mut bytes = vec![];
+    for name in ["test.db", "test.db-wal", "test.db-shm"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            bytes.extend(b);
+        }
+    }
+    bytes.to_ascii_lowercase()
+}
+
+fn on_disk(bytes: &[u8], needle: &str) -> bool {
+    let needle = needle.to_ascii_lowercase();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Issue 12 item 4: what `strings` finds in the SQLite files. Sent e-mails' personal
+/// links are gone from disk once their bodies are emptied, and an erased learner's
+/// name, e-mail and links are gone after the erasure — free pages and log included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_learner_is_not_on_the_disk_either() {
+    let app = TestApp::sqlite().await;
+    let links = seed(&app).await;
+    // Both code e-mails were sent and emptied: their live links are not on disk.
+    let bytes = sqlite_bytes(&app);
+    for token in [&links.ada_code, &links.grace_code] {
+        assert!(!on_disk(&bytes, token), "a sent code link is still on disk");
+    }
+    assert!(
+        on_disk(&bytes, "ada lovelace"),
+        "the test reads the right files"
+    );
+    let admin_id = app.create_user(Role::Admin, "boss@example.com").await;
+    let mut admin = app.client_for(admin_id).await;
+    let erased = admin
+        .post(
+            "/admin/erasure",
+            &[
+                ("email", "ada@example.com"),
+                ("reason", "REQ-DISK-1"),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
+    admin
+        .get("/admin/erasure")
+        .await
+        .assert_contains("write-ahead log was emptied");
+    let bytes = sqlite_bytes(&app);
+    for personal in ADA_NAMES
+        .into_iter()
+        .chain(["lovelace", links.ada_survey_k2.as_str()])
+    {
+        assert!(!on_disk(&bytes, personal), "{personal} is still on disk");
+    }
+    assert!(ledger::verify(app.db()).await.unwrap().is_valid());
+}
+
+/// Ledger texts that name the learner or are about their enrollments are blanked beside
+/// the chain; the chain still verifies; the erasure says what it did and what it did not.
+async fn an_erasure_blanks_the_ledger_texts_that_may_name_the_learner(app: TestApp) {
+    seed(&app).await;
+    let ada = roster(&app)
+        .await
+        .into_iter()
+        .find(|e| e.email_key == "ada@example.com")
+        .unwrap();
+    let tx = tsp_ledger::db::begin_write(app.db()).await.unwrap();
+    let about_her = ledger::append(
+        &tx,
+        &Actor::Cli,
+        tsp_ledger::ledger::Entry::new("enrollment", ada.id, "update").reason("typo fixed"),
+    )
+    .await
+    .unwrap();
+    let names_her = ledger::append(
+        &tx,
+        &Actor::Cli,
+        tsp_ledger::ledger::Entry::new("class", ada.class_id, "amend")
+            .reason("room changed for ADA LOVELACE's wheelchair"),
+    )
+    .await
+    .unwrap();
+    let other = ledger::append(
+        &tx,
+        &Actor::Cli,
+        tsp_ledger::ledger::Entry::new("class", ada.class_id, "amend").reason("room changed"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let done = tsp_ledger::services::erasure::erase(
+        app.db(),
+        &Actor::Cli,
+        "ada@example.com",
+        "REQ-42",
+        "true",
+    )
+    .await
+    .unwrap();
+    // The classes are confirmed, so her roster lines were amendments with a reason: those
+    // two, the typo fix on her enrollment, and the amendment that names her.
+    assert_eq!(done.texts_blanked, 4);
+    assert!(done.texts_kept.is_empty());
+    let summary = done.summary();
+    assert!(summary.contains("4 ledger texts blanked"), "{summary}");
+    match app.backend {
+        crate::support::Backend::Sqlite { .. } => {
+            assert!(summary.contains("write-ahead log was emptied"), "{summary}")
+        }
+        _ => assert!(summary.contains("until VACUUM"), "{summary}"),
+    }
+    assert!(
+        summary.contains("backups taken before now still hold"),
+        "{summary}"
+    );
+    let v = ledger::verify(app.db()).await.unwrap();
+    assert!(v.is_valid(), "{v:?}");
+    assert_eq!(v.texts_erased, 4);
+    let entries = crate::support::with_reasons(
+        app.db(),
+        vec![about_her.clone(), names_her.clone(), other.clone()],
+    )
+    .await;
+    let reasons: Vec<_> = entries.iter().map(|e| e.reason.clone().unwrap()).collect();
+    assert_eq!(reasons, ["(erased)", "(erased)", "room changed"]);
+    // The erasure entry lists them, and keeps its own reason.
+    let erase = ledger_entries::Entity::find()
+        .filter(ledger_entries::Column::Action.eq("erase"))
+        .filter(ledger_entries::Column::EntityId.eq(ada.id.to_string()))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let changes: serde_json::Value = serde_json::from_str(&erase.changes).unwrap();
+    let listed = changes["texts_erased"]["after"].as_array().unwrap().clone();
+    for id in [about_her.id, names_her.id] {
+        assert!(
+            listed.contains(&serde_json::json!(format!("{id}:reason"))),
+            "{listed:?}"
+        );
+    }
+    let mut admin = app.client_as(Role::Admin).await;
+    let page = admin.get(&format!("/classes/{}", ada.class_id)).await;
+    page.assert_contains("(erased)")
+        .assert_contains("room changed");
+    assert!(!page.body.to_lowercase().contains("lovelace"));
+}
+db_test!(an_erasure_blanks_the_ledger_texts_that_may_name_the_learner);

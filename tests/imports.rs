@@ -106,11 +106,12 @@ pub async fn counts(app: &TestApp) -> Counts {
 
 /// Every ledger entry, oldest first.
 pub async fn ledger(app: &TestApp) -> Vec<ledger_entries::Model> {
-    ledger_entries::Entity::find()
+    let entries = ledger_entries::Entity::find()
         .order_by_asc(ledger_entries::Column::Id)
         .all(app.db())
         .await
-        .unwrap()
+        .unwrap();
+    crate::support::with_reasons(app.db(), entries).await
 }
 
 /// Ledger entries added after the first `skip`.

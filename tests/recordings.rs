@@ -282,7 +282,15 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
     let paper = ledger_of(&app, "recording_consent", grace_row.id).await;
     let paper = paper.last().unwrap();
     assert_eq!(changes(paper)["method"]["after"], "paper");
-    assert_eq!(changes(paper)["note"]["after"], "Binder 2026-Q1, page 12");
+    // The note is free text: kept beside the chain, the changes say only that it changed.
+    assert_eq!(changes(paper)["note"], serde_json::json!({"changed": true}));
+    let texts = tsp_ledger::ledger::texts_of(app.db(), std::slice::from_ref(paper))
+        .await
+        .unwrap();
+    assert_eq!(
+        tsp_ledger::ledger::all_texts_of(&texts, paper.id),
+        "note: Binder 2026-Q1, page 12; given on paper (recorded by a coordinator)"
+    );
     assert!(paper.reason.as_deref().unwrap().contains("on paper"));
 
     // Still refused: the MCT has not granted.

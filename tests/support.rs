@@ -389,3 +389,19 @@ fn enc(s: &str) -> String {
         })
         .collect()
 }
+
+/// Ledger entries with their reason read back from beside the chain (where entries keep
+/// it since canonical form version 2), as the pages show it: "(erased)" once blanked.
+pub async fn with_reasons(
+    db: &DatabaseConnection,
+    mut entries: Vec<entity::ledger_entries::Model>,
+) -> Vec<entity::ledger_entries::Model> {
+    let texts = tsp_ledger::ledger::texts_of(db, &entries).await.unwrap();
+    for e in &mut entries {
+        let reason = tsp_ledger::ledger::reason_of(&texts, e.id);
+        if e.reason.is_none() && !reason.is_empty() {
+            e.reason = Some(reason);
+        }
+    }
+    entries
+}

@@ -143,8 +143,99 @@ pub enum LearnerCommand {
 
 #[derive(Subcommand)]
 pub enum LedgerCommand {
-    /// Recompute the hash chain; exit non-zero naming the first broken entry.
-    Verify,
+    /// Recompute the hash chain and check the stored checkpoints (and --checkpoint FILE);
+    /// exit non-zero naming the first broken entry or what a checkpoint misses.
+    Verify {
+        /// A checkpoint file kept outside the database: the ledger must still extend it.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Sign the chain head (entry id, hash, time) with the checkpoint key, store it and
+    /// write it to standard output (or --output FILE) to keep somewhere else.
+    Checkpoint {
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `ledger verify`: the chain, every stored checkpoint (when the key is here) and the
+/// given checkpoint file. Exit 3 when the chain is broken, 4 when a checkpoint is not
+/// extended (or cannot be trusted).
+async fn verify_ledger(
+    conn: &sea_orm::DatabaseConnection,
+    config: &Config,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use crate::ledger::checkpoint;
+    let result = ledger::verify(conn).await?;
+    let mut code = ExitCode::SUCCESS;
+    match &result.first_broken {
+        None => println!(
+            "ledger OK: {} entries verified ({} texts beside the chain match, {} blanked by erasures)",
+            result.entries, result.texts, result.texts_erased
+        ),
+        Some((id, why)) => {
+            eprintln!(
+                "ledger BROKEN at entry {id}: {why} ({} entries before it verified)",
+                result.entries
+            );
+            code = ExitCode::from(3);
+        }
+    }
+    let trusted = match (config.checkpoint_seed(), file) {
+        (Ok(seed), _) => Some(checkpoint::signing_key(&seed).verifying_key()),
+        (Err(e), Some(_)) => bail!("cannot check a checkpoint without the key: {e:#}"),
+        (Err(_), None) => {
+            println!(
+                "no checkpoint key at {}: stored checkpoints not checked",
+                config.checkpoint_key_path().display()
+            );
+            None
+        }
+    };
+    let Some(trusted) = trusted else {
+        return Ok(code);
+    };
+    let stored = checkpoint::check_stored(conn, &result, &trusted).await?;
+    let failed: Vec<_> = stored.iter().filter(|c| c.outcome.is_err()).collect();
+    for c in &failed {
+        if let Err(why) = &c.outcome {
+            eprintln!("stored checkpoint {} FAILS: {why}", c.stored.id);
+        }
+    }
+    if !stored.is_empty() && failed.is_empty() {
+        println!(
+            "{} stored checkpoint{}: the ledger extends every one (the newest covers entry {})",
+            stored.len(),
+            if stored.len() == 1 { "" } else { "s" },
+            stored[0].stored.entry_id
+        );
+    }
+    if !failed.is_empty() && code == ExitCode::SUCCESS {
+        code = ExitCode::from(4);
+    }
+    if let Some(path) = file {
+        let document =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        match checkpoint::check_document(conn, &result, &trusted, &document).await? {
+            Ok(()) => {
+                let c = checkpoint::Checkpoint::parse(&document).map_err(anyhow::Error::msg)?;
+                println!(
+                    "checkpoint {} OK: signed by this ledger's key; the ledger extends it (entry {} of {})",
+                    path.display(),
+                    c.entry_id,
+                    c.time()
+                );
+            }
+            Err(why) => {
+                eprintln!("checkpoint {} FAILS: {why}", path.display());
+                if code == ExitCode::SUCCESS {
+                    code = ExitCode::from(4);
+                }
+            }
+        }
+    }
+    Ok(code)
 }
 
 /// The process entry point: parse, configure, run, and turn errors into a message and exit code.
@@ -244,18 +335,26 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Err(e) => bail!("{e}"),
             }
         }
-        Command::Ledger(LedgerCommand::Verify) => {
+        Command::Ledger(LedgerCommand::Verify { checkpoint }) => {
             let conn = open(&config).await?;
-            let result = ledger::verify(&conn).await?;
-            match result.first_broken {
-                None => println!("ledger OK: {} entries verified", result.entries),
-                Some((id, why)) => {
-                    eprintln!(
-                        "ledger BROKEN at entry {id}: {why} ({} entries before it verified)",
-                        result.entries
+            return verify_ledger(&conn, &config, checkpoint.as_deref()).await;
+        }
+        Command::Ledger(LedgerCommand::Checkpoint { output }) => {
+            let conn = open(&config).await?;
+            let key = server::checkpoint_key(&config)?;
+            let stored = ledger::checkpoint::write(&conn, &key).await?;
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, &stored.document)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "checkpoint of entry {} ({}) written to {}",
+                        stored.entry_id,
+                        stored.hash,
+                        path.display()
                     );
-                    return Ok(ExitCode::from(3));
                 }
+                None => print!("{}", stored.document),
             }
         }
         Command::Outbox(OutboxCommand::Send) => {
@@ -463,6 +562,9 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
     match result {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
+            if let Some(c) = server::checkpoint_after_import(&conn, config).await {
+                println!("ledger checkpoint of entry {} stored", c.entry_id);
+            }
             println!(
                 "imported {} from {}: {summary} in {seconds:.1} s ({:.0} rows/s)",
                 kind.id(),

@@ -16,8 +16,17 @@ pub struct Config {
     pub security: SecurityConfig,
     pub mail: MailConfig,
     pub surveys: SurveysConfig,
+    pub ledger: LedgerConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LedgerConfig {
+    /// The checkpoint signing key's file; empty: `<data.dir>/ledger-checkpoint.key`.
+    pub checkpoint_key: String,
+    /// Hours between the server's checkpoints.
+    pub checkpoint_hours: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +255,46 @@ impl Config {
         getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         write_private(&path, &hex::encode(key))?;
         Ok(key)
+    }
+}
+
+impl Config {
+    /// Where the ledger checkpoint key lives (never in the database).
+    pub fn checkpoint_key_path(&self) -> PathBuf {
+        match self.ledger.checkpoint_key.trim() {
+            "" => self.data.dir.join("ledger-checkpoint.key"),
+            path => PathBuf::from(path),
+        }
+    }
+
+    /// The checkpoint signing key's seed: read from its file, or generated into it (0600)
+    /// on first use.
+    pub fn load_or_create_checkpoint_seed(&self) -> anyhow::Result<[u8; 32]> {
+        let path = self.checkpoint_key_path();
+        if path.exists() {
+            return self.checkpoint_seed();
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        write_private(&path, &hex::encode(seed))?;
+        Ok(seed)
+    }
+
+    /// The checkpoint key's seed from its file, which must exist (verifying never makes
+    /// a new key: a new key would only say that every checkpoint is someone else's).
+    pub fn checkpoint_seed(&self) -> anyhow::Result<[u8; 32]> {
+        let path = self.checkpoint_key_path();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading the ledger checkpoint key {} (set ledger.checkpoint_key)",
+                path.display()
+            )
+        })?;
+        parse_secret(text.trim())
+            .with_context(|| format!("{} is not 64 hex characters", path.display()))
     }
 }
 

@@ -73,6 +73,7 @@ async fn connect_with(
             // Read the file through the page cache instead of a read() per page: the
             // KPI's aggregate queries visit millions of rows (about 40 % faster there).
             .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
+            .pragma("secure_delete", "ON") // deleted and overwritten bytes are zeroed (crate::scrub)
     });
     // A PostgreSQL write waiting on a row lock (the ledger head, held by a long import
     // of another instance) gives up as a SQLite one does: "busy", never a hang.

@@ -1,16 +1,25 @@
 //! The append-only audit trail (SPEC §6): every change appends one entry, in the same
 //! transaction, chained by `hash = SHA-256(prev_hash ‖ canonical entry)`.
+//!
+//! Free text that may name a person (reasons, notes) is kept beside the chain, in
+//! `ledger_texts`: the entry commits to `SHA-256(salt ‖ text)` with a random salt
+//! (canonical form version 2), so an erasure can blank the text — and its salt — while
+//! the chain still verifies, and a blanked text cannot be guessed back from its hash.
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use entity::{ledger_entries, ledger_head};
+use entity::{ledger_entries, ledger_head, ledger_texts};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
+
+pub mod checkpoint;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -44,7 +53,9 @@ pub struct Entry {
     pub entity_id: String,
     pub action: &'static str,
     pub changes: Value,
-    pub reason: Option<String>,
+    /// Free text kept beside the chain (`reason`, `note`, …): the entry commits to a
+    /// salted hash of each, so an erasure can blank them.
+    pub texts: Vec<(&'static str, String)>,
     pub parent: Option<String>,
 }
 
@@ -55,7 +66,7 @@ impl Entry {
             entity_id: entity_id.to_string(),
             action,
             changes: Value::Object(Map::new()),
-            reason: None,
+            texts: Vec::new(),
             parent: None,
         }
     }
@@ -71,10 +82,39 @@ impl Entry {
         self
     }
 
-    pub fn reason(mut self, reason: impl Into<String>) -> Entry {
-        self.reason = Some(reason.into());
+    /// The reason given for the change: free text, so kept beside the chain.
+    pub fn reason(self, reason: impl Into<String>) -> Entry {
+        self.text(REASON, reason)
+    }
+
+    /// A free-text field (a note) that may name a person: kept beside the chain, which
+    /// commits to its salted hash. Record its change in `changes` with [`diff`]'s
+    /// `personal` list (`{"changed": true}`), never its words.
+    pub fn text(mut self, field: &'static str, text: impl Into<String>) -> Entry {
+        self.texts.retain(|(f, _)| *f != field);
+        self.texts.push((field, text.into()));
         self
     }
+}
+
+/// The field name of an entry's reason in `ledger_texts`.
+pub const REASON: &str = "reason";
+
+/// The key under which an `erase` entry lists the texts it blanked (`["12:reason", …]`).
+pub const TEXTS_ERASED: &str = "texts_erased";
+
+/// `SHA-256(salt ‖ text)`, hex: what the chain commits to for a text kept beside it.
+pub fn text_commitment(salt: &[u8], text: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(text.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn new_salt() -> Result<[u8; 16], DbErr> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| DbErr::Custom(format!("no randomness: {e}")))?;
+    Ok(salt)
 }
 
 /// `{"field": {"before": …, "after": …}}` for every field whose value differs.
@@ -124,6 +164,8 @@ pub struct Chain {
     last_hash: String,
     /// Entries not yet inserted: written in multi-row inserts.
     pending: Vec<ledger_entries::Model>,
+    /// Their texts, inserted right after them.
+    pending_texts: Vec<ledger_texts::ActiveModel>,
 }
 
 /// Entries per multi-row insert (11 columns each: well under every backend's limit on
@@ -142,6 +184,7 @@ impl Chain {
             last_id: head.last_id,
             last_hash: head.last_hash,
             pending: Vec::new(),
+            pending_texts: Vec::new(),
         })
     }
 
@@ -151,17 +194,31 @@ impl Chain {
         actor: &Actor,
         entry: Entry,
     ) -> Result<ledger_entries::Model, DbErr> {
+        let id = self.last_id + 1;
+        let mut commitments = Map::new();
+        for (field, text) in entry.texts {
+            let salt = new_salt()?;
+            commitments.insert(field.to_string(), json!(text_commitment(&salt, &text)));
+            self.pending_texts.push(ledger_texts::ActiveModel {
+                entry_id: Set(id),
+                field: Set(field.to_string()),
+                salt: Set(Some(hex::encode(salt))),
+                text: Set(Some(text)),
+                erased_by: Set(None),
+            });
+        }
         let model = ledger_entries::Model {
-            id: self.last_id + 1,
+            id,
             at: clock::now(),
             actor: actor.to_string(),
             entity_type: entry.entity_type.to_string(),
             entity_id: entry.entity_id,
             action: entry.action.to_string(),
             changes: entry.changes.to_string(),
-            reason: entry.reason,
+            reason: None,
             parent: entry.parent,
             prev_hash: self.last_hash.clone(),
+            texts: Some(Value::Object(commitments).to_string()),
             hash: String::new(),
         };
         let hash = entry_hash(&model);
@@ -186,6 +243,13 @@ impl Chain {
         ledger_entries::Entity::insert_many(rows)
             .exec_without_returning(tx)
             .await?;
+        // Texts are few (reasons and notes): one multi-row insert per entry batch.
+        for texts in self.pending_texts.chunks(CHAIN_BATCH) {
+            ledger_texts::Entity::insert_many(texts.iter().cloned())
+                .exec_without_returning(tx)
+                .await?;
+        }
+        self.pending_texts.clear();
         Ok(())
     }
 
@@ -210,8 +274,15 @@ impl Chain {
     }
 }
 
-/// The exact bytes that are hashed: a fixed-order JSON object of every stored field
+/// The exact bytes that are hashed: a fixed-order JSON array of every stored field
 /// except the hashes themselves.
+///
+/// Version 1 (entries written before `texts` existed, `texts` NULL): eight fields, a
+/// ninth when the entry has a parent; the reason is in the chain. Version 2 (`texts` set,
+/// `{}` when the entry has no free text): always ten fields — the eighth (the old
+/// reason) is null, the ninth is the parent or null, the tenth is
+/// `{"v":2,"texts":"<the texts column>"}`, committing to each text's salted hash. The
+/// lengths differ, so no entry of one version reads as the other.
 pub fn canonical(entry: &ledger_entries::Model) -> String {
     let mut fields = json!([
         entry.id,
@@ -223,9 +294,20 @@ pub fn canonical(entry: &ledger_entries::Model) -> String {
         entry.changes,
         entry.reason,
     ]);
-    // Entries written before `parent` existed keep their hash.
-    if let (Some(parent), Value::Array(fields)) = (&entry.parent, &mut fields) {
-        fields.push(json!(parent));
+    let Value::Array(list) = &mut fields else {
+        unreachable!("a JSON array")
+    };
+    match &entry.texts {
+        // Entries written before `parent` existed keep their hash.
+        None => {
+            if let Some(parent) = &entry.parent {
+                list.push(json!(parent));
+            }
+        }
+        Some(texts) => {
+            list.push(json!(entry.parent));
+            list.push(json!({"v": 2, "texts": texts}));
+        }
     }
     fields.to_string()
 }
@@ -241,26 +323,61 @@ fn format_at(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verification {
     pub entries: u64,
     /// The first entry that does not verify, and why.
     pub first_broken: Option<(i64, String)>,
+    /// Texts kept beside the chain whose words still match the hash it commits to.
+    pub texts: u64,
+    /// Texts blanked by an erasure that lists them: their hashes still hold the chain
+    /// together, their words are gone and cannot be proven any more.
+    pub texts_erased: u64,
 }
 
 impl Verification {
     pub fn is_valid(&self) -> bool {
         self.first_broken.is_none()
     }
+
+    fn broken(mut self, id: i64, why: String) -> Verification {
+        self.first_broken = Some((id, why));
+        self
+    }
 }
 
 const VERIFY_BATCH: u64 = 2000;
 
-/// Recomputes the whole chain in batches (memory stays flat however long it is).
+/// The texts an `erase` entry says it blanked (`"12:reason"` → (12, "reason")).
+fn declared_erasures(entry: &ledger_entries::Model) -> Vec<(i64, String)> {
+    let Ok(changes) = serde_json::from_str::<Value>(&entry.changes) else {
+        return vec![];
+    };
+    changes
+        .get(TEXTS_ERASED)
+        .and_then(|v| v.get("after"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|item| {
+            let (id, field) = item.split_once(':')?;
+            Some((id.parse().ok()?, field.to_string()))
+        })
+        .collect()
+}
+
+/// Recomputes the whole chain in batches (memory stays flat however long it is), and
+/// checks every text kept beside it: present and matching its committed hash, or blanked
+/// by an erasure entry that lists it.
 pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
     let mut expected_id = 1i64;
     let mut prev_hash = GENESIS_HASH.to_string();
-    let mut checked = 0u64;
+    let mut done_so_far = Verification::default();
+    // Blank texts, and the erasures that declare blanking one: checked at the end (an
+    // erasure comes after the entries whose texts it blanks).
+    let mut blank: Vec<(i64, String, Option<i64>)> = vec![];
+    let mut declared: HashSet<(i64, String, i64)> = HashSet::new();
     loop {
         let batch = ledger_entries::Entity::find()
             .filter(ledger_entries::Column::Id.gte(expected_id))
@@ -269,67 +386,259 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
             .all(db)
             .await?;
         let done = (batch.len() as u64) < VERIFY_BATCH;
+        let mut texts: HashMap<i64, Vec<ledger_texts::Model>> = HashMap::new();
+        if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
+            for text in ledger_texts::Entity::find()
+                .filter(ledger_texts::Column::EntryId.between(first.id, last.id))
+                .all(db)
+                .await?
+            {
+                texts.entry(text.entry_id).or_default().push(text);
+            }
+        }
         for entry in batch {
-            let broken = |why: String| Verification {
-                entries: checked,
-                first_broken: Some((entry.id, why)),
-            };
+            let v = done_so_far.clone();
             if entry.id != expected_id {
-                return Ok(Verification {
-                    entries: checked,
-                    first_broken: Some((
-                        expected_id,
-                        format!("entry {expected_id} is missing (next is {})", entry.id),
-                    )),
-                });
+                return Ok(v.broken(
+                    expected_id,
+                    format!("entry {expected_id} is missing (next is {})", entry.id),
+                ));
             }
             if entry.prev_hash != prev_hash {
-                return Ok(broken(format!(
-                    "entry {} does not follow entry {}: prev_hash differs",
+                return Ok(v.broken(
                     entry.id,
-                    entry.id - 1
-                )));
+                    format!(
+                        "entry {} does not follow entry {}: prev_hash differs",
+                        entry.id,
+                        entry.id - 1
+                    ),
+                ));
             }
             if entry_hash(&entry) != entry.hash {
-                return Ok(broken(format!(
-                    "entry {} was altered: its hash does not match its contents",
-                    entry.id
-                )));
+                return Ok(v.broken(
+                    entry.id,
+                    format!(
+                        "entry {} was altered: its hash does not match its contents",
+                        entry.id
+                    ),
+                ));
+            }
+            let committed: Map<String, Value> = match &entry.texts {
+                None => Map::new(),
+                Some(json) => match serde_json::from_str(json) {
+                    Ok(Value::Object(map)) => map,
+                    _ => {
+                        return Ok(v.broken(
+                            entry.id,
+                            format!("entry {}'s text commitments are not valid", entry.id),
+                        ));
+                    }
+                },
+            };
+            let mut rows = texts.remove(&entry.id).unwrap_or_default();
+            for (field, hash) in &committed {
+                let Some(i) = rows.iter().position(|t| &t.field == field) else {
+                    return Ok(v.broken(
+                        entry.id,
+                        format!("entry {}'s {field} text is missing", entry.id),
+                    ));
+                };
+                let row = rows.swap_remove(i);
+                match (&row.salt, &row.text) {
+                    (Some(salt), Some(text)) => {
+                        let ok = hex::decode(salt).is_ok_and(|salt| {
+                            Some(text_commitment(&salt, text).as_str()) == hash.as_str()
+                        });
+                        if !ok {
+                            return Ok(v.broken(
+                                entry.id,
+                                format!(
+                                    "entry {}'s {field} text was altered: it does not match the hash in the chain",
+                                    entry.id
+                                ),
+                            ));
+                        }
+                        done_so_far.texts += 1;
+                    }
+                    (None, None) => blank.push((entry.id, field.clone(), row.erased_by)),
+                    _ => {
+                        return Ok(v.broken(
+                            entry.id,
+                            format!("entry {}'s {field} text was altered", entry.id),
+                        ));
+                    }
+                }
+            }
+            if let Some(extra) = rows.first() {
+                return Ok(v.broken(
+                    entry.id,
+                    format!(
+                        "entry {} has a {} text that the chain does not commit to",
+                        entry.id, extra.field
+                    ),
+                ));
+            }
+            if entry.action == "erase" {
+                for (id, field) in declared_erasures(&entry) {
+                    declared.insert((id, field, entry.id));
+                }
             }
             prev_hash = entry.hash;
             expected_id += 1;
-            checked += 1;
+            done_so_far.entries += 1;
         }
         if done {
             break;
         }
     }
+    for (id, field, erased_by) in blank {
+        let by = erased_by.unwrap_or_default();
+        if !declared.contains(&(id, field.clone(), by)) {
+            return Ok(done_so_far.broken(
+                id,
+                format!(
+                    "entry {id}'s {field} text is blank, but no erasure in the ledger blanked it"
+                ),
+            ));
+        }
+        done_so_far.texts_erased += 1;
+    }
+    let last = expected_id - 1;
+    // Texts of entries past the last one: entries were cut off (and the head moved back).
+    if let Some(orphan) = ledger_texts::Entity::find()
+        .filter(ledger_texts::Column::EntryId.gt(last))
+        .order_by_asc(ledger_texts::Column::EntryId)
+        .one(db)
+        .await?
+    {
+        return Ok(done_so_far.broken(
+            orphan.entry_id,
+            format!(
+                "entry {} is missing: its {} text is still beside the chain",
+                orphan.entry_id, orphan.field
+            ),
+        ));
+    }
     let head = ledger_head::Entity::find_by_id(1).one(db).await?;
     match head {
-        Some(head) if head.last_id == expected_id - 1 && head.last_hash == prev_hash => {
-            Ok(Verification {
-                entries: checked,
-                first_broken: None,
-            })
-        }
-        Some(head) if head.last_id > expected_id - 1 => Ok(Verification {
-            entries: checked,
-            first_broken: Some((
-                expected_id,
-                format!(
-                    "entry {expected_id} is missing (the chain head says {} entries)",
-                    head.last_id
-                ),
-            )),
-        }),
-        _ => Ok(Verification {
-            entries: checked,
-            first_broken: Some((
-                expected_id - 1,
-                "the chain head does not match the last entry".into(),
-            )),
-        }),
+        Some(head) if head.last_id == last && head.last_hash == prev_hash => Ok(done_so_far),
+        Some(head) if head.last_id > last => Ok(done_so_far.broken(
+            expected_id,
+            format!(
+                "entry {expected_id} is missing (the chain head says {} entries)",
+                head.last_id
+            ),
+        )),
+        _ => Ok(done_so_far.broken(last, "the chain head does not match the last entry".into())),
     }
+}
+
+/// What the pages show for an entry's text: its words, or that an erasure blanked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownText {
+    pub field: String,
+    /// `None` once erased.
+    pub text: Option<String>,
+}
+
+impl ShownText {
+    pub fn display(&self) -> String {
+        self.text.clone().unwrap_or_else(|| "(erased)".to_string())
+    }
+}
+
+/// The texts kept beside these entries, by entry id (fields in name order). Entries
+/// written before version 2 carry their reason in the row: it is returned here too.
+pub async fn texts_of(
+    db: &impl ConnectionTrait,
+    entries: &[ledger_entries::Model],
+) -> Result<HashMap<i64, Vec<ShownText>>, DbErr> {
+    let mut out: HashMap<i64, Vec<ShownText>> = HashMap::new();
+    for e in entries.iter().filter(|e| e.texts.is_none()) {
+        if let Some(reason) = &e.reason {
+            out.entry(e.id).or_default().push(ShownText {
+                field: REASON.into(),
+                text: Some(reason.clone()),
+            });
+        }
+    }
+    let ids: Vec<i64> = entries
+        .iter()
+        .filter(|e| e.texts.as_deref().is_some_and(|t| t != "{}"))
+        .map(|e| e.id)
+        .collect();
+    for chunk in ids.chunks(500) {
+        for t in ledger_texts::Entity::find()
+            .filter(ledger_texts::Column::EntryId.is_in(chunk.to_vec()))
+            .order_by_asc(ledger_texts::Column::Field)
+            .all(db)
+            .await?
+        {
+            out.entry(t.entry_id).or_default().push(ShownText {
+                field: t.field,
+                text: t.text,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// An entry's reason (or "(erased)"), empty when it has none: for the history tables.
+pub fn reason_of(texts: &HashMap<i64, Vec<ShownText>>, id: i64) -> String {
+    texts
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.field == REASON)
+        .map(ShownText::display)
+        .next()
+        .unwrap_or_default()
+}
+
+/// Every text of an entry, `field: words` joined, for the ledger page.
+pub fn all_texts_of(texts: &HashMap<i64, Vec<ShownText>>, id: i64) -> String {
+    texts
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            if t.field == REASON {
+                t.display()
+            } else {
+                format!("{}: {}", t.field, t.display())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Blanks texts kept beside the chain (text and salt), naming `erased_by` — the erasure
+/// entry that lists them under [`TEXTS_ERASED`]. Returns how many were blanked.
+pub async fn blank_texts(
+    tx: &impl ConnectionTrait,
+    texts: &[(i64, String)],
+    erased_by: i64,
+) -> Result<u64, DbErr> {
+    let mut n = 0;
+    for (entry_id, field) in texts {
+        let done = ledger_texts::Entity::update_many()
+            .col_expr(
+                ledger_texts::Column::Text,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                ledger_texts::Column::Salt,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .col_expr(ledger_texts::Column::ErasedBy, erased_by.into())
+            .filter(ledger_texts::Column::EntryId.eq(*entry_id))
+            .filter(ledger_texts::Column::Field.eq(field.as_str()))
+            .filter(ledger_texts::Column::Text.is_not_null())
+            .exec(tx)
+            .await?;
+        n += done.rows_affected;
+    }
+    Ok(n)
 }
 
 /// A record's history: its own entries and those of its parts, newest first.
@@ -387,6 +696,7 @@ mod tests {
             reason: None,
             parent: None,
             prev_hash: GENESIS_HASH.into(),
+            texts: None,
             hash: String::new(),
         }
     }
@@ -438,6 +748,34 @@ mod tests {
         for v in variants {
             assert_ne!(entry_hash(&v), h, "{v:?}");
         }
+    }
+
+    #[test]
+    fn version_2_commits_to_the_texts_and_never_reads_as_version_1() {
+        let v1 = sample();
+        let v2 = ledger_entries::Model {
+            texts: Some("{}".into()),
+            ..sample()
+        };
+        assert_ne!(entry_hash(&v1), entry_hash(&v2), "the marker is hashed");
+        let parsed: Value = serde_json::from_str(&canonical(&v2)).unwrap();
+        assert_eq!(parsed.as_array().unwrap().len(), 10);
+        assert_eq!(parsed[9], json!({"v": 2, "texts": "{}"}));
+        let with_text = ledger_entries::Model {
+            texts: Some(json!({"reason": text_commitment(b"salt", "why")}).to_string()),
+            ..v2.clone()
+        };
+        assert_ne!(entry_hash(&with_text), entry_hash(&v2));
+        // The salt and the words both count; a hash says nothing of the words.
+        assert_ne!(
+            text_commitment(b"salt", "why"),
+            text_commitment(b"pepper", "why")
+        );
+        assert_ne!(
+            text_commitment(b"salt", "why"),
+            text_commitment(b"salt", "who")
+        );
+        assert!(!canonical(&with_text).contains("why"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod ledger;
 pub mod mail;
 pub mod metrics;
+pub mod scrub;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -44,6 +44,8 @@ const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60
 /// survey reminders that fall due and the daily overdue-takedown notices. Abort the returned tasks to stop them.
 pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let worker = tokio::spawn(state.mail_worker()?.run_forever());
+    let key = checkpoint_key(&state.config)?;
+    let for_checkpoints = state.clone();
     let state = state.clone();
     let reminders = tokio::spawn(async move {
         loop {
@@ -60,7 +62,66 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
             tokio::time::sleep(REMINDER_INTERVAL).await;
         }
     });
-    Ok(vec![worker, reminders])
+    // A signed checkpoint of the ledger head every `ledger.checkpoint_hours` (looked at
+    // hourly, so a restart neither skips one nor writes two).
+    let state = for_checkpoints;
+    let checkpoints = tokio::spawn(async move {
+        let every = chrono::Duration::hours(state.config.ledger.checkpoint_hours.max(1) as i64);
+        loop {
+            match checkpoint_if_due(&state.db, &key, every).await {
+                Ok(Some(c)) => tracing::info!(entry = c.entry_id, "ledger checkpoint written"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "writing the ledger checkpoint failed"),
+            }
+            tokio::time::sleep(CHECKPOINT_LOOK_INTERVAL).await;
+        }
+    });
+    Ok(vec![worker, reminders, checkpoints])
+}
+
+const CHECKPOINT_LOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The checkpoint signing key (from its file, generated on first use).
+pub fn checkpoint_key(config: &crate::config::Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    let seed = config.load_or_create_checkpoint_seed()?;
+    Ok(crate::ledger::checkpoint::signing_key(&seed))
+}
+
+/// Writes a checkpoint when the newest stored one is older than `every` (or none is).
+pub async fn checkpoint_if_due(
+    db: &sea_orm::DatabaseConnection,
+    key: &ed25519_dalek::SigningKey,
+    every: chrono::Duration,
+) -> Result<Option<entity::ledger_checkpoints::Model>, sea_orm::DbErr> {
+    let newest = crate::ledger::checkpoint::stored(db)
+        .await?
+        .into_iter()
+        .next();
+    if newest.is_some_and(|c| crate::clock::now() - c.at < every) {
+        return Ok(None);
+    }
+    crate::ledger::checkpoint::write(db, key).await.map(Some)
+}
+
+/// After a successful import (web or CLI): a checkpoint of the new head. The import has
+/// committed already, so a failure here is logged, not reported as the import's.
+pub async fn checkpoint_after_import(
+    db: &sea_orm::DatabaseConnection,
+    config: &crate::config::Config,
+) -> Option<entity::ledger_checkpoints::Model> {
+    let written = match checkpoint_key(config) {
+        Ok(key) => crate::ledger::checkpoint::write(db, &key)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "writing the ledger checkpoint after an import failed");
+            None
+        }
+    }
 }
 
 /// Queues every survey reminder that is due now.

@@ -14,10 +14,15 @@ pub struct Model {
     pub action: String,
     /// JSON text: `{"field": {"before": …, "after": …}}` or a summary object.
     pub changes: String,
+    /// Entries before version 2 only: the reason, inside the chain. Newer entries keep
+    /// it in `ledger_texts`.
     pub reason: Option<String>,
     /// The whole record a part belongs to (`class:42` for a roster line), if any.
     pub parent: Option<String>,
     pub prev_hash: String,
+    /// Version 2 entries: `{"field": SHA-256(salt ‖ text)}` for every free text kept in
+    /// `ledger_texts` (`{}` when none). NULL for entries written before it existed.
+    pub texts: Option<String>,
     pub hash: String,
 }
 

@@ -9,6 +9,7 @@ mod m20261122_000006_org_settings;
 mod m20261122_000007_recordings;
 mod m20261122_000008_learner_erasure;
 mod m20261122_000010_kpi_covering_indexes;
+mod m20261215_000001_ledger_texts_and_checkpoints;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_recordings::Migration),
             Box::new(m20261122_000008_learner_erasure::Migration),
             Box::new(m20261122_000010_kpi_covering_indexes::Migration),
+            Box::new(m20261215_000001_ledger_texts_and_checkpoints::Migration),
         ]
     }
 }

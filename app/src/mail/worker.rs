@@ -147,6 +147,7 @@ impl Worker {
         let mut chain = Chain::lock(&tx).await?;
         let mut report = Report::default();
         let now = clock::now();
+        let mut emptied = false;
         for (message, result) in outcomes {
             let attempts = message.attempts + 1;
             let mut update = outbox_messages::ActiveModel {
@@ -163,6 +164,7 @@ impl Worker {
                     if PERSONAL_LINK_KINDS.contains(&message.kind.as_str()) {
                         update.text_body = Set(REMOVED_BODY.to_string());
                         update.html_body = Set(REMOVED_BODY.to_string());
+                        emptied = true;
                     }
                     Some(
                         Entry::new("outbox_message", message.id, "sent")
@@ -199,6 +201,11 @@ impl Worker {
         }
         chain.finish(&tx).await?;
         tx.commit().await?;
+        if emptied {
+            // The bodies' old bytes are zeroed in the database file (secure_delete), but
+            // their page images, links and all, are still in SQLite's log: empty it.
+            crate::scrub::checkpoint_wal(&self.db).await?;
+        }
         Ok(report)
     }
 

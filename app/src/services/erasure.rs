@@ -6,17 +6,28 @@
 //! roster does). What stays, keyed by enrollment id: attendance, codes (issued and
 //! redeemed dates), survey answers, consent history — so every KPI figure is unchanged —
 //! and the ledger, which never held the name or e-mail, still verifies.
-use std::collections::HashMap;
+//!
+//! Free text in the ledger that may name the learner is kept beside the chain and
+//! blanked: every text (reason, note) of an entry about one of the learner's enrollments
+//! or recording consents, and every other ledger text that contains their name or
+//! e-mail. The chain commits only to salted hashes of those texts, so it still verifies;
+//! the erasure entry lists the texts it blanked, so `ledger verify` tells an erased text
+//! from a deleted one.
+//!
+//! On disk: SQLite zeroes deleted bytes (`secure_delete`), and after the commit the
+//! write-ahead log is checkpointed and truncated ([`crate::scrub`]); what that achieved
+//! is reported, not assumed.
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    achievement_codes, classes, courses, enrollments, outbox_messages, recording_consents,
-    survey_invitations, survey_responses,
+    achievement_codes, classes, courses, enrollments, ledger_entries, ledger_texts,
+    outbox_messages, recording_consents, survey_invitations, survey_responses,
 };
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 
@@ -28,8 +39,9 @@ use crate::domain::erasure::{
     PLACEHOLDER_NAME, erasure_confirmed, erasure_reason, is_placeholder_email, placeholder_email,
     redact,
 };
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{self, Actor, Chain, Entry, TEXTS_ERASED, diff};
 use crate::mail::{ERASED_BODY, REMOVED_BODY, SENT};
+use crate::scrub::{self, Checkpointed};
 
 /// One enrollment of the learner, with what erasure will do to it.
 #[derive(Debug, Clone)]
@@ -74,6 +86,15 @@ pub struct Erased {
     pub unsent_dropped: usize,
     pub sent_redacted: usize,
     pub comments_redacted: usize,
+    /// Ledger texts (reasons, notes) blanked beside the chain.
+    pub texts_blanked: usize,
+    /// Reasons in entries written before texts were kept beside the chain that name the
+    /// learner: inside the chain, they cannot be blanked without breaking it.
+    pub texts_kept: Vec<i64>,
+    /// Paper-consent notes on the learner's consents that named them, redacted.
+    pub notes_redacted: usize,
+    /// What happened to SQLite's log after the commit.
+    pub disk: Option<Checkpointed>,
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -81,17 +102,46 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl Erased {
-    /// What the erasure did, in one sentence (the page's flash, the CLI's last line).
+    /// What the erasure did, in a few sentences (the page's flash, the CLI's last line):
+    /// only what is true.
     pub fn summary(&self) -> String {
-        format!(
-            "Erased {}: name and e-mail replaced by a placeholder; {} and {} cancelled; {} dropped, {} re-addressed; {} redacted. Each enrollment's erasure is in the ledger.",
+        let mut out = format!(
+            "Erased {}: name and e-mail replaced by a placeholder; {} and {} cancelled; {} dropped, {} re-addressed; {} redacted; {} blanked. Each enrollment's erasure is in the ledger.",
             plural(self.enrollments.len(), "enrollment", "enrollments"),
             plural(self.code_links, "code link", "code links"),
             plural(self.survey_links, "survey link", "survey links"),
             plural(self.unsent_dropped, "unsent e-mail", "unsent e-mails"),
             plural(self.sent_redacted, "sent e-mail", "sent e-mails"),
             plural(self.comments_redacted, "survey comment", "survey comments"),
-        )
+            plural(self.texts_blanked, "ledger text", "ledger texts"),
+        );
+        if self.notes_redacted > 0 {
+            out.push_str(&format!(
+                " {} redacted.",
+                plural(self.notes_redacted, "consent note", "consent notes")
+            ));
+        }
+        if !self.texts_kept.is_empty() {
+            let ids: Vec<String> = self.texts_kept.iter().map(i64::to_string).collect();
+            out.push_str(&format!(
+                " Not erased: the reason of ledger {} {} names the learner and was written before reasons were kept beside the chain, so it is part of the chain and stays.",
+                if ids.len() == 1 { "entry" } else { "entries" },
+                ids.join(", ")
+            ));
+        }
+        out.push_str(match self.disk {
+            Some(Checkpointed::Truncated) => {
+                " On disk: the database zeroes deleted data and its write-ahead log was emptied; backups taken before now still hold the old values."
+            }
+            Some(Checkpointed::Busy) => {
+                " On disk: the write-ahead log could not be emptied yet (a reader held it), so old copies stay in it until the next checkpoint; backups taken before now still hold the old values."
+            }
+            Some(Checkpointed::NotSqlite) => {
+                " On disk: PostgreSQL keeps the old row versions until VACUUM reclaims them, and in its write-ahead log (see the README); backups taken before now still hold the old values."
+            }
+            None => "",
+        });
+        out
     }
 }
 
@@ -225,6 +275,8 @@ pub async fn erase(
 
     let now = clock::now();
     let mut done = Erased::default();
+    let (mut texts, kept) = texts_to_blank(&tx, &found, &personal).await?;
+    done.texts_kept = kept;
     for f in found {
         let placeholder = placeholder_email(f.enrollment.id);
         let mut changes = diff(
@@ -236,6 +288,18 @@ pub async fn erase(
         cancel_links(&tx, &f, now, fields, &mut done).await?;
         redact_comment(&tx, &f, &personal, fields, &mut done).await?;
         redact_outbox(&tx, &f, &placeholder, &personal, fields, &mut done).await?;
+        redact_consent_notes(&tx, &f, &personal, &mut done).await?;
+        let blank: Vec<(i64, String)> = texts.remove(&f.enrollment.id).unwrap_or_default();
+        if !blank.is_empty() {
+            let listed: Vec<String> = blank
+                .iter()
+                .map(|(id, field)| format!("{id}:{field}"))
+                .collect();
+            fields.insert(
+                TEXTS_ERASED.into(),
+                json!({"before": null, "after": listed}),
+            );
+        }
 
         let mut active: enrollments::ActiveModel = f.enrollment.clone().into();
         active.learner_name = Set(PLACEHOLDER_NAME.to_string());
@@ -243,7 +307,7 @@ pub async fn erase(
         active.email_key = Set(placeholder);
         active.updated_at = Set(now);
         active.update(&tx).await?;
-        chain
+        let erase_entry = chain
             .append(
                 &tx,
                 actor,
@@ -253,6 +317,7 @@ pub async fn erase(
                     .parent("class", f.class.id),
             )
             .await?;
+        done.texts_blanked += ledger::blank_texts(&tx, &blank, erase_entry.id).await? as usize;
         done.enrollments.push((
             f.enrollment.id,
             f.class.class_ref.clone(),
@@ -262,7 +327,145 @@ pub async fn erase(
     }
     chain.finish(&tx).await?;
     tx.commit().await?;
+    done.disk = Some(scrub::checkpoint_wal(db).await?);
     Ok(done)
+}
+
+/// Ledger texts per enrollment to blank: every text of an entry about the enrollment or
+/// one of its recording consents, and (with the first enrollment) every other text that
+/// contains the learner's name or e-mail. Also the ids of older entries whose in-chain
+/// reason names the learner (they cannot be blanked).
+async fn texts_to_blank(
+    tx: &impl ConnectionTrait,
+    found: &[Found],
+    personal: &[&str],
+) -> Result<(HashMap<i64, Vec<(i64, String)>>, Vec<i64>), ServiceError> {
+    let mut owner: HashMap<(String, String), i64> = HashMap::new();
+    for f in found {
+        owner.insert(
+            ("enrollment".into(), f.enrollment.id.to_string()),
+            f.enrollment.id,
+        );
+        let consents = recording_consents::Entity::find()
+            .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
+            .all(tx)
+            .await?;
+        for c in consents {
+            owner.insert(
+                ("recording_consent".into(), c.id.to_string()),
+                f.enrollment.id,
+            );
+        }
+    }
+    let first = found.first().map_or(0, |f| f.enrollment.id);
+    let mut picked: BTreeSet<(i64, i64, String)> = BTreeSet::new();
+    // Entries about the learner's records: their texts, whatever they say.
+    for ((entity_type, entity_id), enrollment) in &owner {
+        let entries = ledger_entries::Entity::find()
+            .select_only()
+            .column(ledger_entries::Column::Id)
+            .filter(ledger_entries::Column::EntityType.eq(entity_type.as_str()))
+            .filter(ledger_entries::Column::EntityId.eq(entity_id.as_str()))
+            .into_tuple::<i64>()
+            .all(tx)
+            .await?;
+        for chunk in entries.chunks(500) {
+            let rows = ledger_texts::Entity::find()
+                .filter(ledger_texts::Column::EntryId.is_in(chunk.to_vec()))
+                .filter(ledger_texts::Column::Text.is_not_null())
+                .all(tx)
+                .await?;
+            for t in rows {
+                picked.insert((*enrollment, t.entry_id, t.field));
+            }
+        }
+    }
+    // Any other text that names them (an amendment reason, a takedown note).
+    let mut after = (0i64, String::new());
+    loop {
+        let rows = ledger_texts::Entity::find()
+            .filter(ledger_texts::Column::Text.is_not_null())
+            .filter(
+                Condition::any()
+                    .add(ledger_texts::Column::EntryId.gt(after.0))
+                    .add(
+                        Condition::all()
+                            .add(ledger_texts::Column::EntryId.eq(after.0))
+                            .add(ledger_texts::Column::Field.gt(after.1.as_str())),
+                    ),
+            )
+            .order_by_asc(ledger_texts::Column::EntryId)
+            .order_by_asc(ledger_texts::Column::Field)
+            .limit(2000)
+            .all(tx)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = (last.entry_id, last.field.clone());
+        for t in rows {
+            let names = t
+                .text
+                .as_deref()
+                .is_some_and(|text| redact(text, personal, PLACEHOLDER_NAME).is_some());
+            if names
+                && !picked
+                    .iter()
+                    .any(|(_, id, field)| *id == t.entry_id && *field == t.field)
+            {
+                picked.insert((first, t.entry_id, t.field));
+            }
+        }
+    }
+    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    for (enrollment, entry_id, field) in picked {
+        out.entry(enrollment).or_default().push((entry_id, field));
+    }
+    // Version 1 entries hold their reason inside the chain: say which name the learner.
+    let mut kept = vec![];
+    let old = ledger_entries::Entity::find()
+        .filter(ledger_entries::Column::Texts.is_null())
+        .filter(ledger_entries::Column::Reason.is_not_null())
+        .order_by_asc(ledger_entries::Column::Id)
+        .all(tx)
+        .await?;
+    for e in old {
+        let about = owner.contains_key(&(e.entity_type.clone(), e.entity_id.clone()));
+        let names = e
+            .reason
+            .as_deref()
+            .is_some_and(|r| redact(r, personal, PLACEHOLDER_NAME).is_some());
+        if about || names {
+            kept.push(e.id);
+        }
+    }
+    Ok((out, kept))
+}
+
+/// A paper-consent note on one of the learner's consents keeps its words without their
+/// name or e-mail (its ledger copy is blanked with the other texts).
+async fn redact_consent_notes(
+    tx: &impl ConnectionTrait,
+    f: &Found,
+    personal: &[&str],
+    done: &mut Erased,
+) -> Result<(), ServiceError> {
+    let consents = recording_consents::Entity::find()
+        .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
+        .filter(recording_consents::Column::Note.is_not_null())
+        .all(tx)
+        .await?;
+    for c in consents {
+        if let Some(note) = c
+            .note
+            .as_deref()
+            .and_then(|n| redact(n, personal, PLACEHOLDER_NAME))
+        {
+            let mut active: recording_consents::ActiveModel = c.into();
+            active.note = Set(Some(note));
+            active.update(tx).await?;
+            done.notes_redacted += 1;
+        }
+    }
+    Ok(())
 }
 
 fn cancelled() -> Value {

@@ -152,12 +152,16 @@ fn snapshot(
     })
 }
 
-/// The ledger's view of a consent row: subject by id only, never a name or e-mail.
+/// The ledger text field of a paper-consent note.
+pub const NOTE: &str = "note";
+
+/// The ledger's view of a consent row: subject by id only, never a name or e-mail. The
+/// paper-consent note is free text that may name the subject: it is kept beside the
+/// chain ([`Entry::text`]), never in the changes.
 fn consent_snapshot(c: &recording_consents::Model) -> Value {
     json!({
         "recording_id": c.recording_id, "trainer_id": c.trainer_id,
         "enrollment_id": c.enrollment_id, "status": c.status, "method": c.method,
-        "note": c.note,
     })
 }
 
@@ -898,6 +902,7 @@ async fn change_consent(
         .apply(change)
         .map_err(ServiceError::Refused)?;
     let before = consent_snapshot(&consent);
+    let before_note = consent.note.clone();
     let now = clock::now();
     let mut active: recording_consents::ActiveModel = consent.into();
     active.status = Set(to.id().to_string());
@@ -907,6 +912,9 @@ async fn change_consent(
     active.updated_at = Set(now);
     let consent = active.update(tx).await?;
     let mut changes = diff(&before, &consent_snapshot(&consent), &[]);
+    if consent.note != before_note {
+        changes["note"] = json!({"changed": true});
+    }
     if change == ConsentChange::Revoke && status(&recording) == RecordingStatus::Published {
         // Rule 3: the published recording now needs action.
         changes["recording_needs_action"] = json!(true);
@@ -916,10 +924,13 @@ async fn change_consent(
         ConsentChange::Decline => "decline",
         ConsentChange::Revoke => "revoke",
     };
-    let entry = Entry::new("recording_consent", consent.id, action)
+    let mut entry = Entry::new("recording_consent", consent.id, action)
         .changes(changes)
         .reason(format!("given {}", method.label()))
         .parent("recording", recording.id);
+    if let Some(note) = &consent.note {
+        entry = entry.text(NOTE, note.clone());
+    }
     chain.append(tx, actor, entry).await?;
     Ok(consent)
 }

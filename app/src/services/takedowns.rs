@@ -101,8 +101,23 @@ fn snapshot(t: &takedowns::Model) -> Value {
         "recording_id": t.recording_id, "reference": t.reference, "reason": t.reason,
         "received_on": t.received_on.to_string(), "due_on": t.due_on.to_string(),
         "status": t.status, "completed_on": t.completed_on.map(|d| d.to_string()),
-        "notes": t.notes,
     })
+}
+
+/// The ledger text field of a takedown's notes: free text that may name a person, so
+/// kept beside the chain, never in the changes.
+pub const NOTES: &str = "notes";
+
+/// Records in `entry` that the notes changed, with their words beside the chain.
+fn with_notes(entry: Entry, before: Option<&str>, after: Option<&str>) -> Entry {
+    match after {
+        Some(notes) if before != after => {
+            let mut changes = entry.changes.clone();
+            changes[NOTES] = json!({"changed": true});
+            entry.changes(changes).text(NOTES, notes)
+        }
+        _ => entry,
+    }
 }
 
 /// Records Microsoft's content-review outcome for a recording (open).
@@ -134,6 +149,7 @@ pub async fn record(
     let entry = Entry::new("takedown", takedown.id, "create")
         .changes(diff(&json!({}), &snapshot(&takedown), &[]))
         .parent("recording", recording.id);
+    let entry = with_notes(entry, None, takedown.notes.as_deref());
     chain.append(&tx, actor, entry).await?;
     chain.finish(&tx).await?;
     tx.commit().await?;
@@ -170,6 +186,7 @@ pub async fn change_status(
         .apply(to)
         .map_err(|m| ServiceError::Refused(format!("{}: {m}.", takedown.reference)))?;
     let before = snapshot(&takedown);
+    let before_notes = takedown.notes.clone();
     let mut active: takedowns::ActiveModel = takedown.into();
     active.status = Set(to.id().to_string());
     if to == TakedownStatus::Completed {
@@ -188,6 +205,7 @@ pub async fn change_status(
     let entry = Entry::new("takedown", takedown.id, action)
         .changes(diff(&before, &snapshot(&takedown), &[]))
         .parent("recording", takedown.recording_id);
+    let entry = with_notes(entry, before_notes.as_deref(), takedown.notes.as_deref());
     chain.append(&tx, actor, entry).await?;
     let mut recording = rec_svc::get(&tx, takedown.recording_id).await?;
     let mut classes = vec![];

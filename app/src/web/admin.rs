@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use entity::{ledger_entries, users};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
@@ -239,6 +240,17 @@ pub struct LedgerRow {
     pub reason: String,
 }
 
+/// A stored checkpoint as the ledger page lists it.
+pub struct CheckpointRow {
+    pub id: i64,
+    pub entry_id: i64,
+    pub at: String,
+    pub hash: String,
+    pub key_id: String,
+    /// After "Verify": `Some(Ok)` when the ledger extends it, `Some(Err(why))` otherwise.
+    pub outcome: Option<Result<(), String>>,
+}
+
 #[derive(Template)]
 #[template(path = "admin/ledger.html")]
 struct LedgerPage {
@@ -246,6 +258,9 @@ struct LedgerPage {
     rows: Vec<LedgerRow>,
     older: Option<i64>,
     verification: Option<ledger::Verification>,
+    checkpoints: Vec<CheckpointRow>,
+    /// Why stored checkpoints could not be checked (no key file here).
+    checkpoint_problem: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +281,7 @@ pub async fn ledger_page(
     let older = (entries.len() as u64 == LEDGER_PAGE_SIZE)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
+    let texts = ledger::texts_of(&state.db, &entries).await?;
     let rows = entries
         .into_iter()
         .map(|e: ledger_entries::Model| LedgerRow {
@@ -275,18 +291,112 @@ pub async fn ledger_page(
             entity: format!("{} {}", e.entity_type, e.entity_id),
             action: e.action,
             changes: e.changes,
-            reason: e.reason.unwrap_or_default(),
+            reason: ledger::all_texts_of(&texts, e.id),
         })
         .collect();
     let verification = match q.verify.as_deref() {
         Some(_) => Some(ledger::verify(&state.db).await?),
         None => None,
     };
+    let mut checkpoint_problem = None;
+    let checkpoints: Vec<CheckpointRow> = match &verification {
+        None => ledger::checkpoint::stored(&state.db)
+            .await?
+            .into_iter()
+            .map(|c| CheckpointRow::of(c, None))
+            .collect(),
+        Some(chain) => match state.config.checkpoint_seed() {
+            Ok(seed) => {
+                let trusted = ledger::checkpoint::signing_key(&seed).verifying_key();
+                ledger::checkpoint::check_stored(&state.db, chain, &trusted)
+                    .await?
+                    .into_iter()
+                    .map(|c| CheckpointRow::of(c.stored, Some(c.outcome)))
+                    .collect()
+            }
+            Err(e) => {
+                checkpoint_problem = Some(format!("{e:#}"));
+                ledger::checkpoint::stored(&state.db)
+                    .await?
+                    .into_iter()
+                    .map(|c| CheckpointRow::of(c, None))
+                    .collect()
+            }
+        },
+    };
     let page = LedgerPage {
         page: ctx.page("Ledger"),
         rows,
         older,
         verification,
+        checkpoints,
+        checkpoint_problem,
     };
     Ok(Html(page.render()?).into_response())
+}
+
+impl CheckpointRow {
+    fn of(c: entity::ledger_checkpoints::Model, outcome: Option<Result<(), String>>) -> Self {
+        let key = hex::decode(&c.public_key)
+            .ok()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            .map_or_else(|| c.public_key.clone(), |k| ledger::checkpoint::key_id(&k));
+        CheckpointRow {
+            id: c.id,
+            entry_id: c.entry_id,
+            at: c.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            hash: c.hash,
+            key_id: key,
+            outcome,
+        }
+    }
+}
+
+/// `POST /admin/ledger/checkpoints`: sign and store the head now.
+pub async fn write_checkpoint(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> Result<Response, AppError> {
+    let key = crate::server::checkpoint_key(&state.config).map_err(AppError::Internal)?;
+    let c = ledger::checkpoint::write(&state.db, &key).await?;
+    Ok(redirect_with_flash(
+        "/admin/ledger",
+        "success",
+        format!(
+            "Checkpoint of entry {} signed and stored. Download it and keep it outside this server.",
+            c.entry_id
+        ),
+        state.config.server.secure_cookies,
+    ))
+}
+
+/// `GET /admin/ledger/checkpoints/{id}`: the signed document, as a file.
+pub async fn download_checkpoint(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let c = entity::ledger_checkpoints::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let filename = format!(
+        "tsp-ledger-checkpoint-{}-{}.txt",
+        c.entry_id,
+        c.at.format("%Y%m%dT%H%M%SZ")
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        c.document,
+    )
+        .into_response())
 }

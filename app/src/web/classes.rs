@@ -597,8 +597,9 @@ async fn show_page(
             attended: e.attended,
         })
         .collect();
-    let history = ledger::history(&state.db, "class", id, HISTORY_LIMIT)
-        .await?
+    let entries = ledger::history(&state.db, "class", id, HISTORY_LIMIT).await?;
+    let texts = ledger::texts_of(&state.db, &entries).await?;
+    let history = entries
         .into_iter()
         .map(|e| HistoryLine {
             at: e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -609,7 +610,7 @@ async fn show_page(
                 format!("{} {} {}", e.entity_type, e.entity_id, e.action)
             },
             changes: describe_changes(&e.changes),
-            reason: e.reason.unwrap_or_default(),
+            reason: ledger::all_texts_of(&texts, e.id),
         })
         .collect();
     let may_edit = user.role.may_edit_records();

@@ -143,6 +143,9 @@ pub async fn upload(
             imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await
         }
     };
+    if result.is_ok() {
+        crate::server::checkpoint_after_import(&state.db, &state.config).await;
+    }
     match result {
         Ok(summary) => Ok(redirect_with_flash(
             &format!("/imports?kind={}", kind.id()),

@@ -56,6 +56,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/role", post(admin::change_role))
         .route("/admin/users/{id}/active", post(admin::set_active))
         .route("/admin/ledger", get(admin::ledger_page))
+        .route("/admin/ledger/checkpoints", post(admin::write_checkpoint))
+        .route(
+            "/admin/ledger/checkpoints/{id}",
+            get(admin::download_checkpoint),
+        )
         .route("/admin/settings", get(settings::show).post(settings::update))
         .route("/courses", get(courses::list).post(courses::create))
         .route("/courses/new", get(courses::new))

@@ -557,8 +557,9 @@ async fn show_page(
             class_ref: c.class_ref,
         })
         .collect();
-    let history = ledger::history(&state.db, "recording", id, 100)
-        .await?
+    let entries = ledger::history(&state.db, "recording", id, 100).await?;
+    let texts = ledger::texts_of(&state.db, &entries).await?;
+    let history = entries
         .into_iter()
         .map(|e| HistoryLine {
             at: e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -569,7 +570,7 @@ async fn show_page(
                 format!("{} {} {}", e.entity_type, e.entity_id, e.action)
             },
             changes: describe_changes(&e.changes),
-            reason: e.reason.unwrap_or_default(),
+            reason: ledger::all_texts_of(&texts, e.id),
         })
         .collect();
     let own = r.trainer.user_id == Some(user.id) && user.role == Role::Trainer;
