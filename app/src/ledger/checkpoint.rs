@@ -21,6 +21,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use entity::{ledger_checkpoints, ledger_entries, ledger_head};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder,
+    QuerySelect,
 };
 
 use super::{GENESIS_HASH, Verification};
@@ -167,15 +168,19 @@ pub fn signing_key(seed: &[u8; 32]) -> SigningKey {
 /// Signs the current head and stores the checkpoint. It is not a ledger entry (that
 /// would move the head it signs).
 pub async fn write(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     key: &SigningKey,
 ) -> Result<ledger_checkpoints::Model, DbErr> {
+    // A write like any other: it waits its turn, and the head it signs cannot move
+    // between reading and storing.
+    let tx = crate::db::begin_write(db).await?;
     let head = ledger_head::Entity::find_by_id(1)
-        .one(db)
+        .lock_exclusive()
+        .one(&tx)
         .await?
         .ok_or_else(|| DbErr::Custom("ledger head row is missing".into()))?;
     let checkpoint = Checkpoint::sign(key, head.last_id, &head.last_hash, clock::now());
-    ledger_checkpoints::ActiveModel {
+    let stored = ledger_checkpoints::ActiveModel {
         entry_id: Set(checkpoint.entry_id),
         hash: Set(checkpoint.hash.clone()),
         at: Set(checkpoint.at),
@@ -183,8 +188,10 @@ pub async fn write(
         document: Set(checkpoint.document()),
         ..Default::default()
     }
-    .insert(db)
-    .await
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(stored)
 }
 
 /// Whether the ledger (whose chain `chain` verified) still extends `checkpoint`: entry

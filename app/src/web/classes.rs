@@ -938,6 +938,9 @@ pub async fn import_roster(
             .await
         }
     };
+    if result.is_ok() {
+        crate::server::checkpoint_after_import(&state.db, &state.config).await;
+    }
     match result {
         Ok(summary) => Ok(redirect_with_flash(
             &format!("/classes/{id}#roster"),
