@@ -230,7 +230,7 @@ async fn import_and_check(app: &TestApp, kind: Kind, bytes: Vec<u8>) -> Result<b
         .filter(|b| **b == b'\n' || **b == b'\r')
         .count() as u64
         + 1;
-    let source = tsp_ledger::services::imports::bytes_source(&bytes);
+    let source = tsp_ledger::services::imports::Source::bytes(&bytes);
     let result = tsp_ledger::services::imports::run(
         app.db(),
         &tsp_ledger::ledger::Actor::Cli,

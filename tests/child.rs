@@ -240,7 +240,7 @@ fn child_process() {
                     &tsp_ledger::ledger::Actor::Cli,
                     &imports::ImportBy::operator(),
                     kind,
-                    imports::file_source(std::env::var(IMPORT_FILE).unwrap().as_ref()),
+                    imports::Source::file(std::env::var(IMPORT_FILE).unwrap().as_ref()),
                     None,
                     |pass, bytes| {
                         // The test kills the import while it writes.

@@ -723,7 +723,7 @@ async fn a_long_import_makes_other_writes_wait_and_none_fails(owner: TestApp) {
             &tsp_ledger::ledger::Actor::Cli,
             &tsp_ledger::services::imports::ImportBy::operator(),
             Kind::Roster,
-            tsp_ledger::services::imports::bytes_source(csv.as_bytes()),
+            tsp_ledger::services::imports::Source::bytes(csv.as_bytes()),
             None,
             |pass, _| {
                 if pass == tsp_ledger::services::imports::Pass::Write

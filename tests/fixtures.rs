@@ -18,7 +18,7 @@ pub fn today_plus(days: i64) -> NaiveDate {
 
 /// Imports `csv` (header included) as the CLI operator would.
 pub async fn import(app: &TestApp, kind: Kind, csv: &str) -> Result<Summary, ImportFailure> {
-    let source = imports::bytes_source(csv.as_bytes());
+    let source = imports::Source::bytes(csv.as_bytes());
     let by = imports::ImportBy::operator();
     imports::run(app.db(), &Actor::Cli, &by, kind, source, None, |_, _| {}).await
 }

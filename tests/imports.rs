@@ -794,7 +794,7 @@ async fn a_file_that_is_not_utf8_is_named_by_line(app: TestApp) {
         &Actor::Cli,
         &imports::ImportBy::operator(),
         Kind::Roster,
-        imports::bytes_source(&bytes),
+        imports::Source::bytes(&bytes),
         None,
         |_, _| {},
     )

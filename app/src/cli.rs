@@ -547,7 +547,7 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
         &Actor::Cli,
         &imports::ImportBy::operator(),
         kind,
-        imports::file_source(path),
+        imports::Source::file(path),
         None,
         |pass, bytes| {
             bar.set_message(match pass {

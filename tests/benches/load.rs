@@ -124,7 +124,7 @@ async fn import(db: &DatabaseConnection, kind: Kind, csv: String) -> imports::Su
         &Actor::Cli,
         &imports::ImportBy::operator(),
         kind,
-        imports::bytes_source(csv.as_bytes()),
+        imports::Source::bytes(csv.as_bytes()),
         None,
         |_, _| {},
     )

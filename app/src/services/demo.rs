@@ -106,7 +106,7 @@ pub async fn run(
     // The demo loads a year of history, confirmed classes included, as the operator.
     let by = imports::ImportBy::operator();
     for (kind, csv) in data.files {
-        let source = imports::bytes_source(csv.as_bytes());
+        let source = imports::Source::bytes(csv.as_bytes());
         match imports::run(db, &Actor::Cli, &by, kind, source, None, |_, _| {}).await {
             Ok(summary) => done.push((kind, summary)),
             Err(ImportFailure::Invalid { errors, total, .. }) => {

@@ -273,24 +273,24 @@ pub enum Pass {
     Write,
 }
 
-/// Imports the CSV that `open` reads (it is opened twice: once to check, once to write),
+/// Imports the CSV in `source` (it is read twice: once to check, once to write),
 /// each pass on a blocking thread. The first pass checks the header and every row's
 /// fields without touching the database, so a file with a bad row is refused without
 /// ever taking the write lock and other people's changes never wait for it. The second
 /// pass holds the lock only to look up references (courses, classes, learners) and
 /// write. `by` says who imports (what a classes file may record, rule 7). `progress`
 /// gets the pass and the bytes read so far after each batch.
-pub async fn run<R: Read + Send + 'static>(
+pub async fn run(
     db: &DatabaseConnection,
     actor: &Actor,
     by: &ImportBy,
     kind: Kind,
-    open: impl Fn() -> std::io::Result<R>,
+    source: Source,
     fixed_class: FixedClass,
     progress: impl Fn(Pass, u64),
 ) -> Result<Summary, ImportFailure> {
     let mut importer = Importer::new(kind, fixed_class, by.clone());
-    let (mut chunks, reader) = read_in_background(open().map_err(unreadable)?);
+    let (mut chunks, reader) = read_in_background(source.open()?);
     while let Some((bytes, chunk)) = chunks.recv().await {
         match chunk {
             Chunk::Header(names) => importer.header(&names),
@@ -318,7 +318,7 @@ pub async fn run<R: Read + Send + 'static>(
         return Err(importer.into_failure(Checked::Format));
     }
 
-    let (mut chunks, reader) = read_in_background(open().map_err(unreadable)?);
+    let (mut chunks, reader) = read_in_background(source.open()?);
     let tx = begin_write(db).await?;
     let mut chain = Chain::lock(&tx).await?;
     let postgres = crate::db::is_postgres(db);
@@ -365,20 +365,32 @@ pub async fn run<R: Read + Send + 'static>(
     Ok(importer.summary)
 }
 
-/// An import source for [`run`]: a file, opened once per pass.
-pub fn file_source(
-    path: &std::path::Path,
-) -> impl Fn() -> std::io::Result<std::io::BufReader<std::fs::File>> + use<> {
-    let path = path.to_path_buf();
-    move || std::fs::File::open(&path).map(|f| std::io::BufReader::with_capacity(1 << 16, f))
+/// What an import reads: a file (an upload spooled to disk, a CLI argument) or bytes
+/// held in memory (pasted text, generated data). Opened once per pass.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(std::path::PathBuf),
+    Bytes(std::sync::Arc<[u8]>),
 }
 
-/// An import source for [`run`]: bytes held in memory (pasted text, generated data).
-pub fn bytes_source(
-    bytes: &[u8],
-) -> impl Fn() -> std::io::Result<std::io::Cursor<std::sync::Arc<[u8]>>> + use<> {
-    let bytes: std::sync::Arc<[u8]> = bytes.into();
-    move || Ok(std::io::Cursor::new(bytes.clone()))
+impl Source {
+    pub fn file(path: &std::path::Path) -> Source {
+        Source::File(path.to_path_buf())
+    }
+
+    pub fn bytes(bytes: &[u8]) -> Source {
+        Source::Bytes(bytes.into())
+    }
+
+    fn open(&self) -> Result<Box<dyn Read + Send>, ImportFailure> {
+        Ok(match self {
+            Source::File(path) => Box::new(std::io::BufReader::with_capacity(
+                1 << 16,
+                std::fs::File::open(path).map_err(unreadable)?,
+            )),
+            Source::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes.clone())),
+        })
+    }
 }
 
 fn unreadable(e: std::io::Error) -> ImportFailure {

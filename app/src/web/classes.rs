@@ -895,20 +895,8 @@ pub async fn import_roster(
             reason: reason.clone(),
         })
     };
-    let result = match (&upload.file, upload.text("csv").trim()) {
-        (Some(file), _) => {
-            let source = imports::file_source(file.path());
-            imports::run(
-                &state.db,
-                &actor,
-                &by,
-                Kind::Roster,
-                source,
-                target(),
-                |_, _| {},
-            )
-            .await
-        }
+    let source = match (&upload.file, upload.text("csv").trim()) {
+        (Some(file), _) => imports::Source::file(file.path()),
         (None, "") => {
             let feedback = Feedback {
                 errors: FieldErrors(vec![("csv", "paste the roster or choose a file".into())]),
@@ -924,20 +912,18 @@ pub async fn import_roster(
             )
             .await;
         }
-        (None, text) => {
-            let source = imports::bytes_source(text.as_bytes());
-            imports::run(
-                &state.db,
-                &actor,
-                &by,
-                Kind::Roster,
-                source,
-                target(),
-                |_, _| {},
-            )
-            .await
-        }
+        (None, text) => imports::Source::bytes(text.as_bytes()),
     };
+    let result = imports::run(
+        &state.db,
+        &actor,
+        &by,
+        Kind::Roster,
+        source,
+        target(),
+        |_, _| {},
+    )
+    .await;
     if result.is_ok() {
         crate::server::checkpoint_after_import(&state.db, &state.config).await;
     }

@@ -132,17 +132,12 @@ pub async fn upload(
     let actor = Actor::User(user.id);
     // Rule 7: what a classes file may record depends on who imports it (plain value).
     let by = imports::ImportBy::user(user.role, &reason);
-    let result = match (&upload.file, upload.text("csv").trim()) {
-        (Some(file), _) => {
-            let source = imports::file_source(file.path());
-            imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await
-        }
+    let source = match (&upload.file, upload.text("csv").trim()) {
+        (Some(file), _) => imports::Source::file(file.path()),
         (None, "") => return fail("Choose a CSV file or paste its text.".into()),
-        (None, text) => {
-            let source = imports::bytes_source(text.as_bytes());
-            imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await
-        }
+        (None, text) => imports::Source::bytes(text.as_bytes()),
     };
+    let result = imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await;
     if result.is_ok() {
         crate::server::checkpoint_after_import(&state.db, &state.config).await;
     }
