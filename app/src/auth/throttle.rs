@@ -18,6 +18,9 @@ const CLIENT_FACTOR: i32 = 4;
 pub struct Throttles {
     pub account: ThrottlePolicy,
     pub client: ThrottlePolicy,
+    /// Password reset requests: every request counts, at most so many an hour.
+    pub reset_account: ThrottlePolicy,
+    pub reset_client: ThrottlePolicy,
 }
 
 impl Throttles {
@@ -32,7 +35,22 @@ impl Throttles {
             max_failures_per_hour: account.max_failures_per_hour * CLIENT_FACTOR,
             ..account
         };
-        Throttles { account, client }
+        let reset_account = ThrottlePolicy {
+            // No growing delays: a plain hourly allowance.
+            free_failures: i32::MAX,
+            max_failures_per_hour: c.reset_requests_per_hour.max(1),
+            max_delay: Duration::hours(1),
+        };
+        let reset_client = ThrottlePolicy {
+            max_failures_per_hour: reset_account.max_failures_per_hour * CLIENT_FACTOR,
+            ..reset_account
+        };
+        Throttles {
+            account,
+            client,
+            reset_account,
+            reset_client,
+        }
     }
 }
 
@@ -42,6 +60,16 @@ pub fn account_key(email: &str) -> String {
 
 pub fn client_key(addr: &str) -> String {
     format!("client:{addr}")
+}
+
+/// Password reset requests for an e-mail address (known or not: the count must not
+/// tell which).
+pub fn reset_account_key(email: &str) -> String {
+    format!("reset:account:{}", email.trim().to_lowercase())
+}
+
+pub fn reset_client_key(addr: &str) -> String {
+    format!("reset:client:{addr}")
 }
 
 fn counter_of(row: &login_throttle::Model) -> Counter {

@@ -69,6 +69,24 @@ message!(
     }
 );
 
+message!(
+    /// A password reset link for a staff account: asked for on the sign-in page or sent
+    /// by an administrator. The link is a personal link (see `PERSONAL_LINK_KINDS`).
+    PasswordReset, password_reset,
+    kind = "password_reset",
+    text = "emails/password_reset.txt",
+    html = "emails/password_reset.html",
+    subject = |_m| "Reset your tsp-ledger password".to_string(),
+    {
+        name: String,
+        /// `/password/reset/<token>`: single use.
+        link: String,
+        valid_minutes: i64,
+        /// An administrator sent it (rather than the user asking on the sign-in page).
+        by_admin: bool,
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
