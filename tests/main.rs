@@ -6,6 +6,8 @@ mod fixtures;
 mod smtp;
 
 mod accounts;
+// issue 13: password recovery
+mod password_recovery;
 mod api_tokens;
 mod authorization;
 mod ledger;
