@@ -179,7 +179,10 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
         Row {
             method: Post,
             path: "/password/reset/{reset_token}",
-            fields: &[("new_password", "short"), ("new_password_confirmation", "short")],
+            fields: &[
+                ("new_password", "short"),
+                ("new_password_confirmation", "short"),
+            ],
             expect: [422; 5],
         },
         Row {

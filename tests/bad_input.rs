@@ -698,19 +698,42 @@ async fn public_token_endpoints_refuse_guessed_and_spent_tokens(app: TestApp) {
         ("new_password_confirmation", "a long enough new password"),
     ];
     for v in [
-        format!("{}{}", &reset[..63], if reset.ends_with('0') { "1" } else { "0" }),
+        format!(
+            "{}{}",
+            &reset[..63],
+            if reset.ends_with('0') { "1" } else { "0" }
+        ),
         reset.to_uppercase(),
         reset[..32].to_string(),
         format!("{reset}0"),
     ] {
         let path = format!("/password/reset/{v}");
-        assert_eq!(eve.get(&path).await.status, StatusCode::NOT_FOUND, "GET {path}");
-        assert_eq!(eve.post(&path, &new).await.status, StatusCode::NOT_FOUND, "POST {path}");
+        assert_eq!(
+            eve.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "GET {path}"
+        );
+        assert_eq!(
+            eve.post(&path, &new).await.status,
+            StatusCode::NOT_FOUND,
+            "POST {path}"
+        );
     }
     let path = format!("/password/reset/{reset}");
-    assert_eq!(browser.post(&path, &new).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(eve.get(&path).await.status, StatusCode::NOT_FOUND, "a spent reset link");
-    assert_eq!(eve.post(&path, &new).await.status, StatusCode::NOT_FOUND, "a spent reset link");
+    assert_eq!(
+        browser.post(&path, &new).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        eve.get(&path).await.status,
+        StatusCode::NOT_FOUND,
+        "a spent reset link"
+    );
+    assert_eq!(
+        eve.post(&path, &new).await.status,
+        StatusCode::NOT_FOUND,
+        "a spent reset link"
+    );
 
     // The learner links: a real one with one character changed, upper-cased, cut short
     // or lengthened is no link at all.

@@ -6,8 +6,6 @@ mod fixtures;
 mod smtp;
 
 mod accounts;
-// issue 13: password recovery
-mod password_recovery;
 mod api_tokens;
 mod authorization;
 mod ledger;
@@ -39,3 +37,5 @@ mod browser;
 mod child;
 mod faults;
 mod scale_out;
+// issue 13: password recovery
+mod password_recovery;

@@ -4,7 +4,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::Duration;
 use entity::{ledger_entries, outbox_messages, password_resets};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use tsp_ledger::domain::role::Role;
 
 use crate::support::{Client, PASSWORD, TestApp, TestResponse, form_encode};
@@ -56,14 +58,16 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> StatusCode {
         .status
 }
 
-async fn known_and_unknown_addresses_get_the_same_answer_and_only_a_known_one_a_mail(
-    app: TestApp,
-) {
-    app.create_user(Role::Coordinator, "known@example.com").await;
+async fn known_and_unknown_addresses_get_the_same_answer_and_only_a_known_one_a_mail(app: TestApp) {
+    app.create_user(Role::Coordinator, "known@example.com")
+        .await;
     let gone = app.create_user(Role::Viewer, "gone@example.com").await;
     let mut admin = app.client_as(Role::Admin).await;
     admin
-        .post(&format!("/admin/users/{gone}/active"), &[("active", "false")])
+        .post(
+            &format!("/admin/users/{gone}/active"),
+            &[("active", "false")],
+        )
         .await;
 
     let mut browser = app.anonymous();
@@ -186,13 +190,13 @@ async fn a_reset_link_works_once_sets_the_password_and_ends_every_session(app: T
         .collect();
     assert_eq!(
         resets,
-        vec![&("user".to_string(), "reset_password".to_string(), format!("user:{id}"))]
+        vec![&(
+            "user".to_string(),
+            "reset_password".to_string(),
+            format!("user:{id}")
+        )]
     );
-    assert!(actions.contains(&(
-        "user".into(),
-        "send_password_reset".into(),
-        "system".into()
-    )));
+    assert!(actions.contains(&("user".into(), "send_password_reset".into(), "system".into())));
     for entry in ledger_entries::Entity::find().all(app.db()).await.unwrap() {
         for secret in [token.as_str(), row.token_hash.as_str(), NEW, PASSWORD] {
             assert!(!entry.changes.contains(secret), "{}", entry.changes);
@@ -221,7 +225,10 @@ async fn reset_links_expire_and_a_newer_link_supersedes_older_ones(app: TestApp)
     let mails = reset_mails(&app).await;
     let (first, second) = (token_of(&mails[0]), token_of(&mails[1]));
     assert_eq!(
-        browser.get(&format!("/password/reset/{first}")).await.status,
+        browser
+            .get(&format!("/password/reset/{first}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND,
         "superseded"
     );
@@ -230,7 +237,10 @@ async fn reset_links_expire_and_a_newer_link_supersedes_older_ones(app: TestApp)
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        browser.get(&format!("/password/reset/{second}")).await.status,
+        browser
+            .get(&format!("/password/reset/{second}"))
+            .await
+            .status,
         StatusCode::OK
     );
 
@@ -245,7 +255,10 @@ async fn reset_links_expire_and_a_newer_link_supersedes_older_ones(app: TestApp)
     expired.expires_at = Set(tsp_ledger::clock::now() - Duration::seconds(1));
     expired.update(app.db()).await.unwrap();
     assert_eq!(
-        browser.get(&format!("/password/reset/{second}")).await.status,
+        browser
+            .get(&format!("/password/reset/{second}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -268,7 +281,10 @@ async fn reset_links_expire_and_a_newer_link_supersedes_older_ones(app: TestApp)
         .post(&format!("/admin/users/{id}/active"), &[("active", "false")])
         .await;
     assert_eq!(
-        browser.get(&format!("/password/reset/{third}")).await.status,
+        browser
+            .get(&format!("/password/reset/{third}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }
@@ -309,9 +325,15 @@ async fn reset_requests_are_throttled_per_account_and_per_address(app: TestApp) 
     let csrf = tsp_ledger::auth::csrf::anonymous_token(&crate::support::SECRET, &nonce);
     let request = Request::post("/password/forgot")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("{}={nonce}", tsp_ledger::auth::csrf::NONCE_COOKIE))
+        .header(
+            header::COOKIE,
+            format!("{}={nonce}", tsp_ledger::auth::csrf::NONCE_COOKIE),
+        )
         .header("x-forwarded-for", "198.51.100.7")
-        .body(Body::from(form_encode(&[("_csrf", &csrf), ("email", "carl@example.com")])))
+        .body(Body::from(form_encode(&[
+            ("_csrf", &csrf),
+            ("email", "carl@example.com"),
+        ])))
         .unwrap();
     use tower::ServiceExt;
     let response = router.oneshot(request).await.unwrap();
@@ -414,15 +436,18 @@ async fn the_current_password_check_is_throttled_like_sign_in(app: TestApp) {
     response
         .assert_contains("too many failed attempts")
         .assert_contains(r#"aria-describedby="current_password-error""#);
-    assert!(
-        app.ledger_actions()
-            .await
-            .contains(&("user".into(), "lockout".into(), "system".into()))
-    );
+    assert!(app.ledger_actions().await.contains(&(
+        "user".into(),
+        "lockout".into(),
+        "system".into()
+    )));
     // The same counters as signing in: the account's sign-in is paused too.
     let response = app
         .anonymous()
-        .post("/login", &[("email", "val@example.com"), ("password", PASSWORD)])
+        .post(
+            "/login",
+            &[("email", "val@example.com"), ("password", PASSWORD)],
+        )
         .await;
     response.assert_contains("Too many failed attempts");
     assert_eq!(

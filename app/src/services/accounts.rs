@@ -7,15 +7,15 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{ServiceError, sign_in};
-use crate::auth::throttle::{self, account_key, client_key};
-use crate::state::AppState;
 use crate::auth::password::PasswordHasher;
 use crate::auth::session::{self, NewSession, SessionPolicy};
+use crate::auth::throttle::{self, account_key, client_key};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::{Email, check_new_password};
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Entry};
+use crate::state::AppState;
 
 pub struct NewAccount {
     pub email: Email,

@@ -150,7 +150,10 @@ async fn live(
 }
 
 /// The e-mail address a live link is for (the reset page shows it); `None` otherwise.
-pub async fn email_for(db: &DatabaseConnection, token: &str) -> Result<Option<String>, ServiceError> {
+pub async fn email_for(
+    db: &DatabaseConnection,
+    token: &str,
+) -> Result<Option<String>, ServiceError> {
     Ok(live(db, token, false).await?.map(|(_, u)| u.email))
 }
 

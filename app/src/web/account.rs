@@ -1,9 +1,9 @@
 //! A user's own account: see it, change the password.
 use askama::Template;
-use axum::{Extension, Form};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::middleware::ClientAddr;
