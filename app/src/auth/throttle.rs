@@ -152,3 +152,38 @@ pub async fn record_success(tx: &impl ConnectionTrait, key: &str) -> Result<(), 
         .await
         .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_requests_get_an_hourly_allowance_without_growing_delays() {
+        let config =
+            crate::config::Config::load_from(std::path::Path::new("/nonexistent"), None, &[])
+                .unwrap();
+        assert_eq!(config.security.reset_requests_per_hour, 3);
+        assert_eq!(config.security.reset_link_minutes, 30);
+        let t = Throttles::from_config(&config.security);
+        let t0 = clock::now();
+        let mut counter = Counter::fresh(t0);
+        for i in 1..=3 {
+            assert!(
+                throttle::check(&counter, t0).is_ok(),
+                "request {i} is allowed"
+            );
+            let (next, locked) = throttle::register_failure(&t.reset_account, &counter, t0);
+            assert_eq!(locked, i == 3, "request {i}");
+            counter = next;
+        }
+        assert!(throttle::check(&counter, t0 + Duration::minutes(59)).is_err());
+        assert!(throttle::check(&counter, t0 + Duration::hours(1)).is_ok());
+        assert_eq!(t.reset_client.max_failures_per_hour, 3 * CLIENT_FACTOR);
+        assert_ne!(
+            reset_account_key("a@b.c"),
+            account_key("a@b.c"),
+            "own counters"
+        );
+        assert_eq!(reset_account_key(" A@B.c "), reset_account_key("a@b.c"));
+    }
+}
