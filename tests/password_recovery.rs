@@ -123,6 +123,23 @@ async fn a_reset_link_works_once_sets_the_password_and_ends_every_session(app: T
     let mut phone = app.client_for(id).await;
     assert_eq!(laptop.get("/account").await.status, StatusCode::OK);
 
+    // Someone has locked tess's sign-in by guessing (for a good while).
+    for _ in 0..6 {
+        sign_in(&app, "tess@example.com", "guess guess guess").await;
+    }
+    let key = tsp_ledger::auth::throttle::account_key("tess@example.com");
+    let lock = entity::login_throttle::Entity::find_by_id(key)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut lock: entity::login_throttle::ActiveModel = lock.into();
+    lock.locked_until = Set(Some(tsp_ledger::clock::now() + Duration::minutes(15)));
+    lock.update(app.db()).await.unwrap();
+    assert_eq!(
+        sign_in(&app, "tess@example.com", PASSWORD).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let mut browser = app.anonymous();
     ask(&mut browser, "tess@example.com").await;
     let mail = reset_mails(&app).await.remove(0);
@@ -158,7 +175,8 @@ async fn a_reset_link_works_once_sets_the_password_and_ends_every_session(app: T
         .await
         .assert_contains("Sign in with the new password");
 
-    // Every session ended; the new password works, the old one does not.
+    // Every session ended; the new password works at once (the owner's reset ends the
+    // account's sign-in lock), the old one does not.
     assert_eq!(laptop.get("/account").await.status, StatusCode::SEE_OTHER);
     assert_eq!(phone.get("/account").await.status, StatusCode::SEE_OTHER);
     assert_eq!(

@@ -153,6 +153,20 @@ pub async fn record_success(tx: &impl ConnectionTrait, key: &str) -> Result<(), 
         .map(|_| ())
 }
 
+/// Ends `key`'s lock and its run of failures (a password reset by the account's owner).
+pub async fn clear(tx: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::ConsecutiveFailures, 0.into())
+        .col_expr(
+            login_throttle::Column::LockedUntil,
+            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(login_throttle::Column::Key.eq(key))
+        .exec(tx)
+        .await
+        .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

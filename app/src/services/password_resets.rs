@@ -199,6 +199,9 @@ pub async fn reset(
     .update(&tx)
     .await?;
     let ended = session::destroy_all_for_user(&tx, user.id, None).await?;
+    // Whoever locked the account's sign-in by guessing, its owner now holds a password
+    // nobody guessed: the account's lock ends (a client address's lock stays).
+    throttle::clear(&tx, &throttle::account_key(&user.email)).await?;
     ledger::append(
         &tx,
         &Actor::User(user.id),
