@@ -43,6 +43,8 @@ struct Ids {
     recording: i64,
     consent: i64,
     consent_token: String,
+    /// A live password reset link of `{other}` (`{reset_token}`).
+    reset_token: String,
     takedown: i64,
     /// A stored ledger checkpoint (`{checkpoint}`).
     checkpoint: i64,
@@ -138,6 +140,55 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             method: Post,
             path: "/admin/users/{other}/active",
             fields: &[("active", "true")],
+            expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
+        // issue 13: password recovery. Public pages: the same answer for everyone; a
+        // live link (`{reset_token}`, the other user's) opens its form for whoever holds
+        // it, and a too-short password changes nothing. The admin row comes last: its
+        // new link supersedes `{reset_token}`.
+        Row {
+            method: Get,
+            path: "/password/forgot",
+            fields: &[],
+            expect: [200; 5],
+        },
+        Row {
+            method: Post,
+            path: "/password/forgot",
+            fields: &[("email", "nobody@example.com")],
+            expect: [200; 5],
+        },
+        Row {
+            method: Get,
+            path: "/password/reset/0000",
+            fields: &[],
+            expect: [404; 5],
+        },
+        Row {
+            method: Post,
+            path: "/password/reset/0000",
+            fields: &[("new_password", "long enough password")],
+            expect: [404; 5],
+        },
+        Row {
+            method: Get,
+            path: "/password/reset/{reset_token}",
+            fields: &[],
+            expect: [200; 5],
+        },
+        Row {
+            method: Post,
+            path: "/password/reset/{reset_token}",
+            fields: &[
+                ("new_password", "short"),
+                ("new_password_confirmation", "short"),
+            ],
+            expect: [422; 5],
+        },
+        Row {
+            method: Post,
+            path: "/admin/users/{other}/reset-link",
+            fields: &[],
             expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
         },
         Row {
@@ -695,6 +746,7 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 .replace("{token}", &ids.token.to_string())
                 .replace("{recording}", &ids.recording.to_string())
                 .replace("{consent_token}", &ids.consent_token)
+                .replace("{reset_token}", &ids.reset_token)
                 .replace("{consent}", &ids.consent.to_string())
                 .replace("{takedown}", &ids.takedown.to_string())
                 .replace("{checkpoint}", &ids.checkpoint.to_string());
@@ -803,7 +855,19 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         .await
         .unwrap()
         .id;
+    tsp_ledger::services::password_resets::send_by_admin(&app.state, token_owner, other)
+        .await
+        .unwrap();
+    let mail = entity::outbox_messages::Entity::find()
+        .filter(entity::outbox_messages::Column::Kind.eq("password_reset"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let start = mail.text_body.find("/password/reset/").unwrap() + "/password/reset/".len();
+    let reset_token = mail.text_body[start..start + 64].to_string();
     let ids = Ids {
+        reset_token,
         checkpoint,
         recording: recording.id,
         consent,

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
-use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use tsp_ledger::domain::role::Role;
 use tsp_ledger::services::imports::{ImportFailure, Kind};
 
@@ -679,6 +679,62 @@ async fn public_token_endpoints_refuse_guessed_and_spent_tokens(app: TestApp) {
         1
     );
 
+    // /password/reset/{token}: a real link changed by one character, upper-cased, cut
+    // short or lengthened is no link; once used, the real one is none either.
+    let mut browser = app.anonymous();
+    browser
+        .post("/password/forgot", &[("email", "owner@example.com")])
+        .await;
+    let mail = entity::outbox_messages::Entity::find()
+        .filter(entity::outbox_messages::Column::Kind.eq("password_reset"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("a reset mail");
+    let start = mail.text_body.find("/password/reset/").unwrap() + "/password/reset/".len();
+    let reset = mail.text_body[start..start + 64].to_string();
+    let new = [
+        ("new_password", "a long enough new password"),
+        ("new_password_confirmation", "a long enough new password"),
+    ];
+    for v in [
+        format!(
+            "{}{}",
+            &reset[..63],
+            if reset.ends_with('0') { "1" } else { "0" }
+        ),
+        reset.to_uppercase(),
+        reset[..32].to_string(),
+        format!("{reset}0"),
+    ] {
+        let path = format!("/password/reset/{v}");
+        assert_eq!(
+            eve.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "GET {path}"
+        );
+        assert_eq!(
+            eve.post(&path, &new).await.status,
+            StatusCode::NOT_FOUND,
+            "POST {path}"
+        );
+    }
+    let path = format!("/password/reset/{reset}");
+    assert_eq!(
+        browser.post(&path, &new).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        eve.get(&path).await.status,
+        StatusCode::NOT_FOUND,
+        "a spent reset link"
+    );
+    assert_eq!(
+        eve.post(&path, &new).await.status,
+        StatusCode::NOT_FOUND,
+        "a spent reset link"
+    );
+
     // The learner links: a real one with one character changed, upper-cased, cut short
     // or lengthened is no link at all.
     reference_records(&app).await;
@@ -692,7 +748,7 @@ async fn public_token_endpoints_refuse_guessed_and_spent_tokens(app: TestApp) {
         "%2e%2e".to_string(),
     ];
     let mut anonymous = app.anonymous();
-    for path in ["/codes", "/survey", "/consent"] {
+    for path in ["/codes", "/survey", "/consent", "/password/reset"] {
         for v in &variants {
             let page = anonymous.get(&format!("{path}/{v}")).await;
             assert_eq!(page.status, StatusCode::NOT_FOUND, "GET {path}/{v}");
@@ -702,6 +758,13 @@ async fn public_token_endpoints_refuse_guessed_and_spent_tokens(app: TestApp) {
         ("/survey", vec![("q1", "5")]),
         ("/consent", vec![("change", "grant")]),
         ("/consent", vec![("change", "revoke")]),
+        (
+            "/password/reset",
+            vec![
+                ("new_password", "a long enough new password"),
+                ("new_password_confirmation", "a long enough new password"),
+            ],
+        ),
     ] {
         for v in &variants {
             let response = anonymous.post(&format!("{path}/{v}"), &fields).await;

@@ -37,3 +37,5 @@ mod browser;
 mod child;
 mod faults;
 mod scale_out;
+// issue 13: password recovery
+mod password_recovery;

@@ -73,6 +73,10 @@ pub struct SecurityConfig {
     pub login_free_failures: i32,
     pub login_max_failures_per_hour: i32,
     pub login_max_delay_seconds: i64,
+    /// How long an e-mailed password reset link works.
+    pub reset_link_minutes: i64,
+    /// Reset links asked for per account per hour (×4 per client address).
+    pub reset_requests_per_hour: i32,
     pub password_hash_concurrency: usize,
 }
 

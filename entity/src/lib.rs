@@ -12,6 +12,7 @@ pub mod ledger_texts;
 pub mod login_throttle;
 pub mod org_settings;
 pub mod outbox_messages;
+pub mod password_resets;
 pub mod recording_consents;
 pub mod recordings;
 pub mod sessions;

@@ -18,6 +18,9 @@ const CLIENT_FACTOR: i32 = 4;
 pub struct Throttles {
     pub account: ThrottlePolicy,
     pub client: ThrottlePolicy,
+    /// Password reset requests: every request counts, at most so many an hour.
+    pub reset_account: ThrottlePolicy,
+    pub reset_client: ThrottlePolicy,
 }
 
 impl Throttles {
@@ -32,7 +35,22 @@ impl Throttles {
             max_failures_per_hour: account.max_failures_per_hour * CLIENT_FACTOR,
             ..account
         };
-        Throttles { account, client }
+        let reset_account = ThrottlePolicy {
+            // No growing delays: a plain hourly allowance.
+            free_failures: i32::MAX,
+            max_failures_per_hour: c.reset_requests_per_hour.max(1),
+            max_delay: Duration::hours(1),
+        };
+        let reset_client = ThrottlePolicy {
+            max_failures_per_hour: reset_account.max_failures_per_hour * CLIENT_FACTOR,
+            ..reset_account
+        };
+        Throttles {
+            account,
+            client,
+            reset_account,
+            reset_client,
+        }
     }
 }
 
@@ -42,6 +60,16 @@ pub fn account_key(email: &str) -> String {
 
 pub fn client_key(addr: &str) -> String {
     format!("client:{addr}")
+}
+
+/// Password reset requests for an e-mail address (known or not: the count must not
+/// tell which).
+pub fn reset_account_key(email: &str) -> String {
+    format!("reset:account:{}", email.trim().to_lowercase())
+}
+
+pub fn reset_client_key(addr: &str) -> String {
+    format!("reset:client:{addr}")
 }
 
 fn counter_of(row: &login_throttle::Model) -> Counter {
@@ -123,4 +151,53 @@ pub async fn record_success(tx: &impl ConnectionTrait, key: &str) -> Result<(), 
         .exec(tx)
         .await
         .map(|_| ())
+}
+
+/// Ends `key`'s lock and its run of failures (a password reset by the account's owner).
+pub async fn clear(tx: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::ConsecutiveFailures, 0.into())
+        .col_expr(
+            login_throttle::Column::LockedUntil,
+            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(login_throttle::Column::Key.eq(key))
+        .exec(tx)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_requests_get_an_hourly_allowance_without_growing_delays() {
+        let config =
+            crate::config::Config::load_from(std::path::Path::new("/nonexistent"), None, &[])
+                .unwrap();
+        assert_eq!(config.security.reset_requests_per_hour, 3);
+        assert_eq!(config.security.reset_link_minutes, 30);
+        let t = Throttles::from_config(&config.security);
+        let t0 = clock::now();
+        let mut counter = Counter::fresh(t0);
+        for i in 1..=3 {
+            assert!(
+                throttle::check(&counter, t0).is_ok(),
+                "request {i} is allowed"
+            );
+            let (next, locked) = throttle::register_failure(&t.reset_account, &counter, t0);
+            assert_eq!(locked, i == 3, "request {i}");
+            counter = next;
+        }
+        assert!(throttle::check(&counter, t0 + Duration::minutes(59)).is_err());
+        assert!(throttle::check(&counter, t0 + Duration::hours(1)).is_ok());
+        assert_eq!(t.reset_client.max_failures_per_hour, 3 * CLIENT_FACTOR);
+        assert_ne!(
+            reset_account_key("a@b.c"),
+            account_key("a@b.c"),
+            "own counters"
+        );
+        assert_eq!(reset_account_key(" A@B.c "), reset_account_key("a@b.c"));
+    }
 }

@@ -69,6 +69,24 @@ message!(
     }
 );
 
+message!(
+    /// A password reset link for a staff account: asked for on the sign-in page or sent
+    /// by an administrator. The link is a personal link (see `PERSONAL_LINK_KINDS`).
+    PasswordReset, password_reset,
+    kind = "password_reset",
+    text = "emails/password_reset.txt",
+    html = "emails/password_reset.html",
+    subject = |_m| "Reset your tsp-ledger password".to_string(),
+    {
+        name: String,
+        /// `/password/reset/<token>`: single use.
+        link: String,
+        valid_minutes: i64,
+        /// An administrator sent it (rather than the user asking on the sign-in page).
+        by_admin: bool,
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +120,39 @@ mod tests {
                 .html
                 .contains(r#"href="https://ledger.example/classes/1""#)
         );
+    }
+
+    #[test]
+    fn password_reset_mails_carry_the_link_and_say_who_sent_them() {
+        let m = PasswordReset {
+            name: "Zoë <Admin>".into(),
+            link: "https://ledger.example/password/reset/abc".into(),
+            valid_minutes: 30,
+            by_admin: false,
+        };
+        let email = m.to("zoe@example.com", Some("user:1".into())).unwrap();
+        assert_eq!(email.kind, "password_reset");
+        assert!(crate::mail::PERSONAL_LINK_KINDS.contains(&email.kind));
+        assert!(
+            email
+                .text
+                .contains("https://ledger.example/password/reset/abc")
+        );
+        assert!(email.text.contains("30 minutes"));
+        assert!(email.text.contains("asked to reset"));
+        assert!(
+            email
+                .html
+                .contains(r#"href="https://ledger.example/password/reset/abc""#)
+        );
+        assert!(!email.html.contains("<Admin>"), "escaped: {}", email.html);
+        let by_admin = PasswordReset {
+            by_admin: true,
+            ..m
+        }
+        .to("zoe@example.com", None)
+        .unwrap();
+        assert!(by_admin.text.contains("An administrator sent you"));
+        assert!(by_admin.html.contains("An administrator sent you"));
     }
 }

@@ -16,14 +16,15 @@ pub const QUEUED: &str = "queued";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 
-/// Kinds whose body carries a learner's personal link (a token that is otherwise stored
-/// only as a hash): once sent, the worker empties the stored body, keeping the token
-/// out of the database.
-pub const PERSONAL_LINK_KINDS: [&str; 4] = [
+/// Kinds whose body carries a personal link (a learner's, or a user's password reset: a
+/// token that is otherwise stored only as a hash): once sent, the worker empties the
+/// stored body, keeping the token out of the database.
+pub const PERSONAL_LINK_KINDS: [&str; 5] = [
     "achievement_code",
     "survey_invitation",
     "survey_reminder",
     "recording_consent",
+    "password_reset",
 ];
 
 /// What a sent message's body becomes when it carried a personal link.

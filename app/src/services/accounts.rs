@@ -6,14 +6,16 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::ServiceError;
+use super::{ServiceError, sign_in};
 use crate::auth::password::PasswordHasher;
 use crate::auth::session::{self, NewSession, SessionPolicy};
+use crate::auth::throttle::{self, account_key, client_key};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::{Email, check_new_password};
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Entry};
+use crate::state::AppState;
 
 pub struct NewAccount {
     pub email: Email,
@@ -210,21 +212,53 @@ pub async fn set_active(
     .await
 }
 
-/// Checks the current password, stores the new hash and ends the user's other sessions.
+/// What `/account/password` is given.
+pub struct PasswordChange<'a> {
+    pub user_id: i64,
+    /// The session that made the change: it stays signed in.
+    pub keep_session: &'a str,
+    pub client_addr: &'a str,
+    pub current: &'a str,
+    pub new: &'a str,
+    pub confirmation: &'a str,
+}
+
+/// Checks the current password (throttled exactly like signing in: the same counters
+/// per account and per client address), stores the new hash and ends the user's other
+/// sessions.
 pub async fn change_password(
-    db: &DatabaseConnection,
-    hasher: &PasswordHasher,
-    user_id: i64,
-    keep_session: &str,
-    current: &str,
-    new: &str,
-    confirmation: &str,
+    state: &AppState,
+    change: PasswordChange<'_>,
 ) -> Result<(), ServiceError> {
+    let PasswordChange {
+        user_id,
+        keep_session,
+        client_addr,
+        current,
+        new,
+        confirmation,
+    } = change;
+    let (db, hasher) = (&state.db, &state.hasher);
     let user = users::Entity::find_by_id(user_id)
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    let keys = [account_key(&user.email), client_key(client_addr)];
+    if let Some(until) = throttle::locked_until(db, &keys).await? {
+        let minutes = ((until - clock::now()).num_seconds() + 59) / 60;
+        return Err(ServiceError::field(
+            "current_password",
+            format!(
+                "could not be checked: too many failed attempts. Try again in {} minute{}.",
+                minutes.max(1),
+                if minutes > 1 { "s" } else { "" }
+            ),
+        ));
+    }
     if !hasher.verify(current, Some(&user.password_hash)).await? {
+        let tx = begin_write(db).await?;
+        sign_in::record_failures(&tx, state, &keys, Some(&user)).await?;
+        tx.commit().await?;
         return Err(ServiceError::field(
             "current_password",
             "is not your current password",
@@ -233,6 +267,7 @@ pub async fn change_password(
     check_new_password(new, confirmation).map_err(|m| ServiceError::field("new_password", m))?;
     let hash = hasher.hash(new).await?;
     let tx = begin_write(db).await?;
+    throttle::record_success(&tx, &keys[0]).await?;
     users::ActiveModel {
         id: Set(user_id),
         password_hash: Set(hash),

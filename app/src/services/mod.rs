@@ -10,6 +10,7 @@ pub mod exports;
 pub mod imports;
 pub mod kpi;
 pub mod kpi_lines;
+pub mod password_resets;
 pub mod recordings;
 pub mod rosters;
 pub mod settings;

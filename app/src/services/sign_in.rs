@@ -54,20 +54,33 @@ pub async fn sign_in(
             Ok(SignInOutcome::SignedIn { user, session })
         }
         user => {
-            let policies = [state.throttles.account, state.throttles.client];
-            for (key, policy) in keys.iter().zip(policies) {
-                if let Some(until) = throttle::record_failure(&tx, &policy, key).await? {
-                    let (entity_type, entity_id) = match (&user, key.starts_with("account:")) {
-                        (Some(u), true) => ("user", u.id.to_string()),
-                        _ => ("login", key.clone()),
-                    };
-                    let entry = Entry::new(entity_type, entity_id, "lockout")
-                        .changes(json!({"key": key, "locked_until": until.to_rfc3339()}));
-                    ledger::append(&tx, &Actor::System, entry).await?;
-                }
-            }
+            record_failures(&tx, state, &keys, user.as_ref()).await?;
             tx.commit().await?;
             Ok(SignInOutcome::Invalid)
         }
     }
+}
+
+/// Counts one failed password check against the account and the client address (the
+/// keys of [`sign_in`]); a failure that starts a lock is a ledger entry. Shared with the
+/// current-password check of `/account/password`, so both count together.
+pub async fn record_failures(
+    tx: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    keys: &[String; 2],
+    user: Option<&users::Model>,
+) -> Result<(), ServiceError> {
+    let policies = [state.throttles.account, state.throttles.client];
+    for (key, policy) in keys.iter().zip(policies) {
+        if let Some(until) = throttle::record_failure(tx, &policy, key).await? {
+            let (entity_type, entity_id) = match (user, key.starts_with("account:")) {
+                (Some(u), true) => ("user", u.id.to_string()),
+                _ => ("login", key.clone()),
+            };
+            let entry = Entry::new(entity_type, entity_id, "lockout")
+                .changes(json!({"key": key, "locked_until": until.to_rfc3339()}));
+            ledger::append(tx, &Actor::System, entry).await?;
+        }
+    }
+    Ok(())
 }

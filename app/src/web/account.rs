@@ -1,11 +1,12 @@
 //! A user's own account: see it, change the password.
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
+use super::middleware::ClientAddr;
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
 use crate::auth::extract::CurrentUser;
 use crate::error::AppError;
@@ -49,18 +50,18 @@ pub async fn change_password(
     State(state): State<AppState>,
     ctx: PageContext,
     user: CurrentUser,
+    Extension(ClientAddr(addr)): Extension<ClientAddr>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let result = accounts::change_password(
-        &state.db,
-        &state.hasher,
-        user.id,
-        &user.session_hash,
-        &form.current_password,
-        &form.new_password,
-        &form.new_password_confirmation,
-    )
-    .await;
+    let change = accounts::PasswordChange {
+        user_id: user.id,
+        keep_session: &user.session_hash,
+        client_addr: &addr,
+        current: &form.current_password,
+        new: &form.new_password,
+        confirmation: &form.new_password_confirmation,
+    };
+    let result = accounts::change_password(&state, change).await;
     match result {
         Ok(()) => Ok(redirect_with_flash(
             "/account",

@@ -186,6 +186,22 @@ fn outcome(
     }
 }
 
+/// `POST /admin/users/{id}/reset-link`: e-mails the user a password reset link.
+pub async fn send_reset_link(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let result = crate::services::password_resets::send_by_admin(&state, admin.id, id).await;
+    let minutes = state.config.security.reset_link_minutes.max(1);
+    outcome(&state, result, |u| {
+        format!(
+            "A password reset link was e-mailed to {} (it works once, for {minutes} minutes).",
+            u.email
+        )
+    })
+}
+
 pub async fn change_role(
     State(state): State<AppState>,
     admin: AdminUser,

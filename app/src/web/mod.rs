@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod outbox;
 pub mod page;
+pub mod password;
 pub mod recordings;
 pub mod settings;
 pub mod surveys;
@@ -51,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/setup/{token}", get(auth::setup_form).post(auth::setup))
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
+        // issue 13: password recovery
+        .route("/password/forgot", get(password::forgot_form).post(password::request))
+        .route("/password/reset/{token}", get(password::reset_form).post(password::reset))
+        .route("/admin/users/{id}/reset-link", post(admin::send_reset_link))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/new", get(admin::new_user))
         .route("/admin/users/{id}/role", post(admin::change_role))
