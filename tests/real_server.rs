@@ -259,3 +259,41 @@ async fn half_sent_requests_are_timed_out_and_connections_are_capped(app: TestAp
         .unwrap();
 }
 db_test!(half_sent_requests_are_timed_out_and_connections_are_capped);
+
+/// Issue 13 item 3: an answer that is not under way within `server.request_timeout_seconds`
+/// is a `408` (here a sign-in waiting for its turn to write behind a held transaction);
+/// the request is dropped, nothing of it is saved, and the server goes on answering.
+async fn a_request_that_takes_too_long_is_answered_408(app: TestApp) {
+    use std::time::{Duration, Instant};
+    let mut config = app.state.config.clone();
+    config.server.request_timeout_seconds = 1;
+    let state = tsp_ledger::AppState::new(config, app.state.db.clone(), app.state.secret);
+    tsp_ledger::db::set_write_queue(
+        app.db(),
+        tsp_ledger::db::WriteQueue {
+            wait: Duration::from_secs(30),
+            capacity: 8,
+        },
+    );
+    let listener = server::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(server::serve(state, listener));
+    let client = browser();
+    let held = tsp_ledger::db::begin_write(app.db()).await.unwrap();
+    let started = Instant::now();
+    let login = format!("{base}/login");
+    let response = submit(
+        &client,
+        &login,
+        &login,
+        &[("email", "nobody@example.com"), ("password", "wrong password here")],
+    )
+    .await;
+    assert_eq!(response.status(), 408);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(held);
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.abort();
+}
+db_test!(a_request_that_takes_too_long_is_answered_408);
