@@ -142,6 +142,34 @@ async fn accept_failed(e: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// The error of a request body that sent nothing for `server.body_idle_timeout_seconds`.
+#[derive(Debug)]
+pub struct BodyIdleTimeout(pub Duration);
+
+impl std::fmt::Display for BodyIdleTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body sent nothing for {} s",
+            self.0.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for BodyIdleTimeout {}
+
+/// Whether `error` (or what caused it) is a [`BodyIdleTimeout`].
+pub fn is_body_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<BodyIdleTimeout>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// A request body that fails once it has sent nothing for `idle` (reset at every frame).
 /// Its size hint is the inner body's, so a declared `Content-Length` is still checked
 /// against the limits before anything is read.
@@ -185,11 +213,7 @@ where
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(format!(
-                "the request body sent nothing for {} s",
-                idle.as_secs()
-            )
-            .into()))),
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyIdleTimeout(idle))))),
             Poll::Pending => Poll::Pending,
         }
     }
