@@ -425,3 +425,138 @@ async fn the_cli_exports_classes_and_rosters_to_a_file(app: TestApp) {
     }
 }
 db_test!(the_cli_exports_classes_and_rosters_to_a_file);
+
+/// Issue 13 item 4 (OWASP "CSV Injection"): a cell a spreadsheet would read as a formula
+/// is exported with a leading `'` in every export, and imports back as it was.
+async fn cells_that_look_like_formulas_are_escaped_in_every_export(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    fixtures::import(
+        &app,
+        Kind::TitlePlan,
+        "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version\n\
+         AZ-500,+cmd,4,false,security,official,2026-01\n",
+    )
+    .await
+    .unwrap();
+    fixtures::trainer(&app, "@SUM(1)", "MCT-9", fixtures::date("2030-12-31"), None).await;
+    let class = fixtures::class(
+        &app,
+        (
+            "C-9",
+            "AZ-500",
+            "MCT-9",
+            "2026-03-02",
+            "2026-03-05",
+            "in_person",
+            "scheduled",
+        ),
+    )
+    .await;
+    let names = [
+        r#"=HYPERLINK("http://x","y")"#,
+        "-2+3 Dee",
+        "@Eve",
+        "'=typed with its quote",
+        "O'Brien",
+    ];
+    let mut roster = String::from("class_ref,learner_name,learner_email,attended\n");
+    for (n, name) in names.iter().enumerate() {
+        roster.push_str(&format!(
+            "C-9,\"{}\",l{n}@example.com,true\n",
+            name.replace('"', "\"\"")
+        ));
+    }
+    // A typed `'=` is kept as typed (only an export's guard is taken off): import it escaped.
+    let roster = roster.replace("\"'=typed", "\"''=typed");
+    fixtures::import(&app, Kind::Roster, &roster).await.unwrap();
+    fixtures::import(
+        &app,
+        Kind::Vouchers,
+        "purchased_on,exam_code,level,quantity,order_ref\n2026-01-15,AZ-900,fundamentals,3,=1+1\n",
+    )
+    .await
+    .unwrap();
+    let mut viewer = app.client_as(Role::Viewer).await;
+
+    // The class list: the course title and the MCT name.
+    let list = viewer.get("/classes/export.csv").await;
+    let (_, rows) = parse(&list.body);
+    assert_eq!(rows.len(), 1, "{}", list.body);
+    assert_eq!(
+        (rows[0][2].as_str(), rows[0][7].as_str()),
+        ("'+cmd", "'@SUM(1)")
+    );
+
+    // The roster: every name guarded, on the web and from the CLI alike.
+    let web = viewer
+        .get(&format!("/classes/{}/roster.csv", class.id))
+        .await
+        .body;
+    assert!(
+        web.contains(r#""'=HYPERLINK(""http://x"",""y"")""#),
+        "{web}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("roster.csv");
+    cli::run(export("roster", None, Some("C-9"), &file), cli_config(&app))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text, web);
+    let (_, rows) = parse(&text);
+    let mut exported: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    exported.sort();
+    let mut expected = vec![
+        r#"'=HYPERLINK("http://x","y")"#,
+        "'-2+3 Dee",
+        "'@Eve",
+        "''=typed with its quote",
+        "O'Brien",
+    ];
+    expected.sort();
+    assert_eq!(exported, expected);
+    for cell in rows.iter().flatten() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell:?}"
+        );
+    }
+    // ... and it imports back unchanged: the names are the ones stored.
+    let summary = fixtures::import(&app, Kind::Roster, &text).await.unwrap();
+    assert_eq!((summary.rows, summary.unchanged), (5, 5));
+    let mut stored: Vec<String> = tsp_ledger::services::classes::roster(app.db(), class.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.learner_name)
+        .collect();
+    stored.sort();
+    let mut want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(stored, want);
+
+    // A name that starts with a tab (stored before names were trimmed) is guarded too.
+    app.db()
+        .execute_unprepared(
+            "UPDATE enrollments SET learner_name = '\tTabbed' WHERE learner_email = 'l4@example.com'",
+        )
+        .await
+        .unwrap();
+    let (_, rows) = parse(
+        &viewer
+            .get(&format!("/classes/{}/roster.csv", class.id))
+            .await
+            .body,
+    );
+    assert!(rows.iter().any(|r| r[1] == "'\tTabbed"), "{rows:?}");
+
+    // The KPI line items: a voucher's order reference.
+    let lines = viewer
+        .get("/kpi/lines.csv?as_of=2026-11-22&figure=exams")
+        .await;
+    assert_eq!(lines.status, StatusCode::OK);
+    let (_, rows) = parse(&lines.body);
+    assert_eq!(rows.len(), 1, "{}", lines.body);
+    assert_eq!(rows[0][1], "'=1+1");
+}
+db_test!(cells_that_look_like_formulas_are_escaped_in_every_export);

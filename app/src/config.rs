@@ -38,6 +38,16 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Largest CSV upload on the import pages.
     pub max_upload_bytes: usize,
+    /// A connection must send a whole request head (line and headers) within this long,
+    /// also while it waits idle between requests; else it is closed.
+    pub header_read_timeout_seconds: u64,
+    /// An answer must be under way within this long, else `408` (the import uploads are
+    /// exempt; a streamed download only has to start).
+    pub request_timeout_seconds: u64,
+    /// A request body (a form, an upload) that sends nothing for this long is abandoned.
+    pub body_idle_timeout_seconds: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +204,25 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        for (name, value) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "server.request_timeout_seconds",
+                self.server.request_timeout_seconds,
+            ),
+            (
+                "server.body_idle_timeout_seconds",
+                self.server.body_idle_timeout_seconds,
+            ),
+            ("server.max_connections", self.server.max_connections as u64),
+        ] {
+            if value == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
         {
             bail!(

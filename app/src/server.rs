@@ -1,8 +1,10 @@
 //! `serve`: bind, run until SIGTERM / Ctrl-C, finish in-flight requests.
-use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::services::accounts;
 use crate::state::AppState;
@@ -25,16 +27,204 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
 }
 
 /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests finish.
+///
+/// Our own accept loop rather than `axum::serve`, for three limits (`[server]` settings):
+/// - `header_read_timeout_seconds`: a connection that does not send a whole request head in
+///   time (a half-sent request, or idling between requests) is closed by hyper;
+/// - `max_connections`: at most this many connections are served at once (lowered to the
+///   open-files limit less [`FD_RESERVE`]); when all are taken the loop stops accepting and
+///   new connections wait in the kernel's listen backlog until one closes, so the process
+///   never runs out of file descriptors and every connection is eventually served;
+/// - `body_idle_timeout_seconds`: a request body that sends nothing for that long fails
+///   (the request timeout itself is a layer of the router, `web::router`).
 pub async fn serve_until(
     state: AppState,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = crate::web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server failed")
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let settings = state.config.server.clone();
+    let header_timeout = Duration::from_secs(settings.header_read_timeout_seconds);
+    let body_idle = Duration::from_secs(settings.body_idle_timeout_seconds);
+    let slots = Arc::new(Semaphore::new(connection_cap(settings.max_connections)));
+    let router = crate::web::router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let (mut parts, body) = request.into_parts();
+                parts.extensions.insert(ConnectInfo(peer));
+                axum::http::Request::from_parts(
+                    parts,
+                    axum::body::Body::new(IdleTimeoutBody::new(body, body_idle)),
+                )
+            },
+        );
+        let connection = graceful.watch(http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        ));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // Open connections finish their request (idle ones close at once; a half-sent head
+    // within the header timeout).
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// File descriptors kept free beside the connections: the database pool, spooled uploads,
+/// the mail folder, logs.
+pub const FD_RESERVE: usize = 64;
+
+/// `configured`, lowered to what the open-files limit allows (Linux: `/proc/self/limits`).
+fn connection_cap(configured: usize) -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse::<usize>().ok())
+        });
+    match limit {
+        Some(limit) if limit.saturating_sub(FD_RESERVE) < configured => {
+            let cap = limit.saturating_sub(FD_RESERVE).max(1);
+            tracing::warn!(
+                configured,
+                open_files_limit = limit,
+                cap,
+                "server.max_connections lowered to fit the open-files limit (ulimit -n)"
+            );
+            cap
+        }
+        _ => configured,
+    }
+}
+
+/// A failed `accept`: a connection reset before it was accepted is skipped; anything else
+/// (out of file descriptors) is logged and retried after a pause, never a busy loop.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// The error of a request body that sent nothing for `server.body_idle_timeout_seconds`.
+#[derive(Debug)]
+pub struct BodyIdleTimeout(pub Duration);
+
+impl std::fmt::Display for BodyIdleTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body sent nothing for {} s",
+            self.0.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for BodyIdleTimeout {}
+
+/// Whether `error` (or what caused it) is a [`BodyIdleTimeout`].
+pub fn is_body_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<BodyIdleTimeout>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// A request body that fails once it has sent nothing for `idle` (reset at every frame).
+/// Its size hint is the inner body's, so a declared `Content-Length` is still checked
+/// against the limits before anything is read.
+struct IdleTimeoutBody<B> {
+    inner: B,
+    idle: Duration,
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<B> IdleTimeoutBody<B> {
+    fn new(inner: B, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            timer: None,
+        }
+    }
+}
+
+impl<B> http_body::Body for IdleTimeoutBody<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = B::Data;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        if let Poll::Ready(frame) = std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            this.timer = None;
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let idle = this.idle;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyIdleTimeout(idle))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// How often the server looks for survey reminders and overdue takedowns.

@@ -1,6 +1,7 @@
 //! Pure rules: no I/O, no database, no clock (dates and times are passed in).
 pub mod account;
 pub mod catalog;
+pub mod csv_cell;
 pub mod delivery;
 pub mod erasure;
 pub mod fields;

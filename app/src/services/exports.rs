@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use super::classes::{self as class_svc, ClassFilter, Cursor};
 use super::{ServiceError, courses as course_svc};
+use crate::domain::csv_cell;
 
 const PAGE: u64 = 1000;
 
@@ -31,6 +32,19 @@ pub const CLASS_COLUMNS: [&str; 14] = [
 /// The roster columns are the `roster` import's, so an export can be edited and imported.
 pub const ROSTER_COLUMNS: [&str; 4] = ["class_ref", "learner_name", "learner_email", "attended"];
 
+/// Writes one row of any CSV export, each cell made spreadsheet-safe
+/// ([`csv_cell::escape`]: a cell starting with `= + - @`, tab or CR gets a leading `'`).
+/// Every export writes its rows through here.
+pub fn write_row<W: std::io::Write, T: AsRef<str>>(
+    writer: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = T>,
+) -> csv::Result<()> {
+    for cell in cells {
+        writer.write_field(csv_cell::escape(cell.as_ref()).as_bytes())?;
+    }
+    writer.write_record(None::<&[u8]>)
+}
+
 fn chunk_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().from_writer(Vec::with_capacity(64 * 1024))
 }
@@ -53,7 +67,7 @@ pub async fn classes(
     out: mpsc::Sender<Vec<u8>>,
 ) -> Result<(), ServiceError> {
     let mut writer = chunk_writer();
-    writer.write_record(CLASS_COLUMNS).map_err(csv_err)?;
+    write_row(&mut writer, CLASS_COLUMNS).map_err(csv_err)?;
     let mut after: Option<Cursor> = None;
     loop {
         let page = class_svc::list_page(db, filter, after, PAGE).await?;
@@ -76,8 +90,9 @@ pub async fn classes(
             .collect();
         for row in &page.rows {
             let (learners, attended) = counts.get(&row.class.id).copied().unwrap_or((0, 0));
-            writer
-                .write_record([
+            write_row(
+                &mut writer,
+                [
                     row.class.class_ref.as_str(),
                     &row.course.course_code,
                     &row.course.title,
@@ -92,8 +107,9 @@ pub async fn classes(
                     &row.class.status,
                     &learners.to_string(),
                     &attended.to_string(),
-                ])
-                .map_err(csv_err)?;
+                ],
+            )
+            .map_err(csv_err)?;
         }
         if out
             .send(take(std::mem::replace(&mut writer, chunk_writer()))?)
@@ -113,16 +129,18 @@ pub async fn classes(
 pub async fn roster(db: &impl ConnectionTrait, class_id: i64) -> Result<Vec<u8>, ServiceError> {
     let class = class_svc::get(db, class_id).await?;
     let mut writer = chunk_writer();
-    writer.write_record(ROSTER_COLUMNS).map_err(csv_err)?;
+    write_row(&mut writer, ROSTER_COLUMNS).map_err(csv_err)?;
     for line in class_svc::roster(db, class_id).await? {
-        writer
-            .write_record([
+        write_row(
+            &mut writer,
+            [
                 class.class_ref.as_str(),
                 &line.learner_name,
                 &line.learner_email,
                 if line.attended { "true" } else { "false" },
-            ])
-            .map_err(csv_err)?;
+            ],
+        )
+        .map_err(csv_err)?;
     }
     take(writer)
 }

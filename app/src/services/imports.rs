@@ -18,6 +18,7 @@ use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};
 use super::{Outcome, ServiceError, codes, surveys, vouchers};
 use crate::db::begin_write;
+use crate::domain::csv_cell;
 use crate::domain::fields::{FieldErrors, parse_code};
 use crate::ledger::{Actor, Chain};
 
@@ -677,8 +678,8 @@ impl Importer {
             .position(|c| *c == column)
             .and_then(|i| self.columns.get(i).copied().flatten())
             .and_then(|i| record.get(i))
-            .unwrap_or("")
-            .to_string()
+            // An exported cell's spreadsheet guard (`'=…`) comes off: it imports as written.
+            .map_or_else(String::new, |cell| csv_cell::unescape(cell).into_owned())
     }
 
     fn into_failure(self, checked: Checked) -> ImportFailure {

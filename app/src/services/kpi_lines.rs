@@ -277,10 +277,10 @@ pub async fn csv(
         let lines = page(db, filter, rules, after, CHUNK).await?;
         let mut writer = csv::Writer::from_writer(Vec::with_capacity(128 * 1024));
         if std::mem::take(&mut header) {
-            writer.write_record(COLUMNS).map_err(csv_err)?;
+            super::exports::write_row(&mut writer, COLUMNS).map_err(csv_err)?;
         }
         for line in &lines {
-            writer.write_record(line.record()).map_err(csv_err)?;
+            super::exports::write_row(&mut writer, line.record()).map_err(csv_err)?;
         }
         let chunk = writer
             .into_inner()

@@ -223,6 +223,12 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         (Some(token), _) => (Some(token), body),
         (None, true) => match to_bytes(body, state.config.server.max_body_bytes).await {
             Ok(bytes) => (field_value(&bytes, csrf::FIELD), Body::from(bytes)),
+            Err(e) if crate::server::is_body_idle_timeout(&e) => {
+                return AppError::BadRequest(format!(
+                    "{e}: the form was not received. Nothing was saved."
+                ))
+                .into_response();
+            }
             Err(_) => return too_large(state.config.server.max_body_bytes),
         },
         (None, false) => (None, body),

@@ -34,6 +34,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
@@ -122,6 +123,14 @@ pub fn router(state: AppState) -> Router {
         .route("/consent/{token}", get(recordings::consent_show).post(recordings::consent_answer))
         .route("/imports", get(imports::page))
         .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
+        // Every route above must have its answer under way within the request timeout
+        // (streamed CSV downloads only their first chunk). The uploads below are exempt:
+        // a large file over a slow line and its import may rightly take longer; their
+        // bodies are bounded by the idle timeout (server.rs) and `max_upload_bytes`.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.server.request_timeout_seconds),
+        ))
         // CSV uploads get their own, larger limit; they are spooled to disk.
         .merge(
             Router::new()
