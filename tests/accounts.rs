@@ -278,15 +278,9 @@ async fn repeated_failures_lock_the_account_then_let_the_owner_back_in(app: Test
     );
 
     // When the lock ends, the owner signs in and the run of failures is reset.
-    let key = tsp_ledger::auth::throttle::account_key("cora@example.com");
-    let row = entity::login_throttle::Entity::find_by_id(key.clone())
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: entity::login_throttle::ActiveModel = row.into();
-    active.locked_until = Set(Some(tsp_ledger::clock::now() - Duration::seconds(1)));
-    active.update(app.db()).await.unwrap();
+    let key = app
+        .end_lock(tsp_ledger::auth::throttle::account_key("cora@example.com"))
+        .await;
     let mut owner = app.anonymous();
     let response = owner
         .post(

@@ -88,6 +88,20 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             ],
             expect: [422; 5],
         },
+        // Single sign-on is open to anybody when configured (tests/oidc.rs), and absent
+        // when not, as here.
+        Row {
+            method: Get,
+            path: "/auth/oidc/start",
+            fields: &[],
+            expect: [404; 5],
+        },
+        Row {
+            method: Get,
+            path: "/auth/oidc/callback",
+            fields: &[],
+            expect: [404; 5],
+        },
         Row {
             method: Get,
             path: "/setup/0000",

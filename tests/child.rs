@@ -139,7 +139,7 @@ impl ChildServer {
         ];
         all.extend(settings.iter().cloned());
         let mut process = ChildProcess::spawn(name, "serve", &all, &[]);
-        let client = reqwest::Client::builder()
+        let client = crate::support::http_client()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap();

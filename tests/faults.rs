@@ -261,7 +261,7 @@ async fn a_server_killed_during_a_survey_load_keeps_every_acknowledged_answer(ap
     let queue = Arc::new(Mutex::new(tokens.iter().cloned().collect::<VecDeque<_>>()));
     let outcome = Arc::new(Mutex::new(LoadOutcome::default()));
     let kill_now = Arc::new(tokio::sync::Notify::new());
-    let http = reqwest::Client::builder()
+    let http = crate::support::http_client()
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .unwrap();

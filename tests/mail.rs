@@ -450,7 +450,7 @@ async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: Test
     assert_eq!(token.len(), 64);
 
     // The learner follows the link in a browser and answers.
-    let browser = reqwest::Client::builder()
+    let browser = crate::support::http_client()
         .cookie_store(true)
         .build()
         .unwrap();

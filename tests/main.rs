@@ -39,3 +39,5 @@ mod faults;
 mod scale_out;
 // issue 13: password recovery
 mod password_recovery;
+// issue 13: single sign-on against a real OpenID provider
+mod oidc;

@@ -475,15 +475,9 @@ async fn the_current_password_check_is_throttled_like_sign_in(app: TestApp) {
     );
 
     // When the lock ends, the right password changes it and resets the run.
-    let key = tsp_ledger::auth::throttle::account_key("val@example.com");
-    let row = entity::login_throttle::Entity::find_by_id(key.clone())
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut open: entity::login_throttle::ActiveModel = row.into();
-    open.locked_until = Set(Some(tsp_ledger::clock::now() - Duration::seconds(1)));
-    open.update(app.db()).await.unwrap();
+    let key = app
+        .end_lock(tsp_ledger::auth::throttle::account_key("val@example.com"))
+        .await;
     let response = val.post("/account/password", &change(PASSWORD)).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     let row = entity::login_throttle::Entity::find_by_id(key)

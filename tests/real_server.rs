@@ -4,7 +4,7 @@ use tsp_ledger::server;
 use crate::support::{PASSWORD, TestApp};
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::support::http_client()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::limited(5))
         .build()
@@ -189,7 +189,7 @@ async fn half_sent_requests_are_timed_out_and_connections_are_capped(app: TestAp
     let server = tokio::spawn(server::serve_until(state, listener, async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder()
+    let client = crate::support::http_client()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

@@ -30,7 +30,7 @@ struct Page {
 impl Browser {
     fn new() -> Browser {
         Browser {
-            http: reqwest::Client::builder()
+            http: crate::support::http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
                 .build()

@@ -132,7 +132,19 @@ impl TestApp {
     /// Another app instance on this test's database: its own state, pool (`db`) and
     /// router, as a restarted or second server has. Dropping it cleans nothing up.
     pub fn instance(&self, db: DatabaseConnection) -> TestApp {
-        let state = AppState::new(self.state.config.clone(), db, SECRET);
+        Self::sibling(self.state.config.clone(), db)
+    }
+
+    /// Another instance on this test's database with changed settings (dropping it
+    /// cleans nothing up).
+    pub fn reconfigured(&self, change: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.state.config.clone();
+        change(&mut config);
+        Self::sibling(config, self.db().clone())
+    }
+
+    fn sibling(config: Config, db: DatabaseConnection) -> TestApp {
+        let state = AppState::new(config, db, SECRET);
         TestApp {
             router: tsp_ledger::router(state.clone()),
             state,
@@ -194,6 +206,22 @@ impl TestApp {
         }
     }
 
+    /// Ends the sign-in lock on `key` now (as if its time had run out); returns the key.
+    pub async fn end_lock(&self, key: String) -> String {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        let row = entity::login_throttle::Entity::find_by_id(key.clone())
+            .one(self.db())
+            .await
+            .unwrap()
+            .expect("a throttle row for the key");
+        let mut open: entity::login_throttle::ActiveModel = row.into();
+        open.locked_until = Set(Some(
+            tsp_ledger::clock::now() - chrono::Duration::seconds(1),
+        ));
+        open.update(self.db()).await.unwrap();
+        key
+    }
+
     pub async fn ledger_actions(&self) -> Vec<(String, String, String)> {
         use sea_orm::{EntityTrait, QueryOrder};
         entity::ledger_entries::Entity::find()
@@ -239,6 +267,13 @@ impl Drop for TestApp {
 }
 
 /// TEST_DATABASE_URL, or `None` with a printed reason; in CI a missing URL is a failure.
+/// An HTTP client for tests that talk to a real socket (the process's TLS provider
+/// installed first, as the app's `main` does).
+pub fn http_client() -> reqwest::ClientBuilder {
+    tsp_ledger::install_tls_provider();
+    reqwest::Client::builder()
+}
+
 pub fn postgres_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => Some(url),

@@ -240,6 +240,7 @@ async fn verify_ledger(
 
 /// The process entry point: parse, configure, run, and turn errors into a message and exit code.
 pub fn main() -> ExitCode {
+    crate::install_tls_provider();
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,

@@ -18,7 +18,39 @@ pub struct Config {
     pub surveys: SurveysConfig,
     pub ledger: LedgerConfig,
     pub metrics: MetricsConfig,
+    pub oidc: OidcConfig,
     pub log: LogConfig,
+}
+
+/// Sign-in with Microsoft Entra ID (or any OpenID Connect provider).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcConfig {
+    /// The provider's issuer URL; empty: the option is off.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The text of the sign-in button.
+    pub button_label: String,
+    /// false: passwords sign in only the admins listed in `break_glass`.
+    pub password_sign_in: bool,
+    /// E-mails of admin accounts that keep password sign-in when it is off for everyone else.
+    pub break_glass: Vec<String>,
+}
+
+impl OidcConfig {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.trim().is_empty()
+    }
+
+    /// Whether passwords may sign in this account (see [`crate::domain::sign_in`]).
+    pub fn password_allowed(&self, email: &str, role: crate::domain::role::Role) -> bool {
+        crate::domain::sign_in::password_allowed(
+            self.password_sign_in,
+            &self.break_glass,
+            email,
+            role,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -256,10 +288,46 @@ impl Config {
         if !self.metrics.token.is_empty() && self.metrics.token.trim().chars().count() < 16 {
             bail!("metrics.token must be empty or at least 16 characters");
         }
+        self.validate_oidc()?;
         if !["file", "smtp", "stub"].contains(&self.mail.transport.as_str()) {
             bail!(
                 "mail.transport must be file, smtp or stub, got {:?}",
                 self.mail.transport
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_oidc(&self) -> anyhow::Result<()> {
+        let oidc = &self.oidc;
+        if !oidc.enabled() {
+            if !oidc.password_sign_in {
+                bail!("oidc.password_sign_in = false needs oidc.issuer, or nobody could sign in");
+            }
+            return Ok(());
+        }
+        let issuer = oidc.issuer.trim();
+        let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| issuer.starts_with(p));
+        if !issuer.starts_with("https://") && !local {
+            bail!("oidc.issuer must be an https:// URL, got {issuer:?}");
+        }
+        if oidc.client_id.trim().is_empty() {
+            bail!("oidc.client_id is empty (the Application (client) ID from Entra ID)");
+        }
+        if oidc.client_secret.trim().is_empty() {
+            bail!("oidc.client_secret is empty (set TSP_LEDGER__OIDC__CLIENT_SECRET)");
+        }
+        for email in &oidc.break_glass {
+            if crate::domain::account::Email::parse(email).is_err() {
+                bail!("oidc.break_glass: {email:?} is not an e-mail address");
+            }
+        }
+        if !oidc.password_sign_in && oidc.break_glass.is_empty() {
+            bail!(
+                "oidc.password_sign_in = false needs at least one oidc.break_glass admin, \
+                 for when the provider is down"
             );
         }
         Ok(())
@@ -376,6 +444,13 @@ fn parse_env_value(raw: &str) -> toml::Value {
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
     }
+    // A list, written as in TOML: TSP_LEDGER__OIDC__BREAK_GLASS='["root@x.example"]'.
+    if raw.trim_start().starts_with('[')
+        && let Ok(mut table) = format!("v = {raw}").parse::<toml::Table>()
+        && let Some(list) = table.remove("v")
+    {
+        return list;
+    }
     toml::Value::String(raw.to_string())
 }
 
@@ -448,5 +523,46 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("database.url"));
+    }
+
+    #[test]
+    fn single_sign_on_settings_are_checked_together() {
+        let load = |pairs: &[(&str, &str)]| {
+            Config::load_from(Path::new("/nonexistent"), None, &env(pairs))
+        };
+        let issuer = (
+            "TSP_LEDGER__OIDC__ISSUER",
+            "https://login.microsoftonline.com/t/v2.0",
+        );
+        let id = ("TSP_LEDGER__OIDC__CLIENT_ID", "11111111-2222");
+        let secret = ("TSP_LEDGER__OIDC__CLIENT_SECRET", "s3cret");
+        let off = ("TSP_LEDGER__OIDC__PASSWORD_SIGN_IN", "false");
+        let failure = |pairs: &[(&str, &str)]| load(pairs).unwrap_err().to_string();
+        assert!(failure(&[off]).contains("needs oidc.issuer"));
+        assert!(
+            failure(&[
+                ("TSP_LEDGER__OIDC__ISSUER", "http://idp.example"),
+                id,
+                secret
+            ])
+            .contains("https://")
+        );
+        assert!(failure(&[issuer, secret]).contains("oidc.client_id"));
+        assert!(failure(&[issuer, id]).contains("oidc.client_secret"));
+        assert!(failure(&[issuer, id, secret, off]).contains("break_glass"));
+        let config = load(&[
+            issuer,
+            id,
+            secret,
+            off,
+            ("TSP_LEDGER__OIDC__BREAK_GLASS", "[\"root@x.example\"]"),
+        ])
+        .unwrap();
+        assert!(config.oidc.enabled());
+        assert!(!config.oidc.password_sign_in);
+        assert!(
+            load(&[]).unwrap().oidc.password_sign_in,
+            "off by default: passwords as before"
+        );
     }
 }

@@ -17,3 +17,10 @@ pub mod web;
 
 pub use state::AppState;
 pub use web::router;
+
+/// Makes rustls on ring (the TLS stack lettre already uses) the process's default, so an
+/// HTTP client built anywhere in the process finds one. Idempotent.
+pub fn install_tls_provider() {
+    // An error only says a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -28,6 +28,8 @@ pub struct Inner {
     pub kpi_cache: crate::services::kpi::StandingCache,
     /// Request counts and latencies for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Sign-in with Microsoft Entra ID / an OpenID provider, when configured.
+    pub oidc: Option<crate::auth::oidc::Provider>,
     /// The one-time first-run link, while no user exists.
     setup_token: Mutex<Option<String>>,
 }
@@ -53,7 +55,11 @@ impl AppState {
         }
         let transport = crate::mail::transport::Transport::from_config(&config.mail)
             .expect("mail settings are checked by Config::validate");
+        let oidc =
+            crate::auth::oidc::Provider::from_config(&config.oidc, &config.server.public_url)
+                .expect("oidc settings are checked by Config::validate");
         AppState(Arc::new(Inner {
+            oidc,
             transport,
             kpi_cache: Default::default(),
             metrics: Default::default(),

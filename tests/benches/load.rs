@@ -311,6 +311,7 @@ async fn main() {
     let listener = tsp_ledger::server::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(tsp_ledger::server::serve(state.clone(), listener));
+    tsp_ledger::install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .redirect(reqwest::redirect::Policy::none())

@@ -10,4 +10,5 @@ pub mod policy;
 pub mod recording;
 pub mod redirect;
 pub mod role;
+pub mod sign_in;
 pub mod throttle;

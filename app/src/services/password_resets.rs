@@ -99,7 +99,9 @@ pub async fn request(state: &AppState, email: &str, client_addr: &str) -> Result
         .filter(users::Column::Email.eq(email.as_str()))
         .one(&tx)
         .await?;
-    if let Some(user) = user.filter(|u| u.active) {
+    // Where passwords do not sign the account in, a reset link would be of no use.
+    if let Some(user) = user.filter(|u| u.active && super::sign_in::password_allowed_for(state, u))
+    {
         issue(&tx, state, &user, &Actor::System, None).await?;
     }
     tx.commit().await?;
@@ -122,6 +124,13 @@ pub async fn send_by_admin(
         return Err(ServiceError::Refused(format!(
             "{} is deactivated: reactivate the account before sending a reset link.",
             user.email
+        )));
+    }
+    if !super::sign_in::password_allowed_for(state, &user) {
+        return Err(ServiceError::Refused(format!(
+            "Password sign-in is turned off for {}: they sign in with single sign-on \
+             (\"{}\" on the sign-in page), so a reset link would be of no use.",
+            user.email, state.config.oidc.button_label
         )));
     }
     issue(&tx, state, &user, &Actor::User(admin_id), Some(admin_id)).await?;

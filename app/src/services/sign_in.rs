@@ -9,6 +9,7 @@ use super::ServiceError;
 use crate::auth::session::{self, NewSession};
 use crate::auth::throttle::{self, account_key, client_key};
 use crate::db::begin_write;
+use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Entry};
 use crate::state::AppState;
 
@@ -22,6 +23,8 @@ pub enum SignInOutcome {
     Locked {
         until: DateTime<Utc>,
     },
+    /// Password sign-in is off for this account: it signs in through the provider.
+    PasswordOff,
 }
 
 pub async fn sign_in(
@@ -31,6 +34,12 @@ pub async fn sign_in(
     client_addr: &str,
 ) -> Result<SignInOutcome, ServiceError> {
     let email = email.trim().to_lowercase();
+    let oidc = &state.config.oidc;
+    // Decided from the e-mail alone, before any lookup: the answer tells nobody whether
+    // the account exists.
+    if !oidc.password_allowed(&email, Role::Admin) {
+        return Ok(SignInOutcome::PasswordOff);
+    }
     let keys = [account_key(&email), client_key(client_addr)];
     if let Some(until) = throttle::locked_until(&state.db, &keys).await? {
         return Ok(SignInOutcome::Locked { until });
@@ -47,7 +56,7 @@ pub async fn sign_in(
 
     let tx = begin_write(&state.db).await?;
     match user {
-        Some(user) if password_ok && user.active => {
+        Some(user) if password_ok && user.active && password_allowed_for(state, &user) => {
             throttle::record_success(&tx, &keys[0]).await?;
             let session = session::create(&tx, &state.sessions, user.id).await?;
             tx.commit().await?;
@@ -59,6 +68,41 @@ pub async fn sign_in(
             Ok(SignInOutcome::Invalid)
         }
     }
+}
+
+/// A break-glass e-mail keeps password sign-in only while its account is an admin.
+pub(crate) fn password_allowed_for(state: &AppState, user: &users::Model) -> bool {
+    user.role
+        .parse::<Role>()
+        .is_ok_and(|role| state.config.oidc.password_allowed(&user.email, role))
+}
+
+pub enum VerifiedSignInOutcome {
+    SignedIn {
+        user: users::Model,
+        session: NewSession,
+    },
+    /// No active account has the e-mail the provider vouched for.
+    NoAccount,
+}
+
+/// Signs in the account whose e-mail a sign-in provider has verified. Accounts are never
+/// created here: an admin invites people first.
+pub async fn sign_in_verified(
+    state: &AppState,
+    email: &str,
+) -> Result<VerifiedSignInOutcome, ServiceError> {
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.trim().to_lowercase()))
+        .one(&state.db)
+        .await?;
+    let Some(user) = user.filter(|u| u.active) else {
+        return Ok(VerifiedSignInOutcome::NoAccount);
+    };
+    let tx = begin_write(&state.db).await?;
+    let session = session::create(&tx, &state.sessions, user.id).await?;
+    tx.commit().await?;
+    Ok(VerifiedSignInOutcome::SignedIn { user, session })
 }
 
 /// Counts one failed password check against the account and the client address (the

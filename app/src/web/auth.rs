@@ -1,22 +1,22 @@
 //! Sign in, sign out, first-run setup.
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::middleware::ClientAddr;
-use super::page::{FieldErrors, Page, PageContext, cookie, redirect_with_flash};
+use super::page::{FieldErrors, Page, PageContext, cookie, read_cookie, redirect_with_flash};
 use crate::auth::extract::CurrentUser;
-use crate::auth::session;
+use crate::auth::{oidc, session};
 use crate::domain::account::{Email, check_new_password, parse_name};
 use crate::domain::redirect::safe_next;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::services::accounts::{self, NewAccount};
-use crate::services::sign_in::{SignInOutcome, sign_in};
+use crate::services::sign_in::{SignInOutcome, VerifiedSignInOutcome, sign_in, sign_in_verified};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -26,6 +26,29 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// The single sign-on button's text, when a provider is configured.
+    sso_label: Option<String>,
+    /// false: the password form is only for break-glass admins, folded away.
+    password_sign_in: bool,
+}
+
+impl LoginPage {
+    fn new(state: &AppState, ctx: &PageContext, email: String, next: String) -> LoginPage {
+        LoginPage {
+            page: ctx.page("Sign in"),
+            email,
+            next,
+            error: None,
+            sso_label: state.oidc.as_ref().map(|p| p.button_label().to_string()),
+            password_sign_in: state.config.oidc.password_sign_in,
+        }
+    }
+
+    /// The page again with `error`, answered with `status`.
+    fn refused(mut self, status: StatusCode, error: String) -> Result<Response, AppError> {
+        self.error = Some(error);
+        Ok((status, Html(self.render()?)).into_response())
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,6 +57,7 @@ pub struct NextQuery {
 }
 
 pub async fn login_form(
+    State(state): State<AppState>,
     ctx: PageContext,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
@@ -41,12 +65,7 @@ pub async fn login_form(
     if ctx.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    let page = LoginPage {
-        page: ctx.page("Sign in"),
-        email: String::new(),
-        next,
-        error: None,
-    };
+    let page = LoginPage::new(&state, &ctx, String::new(), next);
     Ok(Html(page.render()?).into_response())
 }
 
@@ -78,18 +97,13 @@ pub async fn login(
     let next = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
     let error = match sign_in(&state, &form.email, &form.password, &addr).await? {
         SignInOutcome::SignedIn { session, user } => {
-            // Replace any earlier session of this browser (no fixation).
-            if let Some(old) = &ctx.user {
-                session::destroy(&state.db, &old.session_hash).await?;
-            }
-            tracing::info!(user_id = user.id, "signed in");
-            let mut response = Redirect::to(&next).into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                session_cookie(&state, &session.cookie_value),
-            );
-            return Ok(response);
+            tracing::info!(user_id = user.id, method = "password", "signed in");
+            return signed_in(&state, &ctx, &session, &next).await;
         }
+        SignInOutcome::PasswordOff => format!(
+            "Password sign-in is turned off for this account; use \"{}\".",
+            state.config.oidc.button_label
+        ),
         SignInOutcome::Invalid => {
             "The e-mail or password is wrong, or the account is inactive.".to_string()
         }
@@ -102,17 +116,137 @@ pub async fn login(
             )
         }
     };
-    let page = LoginPage {
-        page: ctx.page("Sign in"),
-        email: form.email,
-        next,
-        error: Some(error),
+    LoginPage::new(&state, &ctx, form.email, next).refused(StatusCode::UNPROCESSABLE_ENTITY, error)
+}
+
+/// The answer to a successful sign-in of any kind: a fresh session replacing any earlier
+/// one of this browser (no fixation), then on to `next`.
+async fn signed_in(
+    state: &AppState,
+    ctx: &PageContext,
+    session: &session::NewSession,
+    next: &str,
+) -> Result<Response, AppError> {
+    if let Some(old) = &ctx.user {
+        session::destroy(&state.db, &old.session_hash).await?;
+    }
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(state, &session.cookie_value),
+    );
+    Ok(response)
+}
+
+/// `GET /auth/oidc/start`: off to the provider, the unfinished sign-in sealed in a cookie.
+pub async fn oidc_start(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let provider = state.oidc.as_ref().ok_or(AppError::NotFound)?;
+    let next = safe_next(q.next.as_deref()).unwrap_or_else(|| "/".into());
+    match provider.start(next.clone(), crate::clock::now()).await {
+        Ok((url, flow)) => {
+            let mut response = Redirect::to(&url).into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookie(
+                    oidc::COOKIE,
+                    &flow.seal(&state.secret),
+                    Some(oidc::FLOW_MINUTES * 60),
+                    state.config.server.secure_cookies,
+                ),
+            );
+            Ok(response)
+        }
+        Err(error) => oidc_refused(&state, &ctx, next, error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /auth/oidc/callback`: where the provider sends the browser back.
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let provider = state.oidc.as_ref().ok_or(AppError::NotFound)?;
+    let now = crate::clock::now();
+    let flow = read_cookie(&headers, oidc::COOKIE)
+        .and_then(|sealed| oidc::Flow::open(&state.secret, sealed, now));
+    let next = flow
+        .as_ref()
+        .map_or_else(|| "/".to_string(), |f| f.next.clone());
+    let outcome = match (q.error, flow) {
+        (Some(code), _) => Err(oidc::OidcError::refused(
+            q.error_description.as_deref().unwrap_or(&code),
+        )),
+        (None, None) => Err(oidc::OidcError::FlowInvalid),
+        (None, Some(flow)) => provider.finish(flow, &q.state, &q.code, now).await,
     };
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        Html(page.render()?),
-    )
-        .into_response())
+    let mut response = match outcome {
+        Err(error) => oidc_refused(&state, &ctx, next, error)?,
+        Ok(identity) => match sign_in_verified(&state, &identity.email).await? {
+            VerifiedSignInOutcome::SignedIn { user, session } => {
+                tracing::info!(user_id = user.id, method = "oidc", "signed in");
+                signed_in(&state, &ctx, &session, &identity.next).await?
+            }
+            VerifiedSignInOutcome::NoAccount => {
+                tracing::info!(subject = %identity.subject, "single sign-on for an e-mail with no active account");
+                LoginPage::new(&state, &ctx, String::new(), next).refused(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "No active tsp-ledger account uses {}. Ask an administrator to invite you with that address.",
+                        identity.email
+                    ),
+                )?
+            }
+        },
+    };
+    // The flow is spent either way.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(
+            oidc::COOKIE,
+            "",
+            Some(0),
+            state.config.server.secure_cookies,
+        ),
+    );
+    Ok(response)
+}
+
+fn oidc_refused(
+    state: &AppState,
+    ctx: &PageContext,
+    next: String,
+    error: oidc::OidcError,
+) -> Result<Response, AppError> {
+    use oidc::OidcError as E;
+    let status = match &error {
+        E::Unreachable(detail) => {
+            tracing::warn!(%detail, "single sign-on provider unreachable");
+            StatusCode::BAD_GATEWAY
+        }
+        E::TokenInvalid(detail) => {
+            tracing::warn!(%detail, "single sign-on ID token refused");
+            StatusCode::BAD_REQUEST
+        }
+        E::FlowInvalid | E::TokenExpired => StatusCode::BAD_REQUEST,
+        E::Refused(_) | E::EmailNotVerified => StatusCode::FORBIDDEN,
+    };
+    LoginPage::new(state, ctx, String::new(), next).refused(status, error.to_string())
 }
 
 pub async fn logout(
@@ -230,9 +364,5 @@ pub async fn setup(
         name: form.name,
         errors,
     };
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        Html(page.render()?),
-    )
-        .into_response())
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
 }
