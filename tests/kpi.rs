@@ -700,3 +700,92 @@ async fn rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count
     );
 }
 db_test!(rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count);
+
+/// The KPI queries' CASE expressions are rendered from the domain rules: the database's
+/// reason and category equal `domain::kpi::exclusion` and `DurationCategory::of` for
+/// every status × content × modality × duration combination.
+async fn the_sql_rules_equal_the_domain_rules_for_every_combination(app: TestApp) {
+    use entity::{classes, courses};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
+    use tsp_ledger::domain::catalog::{Content, DurationCategory};
+    use tsp_ledger::domain::delivery::{ClassStatus, Modality};
+    use tsp_ledger::domain::kpi::exclusion;
+
+    let trainer = fixtures::trainer(&app, "Mia", "MCT-1", date("2030-01-01"), None).await;
+    let now = tsp_ledger::clock::now();
+    let mut expected = std::collections::HashMap::new();
+    let mut n = 0;
+    for &content in Content::ALL {
+        for fundamentals in [false, true] {
+            for days in 0..=4u32 {
+                n += 1;
+                let course = courses::ActiveModel {
+                    course_code: Set(format!("X-{n}")),
+                    title: Set(format!("Course {n}")),
+                    duration_days: Set(days as i32),
+                    fundamentals: Set(fundamentals),
+                    solution_area: Set(Some("security".into())),
+                    content: Set(content.id().into()),
+                    courseware_version: Set("1".into()),
+                    retired: Set(false),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(app.db())
+                .await
+                .unwrap();
+                for &status in ClassStatus::ALL {
+                    for &modality in Modality::ALL {
+                        let class = classes::ActiveModel {
+                            class_ref: Set(format!("C-{n}-{status}-{modality}").to_uppercase()),
+                            course_id: Set(course.id),
+                            trainer_id: Set(trainer.id),
+                            start_date: Set(date("2026-05-04")),
+                            end_date: Set(date("2026-05-04")),
+                            modality: Set(modality.id().into()),
+                            status: Set(status.id().into()),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            ..Default::default()
+                        }
+                        .insert(app.db())
+                        .await
+                        .unwrap();
+                        let reason =
+                            exclusion(status, content, modality).map_or(kpi::ELIGIBLE, |r| r.id());
+                        let category = DurationCategory::of(fundamentals, days).id();
+                        expected.insert(class.id, (reason, category));
+                    }
+                }
+            }
+        }
+    }
+    let sql = format!(
+        "SELECT cl.id AS id, {} AS reason, {} AS category FROM classes cl \
+         JOIN courses co ON co.id = cl.course_id",
+        kpi::exclusion_sql(),
+        kpi::category_sql()
+    );
+    let rows = app
+        .db()
+        .query_all_raw(Statement::from_string(app.db().get_database_backend(), sql))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), expected.len());
+    assert_eq!(rows.len(), 2 * 2 * 5 * 4 * 3);
+    for row in rows {
+        let id: i64 = row.try_get("", "id").unwrap();
+        let got = (
+            row.try_get::<String>("", "reason").unwrap(),
+            row.try_get::<String>("", "category").unwrap(),
+        );
+        let (reason, category) = expected[&id];
+        assert_eq!(
+            (got.0.as_str(), got.1.as_str()),
+            (reason, category),
+            "class {id}"
+        );
+    }
+}
+db_test!(the_sql_rules_equal_the_domain_rules_for_every_combination);

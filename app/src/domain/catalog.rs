@@ -87,7 +87,7 @@ impl DurationCategory {
     pub fn of(fundamentals: bool, duration_days: u32) -> DurationCategory {
         if fundamentals {
             DurationCategory::Fundamentals
-        } else if duration_days <= 2 {
+        } else if duration_days <= SHORT_COURSE_MAX_DAYS {
             DurationCategory::TwoDaysOrLess
         } else {
             DurationCategory::ThreeDaysOrMore
@@ -111,25 +111,13 @@ impl DurationCategory {
     }
 }
 
-/// Official Microsoft courseware or the partner's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Content {
-    Official,
-    Unofficial,
-}
+id_enum!(Content {
+    Official = "official" / "Official Microsoft courseware",
+    Unofficial = "unofficial" / "The partner's own content",
+});
 
-impl FromStr for Content {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "official" => Ok(Content::Official),
-            "unofficial" => Ok(Content::Unofficial),
-            other => Err(format!(
-                "unknown content {other:?}: expected official or unofficial"
-            )),
-        }
-    }
-}
+/// The longest official duration, in days, of a "2 days or less" course.
+pub const SHORT_COURSE_MAX_DAYS: u32 = 2;
 
 #[cfg(test)]
 mod tests {

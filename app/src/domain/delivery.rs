@@ -1,48 +1,8 @@
 //! Classes: modality, the status lifecycle, confirmation and amendments (SPEC §2).
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 
 use super::role::Role;
-
-macro_rules! id_enum {
-    ($name:ident { $($variant:ident = $id:literal / $label:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn id(self) -> &'static str {
-                match self { $($name::$variant => $id),+ }
-            }
-
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let s = s.trim();
-                $name::ALL.iter().copied().find(|v| v.id() == s).ok_or_else(|| {
-                    let ids: Vec<_> = $name::ALL.iter().map(|v| v.id()).collect();
-                    format!("must be one of {}, not {s:?}", ids.join(", "))
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.id())
-            }
-        }
-    };
-}
-
-pub(crate) use id_enum;
 
 id_enum!(Modality {
     InPerson = "in_person" / "Live, in person",

@@ -4,7 +4,8 @@
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
-use super::catalog::{DurationCategory, SolutionArea};
+use super::catalog::{Content, DurationCategory, SolutionArea};
+use super::delivery::{ClassStatus, Modality};
 
 /// Every number of the program's rules, in one place: a change of rules is one edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,25 +211,62 @@ pub struct Excluded {
     pub surveys: i64,
 }
 
-/// Why a class that ended in the window does not count: the first reason that applies,
-/// in the order cancelled, unofficial, recorded, unconfirmed. `None`: it counts.
-pub fn exclusion(
-    status_cancelled: bool,
-    official: bool,
-    recorded: bool,
-    confirmed: bool,
-) -> Option<&'static str> {
-    if status_cancelled {
-        Some("cancelled")
-    } else if !official {
-        Some("unofficial")
-    } else if recorded {
-        Some("recorded")
-    } else if !confirmed {
-        Some("unconfirmed")
-    } else {
-        None
+id_enum!(Exclusion {
+    Cancelled = "cancelled" / "Cancelled",
+    Unofficial = "unofficial" / "Unofficial content",
+    Recorded = "recorded" / "Recorded delivery",
+    Unconfirmed = "unconfirmed" / "Not confirmed",
+});
+
+/// One test of the exclusion rule on a class (its status, its course's content, its
+/// modality), as data, so the database query is built from the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassTest {
+    StatusIs(ClassStatus),
+    StatusIsNot(ClassStatus),
+    ContentIsNot(Content),
+    ModalityIs(Modality),
+}
+
+impl ClassTest {
+    pub fn holds(self, status: ClassStatus, content: Content, modality: Modality) -> bool {
+        match self {
+            ClassTest::StatusIs(s) => status == s,
+            ClassTest::StatusIsNot(s) => status != s,
+            ClassTest::ContentIsNot(c) => content != c,
+            ClassTest::ModalityIs(m) => modality == m,
+        }
     }
+}
+
+/// Why a class's codes and surveys do not count: the first reason whose test holds, in
+/// this order. A change of the program's rules is an edit here; the KPI queries are
+/// rendered from it (`services::kpi`).
+pub const EXCLUSION_RULE: [(Exclusion, ClassTest); 4] = [
+    (
+        Exclusion::Cancelled,
+        ClassTest::StatusIs(ClassStatus::Cancelled),
+    ),
+    (
+        Exclusion::Unofficial,
+        ClassTest::ContentIsNot(Content::Official),
+    ),
+    (
+        Exclusion::Recorded,
+        ClassTest::ModalityIs(Modality::Recorded),
+    ),
+    (
+        Exclusion::Unconfirmed,
+        ClassTest::StatusIsNot(ClassStatus::Confirmed),
+    ),
+];
+
+/// Why a class does not count, if it does not: see [`EXCLUSION_RULE`].
+pub fn exclusion(status: ClassStatus, content: Content, modality: Modality) -> Option<Exclusion> {
+    EXCLUSION_RULE
+        .iter()
+        .find(|(_, test)| test.holds(status, content, modality))
+        .map(|(reason, _)| *reason)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -827,11 +865,31 @@ mod tests {
 
     #[test]
     fn rule_kpi_eligible_excludes_by_the_first_reason_in_spec_order() {
-        assert_eq!(exclusion(true, false, true, false), Some("cancelled"));
-        assert_eq!(exclusion(false, false, true, false), Some("unofficial"));
-        assert_eq!(exclusion(false, true, true, true), Some("recorded"));
-        assert_eq!(exclusion(false, true, false, false), Some("unconfirmed"));
-        assert_eq!(exclusion(false, true, false, true), None);
+        use ClassStatus::*;
+        use Content::*;
+        use Modality::*;
+        assert_eq!(
+            exclusion(Cancelled, Unofficial, Recorded),
+            Some(Exclusion::Cancelled)
+        );
+        assert_eq!(
+            exclusion(Delivered, Unofficial, Recorded),
+            Some(Exclusion::Unofficial)
+        );
+        assert_eq!(
+            exclusion(Confirmed, Official, Recorded),
+            Some(Exclusion::Recorded)
+        );
+        assert_eq!(
+            exclusion(Delivered, Official, Virtual),
+            Some(Exclusion::Unconfirmed)
+        );
+        assert_eq!(
+            exclusion(Scheduled, Official, InPerson),
+            Some(Exclusion::Unconfirmed)
+        );
+        assert_eq!(exclusion(Confirmed, Official, InPerson), None);
+        assert_eq!(exclusion(Confirmed, Official, Virtual), None);
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 
 use super::catalog::Content;
-use super::delivery::id_enum;
 
 id_enum!(RecordingStatus {
     Draft = "draft" / "Draft",

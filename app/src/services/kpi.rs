@@ -2,30 +2,87 @@
 //! date, vouchers by purchase date, survey responses by submission date, classes by end
 //! date), never loading the rows themselves.
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use chrono::{Months, NaiveDate};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use super::ServiceError;
-use crate::domain::catalog::{DurationCategory, SolutionArea};
+use crate::domain::catalog::{DurationCategory, SHORT_COURSE_MAX_DAYS, SolutionArea};
+use crate::domain::delivery::ClassStatus;
 use crate::domain::kpi::{
-    self, CategoryValues, ExcludedClasses, Inputs, MonthFigures, Report, RulesProfile, ScoreTally,
+    self, CategoryValues, ClassTest, ExcludedClasses, Exclusion, Inputs, MonthFigures, Report,
+    RulesProfile, ScoreTally,
 };
 
-/// The duration category of the joined course `co`, as SPEC §2 derives it.
-pub(super) const CATEGORY: &str = "CASE WHEN co.fundamentals THEN 'fundamentals' \
-    WHEN co.duration_days <= 2 THEN 'two_days_or_less' ELSE 'three_days_or_more' END";
+/// The value of [`exclusion_sql`] for a class that counts.
+pub const ELIGIBLE: &str = "eligible";
 
-/// Why a class does not count: the first reason, in the order SPEC §4 gives.
-pub(super) const EXCLUSION: &str = "CASE WHEN cl.status = 'cancelled' THEN 'cancelled' \
-    WHEN co.content <> 'official' THEN 'unofficial' WHEN cl.modality = 'recorded' THEN 'recorded' \
-    WHEN cl.status <> 'confirmed' THEN 'unconfirmed' ELSE 'eligible' END";
+/// A vocabulary id as an SQL literal (ids are fixed words; quotes doubled regardless).
+fn literal(id: &str) -> String {
+    format!("'{}'", id.replace('\'', "''"))
+}
 
-pub(super) const ANSWERS: &str = "(CASE WHEN r.q1 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q2 IS NULL THEN 0 ELSE 1 END \
-    + CASE WHEN r.q3 IS NULL THEN 0 ELSE 1 END + CASE WHEN r.q4 IS NULL THEN 0 ELSE 1 END \
-    + CASE WHEN r.q5 IS NULL THEN 0 ELSE 1 END)";
+/// The duration category of the joined course `co`, rendered from
+/// [`DurationCategory::of`]'s rule.
+pub fn category_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "CASE WHEN co.fundamentals THEN {} WHEN co.duration_days <= {SHORT_COURSE_MAX_DAYS} THEN {} ELSE {} END",
+            literal(DurationCategory::Fundamentals.id()),
+            literal(DurationCategory::TwoDaysOrLess.id()),
+            literal(DurationCategory::ThreeDaysOrMore.id()),
+        )
+    });
+    &SQL
+}
 
-pub(super) const ANSWER_SUM: &str = "(COALESCE(r.q1, 0) + COALESCE(r.q2, 0) + COALESCE(r.q3, 0) + COALESCE(r.q4, 0) + COALESCE(r.q5, 0))";
+/// Why the joined class `cl` of course `co` does not count, or [`ELIGIBLE`]: rendered
+/// from [`kpi::EXCLUSION_RULE`], test by test in its order.
+pub fn exclusion_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let mut sql = String::from("CASE");
+        for (reason, test) in kpi::EXCLUSION_RULE {
+            let condition = match test {
+                ClassTest::StatusIs(s) => format!("cl.status = {}", literal(s.id())),
+                ClassTest::StatusIsNot(s) => format!("cl.status <> {}", literal(s.id())),
+                ClassTest::ContentIsNot(c) => format!("co.content <> {}", literal(c.id())),
+                ClassTest::ModalityIs(m) => format!("cl.modality = {}", literal(m.id())),
+            };
+            sql.push_str(&format!(" WHEN {condition} THEN {}", literal(reason.id())));
+        }
+        sql.push_str(&format!(" ELSE {} END", literal(ELIGIBLE)));
+        sql
+    });
+    &SQL
+}
+
+/// The reason column of a row: `None` for a class that counts.
+pub(super) fn reason(row: &QueryResult) -> Result<Option<Exclusion>, ServiceError> {
+    let id: String = row.try_get("", "reason")?;
+    if id == ELIGIBLE {
+        return Ok(None);
+    }
+    id.parse()
+        .map(Some)
+        .map_err(|e| ServiceError::Other(anyhow::anyhow!("KPI reason {e}")))
+}
+
+/// How many of a response's five scored questions (`q1`..`q5` of table `alias`) were answered.
+pub(super) fn answers_sql(alias: &str) -> String {
+    let terms: Vec<String> = (1..=5)
+        .map(|q| format!("CASE WHEN {alias}.q{q} IS NULL THEN 0 ELSE 1 END"))
+        .collect();
+    format!("({})", terms.join(" + "))
+}
+
+/// The sum of a response's answered scores (table `alias`).
+pub(super) fn answer_sum_sql(alias: &str) -> String {
+    let terms: Vec<String> = (1..=5)
+        .map(|q| format!("COALESCE({alias}.q{q}, 0)"))
+        .collect();
+    format!("({})", terms.join(" + "))
+}
 
 /// Runs `sql` (written with `?` placeholders) with `values` on either backend.
 pub(super) async fn rows(
@@ -66,8 +123,10 @@ struct Scan {
 /// placeholders for the window's first and last day. Public so that a benchmark can run
 /// exactly these in the database's own CLI.
 pub fn scan_statements() -> [String; 4] {
+    let (category, exclusion) = (category_sql(), exclusion_sql());
+    let (answers, answer_sum) = (answers_sql("r"), answer_sum_sql("r"));
     let codes = format!(
-        "SELECT x.month AS month, {CATEGORY} AS category, {EXCLUSION} AS reason, CAST(SUM(x.n) AS BIGINT) AS n \
+        "SELECT x.month AS month, {category} AS category, {exclusion} AS reason, CAST(SUM(x.n) AS BIGINT) AS n \
          FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS n \
                FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
                WHERE ac.redeemed_on >= ? AND ac.redeemed_on <= ? GROUP BY 1, 2) x \
@@ -81,11 +140,11 @@ pub fn scan_statements() -> [String; 4] {
         month = month_of("purchased_on")
     );
     let responses = format!(
-        "SELECT x.month AS month, {CATEGORY} AS category, co.solution_area AS area, \
-         {EXCLUSION} AS reason, CAST(SUM(x.surveys) AS BIGINT) AS surveys, \
+        "SELECT x.month AS month, {category} AS category, co.solution_area AS area, \
+         {exclusion} AS reason, CAST(SUM(x.surveys) AS BIGINT) AS surveys, \
          CAST(SUM(x.answers) AS BIGINT) AS answers, CAST(SUM(x.total) AS BIGINT) AS total \
          FROM (SELECT e.class_id AS class_id, {month} AS month, COUNT(*) AS surveys, \
-               SUM({ANSWERS}) AS answers, SUM({ANSWER_SUM}) AS total \
+               SUM({answers}) AS answers, SUM({answer_sum}) AS total \
                FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id \
                WHERE r.submitted_on >= ? AND r.submitted_on <= ? GROUP BY 1, 2) x \
          JOIN classes cl ON cl.id = x.class_id JOIN courses co ON co.id = cl.course_id \
@@ -93,7 +152,7 @@ pub fn scan_statements() -> [String; 4] {
         month = month_of("r.submitted_on")
     );
     let classes = format!(
-        "SELECT {EXCLUSION} AS reason, COUNT(*) AS n FROM classes cl \
+        "SELECT {exclusion} AS reason, COUNT(*) AS n FROM classes cl \
          JOIN courses co ON co.id = cl.course_id \
          WHERE cl.end_date >= ? AND cl.end_date <= ? GROUP BY 1"
     );
@@ -116,11 +175,11 @@ async fn scan(
         let n: i64 = row.try_get("", "n")?;
         let category = category(&row.try_get::<String>("", "category")?);
         let month = scan.months.entry(row.try_get("", "month")?).or_default();
-        match row.try_get::<String>("", "reason")?.as_str() {
-            "eligible" => month.codes.add(category, n),
-            reason => {
+        match reason(&row)? {
+            None => month.codes.add(category, n),
+            Some(why) => {
                 month.excluded.redeemed_codes += n;
-                if reason == "unconfirmed" {
+                if why == Exclusion::Unconfirmed {
                     scan.awaiting_codes.add(category, n);
                 }
             }
@@ -139,15 +198,12 @@ async fn scan(
     for row in rows(db, &responses, window()).await? {
         let surveys: i64 = row.try_get("", "surveys")?;
         let month = scan.months.entry(row.try_get("", "month")?).or_default();
-        match row.try_get::<String>("", "reason")?.as_str() {
-            "eligible" => {}
-            reason => {
-                month.excluded.surveys += surveys;
-                if reason == "unconfirmed" {
-                    scan.awaiting_surveys += surveys;
-                }
-                continue;
+        if let Some(why) = reason(&row)? {
+            month.excluded.surveys += surveys;
+            if why == Exclusion::Unconfirmed {
+                scan.awaiting_surveys += surveys;
             }
+            continue;
         }
         let category = category(&row.try_get::<String>("", "category")?);
         let area: Option<String> = row.try_get("", "area")?;
@@ -174,12 +230,12 @@ async fn scan(
     for row in rows(db, &classes, window()).await? {
         let n: i64 = row.try_get("", "n")?;
         let excluded = &mut scan.excluded_classes;
-        match row.try_get::<String>("", "reason")?.as_str() {
-            "cancelled" => excluded.cancelled += n,
-            "unofficial" => excluded.unofficial += n,
-            "recorded" => excluded.recorded += n,
-            "unconfirmed" => excluded.unconfirmed += n,
-            _ => {}
+        match reason(&row)? {
+            Some(Exclusion::Cancelled) => excluded.cancelled += n,
+            Some(Exclusion::Unofficial) => excluded.unofficial += n,
+            Some(Exclusion::Recorded) => excluded.recorded += n,
+            Some(Exclusion::Unconfirmed) => excluded.unconfirmed += n,
+            None => {}
         }
     }
     Ok(scan)
@@ -275,14 +331,16 @@ pub async fn standing(
         awaiting_surveys: scan.awaiting_surveys,
         ..Potential::default()
     };
+    // Credit that could still come: classes that count or only wait on a confirmation.
+    let (category_case, exclusion) = (category_sql(), exclusion_sql());
+    let unconfirmed_reason = literal(Exclusion::Unconfirmed.id());
     let unredeemed = format!(
-        "SELECT {CATEGORY} AS category, COUNT(*) AS n \
+        "SELECT {category_case} AS category, COUNT(*) AS n \
          FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
          JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
          WHERE ac.redeemed_on IS NULL AND ac.issued_on IS NOT NULL \
          AND (ac.expires_on IS NULL OR ac.expires_on >= ?) \
-         AND co.content = 'official' AND cl.modality IN ('in_person', 'virtual') \
-         AND cl.status <> 'cancelled' GROUP BY 1"
+         AND {exclusion} IN ('{ELIGIBLE}', {unconfirmed_reason}) GROUP BY 1"
     );
     for row in rows(db, &unredeemed, vec![Value::from(as_of)]).await? {
         potential.unredeemed_codes.add(
@@ -290,12 +348,15 @@ pub async fn standing(
             row.try_get("", "n")?,
         );
     }
-    let unconfirmed = "SELECT COUNT(*) AS n FROM classes cl JOIN courses co ON co.id = cl.course_id \
-         WHERE cl.status = 'delivered' AND co.content = 'official' \
-         AND cl.modality IN ('in_person', 'virtual') AND cl.end_date >= ? AND cl.end_date <= ?";
+    let unconfirmed = format!(
+        "SELECT COUNT(*) AS n FROM classes cl JOIN courses co ON co.id = cl.course_id \
+         WHERE cl.status = {delivered} AND {exclusion} = {unconfirmed_reason} \
+         AND cl.end_date >= ? AND cl.end_date <= ?",
+        delivered = literal(ClassStatus::Delivered.id())
+    );
     if let Some(row) = rows(
         db,
-        unconfirmed,
+        &unconfirmed,
         vec![Value::from(start), Value::from(as_of)],
     )
     .await?

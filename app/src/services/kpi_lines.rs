@@ -6,7 +6,9 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use tokio::sync::mpsc;
 
 use super::ServiceError;
-use super::kpi::{ANSWER_SUM, ANSWERS, CATEGORY, EXCLUSION, category, rows};
+use super::kpi::{
+    ELIGIBLE, answer_sum_sql, answers_sql, category, category_sql, exclusion_sql, rows,
+};
 use super::vouchers::{Level, points_text};
 use crate::domain::catalog::SolutionArea;
 use crate::domain::kpi::{self, RulesProfile};
@@ -152,9 +154,10 @@ fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) 
     };
     let joins = "JOIN enrollments e ON e.id = t.enrollment_id JOIN classes cl ON cl.id = e.class_id \
                  JOIN courses co ON co.id = cl.course_id";
+    let (category, exclusion) = (category_sql(), exclusion_sql());
     let class_columns = format!(
-        "cl.class_ref AS class_ref, co.course_code AS course_code, {CATEGORY} AS category, \
-         co.solution_area AS area, {EXCLUSION} AS reason"
+        "cl.class_ref AS class_ref, co.course_code AS course_code, {category} AS category, \
+         co.solution_area AS area, {exclusion} AS reason"
     );
     let eligible = match filter.figure {
         Figure::ExcludedCodes | Figure::ExcludedSurveys => "<>",
@@ -165,21 +168,20 @@ fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) 
             "SELECT t.id AS id, t.code AS item, t.redeemed_on AS day, {class_columns}, \
              CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
              FROM achievement_codes t {joins} \
-             WHERE t.redeemed_on >= ? AND t.redeemed_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible'"
+             WHERE t.redeemed_on >= ? AND t.redeemed_on <= ?{area} AND {exclusion} {eligible} '{ELIGIBLE}'"
         ),
         Figure::Surveys | Figure::ExcludedSurveys => {
-            let answers = ANSWERS.replace("r.", "t.");
-            let total = ANSWER_SUM.replace("r.", "t.");
+            let (answers, total) = (answers_sql("t"), answer_sum_sql("t"));
             format!(
                 "SELECT t.id AS id, CAST(t.id AS TEXT) AS item, t.submitted_on AS day, {class_columns}, \
                  CAST({answers} AS BIGINT) AS answers, CAST({total} AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
                  FROM survey_responses t {joins} \
-                 WHERE t.submitted_on >= ? AND t.submitted_on <= ?{area} AND {EXCLUSION} {eligible} 'eligible'"
+                 WHERE t.submitted_on >= ? AND t.submitted_on <= ?{area} AND {exclusion} {eligible} '{ELIGIBLE}'"
             )
         }
         Figure::Exams => format!(
             "SELECT t.id AS id, t.order_ref AS item, t.purchased_on AS day, '' AS class_ref, \
-             t.exam_code AS course_code, t.level AS category, NULL AS area, 'eligible' AS reason, \
+             t.exam_code AS course_code, t.level AS category, NULL AS area, '{ELIGIBLE}' AS reason, \
              CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(t.quantity AS BIGINT) AS units \
              FROM exam_vouchers t WHERE t.purchased_on >= ? AND t.purchased_on <= ?{area}"
         ),
@@ -201,10 +203,10 @@ fn half_points(
         Figure::Surveys if has_area => rules.area_survey_half_points.get(category(category_id)),
         Figure::Exams => {
             units
-                * match category_id.parse::<Level>() {
-                    Ok(Level::Fundamentals) => rules.exam_fundamentals_half_points,
-                    _ => rules.exam_advanced_half_points,
-                }
+                * category_id
+                    .parse::<Level>()
+                    .unwrap_or(Level::Advanced)
+                    .half_points_under(rules)
         }
         Figure::Surveys | Figure::ExcludedCodes | Figure::ExcludedSurveys => 0,
     }

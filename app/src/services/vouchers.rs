@@ -50,11 +50,16 @@ impl Level {
         }
     }
 
-    /// Exam points per voucher unit, in half-points (SPEC §4 keeps points as integers).
+    /// Exam points per voucher unit, in half-points, as the designation's rules profile
+    /// weighs them (points are kept as integers).
     pub fn half_points_per_unit(self) -> i64 {
+        self.half_points_under(&crate::domain::kpi::DESIGNATION_2025)
+    }
+
+    pub fn half_points_under(self, rules: &crate::domain::kpi::RulesProfile) -> i64 {
         match self {
-            Level::Fundamentals => 1,
-            Level::Advanced => 2,
+            Level::Fundamentals => rules.exam_fundamentals_half_points,
+            Level::Advanced => rules.exam_advanced_half_points,
         }
     }
 }
