@@ -1030,3 +1030,91 @@ async fn forbidden_pages_are_styled_and_say_why(app: TestApp) {
     response.assert_contains("Page not found");
 }
 db_test!(forbidden_pages_are_styled_and_say_why);
+
+/// The router and the matrix are built from two lists; this keeps them one: every route
+/// of `web::routes()` has a row (the most specific template a row's path fits is the one
+/// it covers), and every row is a route.
+#[test]
+fn every_route_has_a_row_in_the_matrix() {
+    let ids = Ids {
+        other_user: 1,
+        course: 1,
+        trainer: 1,
+        class: 1,
+        enrollment: 1,
+        voucher: 1,
+        token: 1,
+        recording: 1,
+        consent: 1,
+        consent_token: "t".into(),
+        reset_token: "t".into(),
+        takedown: 1,
+        checkpoint: 1,
+    };
+    let routes: Vec<(&'static str, &'static str)> = tsp_ledger::web::routes()
+        .iter()
+        .map(|r| {
+            let method = if r.method == axum::http::Method::GET {
+                "GET"
+            } else {
+                "POST"
+            };
+            assert!(
+                matches!(r.method.as_str(), "GET" | "POST"),
+                "{} {}",
+                r.method,
+                r.path
+            );
+            (method, r.path)
+        })
+        .collect();
+    let segments = |path: &str| -> Vec<String> {
+        let path = path.split('?').next().unwrap_or(path);
+        path.split('/').map(str::to_string).collect()
+    };
+    let mut covered = std::collections::HashSet::new();
+    let mut stale = vec![];
+    for (row, _) in matrix(&ids) {
+        let method = match row.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        };
+        let row_segments = segments(row.path);
+        let fits = |template: &str| -> Option<usize> {
+            let t = segments(template);
+            (t.len() == row_segments.len()
+                && t.iter()
+                    .zip(&row_segments)
+                    .all(|(t, r)| t.starts_with('{') || t == r))
+            .then(|| t.iter().filter(|t| !t.starts_with('{')).count())
+        };
+        let best = routes
+            .iter()
+            .filter(|(m, _)| *m == method)
+            .filter_map(|(_, path)| fits(path).map(|literals| (literals, *path)))
+            .max();
+        match best {
+            Some((_, path)) => {
+                covered.insert((method, path));
+            }
+            // The fallback's own row: no route, a 404 for everyone.
+            None if row.expect == [404; 5] => {}
+            None => stale.push(format!("{method} {}", row.path)),
+        }
+    }
+    let missing: Vec<String> = routes
+        .iter()
+        .filter(|route| !covered.contains(*route))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a matrix row:\n{}",
+        missing.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "matrix rows that are no route:\n{}",
+        stale.join("\n")
+    );
+}

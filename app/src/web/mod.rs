@@ -27,9 +27,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -40,91 +42,169 @@ use tower_http::trace::TraceLayer;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// One route: its method and path template, whether it takes a CSV upload (larger body
+/// limit, no request timeout), and its handler. [`routes`] is the one list the router is
+/// built from and the authorization matrix is checked against.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub upload: bool,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Route {
+        Route {
+            method: Method::GET,
+            path,
+            upload: false,
+            handler: get(handler),
+        }
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Route {
+        Route {
+            method: Method::POST,
+            path,
+            upload: false,
+            handler: post(handler),
+        }
+    }
+
+    fn upload<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Route {
+        Route {
+            method: Method::POST,
+            path,
+            upload: true,
+            handler: post(handler),
+        }
+    }
+}
+
+/// Every route of the app.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/", dashboard::home),
+        Route::get("/healthz", healthz),
+        // issue 7: Prometheus metrics (admins or the configured bearer token)
+        Route::get("/metrics", metrics::scrape),
+        Route::get("/static/app.css", stylesheet),
+        Route::get("/login", auth::login_form),
+        Route::post("/login", auth::login),
+        Route::post("/logout", auth::logout),
+        // issue 13: single sign-on (Microsoft Entra ID / OpenID Connect)
+        Route::get("/auth/oidc/start", auth::oidc_start),
+        Route::get(crate::auth::oidc::CALLBACK_PATH, auth::oidc_callback),
+        Route::get("/setup/{token}", auth::setup_form),
+        Route::post("/setup/{token}", auth::setup),
+        Route::get("/account", account::show),
+        Route::post("/account/password", account::change_password),
+        // issue 13: password recovery
+        Route::get("/password/forgot", password::forgot_form),
+        Route::post("/password/forgot", password::request),
+        Route::get("/password/reset/{token}", password::reset_form),
+        Route::post("/password/reset/{token}", password::reset),
+        Route::post("/admin/users/{id}/reset-link", admin::send_reset_link),
+        Route::get("/admin/users", admin::users),
+        Route::post("/admin/users", admin::create_user),
+        Route::get("/admin/users/new", admin::new_user),
+        Route::post("/admin/users/{id}/role", admin::change_role),
+        Route::post("/admin/users/{id}/active", admin::set_active),
+        Route::get("/admin/ledger", admin::ledger_page),
+        Route::post("/admin/ledger/checkpoints", admin::write_checkpoint),
+        Route::get("/admin/ledger/checkpoints/{id}", admin::download_checkpoint),
+        Route::get("/admin/settings", settings::show),
+        Route::post("/admin/settings", settings::update),
+        Route::get("/courses", courses::list),
+        Route::post("/courses", courses::create),
+        Route::get("/courses/new", courses::new),
+        Route::get("/courses/{id}", courses::edit),
+        Route::post("/courses/{id}", courses::update),
+        Route::post("/courses/{id}/retire", courses::retire),
+        Route::get("/vouchers", vouchers::list),
+        Route::post("/vouchers", vouchers::create),
+        Route::get("/vouchers/new", vouchers::new),
+        Route::get("/vouchers/{id}", vouchers::edit),
+        Route::post("/vouchers/{id}", vouchers::update),
+        Route::get("/trainers", trainers::list),
+        Route::post("/trainers", trainers::create),
+        Route::get("/trainers/new", trainers::new),
+        Route::get("/trainers/{id}", trainers::edit),
+        Route::post("/trainers/{id}", trainers::update),
+        Route::get("/classes", classes::list),
+        Route::post("/classes", classes::create),
+        Route::get("/classes/new", classes::new),
+        Route::get("/classes/export.csv", classes::export),
+        Route::get("/classes/{id}", classes::show),
+        Route::post("/classes/{id}", classes::update),
+        Route::get("/classes/{id}/edit", classes::edit),
+        Route::post("/classes/{id}/status", classes::change_status),
+        Route::post("/classes/{id}/confirm", classes::confirm),
+        Route::post("/classes/{id}/roster", classes::add_learner),
+        Route::get("/classes/{id}/roster.csv", classes::roster_csv),
+        Route::post("/classes/{id}/attendance", classes::attendance),
+        Route::post(
+            "/classes/{id}/roster/{enrollment}/remove",
+            classes::remove_learner,
+        ),
+        Route::get("/api/v1/kpi", api::kpi),
+        Route::get("/kpi/lines", line_items::page),
+        Route::get("/kpi/lines.csv", line_items::csv),
+        // issue 5: API tokens
+        Route::get("/admin/tokens", api_tokens::list),
+        Route::post("/admin/tokens", api_tokens::create),
+        Route::post("/admin/tokens/{id}/revoke", api_tokens::revoke),
+        // issue 6: learner erasure
+        Route::get("/admin/erasure", erasure::show),
+        Route::post("/admin/erasure", erasure::erase),
+        // issue 4: outbox
+        Route::get("/outbox", outbox::list),
+        Route::post("/outbox/{id}/retry", outbox::retry),
+        // issue 4: achievement codes
+        Route::post("/classes/{id}/codes/issue", codes::issue),
+        Route::get("/codes", codes::list),
+        Route::get("/codes/{token}", codes::learner_page),
+        Route::post("/codes/{id}/redeem", codes::redeem),
+        // issue 4: surveys
+        Route::post("/classes/{id}/surveys/send", surveys::send),
+        Route::get("/survey/{token}", surveys::show),
+        Route::post("/survey/{token}", surveys::submit),
+        // issue 6: recordings, consent, takedowns
+        Route::get("/recordings", recordings::list),
+        Route::post("/recordings", recordings::create),
+        Route::get("/recordings/new", recordings::new),
+        Route::get("/recordings/{id}", recordings::show),
+        Route::post("/recordings/{id}", recordings::update),
+        Route::get("/recordings/{id}/edit", recordings::edit),
+        Route::post("/recordings/{id}/publish", recordings::publish),
+        Route::post("/recordings/{id}/withdraw", recordings::withdraw),
+        Route::post("/recordings/{id}/consent", recordings::own_consent),
+        Route::post("/recordings/{id}/consents/request", recordings::request_new),
+        Route::post(
+            "/recordings/{id}/consents/{consent}/paper",
+            recordings::paper,
+        ),
+        Route::post("/recordings/{id}/takedowns", recordings::add_takedown),
+        Route::post("/takedowns/{id}/status", recordings::takedown_status),
+        Route::get("/consent/{token}", recordings::consent_show),
+        Route::post("/consent/{token}", recordings::consent_answer),
+        Route::get("/imports", imports::page),
+        // CSV uploads get their own, larger limit; they are spooled to disk.
+        Route::upload("/imports", imports::upload),
+        Route::upload("/classes/{id}/roster/import", classes::import_roster),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/", get(dashboard::home))
-        .route("/healthz", get(healthz))
-        // issue 7: Prometheus metrics (admins or the configured bearer token)
-        .route("/metrics", get(metrics::scrape))
-        .route("/static/app.css", get(stylesheet))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
-        // issue 13: single sign-on (Microsoft Entra ID / OpenID Connect)
-        .route("/auth/oidc/start", get(auth::oidc_start))
-        .route(crate::auth::oidc::CALLBACK_PATH, get(auth::oidc_callback))
-        .route("/setup/{token}", get(auth::setup_form).post(auth::setup))
-        .route("/account", get(account::show))
-        .route("/account/password", post(account::change_password))
-        // issue 13: password recovery
-        .route("/password/forgot", get(password::forgot_form).post(password::request))
-        .route("/password/reset/{token}", get(password::reset_form).post(password::reset))
-        .route("/admin/users/{id}/reset-link", post(admin::send_reset_link))
-        .route("/admin/users", get(admin::users).post(admin::create_user))
-        .route("/admin/users/new", get(admin::new_user))
-        .route("/admin/users/{id}/role", post(admin::change_role))
-        .route("/admin/users/{id}/active", post(admin::set_active))
-        .route("/admin/ledger", get(admin::ledger_page))
-        .route("/admin/ledger/checkpoints", post(admin::write_checkpoint))
-        .route(
-            "/admin/ledger/checkpoints/{id}",
-            get(admin::download_checkpoint),
-        )
-        .route("/admin/settings", get(settings::show).post(settings::update))
-        .route("/courses", get(courses::list).post(courses::create))
-        .route("/courses/new", get(courses::new))
-        .route("/courses/{id}", get(courses::edit).post(courses::update))
-        .route("/courses/{id}/retire", post(courses::retire))
-        .route("/vouchers", get(vouchers::list).post(vouchers::create))
-        .route("/vouchers/new", get(vouchers::new))
-        .route("/vouchers/{id}", get(vouchers::edit).post(vouchers::update))
-        .route("/trainers", get(trainers::list).post(trainers::create))
-        .route("/trainers/new", get(trainers::new))
-        .route("/trainers/{id}", get(trainers::edit).post(trainers::update))
-        .route("/classes", get(classes::list).post(classes::create))
-        .route("/classes/new", get(classes::new))
-        .route("/classes/export.csv", get(classes::export))
-        .route("/classes/{id}", get(classes::show).post(classes::update))
-        .route("/classes/{id}/edit", get(classes::edit))
-        .route("/classes/{id}/status", post(classes::change_status))
-        .route("/classes/{id}/confirm", post(classes::confirm))
-        .route("/classes/{id}/roster", post(classes::add_learner))
-        .route("/classes/{id}/roster.csv", get(classes::roster_csv))
-        .route("/classes/{id}/attendance", post(classes::attendance))
-        .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
-        .route("/api/v1/kpi", get(api::kpi))
-        .route("/kpi/lines", get(line_items::page))
-        .route("/kpi/lines.csv", get(line_items::csv))
-        // issue 5: API tokens
-        .route("/admin/tokens", get(api_tokens::list).post(api_tokens::create))
-        .route("/admin/tokens/{id}/revoke", post(api_tokens::revoke))
-        // issue 6: learner erasure
-        .route("/admin/erasure", get(erasure::show).post(erasure::erase))
-        // issue 4: outbox
-        .route("/outbox", get(outbox::list))
-        .route("/outbox/{id}/retry", post(outbox::retry))
-        // issue 4: achievement codes
-        .route("/classes/{id}/codes/issue", post(codes::issue))
-        .route("/codes", get(codes::list))
-        .route("/codes/{token}", get(codes::learner_page))
-        .route("/codes/{id}/redeem", post(codes::redeem))
-        // issue 4: surveys
-        .route("/classes/{id}/surveys/send", post(surveys::send))
-        .route("/survey/{token}", get(surveys::show).post(surveys::submit))
-        // issue 6: recordings, consent, takedowns
-        .route("/recordings", get(recordings::list).post(recordings::create))
-        .route("/recordings/new", get(recordings::new))
-        .route("/recordings/{id}", get(recordings::show).post(recordings::update))
-        .route("/recordings/{id}/edit", get(recordings::edit))
-        .route("/recordings/{id}/publish", post(recordings::publish))
-        .route("/recordings/{id}/withdraw", post(recordings::withdraw))
-        .route("/recordings/{id}/consent", post(recordings::own_consent))
-        .route("/recordings/{id}/consents/request", post(recordings::request_new))
-        .route("/recordings/{id}/consents/{consent}/paper", post(recordings::paper))
-        .route("/recordings/{id}/takedowns", post(recordings::add_takedown))
-        .route("/takedowns/{id}/status", post(recordings::takedown_status))
-        .route("/consent/{token}", get(recordings::consent_show).post(recordings::consent_answer))
-        .route("/imports", get(imports::page))
+    // Two methods on one path merge into one method router.
+    let (uploads, forms): (Vec<Route>, Vec<Route>) = routes().into_iter().partition(|r| r.upload);
+    let with = |router: Router<AppState>, routes: Vec<Route>| {
+        routes
+            .into_iter()
+            .fold(router, |router, r| router.route(r.path, r.handler))
+    };
+    with(Router::new(), forms)
         .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
         // Every route above must have its answer under way within the request timeout
         // (streamed CSV downloads only their first chunk). The uploads below are exempt:
@@ -134,11 +214,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(state.config.server.request_timeout_seconds),
         ))
-        // CSV uploads get their own, larger limit; they are spooled to disk.
         .merge(
-            Router::new()
-                .route("/imports", post(imports::upload))
-                .route("/classes/{id}/roster/import", post(classes::import_roster))
+            with(Router::new(), uploads)
                 .layer(DefaultBodyLimit::max(state.config.server.max_upload_bytes))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
