@@ -9,6 +9,7 @@ use super::ServiceError;
 use crate::auth::session::{self, NewSession};
 use crate::auth::throttle::{self, account_key, client_key};
 use crate::db::begin_write;
+use crate::domain::account::Email;
 use crate::ledger::{self, Actor, Entry};
 use crate::state::AppState;
 
@@ -22,6 +23,9 @@ pub enum SignInOutcome {
     Locked {
         until: DateTime<Utc>,
     },
+    /// Not an e-mail address at all (or overlong): refused before anything is counted
+    /// or written, so junk never reaches the throttle table or the ledger.
+    MalformedEmail(String),
 }
 
 pub async fn sign_in(
@@ -30,7 +34,10 @@ pub async fn sign_in(
     password: &str,
     client_addr: &str,
 ) -> Result<SignInOutcome, ServiceError> {
-    let email = email.trim().to_lowercase();
+    let email = match Email::parse(email) {
+        Ok(email) => email.as_str().to_string(),
+        Err(message) => return Ok(SignInOutcome::MalformedEmail(message)),
+    };
     let keys = [account_key(&email), client_key(client_addr)];
     if let Some(until) = throttle::locked_until(&state.db, &keys).await? {
         return Ok(SignInOutcome::Locked { until });
