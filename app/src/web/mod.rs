@@ -40,6 +40,8 @@ use tower_http::trace::TraceLayer;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// A POST-only address whose refusal re-renders a page has a GET too
+/// (`page::reload_goes_up`), so reloading that page is no `405`.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -52,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(auth::logout))
         .route("/setup/{token}", get(auth::setup_form).post(auth::setup))
         .route("/account", get(account::show))
-        .route("/account/password", post(account::change_password))
+        .route("/account/password", page::reload_goes_up(1).post(account::change_password))
         // issue 13: password recovery
         .route("/password/forgot", get(password::forgot_form).post(password::request))
         .route("/password/reset/{token}", get(password::reset_form).post(password::reset))
@@ -85,7 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/edit", get(classes::edit))
         .route("/classes/{id}/status", post(classes::change_status))
         .route("/classes/{id}/confirm", post(classes::confirm))
-        .route("/classes/{id}/roster", post(classes::add_learner))
+        .route("/classes/{id}/roster", page::reload_goes_up(1).post(classes::add_learner))
         .route("/classes/{id}/roster.csv", get(classes::roster_csv))
         .route("/classes/{id}/attendance", post(classes::attendance))
         .route("/classes/{id}/roster/{enrollment}/remove", post(classes::remove_learner))
@@ -104,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/classes/{id}/codes/issue", post(codes::issue))
         .route("/codes", get(codes::list))
         .route("/codes/{token}", get(codes::learner_page))
-        .route("/codes/{id}/redeem", post(codes::redeem))
+        .route("/codes/{id}/redeem", page::reload_goes_up(2).post(codes::redeem))
         // issue 4: surveys
         .route("/classes/{id}/surveys/send", post(surveys::send))
         .route("/survey/{token}", get(surveys::show).post(surveys::submit))
@@ -114,11 +116,11 @@ pub fn router(state: AppState) -> Router {
         .route("/recordings/{id}", get(recordings::show).post(recordings::update))
         .route("/recordings/{id}/edit", get(recordings::edit))
         .route("/recordings/{id}/publish", post(recordings::publish))
-        .route("/recordings/{id}/withdraw", post(recordings::withdraw))
+        .route("/recordings/{id}/withdraw", page::reload_goes_up(1).post(recordings::withdraw))
         .route("/recordings/{id}/consent", post(recordings::own_consent))
         .route("/recordings/{id}/consents/request", post(recordings::request_new))
-        .route("/recordings/{id}/consents/{consent}/paper", post(recordings::paper))
-        .route("/recordings/{id}/takedowns", post(recordings::add_takedown))
+        .route("/recordings/{id}/consents/{consent}/paper", page::reload_goes_up(3).post(recordings::paper))
+        .route("/recordings/{id}/takedowns", page::reload_goes_up(1).post(recordings::add_takedown))
         .route("/takedowns/{id}/status", post(recordings::takedown_status))
         .route("/consent/{token}", get(recordings::consent_show).post(recordings::consent_answer))
         .route("/imports", get(imports::page))
@@ -135,7 +137,10 @@ pub fn router(state: AppState) -> Router {
         .merge(
             Router::new()
                 .route("/imports", post(imports::upload))
-                .route("/classes/{id}/roster/import", post(classes::import_roster))
+                .route(
+                    "/classes/{id}/roster/import",
+                    page::reload_goes_up(2).post(classes::import_roster),
+                )
                 .layer(DefaultBodyLimit::max(state.config.server.max_upload_bytes))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
