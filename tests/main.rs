@@ -39,3 +39,5 @@ mod faults;
 mod scale_out;
 // issue 13: password recovery
 mod password_recovery;
+// issue 13 items 5-7: bad input, sessions and tokens, small things
+mod input;
