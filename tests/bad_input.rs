@@ -32,7 +32,7 @@ const TABLES: [&str; 12] = [
     "ledger_entries",
 ];
 
-async fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
+pub async fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     // One round trip: a scalar subquery per table.
     let columns: Vec<String> = TABLES
         .iter()

@@ -246,7 +246,7 @@ async fn rule_1_refuses_an_import_row_naming_its_line(app: TestApp) {
         "{text}"
     );
     assert!(!text.contains("line 2:"), "the good row is not reported");
-    assert!(text.contains("Nothing was imported: 1 problems on 1 lines"));
+    assert!(text.contains("Nothing was imported: 1 problem on 1 line"));
     assert_eq!(class_count(&app).await, 0, "not even the good row");
 
     // And as the CLI runs it.

@@ -590,19 +590,22 @@ dev\"\"\",ed@,yes
 C-1,Fay,fay@example.com,false
 ,Gus,gus@example.com,maybe
 ";
+    // (A name is one line, so the two spanning lines are refused too, issue 13.)
     let (errors, total, bad_lines) = invalid(fixtures::import(&app, Kind::Roster, csv).await);
     assert_eq!(
         errors,
         [
+            "line 3: learner_name: must be one line (no line breaks)",
             "line 6: learner_email: is not a valid e-mail address",
             "line 7: row: has 3 fields, the header has 4",
+            "line 8: learner_name: must be one line (no line breaks)",
             "line 8: learner_email: is not a valid e-mail address",
             r#"line 8: attended: must be true or false, not "yes""#,
             "line 11: class_ref: is required",
             r#"line 11: attended: must be true or false, not "maybe""#,
         ]
     );
-    assert_eq!((total, bad_lines), (6, 4));
+    assert_eq!((total, bad_lines), (8, 5));
     assert_eq!(counts(&app).await, before);
     // With the format put right, the unknown class is named by the line it is on.
     let refs = csv
@@ -612,9 +615,11 @@ C-1,Fay,fay@example.com,false
         .replace(
             ",Gus,gus@example.com,maybe",
             "C-1,Gus,gus@example.com,false",
-        );
+        )
+        .replace("\"Multi\nLine\"", "Multi Line")
+        .replace("\"Ed \"\"the\ndev\"\"\"", "\"Ed \"\"the dev\"\"\"");
     let (errors, total, bad_lines) = invalid(fixtures::import(&app, Kind::Roster, &refs).await);
-    assert_eq!(errors, ["line 5: class_ref: no class NOPE"]);
+    assert_eq!(errors, ["line 4: class_ref: no class NOPE"]);
     assert_eq!((total, bad_lines), (1, 1));
     assert_eq!(counts(&app).await, before);
 }
@@ -658,7 +663,7 @@ async fn line_numbers_are_right_with_windows_line_ends(app: TestApp) {
                C-1,Ana,bad-1,true\r\n\
                C-1,Ben,bad-2,true\r\n\
                C-1,Cy,cy@example.com,true\r\n\
-               C-1,\"Di\r\nDoe\",bad-3,false\r\n";
+               C-1,\"Di, Doe\",bad-3,false\r\n";
     assert_bad_lines_named(&app, csv, [2, 3, 5]).await;
 }
 db_test!(line_numbers_are_right_with_windows_line_ends);
@@ -1204,7 +1209,7 @@ C-404,Ben,ben@example.com,false
     .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response
-        .assert_contains("Nothing was imported: 1 problems on 1 lines")
+        .assert_contains("Nothing was imported: 1 problem on 1 line")
         .assert_contains("<li>line 3: class_ref: no class C-404</li>");
     assert!(!response.body.contains("checked once they are fixed"));
     assert_eq!(counts(&app).await, before);
@@ -1460,7 +1465,7 @@ async fn rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed(ap
     .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response
-        .assert_contains("Nothing was imported: 1 problems on 1 lines")
+        .assert_contains("Nothing was imported: 1 problem on 1 line")
         .assert_contains("line 3: status: C-2 cannot be imported as confirmed")
         .assert_contains("import it as delivered");
     assert_eq!(counts(&app).await, before);

@@ -41,3 +41,5 @@ mod scale_out;
 mod password_recovery;
 // issue 13: single sign-on against a real OpenID provider
 mod oidc;
+// issue 13 items 5-7: bad input, sessions and tokens, small things
+mod input;

@@ -62,12 +62,12 @@ async fn recording(app: &TestApp, id: i64) -> recordings::Model {
 
 /// AZ-104 with a live class C-R (two learners) taught by MCT-R, who signs in as a
 /// trainer (`presenter`, their user id). `affiliated` decides rule 2.
-struct Setup {
+pub struct Setup {
     presenter: i64,
-    class: classes::Model,
+    pub class: classes::Model,
 }
 
-async fn setup(app: &TestApp, affiliated: bool) -> Setup {
+pub async fn setup(app: &TestApp, affiliated: bool) -> Setup {
     fixtures::course(app, "AZ-104", 4, "infrastructure").await;
     let presenter = app
         .create_user(Role::Trainer, "presenter@example.com")
@@ -110,7 +110,7 @@ async fn setup(app: &TestApp, affiliated: bool) -> Setup {
     Setup { presenter, class }
 }
 
-async fn create_recording(coordinator: &mut Client<'_>, source: &str) -> i64 {
+pub async fn create_recording(coordinator: &mut Client<'_>, source: &str) -> i64 {
     let response = coordinator
         .post(
             "/recordings",

@@ -344,14 +344,14 @@ C-1,Di,di@example,false
     let response = post_multipart(&mut browser, &import, &[Part::Text("csv", csv)]).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response
-        .assert_contains("Nothing was imported: 1 problems on 1 lines.")
+        .assert_contains("Nothing was imported: 1 problem on 1 line.")
         .assert_contains("<li>line 5: learner_email: is not a valid e-mail address</li>");
     assert_eq!(counts(&app).await, before);
     let csv = csv.replace("di@example,", "di@example.com,");
     let response = post_multipart(&mut browser, &import, &[Part::Text("csv", &csv)]).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response
-        .assert_contains("Nothing was imported: 1 problems on 1 lines.")
+        .assert_contains("Nothing was imported: 1 problem on 1 line.")
         .assert_contains("<li>line 4: class_ref: C-2 is not this class (C-1)</li>");
     assert_eq!(counts(&app).await, before);
 

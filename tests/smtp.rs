@@ -1,8 +1,21 @@
 //! A real SMTP server for end-to-end mail tests: aiosmtpd (from PyPI) on a loopback
-//! port, keeping every message it receives in a maildir.
+//! port, keeping every message it receives in a maildir. A recipient whose address
+//! starts with `reject` is refused with `550` (no such user), as a real server does.
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// aiosmtpd's maildir handler, refusing `reject…` recipients with a permanent 550.
+const HANDLER: &str = r#"
+from aiosmtpd.handlers import Mailbox
+
+class RejectingMailbox(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith("reject"):
+            return "550 5.1.1 <%s>: no such user here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+"#;
 
 pub struct SmtpServer {
     child: Child,
@@ -37,10 +50,14 @@ impl SmtpServer {
         }
         let dir = std::env::temp_dir().join(format!("tsp-smtp-{port}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let handler_dir = dir.with_extension("handler");
+        std::fs::create_dir_all(&handler_dir).unwrap();
+        std::fs::write(handler_dir.join("tsp_smtp_handler.py"), HANDLER).unwrap();
         let child = Command::new("python3")
+            .env("PYTHONPATH", &handler_dir)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", "tsp_smtp_handler.RejectingMailbox"])
             .arg(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -90,6 +107,7 @@ impl Drop for SmtpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.with_extension("handler"));
     }
 }
 

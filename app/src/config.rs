@@ -228,9 +228,13 @@ impl Config {
             db.insert("url".into(), toml::Value::String(url));
         }
 
-        let config: Config = toml::Value::Table(merged)
+        let mut config: Config = toml::Value::Table(merged)
             .try_into()
             .context("invalid configuration")?;
+        // Like the other files the server keeps, the mail folder follows data.dir.
+        if config.mail.file_dir.as_os_str().is_empty() {
+            config.mail.file_dir = config.data.dir.join("mail");
+        }
         config.validate()?;
         Ok(config)
     }
@@ -471,6 +475,29 @@ mod tests {
         assert_eq!(c.server.bind, "127.0.0.1:8080");
         assert!(c.is_sqlite());
         assert_eq!(c.mail.transport, "file");
+    }
+
+    #[test]
+    fn the_mail_folder_follows_the_data_dir_unless_set() {
+        let c = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[("TSP_LEDGER__DATA__DIR", "/var/lib/tsp")]),
+        )
+        .unwrap();
+        assert_eq!(c.mail.file_dir, Path::new("/var/lib/tsp/mail"));
+        let c = Config::load_from(Path::new("/nonexistent"), None, &[]).unwrap();
+        assert_eq!(c.mail.file_dir, Path::new("data/mail"));
+        let c = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[
+                ("TSP_LEDGER__DATA__DIR", "/var/lib/tsp"),
+                ("TSP_LEDGER__MAIL__FILE_DIR", "/srv/mail"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.mail.file_dir, Path::new("/srv/mail"));
     }
 
     #[test]

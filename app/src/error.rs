@@ -26,6 +26,10 @@ pub enum AppError {
     /// `server.max_upload_bytes`).
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// An error answer made outside our handlers (a framework rejection such as a
+    /// malformed query, `405`, a timeout), given the site's page: its status and text.
+    #[error("{1}")]
+    Plain(StatusCode, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -61,6 +65,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Plain(status, _) => *status,
             AppError::Internal(_) if self.storage_fault().is_some() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -109,6 +114,19 @@ impl AppError {
             AppError::BadRequest(m) => ("Cannot do that", m.clone()),
             AppError::Conflict(m) => ("Conflict", m.clone()),
             AppError::PayloadTooLarge(m) => ("Too large", m.clone()),
+            AppError::Plain(status, m) => {
+                let heading = match *status {
+                    StatusCode::NOT_FOUND => "Page not found",
+                    StatusCode::UNAUTHORIZED => "Sign-in required",
+                    StatusCode::FORBIDDEN => "Not allowed",
+                    StatusCode::METHOD_NOT_ALLOWED => "Not available at this address",
+                    StatusCode::REQUEST_TIMEOUT => "That took too long",
+                    StatusCode::PAYLOAD_TOO_LARGE => "Too large",
+                    s if s.is_server_error() => "Something went wrong",
+                    _ => "Cannot do that",
+                };
+                (heading, m.clone())
+            }
             AppError::LoginRequired { .. } => ("Sign-in required", "Sign in, or send an API token as `Authorization: Bearer <token>`.".into()),
             AppError::InvalidToken => ("Invalid API token", "The bearer token is unknown or has been revoked. Ask an administrator for a new one.".into()),
             AppError::Internal(_) => ("Something went wrong", "The error has been logged. Please try again; if it persists, tell your administrator.".into()),

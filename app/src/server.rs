@@ -46,6 +46,16 @@ pub async fn serve_until(
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt as _;
 
+    let spool = state.config.data.dir.join("uploads");
+    match crate::web::upload::remove_stale_spool(&spool) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(files = n, dir = %spool.display(), "deleted uploads a crash left spooled")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %spool.display(), "could not clear the upload spool")
+        }
+    }
     let settings = state.config.server.clone();
     let header_timeout = Duration::from_secs(settings.header_read_timeout_seconds);
     let body_idle = Duration::from_secs(settings.body_idle_timeout_seconds);

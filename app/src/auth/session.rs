@@ -9,6 +9,9 @@ use crate::clock;
 
 pub const COOKIE: &str = "tsp_session";
 
+/// A session's last use is written when it is at least this old.
+const TOUCH_INTERVAL: Duration = Duration::seconds(1);
+
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
     pub idle: Duration,
@@ -75,10 +78,11 @@ pub async fn load(
         }
         return Ok(None);
     }
-    // Sliding idle expiry, written at most once a minute to keep reads cheap, and only
-    // when no other change is being written: a page read never waits behind an import
-    // (a later request moves the expiry on).
-    if now - session.last_seen_at >= Duration::minutes(1)
+    // Sliding idle expiry, exact to the second: the last use is written when it moved by
+    // a second or more (writing it once a minute let a session expire up to a minute
+    // early), and only when no other change is being written: a page read never waits
+    // behind an import (a later request moves the expiry on).
+    if now - session.last_seen_at >= TOUCH_INTERVAL
         && let Some(tx) = tolerate_storage_fault(crate::db::try_begin_write(db).await)?
     {
         let touched = sessions::Entity::update_many()

@@ -1,28 +1,26 @@
 //! Parsing account input into values that are valid by construction.
 
-/// A lower-cased, trimmed e-mail address with one `@` and a dotted domain.
+/// A lower-cased, trimmed e-mail address: one `local@domain` and nothing around it
+/// (no display name, no `<…>`), so it is safe as an SMTP recipient and as a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
+/// Longest address (RFC 5321's path limit less its brackets).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, String> {
-        let email = raw.trim().to_lowercase();
+        let email = raw.trim();
         if email.is_empty() {
             return Err("is required".into());
         }
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("is not a valid e-mail address".into());
+        // Length first: nothing else looks at an overlong value (it is not lower-cased).
+        if email.len() > MAX_EMAIL_CHARS {
+            return Err(format!("must be at most {MAX_EMAIL_CHARS} characters"));
         }
+        let email = email.to_lowercase();
         match email.split_once('@') {
-            Some((local, domain))
-                if !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.') =>
-            {
-                Ok(Email(email))
-            }
+            Some((local, domain)) if local_part_ok(local) && domain_ok(domain) => Ok(Email(email)),
             _ => Err("is not a valid e-mail address".into()),
         }
     }
@@ -30,6 +28,31 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// RFC 5322 dot-atom: letters, digits and ``!#$%&'*+/=?^_`{|}~-``, dots between
+/// them, at most 64 characters. (Quoted local parts are not taken.)
+fn local_part_ok(local: &str) -> bool {
+    local.len() <= 64
+        && !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c))
+        })
+}
+
+/// Two or more dot-separated labels of letters, digits and inner hyphens.
+fn domain_ok(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -50,14 +73,10 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Stri
     Ok(())
 }
 
-/// A person's display name: trimmed, 1..=200 characters.
+/// A person's display name (a user, a learner, an MCT): trimmed, 1..=200 characters on
+/// one line, without control characters or bidi overrides (it goes into e-mails).
 pub fn parse_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    match name.chars().count() {
-        0 => Err("is required".into()),
-        n if n > 200 => Err("must be at most 200 characters".into()),
-        _ => Ok(name.to_string()),
-    }
+    crate::domain::fields::parse_text(raw, 200)
 }
 
 #[cfg(test)]
@@ -79,6 +98,15 @@ mod tests {
             "a b@x.com",
             "a@b@c.com",
             "a@.com",
+            "a@b.c>",
+            "<a@b.example",
+            "a..b@x.example",
+            ".a@x.example",
+            "a.@x.example",
+            "Eve<eve@evil.example>",
+            "eve@evil.example, bob@x.example",
+            "a@-x.example",
+            "a\0@x.example",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
@@ -111,5 +139,24 @@ mod tests {
             "Zoë O'Brien, Jr."
         );
         assert!(parse_name("   ").is_err());
+        for bad in [
+            "Eve\r\nBcc: all@example.com",
+            "Eve\u{202e}moc.live",
+            "Eve\u{2067}x",
+            "a\u{0}b",
+        ] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            Email::parse(&format!("{}@x.example", "a".repeat(300)))
+                .unwrap_err()
+                .contains("254")
+        );
+        assert_eq!(
+            Email::parse("o'brien+tag@mail.example.co")
+                .unwrap()
+                .as_str(),
+            "o'brien+tag@mail.example.co"
+        );
     }
 }

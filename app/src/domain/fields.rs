@@ -28,12 +28,25 @@ impl FieldErrors {
     }
 }
 
-/// `true` or `false`, exactly as SPEC §7 writes booleans.
+/// Characters of a refused value that a message repeats: a 1 MB cell must not become a
+/// 1 MB report.
+pub const SHOWN_CHARS: usize = 40;
+
+/// A refused value as a message quotes it: `"2026-02-30"`, or its first
+/// [`SHOWN_CHARS`] characters and `…`.
+pub fn shown(raw: &str) -> String {
+    match raw.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{raw:?}"),
+        Some((end, _)) => format!("{:?}…", &raw[..end]),
+    }
+}
+
+/// `true` or `false`, exactly as the import format writes booleans.
 pub fn parse_bool(raw: &str) -> Result<bool, String> {
     match raw.trim() {
         "true" => Ok(true),
         "false" => Ok(false),
-        other => Err(format!("must be true or false, not {other:?}")),
+        other => Err(format!("must be true or false, not {}", shown(other))),
     }
 }
 
@@ -46,7 +59,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     let shaped = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(date) if shaped => Ok(date),
-        _ => Err(format!("must be a date YYYY-MM-DD, not {raw:?}")),
+        _ => Err(format!("must be a date YYYY-MM-DD, not {}", shown(raw))),
     }
 }
 
@@ -58,16 +71,37 @@ pub fn parse_optional_date(raw: &str) -> Result<Option<NaiveDate>, String> {
     }
 }
 
-/// Trimmed text of 1..=`max` characters.
+/// Bidirectional embeddings, overrides and isolates (U+202A–202E, U+2066–2069): they
+/// can make a name display (in a page, a CSV or an e-mail) as other text than it is.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Trimmed one-line text of 1..=`max` characters: no line breaks, no other control
+/// characters (NUL included) and no bidi overrides.
 pub fn parse_text(raw: &str, max: usize) -> Result<String, String> {
     let text = raw.trim();
     match text.chars().count() {
         0 => Err("is required".into()),
         n if n > max => Err(format!("must be at most {max} characters")),
+        _ if text.contains(['\r', '\n']) => Err("must be one line (no line breaks)".into()),
         _ if text.chars().any(char::is_control) => {
             Err("must not contain control characters".into())
         }
+        _ if text.chars().any(is_bidi_control) => {
+            Err("must not contain bidirectional text controls (U+202A–202E, U+2066–2069)".into())
+        }
         _ => Ok(text.to_string()),
+    }
+}
+
+/// Refuses a submitted value holding a NUL character, checked where every form field
+/// and CSV cell is read: no text field takes one, and PostgreSQL cannot store it.
+pub fn refuse_nul(value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        Err("must not contain a NUL character (\\0)".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -118,7 +152,10 @@ pub fn parse_optional_url(raw: &str) -> Result<Option<String>, String> {
         {
             Ok(Some(url.to_string()))
         }
-        _ => Err(format!("must be an http:// or https:// link, not {url:?}")),
+        _ => Err(format!(
+            "must be an http:// or https:// link, not {}",
+            shown(url)
+        )),
     }
 }
 
@@ -164,6 +201,25 @@ mod tests {
         assert!(parse_text("a\u{0}b", 200).is_err());
         assert!(parse_text(&"é".repeat(201), 200).is_err());
         assert_eq!(parse_optional_text("", 10), Ok(None));
+        for bad in [
+            "Eve\r\nBcc: x",
+            "Eve\u{202e}gpj.exe",
+            "Eve\u{2066}x",
+            "a\u{7}b",
+        ] {
+            assert!(parse_text(bad, 200).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refused_values_are_quoted_short() {
+        assert_eq!(shown("2026-02-30"), "\"2026-02-30\"");
+        let long = "9".repeat(1_000_000);
+        let message = parse_date(&long).unwrap_err();
+        assert!(message.len() < 100, "{}", message.len());
+        assert!(message.ends_with('…'), "{message}");
+        assert!(refuse_nul("a\0b").unwrap_err().contains("NUL"));
+        assert!(refuse_nul("ab").is_ok());
     }
 
     #[test]

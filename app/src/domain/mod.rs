@@ -44,6 +44,7 @@ pub mod delivery;
 pub mod erasure;
 pub mod fields;
 pub mod kpi;
+pub mod plural;
 pub mod policy;
 pub mod recording;
 pub mod redirect;

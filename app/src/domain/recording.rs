@@ -250,7 +250,7 @@ pub fn is_due_soon(status: TakedownStatus, due_on: NaiveDate, today: NaiveDate) 
 
 /// *Rule 5*: recorded deliveries never count toward a KPI figure (the KPI engine's
 /// eligibility rule already excludes the `recorded` modality; this is what pages say).
-pub const NO_KPI_CREDIT: &str = "Recorded deliveries never count toward any KPI figure (rule 5): \
+pub const NO_KPI_CREDIT: &str = "Recorded deliveries never count toward any KPI figure: \
 their achievement codes and surveys still go to learners, but earn no designation credit.";
 
 impl fmt::Display for ConsentChange {

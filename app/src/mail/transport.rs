@@ -54,19 +54,21 @@ impl Transport {
         })
     }
 
-    /// Sends one outbox message from `from`; the error is a line for the outbox page.
+    /// Sends one outbox message from `from`; the error says why (a line for the outbox
+    /// page) and whether trying again could help.
     pub async fn send(
         &self,
         from: &Mailbox,
         message: &outbox_messages::Model,
-    ) -> Result<(), String> {
-        let email = build(from, message)?;
+    ) -> Result<(), SendError> {
+        let email = build(from, message).map_err(SendError::permanent)?;
         match self {
-            Transport::Smtp(smtp) => smtp
-                .send(email)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("SMTP: {e}")),
+            Transport::Smtp(smtp) => smtp.send(email).await.map(|_| ()).map_err(|e| SendError {
+                // A 5xx reply (no such recipient, refused): the same message will be
+                // refused again, so it fails at once instead of retrying for a day.
+                permanent: e.is_permanent(),
+                message: format!("SMTP: {e}"),
+            }),
             Transport::File(dir) => {
                 let name = message
                     .message_id
@@ -76,10 +78,10 @@ impl Transport {
                 let bytes = email.formatted();
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                    .map_err(|e| SendError::transient(format!("{}: {e}", dir.display())))?;
                 tokio::fs::write(&path, bytes)
                     .await
-                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .map_err(|e| SendError::transient(format!("{}: {e}", path.display())))
             }
             Transport::Stub(sent) => {
                 let text = String::from_utf8_lossy(&email.formatted()).into_owned();
@@ -95,6 +97,37 @@ impl Transport {
             Transport::Stub(sent) => sent.lock().expect("stub transport lock").clone(),
             _ => vec![],
         }
+    }
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub message: String,
+    /// Sending it again cannot succeed (a 5xx SMTP reply, an address that cannot be
+    /// written as a recipient): the message is marked failed at once.
+    pub permanent: bool,
+}
+
+impl SendError {
+    fn permanent(message: String) -> SendError {
+        SendError {
+            message,
+            permanent: true,
+        }
+    }
+
+    fn transient(message: String) -> SendError {
+        SendError {
+            message,
+            permanent: false,
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::transport::Transport;
+use super::transport::{SendError, Transport};
 use super::{FAILED, PERSONAL_LINK_KINDS, QUEUED, REMOVED_BODY, SENT};
 use crate::clock;
 use crate::config::MailConfig;
@@ -140,7 +140,7 @@ impl Worker {
 
     async fn record(
         &self,
-        outcomes: Vec<(outbox_messages::Model, Result<(), String>)>,
+        outcomes: Vec<(outbox_messages::Model, Result<(), SendError>)>,
         lease: DateTime<Utc>,
     ) -> Result<Report, DbErr> {
         let tx = begin_write(&self.db).await?;
@@ -171,8 +171,9 @@ impl Worker {
                             .changes(json!({"kind": message.kind, "attempts": attempts})),
                     )
                 }
-                Err(error) if attempts >= self.config.max_attempts => {
+                Err(error) if error.permanent || attempts >= self.config.max_attempts => {
                     report.failed += 1;
+                    let error = error.message;
                     update.status = Set(FAILED.to_string());
                     update.last_error = Set(Some(error.clone()));
                     Some(Entry::new("outbox_message", message.id, "failed").changes(
@@ -183,7 +184,7 @@ impl Worker {
                     report.retrying += 1;
                     update.next_attempt_at =
                         Set(now + backoff(self.config.retry_base_seconds, attempts));
-                    update.last_error = Set(Some(error));
+                    update.last_error = Set(Some(error.message));
                     None
                 }
             };

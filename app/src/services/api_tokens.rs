@@ -166,6 +166,12 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
+    // A token acts for the administrator who made it: once they are deactivated it
+    // stops working, like their sessions (and works again if they are reactivated).
+    let owner = users::Entity::find_by_id(token.created_by).one(db).await?;
+    if !owner.is_some_and(|u| u.active) {
+        return Ok(None);
+    }
     let now = clock::now();
     if use_is_worth_recording(token.last_used_at, now) {
         api_tokens::Entity::update_many()

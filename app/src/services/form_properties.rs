@@ -183,7 +183,8 @@ proptest! {
         days in 0..=60i32,
         flag in any::<bool>(),
         date in (2000..2100i32, 1..=12u32, 1..=28u32),
-        local in "[a-z][a-z0-9.]{0,10}[a-z0-9]",
+        // Dot-atoms: a dot only between characters (`a..b` is no address).
+        local in "[a-z][a-z0-9]{0,5}(\\.[a-z0-9]{1,4}){0,2}",
         quantity in 1..=100i32,
     ) {
         let date = chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();

@@ -231,6 +231,9 @@ impl Checked {
     }
 }
 
+/// One problem's message is cut at this many characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+
 /// A report longer than this is cut (the total is still given).
 pub const MAX_REPORTED_ERRORS: usize = 1000;
 
@@ -423,10 +426,14 @@ fn read_csv<R: Read>(source: R, sender: mpsc::Sender<(u64, Chunk)>) {
     let mut record = csv::StringRecord::new();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut first = true;
+    let mut reached_end = false;
     loop {
         let start = reader.position().byte();
         match reader.read_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => {
+                reached_end = true;
+                break;
+            }
             Ok(true) => {
                 let start = record.position().map_or(start, |p| p.byte());
                 let line = window.borrow_mut().line_from(start);
@@ -482,8 +489,74 @@ fn read_csv<R: Read>(source: R, sender: mpsc::Sender<(u64, Chunk)>) {
             }
         }
     }
+    // An unclosed quote makes the csv reader take the rest of the file as one field:
+    // say so, at the line where the quote opened, instead of reporting that record.
+    let unclosed = window.borrow().quotes.unclosed().filter(|_| reached_end);
+    let mut unclosed_error = None;
+    if let Some(line) = unclosed {
+        if batch.last().is_some_and(|(start, _)| *start <= line) {
+            batch.pop();
+        }
+        unclosed_error = Some(LineError {
+            line,
+            field: "row".into(),
+            message: "a quoted field is not closed: a \" is missing, so the rest of the file was read as one field".into(),
+        });
+    }
     if !batch.is_empty() {
         let _ = sender.blocking_send((reader.position().byte(), Chunk::Rows(batch)));
+    }
+    if let Some(error) = unclosed_error {
+        let _ = sender.blocking_send((reader.position().byte(), Chunk::Unreadable(error)));
+    }
+}
+
+/// Follows the CSV quoting of every byte read (as the csv crate reads it: a quote opens
+/// a field only at its start, `""` inside is a quote), to tell where a quote that is
+/// never closed was opened.
+#[derive(Default)]
+struct QuoteTracker {
+    state: QuoteState,
+    newlines: u64,
+    /// The line (from 1) of the quote that opened the current quoted field.
+    opened_on: u64,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field unless another follows.
+    QuoteInQuoted,
+}
+
+impl QuoteTracker {
+    fn feed(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        for &b in bytes {
+            if b == b'\n' {
+                self.newlines += 1;
+            }
+            let ends_field = matches!(b, b',' | b'\r' | b'\n');
+            self.state = match (self.state, b) {
+                (FieldStart, b'"') => {
+                    self.opened_on = self.newlines + 1;
+                    Quoted
+                }
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (_, _) if ends_field => FieldStart,
+                _ => Unquoted,
+            };
+        }
+    }
+
+    /// At the end of the input: the line of a quote never closed.
+    fn unclosed(&self) -> Option<u64> {
+        (self.state == QuoteState::Quoted).then_some(self.opened_on)
     }
 }
 
@@ -499,7 +572,9 @@ struct LineTap<R> {
 impl<R: Read> Read for LineTap<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.window.borrow_mut().bytes.extend(&buf[..n]);
+        let mut window = self.window.borrow_mut();
+        window.bytes.extend(&buf[..n]);
+        window.quotes.feed(&buf[..n]);
         Ok(n)
     }
 }
@@ -510,6 +585,7 @@ struct LineWindow {
     offset: u64,
     newlines: u64,
     bytes: std::collections::VecDeque<u8>,
+    quotes: QuoteTracker,
 }
 
 impl LineWindow {
@@ -584,7 +660,13 @@ impl Importer {
         }
     }
 
-    fn fail(&mut self, error: LineError) {
+    fn fail(&mut self, mut error: LineError) {
+        // A message quotes at most a short prefix of a value (fields::shown); this cut
+        // keeps any other message from carrying a huge cell into the report.
+        if let Some((end, _)) = error.message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            error.message.truncate(end);
+            error.message.push('…');
+        }
         self.total_errors += 1;
         if error.line != self.last_bad_line {
             self.bad_lines += 1;
@@ -703,6 +785,29 @@ impl Importer {
                 field: "row".into(),
                 message: format!("has {} fields, the header has {}", record.len(), self.width),
             });
+            return;
+        }
+        // Every cell is checked for NUL here, once for all kinds: no text field takes one.
+        let nul: Vec<(String, String)> = record
+            .iter()
+            .enumerate()
+            .filter_map(|(i, cell)| {
+                let message = crate::domain::fields::refuse_nul(cell).err()?;
+                let column = self.columns.iter().position(|c| *c == Some(i)).map_or_else(
+                    || format!("column {}", i + 1),
+                    |k| self.kind.columns()[k].to_string(),
+                );
+                Some((column, message))
+            })
+            .collect();
+        if !nul.is_empty() {
+            for (field, message) in nul {
+                self.fail(LineError {
+                    line,
+                    field,
+                    message,
+                });
+            }
             return;
         }
         let one = |result: Result<(), ServiceError>| match result {

@@ -280,6 +280,7 @@ pub async fn remove(
         .one(&tx)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    refuse_if_referenced(&tx, &enrollment).await?;
     let changes = diff(&snapshot(&enrollment), &json!({}), &PERSONAL_FIELDS);
     let id = enrollment.id;
     enrollment.delete(&tx).await?;
@@ -294,6 +295,52 @@ pub async fn remove(
     chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A roster line that an achievement code, a survey invitation or a survey response
+/// belongs to stays: those records (and the KPI figures they make) need it. Refused
+/// with what holds it and what to do instead.
+async fn refuse_if_referenced(
+    db: &impl ConnectionTrait,
+    enrollment: &enrollments::Model,
+) -> Result<(), ServiceError> {
+    use entity::{achievement_codes, survey_invitations, survey_responses};
+    use sea_orm::PaginatorTrait;
+    let id = enrollment.id;
+    let mut held = vec![];
+    if achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.eq(id))
+        .count(db)
+        .await?
+        > 0
+    {
+        held.push("an achievement code");
+    }
+    if survey_invitations::Entity::find()
+        .filter(survey_invitations::Column::EnrollmentId.eq(id))
+        .count(db)
+        .await?
+        > 0
+    {
+        held.push("a survey invitation");
+    }
+    if survey_responses::Entity::find()
+        .filter(survey_responses::Column::EnrollmentId.eq(id))
+        .count(db)
+        .await?
+        > 0
+    {
+        held.push("a survey response");
+    }
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::Refused(format!(
+        "{} was not removed: they have {} on this class, which stay with their roster line. \
+         To remove their name and e-mail, an administrator can erase the learner (Erasure).",
+        enrollment.learner_name,
+        held.join(" and ")
+    )))
 }
 
 /// Marks exactly the learners in `attended` as present and everyone else as absent.

@@ -9,6 +9,7 @@ use super::ServiceError;
 use crate::auth::session::{self, NewSession};
 use crate::auth::throttle::{self, account_key, client_key};
 use crate::db::begin_write;
+use crate::domain::account::Email;
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Entry};
 use crate::state::AppState;
@@ -25,6 +26,9 @@ pub enum SignInOutcome {
     },
     /// Password sign-in is off for this account: it signs in through the provider.
     PasswordOff,
+    /// Not an e-mail address at all (or overlong): refused before anything is counted
+    /// or written, so junk never reaches the throttle table or the ledger.
+    MalformedEmail(String),
 }
 
 pub async fn sign_in(
@@ -33,11 +37,13 @@ pub async fn sign_in(
     password: &str,
     client_addr: &str,
 ) -> Result<SignInOutcome, ServiceError> {
-    let email = email.trim().to_lowercase();
-    let oidc = &state.config.oidc;
+    let email = match Email::parse(email) {
+        Ok(email) => email.as_str().to_string(),
+        Err(message) => return Ok(SignInOutcome::MalformedEmail(message)),
+    };
     // Decided from the e-mail alone, before any lookup: the answer tells nobody whether
     // the account exists.
-    if !oidc.password_allowed(&email, Role::Admin) {
+    if !state.config.oidc.password_allowed(&email, Role::Admin) {
         return Ok(SignInOutcome::PasswordOff);
     }
     let keys = [account_key(&email), client_key(client_addr)];

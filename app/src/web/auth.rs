@@ -107,6 +107,7 @@ pub async fn login(
         SignInOutcome::Invalid => {
             "The e-mail or password is wrong, or the account is inactive.".to_string()
         }
+        SignInOutcome::MalformedEmail(message) => format!("The e-mail {message}."),
         SignInOutcome::Locked { until } => {
             let minutes = ((until - crate::clock::now()).num_seconds() + 59) / 60;
             format!(

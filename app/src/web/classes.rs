@@ -206,9 +206,13 @@ pub async fn list(
         Some(filter) => {
             let page = svc::list(&state.db, filter, after, PAGE_SIZE).await?;
             let total = if page.total > svc::COUNT_CAP {
-                format!("More than {}", svc::COUNT_CAP)
+                format!("More than {} classes match.", svc::COUNT_CAP)
             } else {
-                page.total.to_string()
+                let verb = crate::domain::plural::form(page.total, "matches", "match");
+                format!(
+                    "{} {verb}.",
+                    crate::domain::plural::count(page.total, "class", "classes")
+                )
             };
             (
                 page.rows.iter().map(ListRow::of).collect(),
@@ -216,7 +220,7 @@ pub async fn list(
                 page.next,
             )
         }
-        None => (vec![], "0".into(), None),
+        None => (vec![], "0 classes match.".into(), None),
     };
     let base = query.without_cursor();
     let is_trainer = user.role == Role::Trainer;
@@ -555,9 +559,10 @@ struct ShowPage {
     history: Vec<HistoryLine>,
     errors: FieldErrors,
     import_errors: Vec<String>,
-    import_total: u64,
-    import_lines: u64,
+    import_summary: String,
     import_note: Option<&'static str>,
+    /// The pasted roster of a refused import, back in its box.
+    import_csv: String,
     add: EnrollmentFields,
     codes: super::codes::ClassCodes,
     surveys: super::surveys::ClassSurveys,
@@ -571,6 +576,7 @@ struct Feedback {
     import_total: u64,
     import_lines: u64,
     import_note: Option<&'static str>,
+    import_csv: String,
     add: EnrollmentFields,
 }
 
@@ -655,10 +661,14 @@ async fn show_page(
         history,
         class: row,
         errors: feedback.errors,
+        import_summary: super::imports::refusal_summary(
+            feedback.import_total,
+            feedback.import_lines,
+            feedback.import_errors.len(),
+        ),
         import_errors: feedback.import_errors,
-        import_total: feedback.import_total,
-        import_lines: feedback.import_lines,
         import_note: feedback.import_note,
+        import_csv: feedback.import_csv,
         add: feedback.add,
         codes: super::codes::for_class(state, user, &class).await?,
         surveys: super::surveys::for_class(state, user, &class).await?,
@@ -876,6 +886,7 @@ pub async fn import_roster(
         Err(message) => {
             let feedback = Feedback {
                 errors: FieldErrors(vec![("reason", message)]),
+                import_csv: upload.text("csv").to_string(),
                 ..Default::default()
             };
             return show_page(
@@ -945,6 +956,7 @@ pub async fn import_roster(
                 import_total: total,
                 import_lines: bad_lines,
                 import_note: checked.note(),
+                import_csv: upload.text("csv").to_string(),
                 ..Default::default()
             };
             show_page(

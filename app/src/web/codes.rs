@@ -199,6 +199,7 @@ async fn list_page(
     let today = clock::now().date_naive();
     let number = number.max(1);
     let issued = svc::issued_count(&state.db).await?;
+    // `page_number` bounds `number`, so the offset fits the database's integers.
     let lines = svc::issued(&state.db, (number - 1) * PAGE_SIZE, PAGE_SIZE)
         .await?
         .into_iter()
@@ -222,7 +223,7 @@ async fn list_page(
         today: today.to_string(),
         number,
         newer: (number > 1).then(|| number - 1),
-        older: (number * PAGE_SIZE < issued).then(|| number + 1),
+        older: (number.saturating_mul(PAGE_SIZE) < issued).then(|| number + 1),
         error_id: feedback.id,
         errors: feedback.errors,
         typed: feedback.typed,
@@ -237,7 +238,7 @@ pub async fn list(
     user: ReaderUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let number = query.page.trim().parse::<u64>().unwrap_or(1);
+    let number = super::page::page_number(&query.page, PAGE_SIZE)?;
     list_page(
         &state,
         &ctx,

@@ -28,9 +28,10 @@ struct ImportPage {
     kind: String,
     problem: Option<String>,
     errors: Vec<String>,
-    total: u64,
-    bad_lines: u64,
+    summary: String,
     note: Option<&'static str>,
+    /// Pasted text of a refused import, back in its box.
+    csv: String,
     /// Admins may import confirmed classes, with a reason for the file (rule 7).
     admin: bool,
     reason: String,
@@ -47,11 +48,33 @@ fn kinds() -> Vec<KindHelp> {
         .collect()
 }
 
+/// "Nothing was imported: 1 problem on 1 line." (and how many are listed when cut).
+pub fn refusal_summary(total: u64, bad_lines: u64, listed: usize) -> String {
+    use crate::domain::plural::count;
+    let cut = if total > listed as u64 {
+        format!(" (the first {listed} are listed)")
+    } else {
+        String::new()
+    };
+    format!(
+        "Nothing was imported: {} on {}{cut}.",
+        count(total, "problem", "problems"),
+        count(bad_lines, "line", "lines")
+    )
+}
+
+/// What the form held, sent back with a refusal.
+#[derive(Default)]
+struct Typed {
+    kind: String,
+    reason: String,
+    csv: String,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn render(
     ctx: &PageContext,
-    kind: String,
-    reason: String,
+    typed: Typed,
     problem: Option<String>,
     errors: Vec<String>,
     total: u64,
@@ -62,14 +85,14 @@ fn render(
     let page = ImportPage {
         page: ctx.page("Import"),
         kinds: kinds(),
-        kind,
+        kind: typed.kind,
         problem,
+        summary: refusal_summary(total, bad_lines, errors.len()),
         errors,
-        total,
-        bad_lines,
         note,
+        csv: typed.csv,
         admin: ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin),
-        reason,
+        reason: typed.reason,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -85,17 +108,11 @@ pub async fn page(
     _user: EditorUser,
     Query(q): Query<KindQuery>,
 ) -> Result<Response, AppError> {
-    render(
-        &ctx,
-        q.kind,
-        String::new(),
-        None,
-        vec![],
-        0,
-        0,
-        None,
-        StatusCode::OK,
-    )
+    let typed = Typed {
+        kind: q.kind,
+        ..Typed::default()
+    };
+    render(&ctx, typed, None, vec![], 0, 0, None, StatusCode::OK)
 }
 
 pub async fn upload(
@@ -112,11 +129,15 @@ pub async fn upload(
     .await?;
     let kind_id = upload.text("kind").to_string();
     let reason = upload.text("reason").to_string();
+    let typed = || Typed {
+        kind: kind_id.clone(),
+        reason: reason.clone(),
+        csv: upload.text("csv").to_string(),
+    };
     let fail = |problem: String| {
         render(
             &ctx,
-            kind_id.clone(),
-            reason.clone(),
+            typed(),
             Some(problem),
             vec![],
             0,
@@ -157,8 +178,7 @@ pub async fn upload(
             let lines = errors.iter().map(ToString::to_string).collect();
             render(
                 &ctx,
-                kind_id,
-                reason,
+                typed(),
                 None,
                 lines,
                 total,

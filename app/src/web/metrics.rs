@@ -65,18 +65,13 @@ pub async fn scrape(
                     ),
                     (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
                 ],
-                "401 Unauthorized\n",
+                // Shown to a browser in the site's page (middleware::styled_error).
+                "The metrics are for administrators: sign in as one, or send the metrics \
+                 token as Authorization: Bearer <token>.",
             )
                 .into_response();
         }
-        Access::Forbidden => {
-            return (
-                StatusCode::FORBIDDEN,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "403 Forbidden\n",
-            )
-                .into_response();
-        }
+        Access::Forbidden => return crate::error::AppError::Forbidden.into_response(),
     }
     let depth = match crate::mail::depth(&state.db).await {
         Ok(depth) => Some(depth),

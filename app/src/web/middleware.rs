@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -78,7 +78,9 @@ pub async fn browser_state(
     // Assets and health checks need no session: spare them the database read.
     let path = req.uri().path();
     if path.starts_with("/static/") || path == "/healthz" {
-        return next.run(req).await;
+        let method = req.method().clone();
+        let response = next.run(req).await;
+        return styled_error(response, &method, false, || super::page::Page::bare("")).await;
     }
     let secure = state.config.server.secure_cookies;
     let addr = client_addr(&req, state.config.server.trust_forwarded_for);
@@ -133,22 +135,10 @@ pub async fn browser_state(
     };
 
     let is_api = req.uri().path().starts_with("/api/");
+    let method = req.method().clone();
     let error_context = PageContext::new(req.extensions(), req.uri().path(), &state);
-    let mut response = next.run(req).await;
-
-    if let Some(ErrorMarker(error)) = response.extensions_mut().remove::<ErrorMarker>() {
-        let headers = response.headers().clone();
-        response = if is_api {
-            error.json()
-        } else {
-            error.render_page(error_context.page(""))
-        };
-        for cookie in headers.get_all(header::SET_COOKIE) {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, cookie.clone());
-        }
-    }
+    let response = next.run(req).await;
+    let mut response = styled_error(response, &method, is_api, || error_context.page("")).await;
 
     let sets = |name: &str| {
         response
@@ -180,9 +170,68 @@ pub async fn browser_state(
     response
 }
 
+/// Renders an error answer as the site's page (JSON under `/api/`): our own errors
+/// (an [`ErrorMarker`]) and any other error answer without a page of its own — a
+/// framework rejection (malformed query or form), `405`, a timeout — so a person never
+/// meets a bare status line. Headers that matter to the client are kept.
+async fn styled_error(
+    mut response: Response,
+    method: &Method,
+    is_api: bool,
+    page: impl FnOnce() -> super::page::Page,
+) -> Response {
+    let status = response.status();
+    let error = match response.extensions_mut().remove::<ErrorMarker>() {
+        Some(ErrorMarker(error)) => error,
+        None if status.is_client_error() || status.is_server_error() => {
+            let has_page = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+            if has_page {
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let text = to_bytes(body, 16 * 1024)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+                .unwrap_or_default();
+            let message = match status {
+                StatusCode::METHOD_NOT_ALLOWED => format!(
+                    "This address does not take a {method} request. Go back, reload the page and use its links and buttons."
+                ),
+                StatusCode::REQUEST_TIMEOUT => "The answer took too long and was given up; nothing of the request was saved. Try again in a moment.".into(),
+                _ if !text.is_empty() => text,
+                _ => status.canonical_reason().unwrap_or("Error").to_string(),
+            };
+            response = Response::from_parts(parts, Body::empty());
+            std::sync::Arc::new(AppError::Plain(status, message))
+        }
+        None => return response,
+    };
+    let mut styled = if is_api {
+        error.json()
+    } else {
+        error.render_page(page())
+    };
+    for name in [header::SET_COOKIE, header::WWW_AUTHENTICATE, header::ALLOW] {
+        for value in response.headers().get_all(&name) {
+            if name != header::SET_COOKIE && styled.headers().contains_key(&name) {
+                continue;
+            }
+            styled.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    styled
+}
+
 /// Refuses any state-changing request that is cross-site or lacks the right `_csrf`
 /// (in the urlencoded body, or the query string for multipart uploads).
 pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(refusal) = req.uri().query().and_then(|q| nul_refusal(q.as_bytes())) {
+        return refusal;
+    }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -216,13 +265,20 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         .uri()
         .query()
         .and_then(|q| field_value(q.as_bytes(), csrf::FIELD));
-    let is_form = content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let is_form = content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
 
     let (parts, body) = req.into_parts();
-    let (submitted, body) = match (from_query, is_form) {
-        (Some(token), _) => (Some(token), body),
-        (None, true) => match to_bytes(body, state.config.server.max_body_bytes).await {
-            Ok(bytes) => (field_value(&bytes, csrf::FIELD), Body::from(bytes)),
+    // A form is read here whole (it is bounded by `server.max_body_bytes`), for its token
+    // and so that every field is checked once, before any handler sees it.
+    let (body, from_body, nul) = if is_form {
+        match to_bytes(body, state.config.server.max_body_bytes).await {
+            Ok(bytes) => {
+                let nul = nul_refusal(&bytes);
+                let token = field_value(&bytes, csrf::FIELD);
+                (Body::from(bytes), token, nul)
+            }
             Err(e) if crate::server::is_body_idle_timeout(&e) => {
                 return AppError::BadRequest(format!(
                     "{e}: the form was not received. Nothing was saved."
@@ -230,9 +286,26 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
                 .into_response();
             }
             Err(_) => return too_large(state.config.server.max_body_bytes),
-        },
-        (None, false) => (None, body),
+        }
+    } else if let Some(boundary) = content_type.as_deref().and_then(multipart_boundary)
+        && from_query.is_none()
+    {
+        // An upload's token is its first part (the form's first input), so it never
+        // has to be in the URL; only that part is read here, the rest streams on.
+        match first_part_token(body, &boundary).await {
+            Ok((body, token)) => (body, token, None),
+            Err(e) if crate::server::is_body_idle_timeout(&*e) => {
+                return AppError::BadRequest(format!(
+                    "{e}: the upload could not be read. Nothing was imported."
+                ))
+                .into_response();
+            }
+            Err(_) => return AppError::Csrf.into_response(),
+        }
+    } else {
+        (body, None, None)
     };
+    let submitted = from_query.or(from_body);
     let ok = submitted.is_some_and(|s| {
         csrf::token_is_valid(
             &state.secret,
@@ -244,7 +317,83 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     if !ok {
         return AppError::Csrf.into_response();
     }
+    if let Some(refusal) = nul {
+        return refusal;
+    }
     next.run(Request::from_parts(parts, body)).await
+}
+
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (kind, params) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The first part of a multipart body is read this far at most, looking for `_csrf`.
+const CSRF_PART_MAX: usize = 4096;
+
+/// Reads a multipart body up to the end of its first part and returns the body whole
+/// again (what was read, then the rest as it arrives) and that part's value when the
+/// part is `_csrf`.
+async fn first_part_token(
+    body: Body,
+    boundary: &str,
+) -> Result<(Body, Option<String>), axum::BoxError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut head = Vec::new();
+    let delimiter = format!("\r\n--{boundary}");
+    while head.len() < CSRF_PART_MAX && find(&head, delimiter.as_bytes()).is_none() {
+        match stream.next().await {
+            Some(chunk) => head.extend_from_slice(&chunk?),
+            None => break,
+        }
+    }
+    let token = parse_first_part(&head, boundary);
+    let rest =
+        futures_util::stream::once(async move { Ok(axum::body::Bytes::from(head)) }).chain(stream);
+    Ok((Body::from_stream(rest), token))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `--boundary\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\nTOKEN\r\n--boundary`.
+fn parse_first_part(head: &[u8], boundary: &str) -> Option<String> {
+    let start = format!("--{boundary}\r\n");
+    let rest = head.strip_prefix(start.as_bytes())?;
+    let headers_end = find(rest, b"\r\n\r\n")?;
+    let headers = std::str::from_utf8(&rest[..headers_end]).ok()?;
+    let named = headers.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("content-disposition:")
+            && l.contains(&format!("name=\"{}\"", csrf::FIELD))
+    });
+    let value = &rest[headers_end + 4..];
+    let end = find(value, format!("\r\n--{boundary}").as_bytes())?;
+    named.then(|| String::from_utf8_lossy(&value[..end]).into_owned())
+}
+
+/// A `400` naming the first field of a urlencoded form or query that holds a NUL
+/// character (no text may: PostgreSQL cannot store one); `None` when none does.
+fn nul_refusal(urlencoded: &[u8]) -> Option<Response> {
+    let (name, value) =
+        form_urlencoded::parse(urlencoded).find(|(k, v)| k.contains('\0') || v.contains('\0'))?;
+    let message = crate::domain::fields::refuse_nul(&name)
+        .and(crate::domain::fields::refuse_nul(&value))
+        .err()?;
+    let name = crate::domain::fields::shown(&name.replace('\0', "\\0"));
+    Some(
+        AppError::BadRequest(format!("The field {name} {message}. Nothing was saved."))
+            .into_response(),
+    )
 }
 
 /// 413 for a form body over `server.max_body_bytes`: refused before anything runs.

@@ -71,6 +71,17 @@ impl Route {
         }
     }
 
+    /// The `GET` of a POST-only address whose refusal re-renders a page: reloading goes
+    /// back to that page (see [`page::reload_goes_up`]), never a `405`.
+    fn reload(path: &'static str, levels: usize) -> Route {
+        Route {
+            method: Method::GET,
+            path,
+            upload: false,
+            handler: page::reload_goes_up(levels),
+        }
+    }
+
     fn upload<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Route {
         Route {
             method: Method::POST,
@@ -98,6 +109,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/setup/{token}", auth::setup_form),
         Route::post("/setup/{token}", auth::setup),
         Route::get("/account", account::show),
+        Route::reload("/account/password", 1),
         Route::post("/account/password", account::change_password),
         // issue 13: password recovery
         Route::get("/password/forgot", password::forgot_form),
@@ -140,6 +152,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/classes/{id}/edit", classes::edit),
         Route::post("/classes/{id}/status", classes::change_status),
         Route::post("/classes/{id}/confirm", classes::confirm),
+        Route::reload("/classes/{id}/roster", 1),
         Route::post("/classes/{id}/roster", classes::add_learner),
         Route::get("/classes/{id}/roster.csv", classes::roster_csv),
         Route::post("/classes/{id}/attendance", classes::attendance),
@@ -164,6 +177,7 @@ pub fn routes() -> Vec<Route> {
         Route::post("/classes/{id}/codes/issue", codes::issue),
         Route::get("/codes", codes::list),
         Route::get("/codes/{token}", codes::learner_page),
+        Route::reload("/codes/{id}/redeem", 2),
         Route::post("/codes/{id}/redeem", codes::redeem),
         // issue 4: surveys
         Route::post("/classes/{id}/surveys/send", surveys::send),
@@ -177,13 +191,16 @@ pub fn routes() -> Vec<Route> {
         Route::post("/recordings/{id}", recordings::update),
         Route::get("/recordings/{id}/edit", recordings::edit),
         Route::post("/recordings/{id}/publish", recordings::publish),
+        Route::reload("/recordings/{id}/withdraw", 1),
         Route::post("/recordings/{id}/withdraw", recordings::withdraw),
         Route::post("/recordings/{id}/consent", recordings::own_consent),
         Route::post("/recordings/{id}/consents/request", recordings::request_new),
+        Route::reload("/recordings/{id}/consents/{consent}/paper", 3),
         Route::post(
             "/recordings/{id}/consents/{consent}/paper",
             recordings::paper,
         ),
+        Route::reload("/recordings/{id}/takedowns", 1),
         Route::post("/recordings/{id}/takedowns", recordings::add_takedown),
         Route::post("/takedowns/{id}/status", recordings::takedown_status),
         Route::get("/consent/{token}", recordings::consent_show),
@@ -191,6 +208,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/imports", imports::page),
         // CSV uploads get their own, larger limit; they are spooled to disk.
         Route::upload("/imports", imports::upload),
+        Route::reload("/classes/{id}/roster/import", 2),
         Route::upload("/classes/{id}/roster/import", classes::import_roster),
     ]
 }

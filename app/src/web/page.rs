@@ -243,6 +243,36 @@ pub fn redirect_with_flash(
     response
 }
 
+/// The 1-based `?page=` of a list of `page_size` rows a page: blank is the first page;
+/// anything but a whole number whose offset the database can hold is a `400`.
+pub fn page_number(raw: &str, page_size: u64) -> Result<u64, crate::error::AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(1);
+    }
+    let last = i64::MAX as u64 / page_size.max(1);
+    match raw.parse::<u64>() {
+        Ok(n) if (1..=last).contains(&n) => Ok(n),
+        _ => Err(crate::error::AppError::BadRequest(format!(
+            "The page number must be a whole number from 1 to {last}, not {}.",
+            crate::domain::fields::shown(raw)
+        ))),
+    }
+}
+
+/// The `GET` of an address that only takes a form's `POST`: a refused form is shown at
+/// the address it was posted to, and reloading it later (or opening it from history)
+/// goes back to the page the form is on, `levels` path segments up, instead of a `405`.
+pub fn reload_goes_up(levels: usize) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::get(move |uri: axum::http::Uri| async move {
+        let mut path = uri.path().trim_end_matches('/').to_string();
+        for _ in 0..levels {
+            path.truncate(path.rfind('/').unwrap_or(0));
+        }
+        Redirect::to(if path.is_empty() { "/" } else { &path })
+    })
+}
+
 /// Percent-encodes a query-string value.
 pub fn url_encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -280,6 +310,21 @@ mod tests {
         );
         assert!(Flash::decode("evil.zz").is_none());
         assert!(Flash::decode("script.41").is_none());
+    }
+
+    #[test]
+    fn page_numbers_are_bounded() {
+        assert_eq!(page_number("", 100).unwrap(), 1);
+        assert_eq!(page_number(" 3 ", 100).unwrap(), 3);
+        for bad in [
+            "0",
+            "-1",
+            "x",
+            "184467440737095517",
+            "99999999999999999999999",
+        ] {
+            assert!(page_number(bad, 100).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -447,6 +447,8 @@ struct ShowPage {
     history: Vec<HistoryLine>,
     may_edit: bool,
     may_publish: bool,
+    /// Only a published recording is withdrawn by hand (a draft is not in use yet).
+    may_withdraw: bool,
     withdrawn: bool,
     /// The signed-in presenter: their own consent buttons.
     presenter_status: String,
@@ -620,6 +622,7 @@ async fn show_page(
         history,
         may_edit,
         may_publish: may_edit && rstatus == RecordingStatus::Draft,
+        may_withdraw: may_edit && rstatus == RecordingStatus::Published,
         withdrawn: rstatus == RecordingStatus::Withdrawn,
         presenter_status,
         errors: feedback.errors,

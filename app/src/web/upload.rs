@@ -7,8 +7,14 @@ use axum::extract::Multipart;
 
 use crate::error::AppError;
 
-/// Text fields larger than this are refused (pasted CSV goes in a file part instead).
-const MAX_TEXT_FIELD: usize = 8 * 1024 * 1024;
+/// The pasted-CSV text part (`csv`) may be this large (larger: upload it as a file).
+const MAX_PASTED_CSV: usize = 8 * 1024 * 1024;
+
+/// Every other text part (kind, reason, token) may be this large.
+const MAX_TEXT_FIELD: usize = 4 * 1024;
+
+/// Text parts read at most: the forms have four.
+const MAX_TEXT_FIELDS: usize = 16;
 
 pub struct Upload {
     pub fields: HashMap<String, String>,
@@ -44,6 +50,12 @@ pub async fn read(
             std::fs::create_dir_all(spool_dir).map_err(|e| AppError::Internal(e.into()))?;
             let mut spool = tempfile::NamedTempFile::new_in(spool_dir)
                 .map_err(|e| AppError::Internal(e.into()))?;
+            // Held while the upload lives, so that a starting instance sharing the data
+            // dir can tell a live spool file from one a crash left behind.
+            spool
+                .as_file()
+                .lock()
+                .map_err(|e| AppError::Internal(e.into()))?;
             let mut size = 0usize;
             while let Some(chunk) = part.chunk().await.map_err(bad)? {
                 size += chunk.len();
@@ -56,21 +68,76 @@ pub async fn read(
                 file = Some(spool);
             }
         } else {
+            // Text parts are held in memory: each is capped, and so is their number.
+            let shown = crate::domain::fields::shown(&name);
+            if fields.len() == MAX_TEXT_FIELDS {
+                return Err(AppError::BadRequest(format!(
+                    "The upload has more than {MAX_TEXT_FIELDS} text fields. Nothing was imported."
+                )));
+            }
+            let max = if name == "csv" {
+                MAX_PASTED_CSV
+            } else {
+                MAX_TEXT_FIELD
+            };
             let mut text = Vec::new();
             while let Some(chunk) = part.chunk().await.map_err(bad)? {
-                if text.len() + chunk.len() > MAX_TEXT_FIELD {
+                if text.len() + chunk.len() > max {
+                    let hint = if name == "csv" {
+                        ": upload the CSV as a file"
+                    } else {
+                        ""
+                    };
                     return Err(AppError::BadRequest(format!(
-                        "{name} is too large: upload the CSV as a file"
+                        "The field {shown} is larger than {}{hint}. Nothing was imported.",
+                        super::middleware::human_bytes(max)
                     )));
                 }
                 text.extend_from_slice(&chunk);
             }
-            let text = String::from_utf8(text)
-                .map_err(|_| AppError::BadRequest(format!("{name} is not valid UTF-8")))?;
+            let text = String::from_utf8(text).map_err(|_| {
+                AppError::BadRequest(format!(
+                    "The field {shown} is not valid UTF-8. Nothing was imported."
+                ))
+            })?;
+            // A pasted CSV's cells are checked by the importer, line by line.
+            if name != "csv"
+                && let Err(message) = crate::domain::fields::refuse_nul(&text)
+            {
+                return Err(AppError::BadRequest(format!(
+                    "The field {shown} {message}. Nothing was imported."
+                )));
+            }
             fields.insert(name, text);
         }
     }
     Ok(Upload { fields, file })
+}
+
+/// Deletes spooled uploads left behind by a crash (at start: `serve`). A file whose lock
+/// is taken belongs to an upload another running instance is importing and is kept.
+/// Returns how many were deleted.
+pub fn remove_stale_spool(spool_dir: &std::path::Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(spool_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// The refusal of an upload over `server.max_upload_bytes`.
