@@ -351,10 +351,10 @@ async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
     config.server.bind = addr.to_string();
     config.server.public_url = base.clone();
     config.mail = MailConfig {
-        transport: "smtp".into(),
+        transport: tsp_ledger::config::MailTransport::Smtp,
         smtp_host: "127.0.0.1".into(),
         smtp_port: mailbox.port,
-        smtp_tls: "none".into(),
+        smtp_tls: tsp_ledger::config::SmtpTls::None,
         smtp_timeout_seconds: 10,
         retry_base_seconds: 0,
         ..config.mail

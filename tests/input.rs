@@ -411,10 +411,10 @@ async fn a_permanent_smtp_refusal_fails_the_message_at_once(app: TestApp) {
         return;
     };
     let config = MailConfig {
-        transport: "smtp".into(),
+        transport: tsp_ledger::config::MailTransport::Smtp,
         smtp_host: "127.0.0.1".into(),
         smtp_port: port,
-        smtp_tls: "none".into(),
+        smtp_tls: tsp_ledger::config::SmtpTls::None,
         smtp_timeout_seconds: 5,
         retry_base_seconds: 30,
         max_attempts: 8,

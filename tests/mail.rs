@@ -40,10 +40,10 @@ async fn messages(app: &TestApp) -> Vec<outbox_messages::Model> {
 /// SMTP to `port` on loopback, retrying at once (no backoff), at most `attempts` times.
 fn smtp_config(app: &TestApp, port: u16, attempts: i32) -> MailConfig {
     MailConfig {
-        transport: "smtp".into(),
+        transport: tsp_ledger::config::MailTransport::Smtp,
         smtp_host: "127.0.0.1".into(),
         smtp_port: port,
-        smtp_tls: "none".into(),
+        smtp_tls: tsp_ledger::config::SmtpTls::None,
         smtp_timeout_seconds: 5,
         retry_base_seconds: 0,
         max_attempts: attempts,
@@ -135,7 +135,7 @@ async fn the_worker_sends_text_and_html_with_the_queued_message_id(app: TestApp)
     let worker = worker(
         &app,
         &MailConfig {
-            transport: "stub".into(),
+            transport: tsp_ledger::config::MailTransport::Stub,
             ..app.state.config.mail.clone()
         },
     );
@@ -165,7 +165,7 @@ db_test!(the_worker_sends_text_and_html_with_the_queued_message_id);
 async fn two_workers_never_send_the_same_message(app: TestApp) {
     queue(&app, 60).await;
     let config = MailConfig {
-        transport: "stub".into(),
+        transport: tsp_ledger::config::MailTransport::Stub,
         batch_size: 7,
         ..app.state.config.mail.clone()
     };
@@ -347,7 +347,7 @@ async fn a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried(a
     assert_eq!(twice.status, StatusCode::SEE_OTHER);
     assert_eq!(messages(&app).await.remove(0).status, "queued");
     let stub = MailConfig {
-        transport: "stub".into(),
+        transport: tsp_ledger::config::MailTransport::Stub,
         ..app.state.config.mail.clone()
     };
     assert_eq!(self::worker(&app, &stub).drain().await.unwrap().sent, 1);
@@ -357,7 +357,7 @@ db_test!(a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried);
 async fn a_crashed_workers_claim_comes_back_when_its_lease_ends(app: TestApp) {
     queue(&app, 1).await;
     let stub = MailConfig {
-        transport: "stub".into(),
+        transport: tsp_ledger::config::MailTransport::Stub,
         ..app.state.config.mail.clone()
     };
     let worker = worker(&app, &stub);
@@ -493,7 +493,7 @@ async fn the_file_transport_writes_one_eml_per_message(app: TestApp) {
     queue(&app, 2).await;
     let dir = tempfile::tempdir().unwrap();
     let config = MailConfig {
-        transport: "file".into(),
+        transport: tsp_ledger::config::MailTransport::File,
         file_dir: dir.path().to_path_buf(),
         ..app.state.config.mail.clone()
     };
@@ -520,7 +520,7 @@ async fn outbox_send_drains_the_queue_and_says_so(app: TestApp) {
     use tsp_ledger::cli::{Command, OutboxCommand};
     queue(&app, 3).await;
     let mut config = crate::imports::cli_config(&app);
-    config.mail.transport = "stub".into();
+    config.mail.transport = tsp_ledger::config::MailTransport::Stub;
     let code = tsp_ledger::cli::run(Command::Outbox(OutboxCommand::Send), config.clone())
         .await
         .unwrap();
@@ -532,9 +532,9 @@ async fn outbox_send_drains_the_queue_and_says_so(app: TestApp) {
     // With the SMTP server unreachable, the command fails and the message stays queued.
     queue(&app, 1).await;
     let down = MailConfig {
-        transport: "smtp".into(),
+        transport: tsp_ledger::config::MailTransport::Smtp,
         smtp_port: smtp::free_port(),
-        smtp_tls: "none".into(),
+        smtp_tls: tsp_ledger::config::SmtpTls::None,
         ..config.mail.clone()
     };
     let code = tsp_ledger::cli::run(

@@ -201,12 +201,27 @@ fn assert_refused(response: &TestResponse, status: StatusCode, message: &str) {
     );
 }
 
+/// A provider where login `ada` is the verified ada@example.com (tokens minted with the
+/// token endpoint's clock shifted by `token_clock_offset_seconds`), the app signing in
+/// through it, and Ada's invited account there.
+async fn ada_at_provider(
+    app: &TestApp,
+    role: Role,
+    token_clock_offset_seconds: i64,
+) -> Option<(Provider, TestApp, i64)> {
+    let provider = Provider::start(
+        json!({"ada": verified("Ada@Example.com")}),
+        token_clock_offset_seconds,
+    )?;
+    let app = provider.app_for(app);
+    let ada = app.create_user(role, "ada@example.com").await;
+    Some((provider, app, ada))
+}
+
 async fn an_invited_user_signs_in_with_the_provider(app: TestApp) {
-    let Some(provider) = Provider::start(json!({"ada": verified("Ada@Example.com")}), 0) else {
+    let Some((provider, app, ada)) = ada_at_provider(&app, Role::Coordinator, 0).await else {
         return;
     };
-    let app = provider.app_for(&app);
-    let ada = app.create_user(Role::Coordinator, "ada@example.com").await;
     let mut client = app.anonymous();
     let login_page = client.get("/login").await;
     login_page.assert_contains("Sign in with Microsoft");
@@ -239,11 +254,9 @@ async fn an_invited_user_signs_in_with_the_provider(app: TestApp) {
 db_test!(an_invited_user_signs_in_with_the_provider);
 
 async fn a_callback_in_another_browser_is_refused(app: TestApp) {
-    let Some(provider) = Provider::start(json!({"ada": verified("ada@example.com")}), 0) else {
+    let Some((provider, app, ada)) = ada_at_provider(&app, Role::Trainer, 0).await else {
         return;
     };
-    let app = provider.app_for(&app);
-    let ada = app.create_user(Role::Trainer, "ada@example.com").await;
     let mut victim = app.anonymous();
     let authorize = start(&mut victim, "/").await;
     let callback = through_provider(&provider, &authorize, "ada").await;
@@ -269,11 +282,9 @@ async fn a_callback_in_another_browser_is_refused(app: TestApp) {
 db_test!(a_callback_in_another_browser_is_refused);
 
 async fn an_id_token_with_the_wrong_nonce_is_refused(app: TestApp) {
-    let Some(provider) = Provider::start(json!({"ada": verified("ada@example.com")}), 0) else {
+    let Some((provider, app, ada)) = ada_at_provider(&app, Role::Coordinator, 0).await else {
         return;
     };
-    let app = provider.app_for(&app);
-    let ada = app.create_user(Role::Coordinator, "ada@example.com").await;
     let mut client = app.anonymous();
     let authorize = start(&mut client, "/").await;
     // The browser's flow expects another nonce than the one the provider was sent (as a
@@ -296,11 +307,9 @@ db_test!(an_id_token_with_the_wrong_nonce_is_refused);
 async fn an_expired_id_token_is_refused(app: TestApp) {
     // The provider's token endpoint runs two hours behind: its ID tokens (valid an
     // hour) arrive already expired.
-    let Some(provider) = Provider::start(json!({"ada": verified("ada@example.com")}), -7200) else {
+    let Some((provider, app, ada)) = ada_at_provider(&app, Role::Coordinator, -7200).await else {
         return;
     };
-    let app = provider.app_for(&app);
-    let ada = app.create_user(Role::Coordinator, "ada@example.com").await;
     let mut client = app.anonymous();
     let authorize = start(&mut client, "/").await;
     let callback = through_provider(&provider, &authorize, "ada").await;

@@ -223,7 +223,7 @@ async fn a_reset_link_works_once_sets_the_password_and_ends_every_session(app: T
 
     // Once sent, the mail's stored body no longer holds the link.
     let stub = tsp_ledger::config::MailConfig {
-        transport: "stub".into(),
+        transport: tsp_ledger::config::MailTransport::Stub,
         ..app.state.config.mail.clone()
     };
     let transport = tsp_ledger::mail::transport::Transport::from_config(&stub).unwrap();

@@ -67,7 +67,7 @@ pub fn test_config(db_url: &str, data_dir: &Path) -> Config {
     config.database.url = db_url.to_string();
     config.database.max_connections = 5;
     config.data.dir = data_dir.to_path_buf();
-    config.mail.transport = "stub".into();
+    config.mail.transport = tsp_ledger::config::MailTransport::Stub;
     config.mail.file_dir = data_dir.join("mail");
     config
 }

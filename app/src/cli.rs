@@ -5,12 +5,15 @@ use std::process::ExitCode;
 
 use crate::config::Config;
 use crate::domain::account::{Email, check_new_password, parse_name};
+use crate::domain::catalog::SolutionArea;
+use crate::domain::delivery::ClassStatus;
 use crate::domain::fields::parse_date;
 use crate::domain::role::Role;
 use crate::ledger::Actor;
 use crate::services::classes::ClassFilter;
 use crate::services::exports;
 use crate::services::imports::{self, ImportFailure, Kind};
+use crate::services::kpi_lines::Figure;
 use crate::services::{ServiceError, accounts};
 use crate::{AppState, db, ledger, server};
 use anyhow::{Context, bail};
@@ -30,6 +33,16 @@ pub struct Cli {
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command of a command line without the program name, as `main` would parse it
+    /// (tests use it to check what the parser accepts and how it refuses).
+    pub fn command_from<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Command, String> {
+        let cli = Cli::try_parse_from(std::iter::once("tsp-ledger").chain(args))
+            .map_err(|e| e.to_string())?;
+        cli.command.ok_or_else(|| "no command".to_string())
+    }
 }
 
 #[derive(Subcommand)]
@@ -56,13 +69,13 @@ pub enum Command {
         #[arg(long = "as-of", value_name = "DATE")]
         as_of: Option<String>,
         /// json (the stable contract) or text.
-        #[arg(long, default_value = "json")]
-        format: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+        format: ReportFormat,
     },
-    /// Import a CSV file (title-plan | trainers | classes | roster): all rows or none.
+    /// Import a CSV file of one kind: all rows or none.
     Import {
-        /// title-plan | trainers | classes | roster
-        kind: String,
+        #[arg(value_enum)]
+        kind: Kind,
         /// The CSV file (header row first, UTF-8).
         file: PathBuf,
     },
@@ -74,23 +87,23 @@ pub enum Command {
     },
     /// Write a CSV export to standard output (or --output FILE).
     Export {
-        /// classes | roster | kpi-lines
-        kind: String,
+        #[arg(value_enum)]
+        kind: ExportKind,
         /// kpi-lines: the evaluation date (default: today).
         #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
         as_of: Option<String>,
-        /// kpi-lines: courseware | exams | surveys | excluded-codes | excluded-surveys.
-        #[arg(long, default_value = "courseware")]
-        figure: String,
+        /// kpi-lines: the figure whose line items to export.
+        #[arg(long, value_enum, default_value_t = Figure::Courseware)]
+        figure: Figure,
         /// kpi-lines: only this solution area's survey responses.
-        #[arg(long)]
-        area: Option<String>,
+        #[arg(long, value_enum)]
+        area: Option<SolutionArea>,
         /// roster: the class whose roster to export.
         #[arg(long = "class", value_name = "CLASS_REF")]
         class_ref: Option<String>,
         /// classes: only this status.
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<ClassStatus>,
         /// classes: starting on or after this date (YYYY-MM-DD).
         #[arg(long)]
         from: Option<String>,
@@ -108,9 +121,8 @@ pub enum UserCommand {
     Add {
         #[arg(long)]
         email: String,
-        /// admin | coordinator | trainer | viewer
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_enum)]
+        role: Role,
         /// Display name (defaults to the part of the e-mail before @).
         #[arg(long)]
         name: Option<String>,
@@ -239,6 +251,45 @@ async fn verify_ledger(
 }
 
 /// The process entry point: parse, configure, run, and turn errors into a message and exit code.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// The stable JSON contract.
+    Json,
+    Text,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportKind {
+    Classes,
+    Roster,
+    KpiLines,
+}
+
+/// The app's own vocabularies as command-line values: `--help` lists every id, and a
+/// wrong one is refused naming them, from the one list each enum keeps.
+macro_rules! cli_values {
+    ($($name:ty),+) => {$(
+        impl clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                &<$name>::ALL
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.id()))
+            }
+        }
+    )+};
+}
+cli_values!(Kind, Role, Figure, SolutionArea);
+
+impl clap::ValueEnum for ClassStatus {
+    fn value_variants<'a>() -> &'a [Self] {
+        ClassStatus::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.id()))
+    }
+}
+
 pub fn main() -> ExitCode {
     crate::install_tls_provider();
     let cli = Cli::parse();
@@ -304,9 +355,6 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             password_stdin: _,
         }) => {
             let email = Email::parse(&email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
-            let role: Role = role
-                .parse()
-                .map_err(|m: String| anyhow::anyhow!("--role: {m}"))?;
             let name = name.unwrap_or_else(|| {
                 email
                     .as_str()
@@ -402,21 +450,17 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Some(raw) => parse_date(&raw).map_err(|m| anyhow::anyhow!("--as-of {m}"))?,
                 None => crate::clock::now().date_naive(),
             };
-            if !["json", "text"].contains(&format.as_str()) {
-                bail!("--format must be json or text, not {format:?}");
-            }
             let conn = open(&config).await?;
             let report =
                 crate::services::kpi::report(&conn, as_of, &crate::domain::kpi::DESIGNATION_2025)
                     .await?;
-            if format == "json" {
+            if format == ReportFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", kpi_text(&report));
             }
         }
         Command::Import { kind, file } => {
-            let kind: Kind = kind.parse().map_err(|m: String| anyhow::anyhow!(m))?;
             return import(&config, kind, &file).await;
         }
         Command::Demo { seed } => {
@@ -460,13 +504,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
-            match kind.as_str() {
-                "classes" => {
+            match kind {
+                ExportKind::Classes => {
                     let filter = ClassFilter {
-                        status: status
-                            .map(|s| s.parse())
-                            .transpose()
-                            .map_err(|m: String| anyhow::anyhow!("--status {m}"))?,
+                        status,
                         from: from
                             .map(|d| parse_date(&d))
                             .transpose()
@@ -481,7 +522,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     exports::classes(&conn, &filter, sender).await?;
                     writer.await?.context("writing the export")?;
                 }
-                "kpi-lines" => {
+                ExportKind::KpiLines => {
                     let filter = crate::services::kpi_lines::LineFilter {
                         as_of: match as_of {
                             Some(d) => {
@@ -489,13 +530,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                             }
                             None => crate::clock::now().date_naive(),
                         },
-                        figure: figure
-                            .parse()
-                            .map_err(|m: String| anyhow::anyhow!("--figure {m}"))?,
-                        area: area
-                            .map(|a| a.parse())
-                            .transpose()
-                            .map_err(|m: String| anyhow::anyhow!("--area {m}"))?,
+                        figure,
+                        area,
                     };
                     let (sender, writer) = stream_to(out);
                     crate::services::kpi_lines::csv(
@@ -507,7 +543,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     .await?;
                     writer.await?.context("writing the export")?;
                 }
-                "roster" => {
+                ExportKind::Roster => {
                     let class_ref = class_ref.context("export roster needs --class CLASS_REF")?;
                     let class =
                         crate::services::classes::by_ref(&conn, &class_ref.trim().to_uppercase())
@@ -515,9 +551,6 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                             .with_context(|| format!("no class {class_ref}"))?;
                     out.write_all(&exports::roster(&conn, class.id).await?)?;
                     out.flush()?;
-                }
-                other => {
-                    bail!("unknown export kind {other:?}: expected classes, roster or kpi-lines")
                 }
             }
         }

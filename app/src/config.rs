@@ -124,13 +124,12 @@ pub struct SecurityConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct MailConfig {
-    pub transport: String,
+    pub transport: MailTransport,
     pub from: String,
     pub file_dir: PathBuf,
     pub smtp_host: String,
     pub smtp_port: u16,
-    /// `none`, `starttls` or `tls`.
-    pub smtp_tls: String,
+    pub smtp_tls: SmtpTls,
     pub smtp_username: String,
     pub smtp_password: String,
     pub smtp_timeout_seconds: u64,
@@ -146,6 +145,25 @@ pub struct MailConfig {
     pub lease_seconds: i64,
     /// How often an idle worker looks for due messages.
     pub poll_seconds: u64,
+}
+
+/// Where mail goes: one `.eml` per message in `file_dir`, an SMTP server, or kept in
+/// memory (tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    File,
+    Smtp,
+    Stub,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -270,13 +288,7 @@ impl Config {
         {
             bail!("security.secret_key must be 64 hex characters (32 bytes)");
         }
-        if !["none", "starttls", "tls"].contains(&self.mail.smtp_tls.as_str()) {
-            bail!(
-                "mail.smtp_tls must be none, starttls or tls, got {:?}",
-                self.mail.smtp_tls
-            );
-        }
-        if self.mail.transport == "smtp" && self.mail.smtp_tls != "none" {
+        if self.mail.transport == MailTransport::Smtp && self.mail.smtp_tls != SmtpTls::None {
             lettre::transport::smtp::client::TlsParameters::new(self.mail.smtp_host.clone())
                 .map_err(|e| anyhow::anyhow!("mail.smtp_host {:?}: {e}", self.mail.smtp_host))?;
         }
@@ -293,12 +305,6 @@ impl Config {
             bail!("metrics.token must be empty or at least 16 characters");
         }
         self.validate_oidc()?;
-        if !["file", "smtp", "stub"].contains(&self.mail.transport.as_str()) {
-            bail!(
-                "mail.transport must be file, smtp or stub, got {:?}",
-                self.mail.transport
-            );
-        }
         Ok(())
     }
 
@@ -474,7 +480,7 @@ mod tests {
         let c = Config::load_from(Path::new("/nonexistent"), None, &[]).unwrap();
         assert_eq!(c.server.bind, "127.0.0.1:8080");
         assert!(c.is_sqlite());
-        assert_eq!(c.mail.transport, "file");
+        assert_eq!(c.mail.transport, MailTransport::File);
     }
 
     #[test]
@@ -550,6 +556,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("database.url"));
+        // A closed set names the setting and every allowed value.
+        for (key, value, allowed) in [
+            ("TSP_LEDGER__MAIL__TRANSPORT", "pigeon", "`file`, `smtp`"),
+            ("TSP_LEDGER__MAIL__SMTP_TLS", "ssl", "`none`, `starttls`"),
+        ] {
+            let err = Config::load_from(Path::new("/nonexistent"), None, &env(&[(key, value)]))
+                .unwrap_err();
+            let text = format!("{err:#}");
+            let setting = key.trim_start_matches("TSP_LEDGER__MAIL__").to_lowercase();
+            assert!(text.contains(&setting) && text.contains(allowed), "{text}");
+        }
     }
 
     #[test]

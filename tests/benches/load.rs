@@ -80,7 +80,7 @@ async fn target() -> Target {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::load_from(std::path::Path::new("/nonexistent"), None, &[]).unwrap();
     config.data.dir = dir.path().to_path_buf();
-    config.mail.transport = "stub".into();
+    config.mail.transport = tsp_ledger::config::MailTransport::Stub;
     config.database.max_connections = 16;
     match std::env::var("BENCH_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {

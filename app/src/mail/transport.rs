@@ -9,7 +9,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::MailConfig;
+use crate::config::{MailConfig, MailTransport, SmtpTls};
 
 #[derive(Clone)]
 pub enum Transport {
@@ -21,18 +21,15 @@ pub enum Transport {
 
 impl Transport {
     pub fn from_config(config: &MailConfig) -> anyhow::Result<Transport> {
-        Ok(match config.transport.as_str() {
-            "smtp" => {
-                let builder = match config.smtp_tls.as_str() {
-                    "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.smtp_host)?,
-                    "starttls" => {
+        Ok(match config.transport {
+            MailTransport::Smtp => {
+                let builder = match config.smtp_tls {
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.smtp_host)?,
+                    SmtpTls::Starttls => {
                         AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.smtp_host)?
                     }
-                    "none" => {
+                    SmtpTls::None => {
                         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
-                    }
-                    other => {
-                        anyhow::bail!("mail.smtp_tls must be none, starttls or tls, got {other:?}")
                     }
                 };
                 let mut builder =
@@ -49,8 +46,8 @@ impl Transport {
                 }
                 Transport::Smtp(builder.build())
             }
-            "file" => Transport::File(config.file_dir.clone()),
-            _ => Transport::Stub(Arc::default()),
+            MailTransport::File => Transport::File(config.file_dir.clone()),
+            MailTransport::Stub => Transport::Stub(Arc::default()),
         })
     }
 
