@@ -8,6 +8,12 @@ pub struct Email(String);
 /// Longest address (RFC 5321's path limit less its brackets).
 pub const MAX_EMAIL_CHARS: usize = 254;
 
+/// What a refused form shows back in its e-mail box: never longer than an address can
+/// be, so a megabyte typed in does not come back as a megabyte page.
+pub fn echo_email(raw: &str) -> String {
+    raw.chars().take(MAX_EMAIL_CHARS + 1).collect()
+}
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, String> {
         let email = raw.trim();

@@ -10,7 +10,7 @@ use super::middleware::ClientAddr;
 use super::page::{FieldErrors, Page, PageContext, cookie, read_cookie, redirect_with_flash};
 use crate::auth::extract::CurrentUser;
 use crate::auth::{oidc, session};
-use crate::domain::account::{Email, check_new_password, parse_name};
+use crate::domain::account::{Email, check_new_password, echo_email, parse_name};
 use crate::domain::redirect::safe_next;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -117,7 +117,8 @@ pub async fn login(
             )
         }
     };
-    LoginPage::new(&state, &ctx, form.email, next).refused(StatusCode::UNPROCESSABLE_ENTITY, error)
+    LoginPage::new(&state, &ctx, echo_email(&form.email), next)
+        .refused(StatusCode::UNPROCESSABLE_ENTITY, error)
 }
 
 /// The answer to a successful sign-in of any kind: a fresh session replacing any earlier

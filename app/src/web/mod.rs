@@ -32,6 +32,7 @@ use axum::http::Method;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -214,7 +215,6 @@ pub fn routes() -> Vec<Route> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
     // Two methods on one path merge into one method router.
     let (uploads, forms): (Vec<Route>, Vec<Route>) = routes().into_iter().partition(|r| r.upload);
     let with = |router: Router<AppState>, routes: Vec<Route>| {
@@ -222,8 +222,10 @@ pub fn router(state: AppState) -> Router {
             .into_iter()
             .fold(router, |router, r| router.route(r.path, r.handler))
     };
-    with(Router::new(), forms)
-        .layer(RequestBodyLimitLayer::new(state.config.server.max_body_bytes))
+    let app = with(Router::new(), forms)
+        .layer(RequestBodyLimitLayer::new(
+            state.config.server.max_body_bytes,
+        ))
         // Every route above must have its answer under way within the request timeout
         // (streamed CSV downloads only their first chunk). The uploads below are exempt:
         // a large file over a slow line and its import may rightly take longer; their
@@ -242,9 +244,21 @@ pub fn router(state: AppState) -> Router {
         )
         // The CSRF guard runs once a route has matched (a request to no route is a 404
         // whatever it carries), inside `record_route`, so refusals keep their route label.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_guard))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::csrf_guard,
+        ))
         .route_layer(axum::middleware::from_fn(record_route))
-        .fallback(not_found)
+        .fallback(not_found);
+    with_outer_layers(app, state)
+}
+
+/// What wraps every answer, routed or not: a handler that panics answers the styled 500
+/// (the panic goes to the log, not to the page), the session and flash, the security
+/// headers, request ids, tracing and metrics.
+pub fn with_outer_layers(app: Router<AppState>, state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    app.layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::browser_state))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -310,6 +324,15 @@ async fn stylesheet() -> Response {
         STYLESHEET,
     )
         .into_response()
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    AppError::Internal(anyhow::anyhow!("the handler panicked: {message}")).into_response()
 }
 
 async fn not_found() -> AppError {

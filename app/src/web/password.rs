@@ -60,7 +60,7 @@ pub async fn request(
     let Some(email) = errors.check("email", Email::parse(&form.email)) else {
         let page = ForgotPage {
             page: ctx.page("Forgot your password?"),
-            email: form.email,
+            email: crate::domain::account::echo_email(&form.email),
             errors,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
