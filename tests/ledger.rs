@@ -142,21 +142,68 @@ async fn ledger_verify_command_exit_codes() {
 
 /// `n` entries in one transaction (as an import writes them).
 async fn seed_many(app: &TestApp, n: usize) {
-    let tx = begin_write(app.db()).await.unwrap();
-    let mut chain = ledger::Chain::lock(&tx).await.unwrap();
+    let tx = ledger::Recorder::begin(app.db(), &Actor::Cli)
+        .await
+        .unwrap();
     for i in 0..n {
-        chain
-            .append(
-                &tx,
-                &Actor::Cli,
-                Entry::new("test", i, "create").changes(serde_json::json!({"n": i})),
-            )
+        tx.record(Entry::new("test", i, "create").changes(serde_json::json!({"n": i})))
             .await
             .unwrap();
     }
-    chain.finish(&tx).await.unwrap();
     tx.commit().await.unwrap();
 }
+
+/// The one way to write: a recorder's entries land only with its commit, which moves the
+/// chain head to the last of them; given up (or dropped), nothing of it is written.
+async fn a_recorder_commits_its_entries_with_the_head_or_nothing(app: TestApp) {
+    use sea_orm::PaginatorTrait;
+    let head = || async {
+        ledger_head::Entity::find_by_id(1)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .last_id
+    };
+    let before = head().await;
+    let given_up = ledger::Recorder::begin(app.db(), &Actor::Cli)
+        .await
+        .unwrap();
+    for i in 0..300 {
+        given_up
+            .record(Entry::new("test", i, "create"))
+            .await
+            .unwrap();
+    }
+    given_up.rollback().await.unwrap();
+    let dropped = ledger::Recorder::begin(app.db(), &Actor::Cli)
+        .await
+        .unwrap();
+    dropped
+        .record(Entry::new("test", 1, "create"))
+        .await
+        .unwrap();
+    drop(dropped);
+    assert_eq!(head().await, before);
+    assert_eq!(
+        ledger_entries::Entity::find()
+            .count(app.db())
+            .await
+            .unwrap() as i64,
+        before
+    );
+    seed_many(&app, 300).await;
+    assert_eq!(head().await, before + 300);
+    let last = ledger_entries::Entity::find_by_id(before + 300)
+        .one(app.db())
+        .await
+        .unwrap();
+    assert!(last.is_some(), "the head names the last entry");
+    let verification = tsp_ledger::ledger::verify(app.db()).await.unwrap();
+    assert_eq!(verification.first_broken, None);
+    assert_eq!(verification.entries as i64, before + 300);
+}
+db_test!(a_recorder_commits_its_entries_with_the_head_or_nothing);
 
 async fn set_head(app: &TestApp, id: i64, hash: &str) {
     ledger_head::Entity::update_many()

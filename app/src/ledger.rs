@@ -156,9 +156,100 @@ pub async fn append(
     Ok(model)
 }
 
+/// A change being written and recorded: the write transaction, the chain head held in
+/// it and who acts. Its queries go to the transaction (it is a connection); each
+/// [`Recorder::record`] appends an entry; [`Recorder::commit`] moves the chain head and
+/// commits, and is the only way to commit, so no change can land with its entries past
+/// the head. Dropped without committing, everything rolls back.
+pub struct Recorder {
+    tx: crate::db::WriteTx,
+    chain: tokio::sync::Mutex<Chain>,
+    actor: Actor,
+}
+
+impl Recorder {
+    /// Takes the write turn ([`crate::db::begin_write`]) and the chain head.
+    pub async fn begin(db: &sea_orm::DatabaseConnection, actor: &Actor) -> Result<Recorder, DbErr> {
+        let tx = crate::db::begin_write(db).await?;
+        Recorder::lock(tx, actor).await
+    }
+
+    /// Takes the chain head in a transaction that has read what it needs first.
+    pub async fn lock(tx: crate::db::WriteTx, actor: &Actor) -> Result<Recorder, DbErr> {
+        let chain = Chain::lock(&tx).await?;
+        Ok(Recorder {
+            tx,
+            chain: tokio::sync::Mutex::new(chain),
+            actor: actor.clone(),
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Appends `entry` by this recorder's actor.
+    pub async fn record(&self, entry: Entry) -> Result<ledger_entries::Model, DbErr> {
+        self.record_as(&self.actor, entry).await
+    }
+
+    /// Appends `entry` by another actor (the system acting inside someone's change).
+    pub async fn record_as(
+        &self,
+        actor: &Actor,
+        entry: Entry,
+    ) -> Result<ledger_entries::Model, DbErr> {
+        self.chain.lock().await.append(&self.tx, actor, entry).await
+    }
+
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.chain.into_inner().finish(&self.tx).await?;
+        self.tx.commit().await
+    }
+
+    /// Gives the change up: nothing of it, entries included, is written.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Recorder {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        self.tx.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.tx.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.tx.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.tx.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.tx.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
+}
+
 /// The chain head held for a run of appends in one transaction (an import writes a
 /// million entries): the head row is read and locked once and written once at the end.
-pub struct Chain {
+/// Only [`Recorder`] and [`append`] hold one, and both finish it.
+struct Chain {
     locked_id: i64,
     last_id: i64,
     last_hash: String,
@@ -173,7 +264,7 @@ pub struct Chain {
 const CHAIN_BATCH: usize = 256;
 
 impl Chain {
-    pub async fn lock(tx: &impl ConnectionTrait) -> Result<Chain, DbErr> {
+    async fn lock(tx: &impl ConnectionTrait) -> Result<Chain, DbErr> {
         let head = ledger_head::Entity::find_by_id(1)
             .lock_exclusive()
             .one(tx)
@@ -188,7 +279,7 @@ impl Chain {
         })
     }
 
-    pub async fn append(
+    async fn append(
         &mut self,
         tx: &impl ConnectionTrait,
         actor: &Actor,
@@ -255,7 +346,7 @@ impl Chain {
 
     /// Moves the head to the last appended entry. Without it the transaction must not
     /// commit: `ledger verify` would report the entries past the head.
-    pub async fn finish(mut self, tx: &impl ConnectionTrait) -> Result<(), DbErr> {
+    async fn finish(mut self, tx: &impl ConnectionTrait) -> Result<(), DbErr> {
         self.flush(tx).await?;
         if self.last_id == self.locked_id {
             return Ok(());

@@ -19,7 +19,7 @@ use super::{FAILED, PERSONAL_LINK_KINDS, QUEUED, REMOVED_BODY, SENT};
 use crate::clock;
 use crate::config::MailConfig;
 use crate::db::{begin_write, is_postgres, statement};
-use crate::ledger::{Actor, Chain, Entry};
+use crate::ledger::{Actor, Entry, Recorder};
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -144,7 +144,7 @@ impl Worker {
         lease: DateTime<Utc>,
     ) -> Result<Report, DbErr> {
         let tx = begin_write(&self.db).await?;
-        let mut chain = Chain::lock(&tx).await?;
+        let tx = Recorder::lock(tx, &Actor::System).await?;
         let mut report = Report::default();
         let now = clock::now();
         let mut emptied = false;
@@ -197,10 +197,9 @@ impl Worker {
                 .exec(&tx)
                 .await?;
             if let (1, Some(entry)) = (done.rows_affected, entry) {
-                chain.append(&tx, &Actor::System, entry).await?;
+                tx.record_as(&Actor::System, entry).await?;
             }
         }
-        chain.finish(&tx).await?;
         tx.commit().await?;
         if emptied {
             // The bodies' old bytes are zeroed in the database file (secure_delete), but

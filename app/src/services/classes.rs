@@ -27,7 +27,7 @@ use crate::domain::fields::{
 };
 use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::Role;
-use crate::ledger::{self, Actor, Chain, Entry, diff};
+use crate::ledger::{self, Actor, Entry, Recorder, diff};
 use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
 
 /// A class as typed in the form or a `classes` CSV row (same field names; the form
@@ -299,8 +299,7 @@ async fn names(
 /// Validates `input` against the catalogue, the lifecycle and rule 1, then writes it
 /// over `existing` (or as a new class) and records the change.
 pub(crate) async fn write(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     via: Via<'_>,
     existing: Option<classes::Model>,
@@ -503,7 +502,7 @@ pub(crate) async fn write(
     if let Some(reason) = reason {
         entry = entry.reason(reason);
     }
-    chain.append(tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     Ok(match before {
         Some(_) => Outcome::Updated(model),
         None => Outcome::Created(model),
@@ -516,13 +515,12 @@ pub async fn create(
     input: &ClassInput,
 ) -> Result<classes::Model, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let named = names(&tx, input).await?;
     let via = Via::Form { reason: "" };
-    let class = write(&tx, &mut chain, actor, via, None, input, named)
+    let class = write(&tx, actor, via, None, input, named)
         .await?
         .into_model();
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(class)
 }
@@ -536,11 +534,10 @@ pub async fn update(
 ) -> Result<Outcome<classes::Model>, ServiceError> {
     let tx = begin_write(db).await?;
     let old = get(&tx, id).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let named = names(&tx, input).await?;
     let via = Via::Form { reason };
-    let outcome = write(&tx, &mut chain, actor, via, Some(old), input, named).await?;
-    chain.finish(&tx).await?;
+    let outcome = write(&tx, actor, via, Some(old), input, named).await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -21,7 +21,7 @@ use crate::domain::account::Email;
 use crate::domain::delivery::{Modality, OnceStarted, check_started};
 use crate::domain::erasure;
 use crate::domain::fields::{parse_code, parse_date, parse_optional_date};
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::{self, Message, messages::message};
 
 message!(
@@ -140,7 +140,7 @@ pub async fn issue(
     let tx = begin_write(db).await?;
     // The chain head is locked first: concurrent issues are serialized, so two classes
     // can never be handed the same pool code.
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let class = class_svc::get(&tx, class_id).await?;
     check_started(
         OnceStarted::IssueCodes,
@@ -204,9 +204,8 @@ pub async fn issue(
         let entry = Entry::new("achievement_code", code.id, "issue")
             .changes(changes(Some(&before), &code))
             .parent("class", class.id);
-        chain.append(&tx, actor, entry).await?;
+        tx.record_as(actor, entry).await?;
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(waiting.len())
 }
@@ -396,9 +395,8 @@ pub async fn redeem(
     if let Some(class_id) = class_id {
         entry = entry.parent("class", class_id);
     }
-    let mut chain = Chain::lock(&tx).await?;
-    chain.append(&tx, actor, entry).await?;
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    tx.record_as(actor, entry).await?;
     tx.commit().await?;
     Ok(code)
 }
@@ -448,8 +446,7 @@ pub(crate) fn parse_code_row(row: &[(&str, String)]) -> Result<CodeRow, ServiceE
 /// One `code-pool` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
 pub(crate) async fn import_pool_row(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
@@ -474,7 +471,7 @@ pub(crate) async fn import_pool_row(
     .insert(tx)
     .await?;
     let entry = Entry::new("achievement_code", model.id, "import").changes(changes(None, &model));
-    chain.append(tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     Ok(Outcome::Created(()))
 }
 
@@ -485,8 +482,7 @@ pub(crate) async fn import_pool_row(
 /// need not be marked as attending. A code issued to another learner is an error; an
 /// empty `redeemed_on` never clears a stored redemption.
 pub(crate) async fn import_code_row(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
@@ -586,7 +582,7 @@ pub(crate) async fn import_code_row(
     let entry = Entry::new("achievement_code", model.id, "import")
         .changes(changes(before.as_ref(), &model))
         .parent("class", class.id);
-    chain.append(tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     Ok(match before {
         Some(_) => Outcome::Updated(()),
         None => Outcome::Created(()),

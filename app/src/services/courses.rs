@@ -12,7 +12,7 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::{Content, DurationCategory, SolutionArea};
 use crate::domain::fields::{FieldErrors, parse_bool, parse_code, parse_text};
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 
 /// A course as typed in the form or a `title-plan` CSV row (same field names).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -152,8 +152,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<courses::Model, S
 
 /// Writes `input` over `existing` (or as a new course) and records the change.
 pub(crate) async fn write(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     action: &'static str,
     existing: Option<courses::Model>,
@@ -213,13 +212,11 @@ pub(crate) async fn write(
         &snapshot(&model),
         &[],
     );
-    chain
-        .append(
-            tx,
-            actor,
-            Entry::new("course", model.id, action).changes(changes),
-        )
-        .await?;
+    tx.record_as(
+        actor,
+        Entry::new("course", model.id, action).changes(changes),
+    )
+    .await?;
     Ok(match before {
         Some(_) => Outcome::Updated(model),
         None => Outcome::Created(model),
@@ -247,11 +244,8 @@ pub async fn create(
 ) -> Result<courses::Model, ServiceError> {
     let tx = begin_write(db).await?;
     ensure_code_free(&tx, &input.course_code, None).await?;
-    let mut chain = Chain::lock(&tx).await?;
-    let course = write(&tx, &mut chain, actor, "create", None, input)
-        .await?
-        .into_model();
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    let course = write(&tx, actor, "create", None, input).await?.into_model();
     tx.commit().await?;
     Ok(course)
 }
@@ -265,9 +259,8 @@ pub async fn update(
     let tx = begin_write(db).await?;
     let old = get(&tx, id).await?;
     ensure_code_free(&tx, &input.course_code, Some(id)).await?;
-    let mut chain = Chain::lock(&tx).await?;
-    let outcome = write(&tx, &mut chain, actor, "update", Some(old), input).await?;
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    let outcome = write(&tx, actor, "update", Some(old), input).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -290,15 +283,12 @@ pub async fn set_retired(
     active.updated_at = Set(clock::now());
     let course = active.update(&tx).await?;
     let action = if retired { "retire" } else { "reinstate" };
-    let mut chain = Chain::lock(&tx).await?;
-    chain
-        .append(
-            &tx,
-            actor,
-            Entry::new("course", course.id, action).changes(diff(&before, &snapshot(&course), &[])),
-        )
-        .await?;
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    tx.record_as(
+        actor,
+        Entry::new("course", course.id, action).changes(diff(&before, &snapshot(&course), &[])),
+    )
+    .await?;
     tx.commit().await?;
     Ok(course)
 }

@@ -39,7 +39,7 @@ use crate::domain::erasure::{
     PLACEHOLDER_NAME, erasure_confirmed, erasure_reason, is_placeholder_email, placeholder_email,
     redact,
 };
-use crate::ledger::{self, Actor, Chain, Entry, TEXTS_ERASED, diff};
+use crate::ledger::{self, Actor, Entry, Recorder, TEXTS_ERASED, diff};
 use crate::mail::{ERASED_BODY, REMOVED_BODY, SENT};
 use crate::scrub::{self, Checkpointed};
 
@@ -258,7 +258,7 @@ pub async fn erase(
     let tx = begin_write(db).await?;
     // The chain head first: it serializes writers, so nothing is queued to the learner
     // or added to a roster between the look-up and the writes.
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let found = gather(&tx, &key).await?;
     let mut personal: Vec<String> = vec![key.as_str().to_string()];
     for f in &found {
@@ -307,9 +307,8 @@ pub async fn erase(
         active.email_key = Set(placeholder);
         active.updated_at = Set(now);
         active.update(&tx).await?;
-        let erase_entry = chain
-            .append(
-                &tx,
+        let erase_entry = tx
+            .record_as(
                 actor,
                 Entry::new("enrollment", f.enrollment.id, "erase")
                     .changes(changes)
@@ -325,7 +324,6 @@ pub async fn erase(
             f.dates(),
         ));
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     done.disk = Some(scrub::checkpoint_wal(db).await?);
     Ok(done)

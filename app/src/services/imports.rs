@@ -20,7 +20,7 @@ use super::{Outcome, ServiceError, codes, surveys, vouchers};
 use crate::db::begin_write;
 use crate::domain::csv_cell;
 use crate::domain::fields::{FieldErrors, parse_code};
-use crate::ledger::{Actor, Chain};
+use crate::ledger::{Actor, Recorder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -324,7 +324,7 @@ pub async fn run(
 
     let (mut chunks, reader) = read_in_background(source.open()?);
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let postgres = crate::db::is_postgres(db);
     let mut rows_read: u64 = 0;
     let mut next_analyze = FIRST_ANALYZE;
@@ -336,7 +336,7 @@ pub async fn run(
             Chunk::Rows(rows) => {
                 rows_read += rows.len() as u64;
                 for (line, record) in rows {
-                    importer.row(&tx, &mut chain, actor, line, &record).await?;
+                    importer.row(&tx, actor, line, &record).await?;
                 }
                 // PostgreSQL plans this import's own lookups from the table's statistics;
                 // taken on a nearly empty table they say "scan it", which over a million
@@ -352,12 +352,11 @@ pub async fn run(
         progress(Pass::Write, bytes);
     }
     reader.await.map_err(|e| ServiceError::Other(e.into()))?;
-    importer.flush(&tx, &mut chain, actor).await?;
+    importer.flush(&tx, actor).await?;
     if importer.total_errors > 0 {
         tx.rollback().await?;
         return Err(importer.into_failure(Checked::Everything));
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     if importer.summary.created >= REFRESH_STATISTICS_AFTER && !postgres {
         // SQLite plans the class list's filters from table statistics; keep them current
@@ -903,8 +902,7 @@ impl Importer {
 
     async fn row(
         &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
+        tx: &Recorder,
         actor: &Actor,
         line: u64,
         record: &csv::StringRecord,
@@ -923,17 +921,17 @@ impl Importer {
             return Ok(());
         }
         let result = match self.kind {
-            Kind::TitlePlan => self.title_plan_row(tx, chain, actor, record).await,
-            Kind::Trainers => self.trainer_row(tx, chain, actor, record).await,
-            Kind::Classes => self.class_row(tx, chain, actor, record).await,
-            Kind::Roster => self.roster_row(tx, chain, actor, record).await,
+            Kind::TitlePlan => self.title_plan_row(tx, actor, record).await,
+            Kind::Trainers => self.trainer_row(tx, actor, record).await,
+            Kind::Classes => self.class_row(tx, actor, record).await,
+            Kind::Roster => self.roster_row(tx, actor, record).await,
             Kind::CodePool | Kind::Codes | Kind::SurveyResponses | Kind::Vouchers => {
                 let row = self.pairs(record);
                 let outcome = match self.kind {
-                    Kind::CodePool => codes::import_pool_row(tx, chain, actor, &row).await,
-                    Kind::Codes => codes::import_code_row(tx, chain, actor, &row).await,
-                    Kind::Vouchers => vouchers::import_row(tx, chain, actor, &row).await,
-                    _ => surveys::import_response_row(tx, chain, actor, &row).await,
+                    Kind::CodePool => codes::import_pool_row(tx, actor, &row).await,
+                    Kind::Codes => codes::import_code_row(tx, actor, &row).await,
+                    Kind::Vouchers => vouchers::import_row(tx, actor, &row).await,
+                    _ => surveys::import_response_row(tx, actor, &row).await,
                 };
                 outcome.map_err(RowError::from)
             }
@@ -962,36 +960,33 @@ impl Importer {
 
     async fn title_plan_row(
         &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
+        tx: &Recorder,
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let input = self.course_fields(r).parse()?;
         let existing = course_svc::by_code(tx, &input.course_code).await?;
         Ok(unit(
-            course_svc::write(tx, chain, actor, "import", existing, &input).await?,
+            course_svc::write(tx, actor, "import", existing, &input).await?,
         ))
     }
 
     async fn trainer_row(
         &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
+        tx: &Recorder,
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let input = self.trainer_fields(r).parse()?;
         let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
         Ok(unit(
-            trainer_svc::write(tx, chain, actor, "import", existing, &input, None).await?,
+            trainer_svc::write(tx, actor, "import", existing, &input, None).await?,
         ))
     }
 
     async fn class_row(
         &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
+        tx: &Recorder,
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
@@ -999,15 +994,14 @@ impl Importer {
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
         let named = self.names(tx, &input).await?;
         let via = Via::Import(&self.by);
-        let outcome = class_svc::write(tx, chain, actor, via, existing, &input, named).await?;
+        let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
         self.classes.remove(&input.class_ref);
         Ok(unit(outcome))
     }
 
     async fn roster_row(
         &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
+        tx: &Recorder,
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
@@ -1049,14 +1043,13 @@ impl Importer {
         let key = (class.id, input.key.as_str().to_string());
         if self.pending_keys.contains(&key) {
             // The same learner twice in one file: the second row updates the first.
-            self.flush(tx, chain, actor).await?;
+            self.flush(tx, actor).await?;
         }
-        let roster = self.roster_of(tx, chain, actor, class.id).await?;
+        let roster = self.roster_of(tx, actor, class.id).await?;
         match roster.get(input.key.as_str()).cloned() {
             Some(existing) => {
                 let outcome = rosters::write(
                     tx,
-                    chain,
                     actor,
                     action,
                     &class,
@@ -1066,7 +1059,7 @@ impl Importer {
                 )
                 .await?;
                 let line = outcome.model().clone();
-                self.roster_of(tx, chain, actor, class.id)
+                self.roster_of(tx, actor, class.id)
                     .await?
                     .insert(line.email_key.clone(), line);
                 Ok(unit(outcome))
@@ -1083,7 +1076,7 @@ impl Importer {
                     reason,
                 });
                 if self.pending.len() >= BATCH_ROWS / 2 {
-                    self.flush(tx, chain, actor).await?;
+                    self.flush(tx, actor).await?;
                 }
                 Ok(Outcome::Created(()))
             }
@@ -1091,15 +1084,10 @@ impl Importer {
     }
 
     /// Inserts the learners waiting in `pending` and puts them in the roster cache.
-    async fn flush(
-        &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
-        actor: &Actor,
-    ) -> Result<(), ServiceError> {
+    async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
         let lines = std::mem::take(&mut self.pending);
         self.pending_keys.clear();
-        let inserted = rosters::insert_many(tx, chain, actor, lines).await?;
+        let inserted = rosters::insert_many(tx, actor, lines).await?;
         if let Some((class_id, roster)) = &mut self.roster {
             for line in inserted.into_iter().filter(|l| l.class_id == *class_id) {
                 roster.insert(line.email_key.clone(), line);
@@ -1112,14 +1100,13 @@ impl Importer {
     /// a class's learners together, so this replaces a lookup per row.
     async fn roster_of(
         &mut self,
-        tx: &impl ConnectionTrait,
-        chain: &mut Chain,
+        tx: &Recorder,
         actor: &Actor,
         class_id: i64,
     ) -> Result<&mut HashMap<String, enrollments::Model>, ServiceError> {
         if self.roster.as_ref().map(|(id, _)| *id) != Some(class_id) {
             // Learners still waiting belong in the database before a roster is read.
-            self.flush(tx, chain, actor).await?;
+            self.flush(tx, actor).await?;
             let lines = class_svc::roster(tx, class_id).await?;
             let by_email = lines
                 .into_iter()

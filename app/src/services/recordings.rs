@@ -31,7 +31,7 @@ use crate::domain::recording::{
     Subject, TakedownStatus,
 };
 use crate::domain::role::Role;
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::{self, Message, messages::message};
 
 message!(
@@ -219,8 +219,7 @@ async fn source_named(
 /// `{consent_base}/<token>`). A learner who was absent is not in the recording.
 /// Returns how many learners were asked.
 async fn request_missing(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     recording: &recordings::Model,
     consent_base: &str,
@@ -255,7 +254,7 @@ async fn request_missing(
         let entry = Entry::new("recording_consent", row.id, "request")
             .changes(diff(&json!({}), &consent_snapshot(&row), &[]))
             .parent("recording", recording.id);
-        chain.append(tx, actor, entry).await?;
+        tx.record_as(actor, entry).await?;
     }
     let Some(class_id) = recording.source_class_id else {
         return Ok(0);
@@ -296,7 +295,7 @@ async fn request_missing(
         let entry = Entry::new("recording_consent", row.id, "request")
             .changes(diff(&json!({}), &consent_snapshot(&row), &[]))
             .parent("recording", recording.id);
-        chain.append(tx, actor, entry).await?;
+        tx.record_as(actor, entry).await?;
         count += 1;
     }
     Ok(count)
@@ -310,7 +309,7 @@ pub async fn create(
     consent_base: &str,
 ) -> Result<recordings::Model, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let course = class_svc::course_named(&tx, &input.course_code).await?;
     let trainer = class_svc::trainer_named(&tx, &input.mct_id).await?;
     let source = match &input.source_class_ref {
@@ -340,9 +339,8 @@ pub async fn create(
         &snapshot(&recording, &course, &trainer, source.as_ref()),
         &[],
     ));
-    chain.append(&tx, actor, entry).await?;
-    request_missing(&tx, &mut chain, actor, &recording, consent_base).await?;
-    chain.finish(&tx).await?;
+    tx.record_as(actor, entry).await?;
+    request_missing(&tx, actor, &recording, consent_base).await?;
     tx.commit().await?;
     Ok(recording)
 }
@@ -358,7 +356,7 @@ pub async fn update(
     consent_base: &str,
 ) -> Result<Outcome<recordings::Model>, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let old = get(&tx, id).await?;
     let old_status = status(&old);
     if old_status == RecordingStatus::Withdrawn {
@@ -437,9 +435,8 @@ pub async fn update(
         &snapshot(&recording, &course, &trainer, source.as_ref()),
         &[],
     ));
-    chain.append(&tx, actor, entry).await?;
-    request_missing(&tx, &mut chain, actor, &recording, consent_base).await?;
-    chain.finish(&tx).await?;
+    tx.record_as(actor, entry).await?;
+    request_missing(&tx, actor, &recording, consent_base).await?;
     tx.commit().await?;
     Ok(Outcome::Updated(recording))
 }
@@ -453,7 +450,7 @@ pub async fn request_new_learners(
     consent_base: &str,
 ) -> Result<usize, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let recording = get(&tx, id).await?;
     if status(&recording) == RecordingStatus::Withdrawn {
         return Err(ServiceError::Refused(format!(
@@ -461,8 +458,7 @@ pub async fn request_new_learners(
             recording.title
         )));
     }
-    let n = request_missing(&tx, &mut chain, actor, &recording, consent_base).await?;
-    chain.finish(&tx).await?;
+    let n = request_missing(&tx, actor, &recording, consent_base).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -766,8 +762,7 @@ pub async fn attention(
 }
 
 async fn set_status(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     recording: recordings::Model,
     to: RecordingStatus,
@@ -784,7 +779,7 @@ async fn set_status(
     if let Some(reason) = reason {
         entry = entry.reason(reason);
     }
-    chain.append(tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     Ok(recording)
 }
 
@@ -797,7 +792,7 @@ pub async fn publish(
     today: NaiveDate,
 ) -> Result<recordings::Model, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let recording = get(&tx, id).await?;
     let detail = detail(&tx, recording.clone()).await?;
     let refusals = detail.publication_refusals(today);
@@ -810,7 +805,6 @@ pub async fn publish(
     }
     let recording = set_status(
         &tx,
-        &mut chain,
         actor,
         recording,
         RecordingStatus::Published,
@@ -818,7 +812,6 @@ pub async fn publish(
         None,
     )
     .await?;
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(recording)
 }
@@ -838,14 +831,13 @@ pub async fn withdraw(
         ));
     }
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let recording = get(&tx, id).await?;
     let to = status(&recording)
         .withdraw()
         .map_err(ServiceError::Refused)?;
     let recording = set_status(
         &tx,
-        &mut chain,
         actor,
         recording,
         to,
@@ -853,15 +845,13 @@ pub async fn withdraw(
         Some(reason.to_string()),
     )
     .await?;
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(recording)
 }
 
 /// Withdraws inside a takedown's transaction (no-op when already withdrawn).
 pub(crate) async fn withdraw_for_takedown(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     recording: recordings::Model,
     reference: &str,
@@ -871,7 +861,6 @@ pub(crate) async fn withdraw_for_takedown(
     }
     set_status(
         tx,
-        chain,
         actor,
         recording,
         RecordingStatus::Withdrawn,
@@ -883,8 +872,7 @@ pub(crate) async fn withdraw_for_takedown(
 
 /// Applies `change` to one consent row and records it with how it was given.
 async fn change_consent(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     consent: recording_consents::Model,
     change: ConsentChange,
@@ -931,7 +919,7 @@ async fn change_consent(
     if let Some(note) = &consent.note {
         entry = entry.text(NOTE, note.clone());
     }
-    chain.append(tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     Ok(consent)
 }
 
@@ -1005,21 +993,12 @@ pub async fn answer_by_link(
     change: ConsentChange,
 ) -> Result<ConsentLink, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, &Actor::System).await?;
     let consent = consent_by_token(&tx, token).await?;
     let actor = Actor::Learner(consent.enrollment_id.expect("learner rows only"));
-    let consent = change_consent(
-        &tx,
-        &mut chain,
-        &actor,
-        consent,
-        change,
-        ConsentMethod::EmailLink,
-        None,
-    )
-    .await?;
+    let consent =
+        change_consent(&tx, &actor, consent, change, ConsentMethod::EmailLink, None).await?;
     let view = link_view(&tx, &consent).await?;
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -1036,7 +1015,7 @@ pub async fn answer_as_presenter(
         return Err(ServiceError::Forbidden);
     }
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, &Actor::User(user.id)).await?;
     let recording = visible(&tx, user, recording_id).await?;
     let consent = recording_consents::Entity::find()
         .filter(recording_consents::Column::RecordingId.eq(recording.id))
@@ -1046,7 +1025,6 @@ pub async fn answer_as_presenter(
         .ok_or(ServiceError::NotFound)?;
     let consent = change_consent(
         &tx,
-        &mut chain,
         &Actor::User(user.id),
         consent,
         change,
@@ -1054,7 +1032,6 @@ pub async fn answer_as_presenter(
         None,
     )
     .await?;
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(consent)
 }
@@ -1080,7 +1057,7 @@ pub async fn record_paper(
         )
     })?;
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let consent = recording_consents::Entity::find_by_id(consent_id)
         .filter(recording_consents::Column::RecordingId.eq(recording_id))
         .one(&tx)
@@ -1088,7 +1065,6 @@ pub async fn record_paper(
         .ok_or(ServiceError::NotFound)?;
     let consent = change_consent(
         &tx,
-        &mut chain,
         actor,
         consent,
         change,
@@ -1096,7 +1072,6 @@ pub async fn record_paper(
         Some(note),
     )
     .await?;
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(consent)
 }

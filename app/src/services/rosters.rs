@@ -16,7 +16,7 @@ use crate::db::begin_write;
 use crate::domain::account::{Email, parse_name};
 use crate::domain::delivery::{OnceStarted, amendment_reason, check_started};
 use crate::domain::fields::{FieldErrors, parse_bool, parse_text};
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 
 /// Learner fields the ledger must never hold (SPEC §6): only that they changed.
 pub const PERSONAL_FIELDS: [&str; 2] = ["learner_name", "learner_email"];
@@ -83,10 +83,8 @@ pub async fn find(
 
 /// Adds the learner to `class`, or updates `existing`, their line on the roster (the
 /// caller looks it up by e-mail, compared case-insensitively).
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn write(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     action: &'static str,
     class: &classes::Model,
@@ -116,7 +114,7 @@ pub(crate) async fn write(
         }
         None => (new_line(class.id, input, now).insert(tx).await?, None),
     };
-    record(tx, chain, actor, action, before.as_ref(), &model, reason).await?;
+    record(tx, actor, action, before.as_ref(), &model, reason).await?;
     Ok(match before {
         Some(_) => Outcome::Updated(model),
         None => Outcome::Created(model),
@@ -142,8 +140,7 @@ fn new_line(
 
 /// Appends the ledger entry for a roster line written from `before` to `model`.
 async fn record(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     action: &'static str,
     before: Option<&Value>,
@@ -161,7 +158,7 @@ async fn record(
     if let Some(reason) = reason {
         entry = entry.reason(reason);
     }
-    chain.append(tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     Ok(())
 }
 
@@ -188,8 +185,7 @@ pub(crate) struct NewLine {
 /// Inserts new roster lines in one statement (an import adds a million: one round trip
 /// per line would dominate) and records each in the ledger, in the order given.
 pub(crate) async fn insert_many(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     lines: Vec<NewLine>,
 ) -> Result<Vec<enrollments::Model>, ServiceError> {
@@ -212,16 +208,7 @@ pub(crate) async fn insert_many(
             .ok_or_else(|| {
                 ServiceError::Other(anyhow::anyhow!("an inserted roster line was not returned"))
             })?;
-        record(
-            tx,
-            chain,
-            actor,
-            line.action,
-            None,
-            model,
-            line.reason.as_deref(),
-        )
-        .await?;
+        record(tx, actor, line.action, None, model, line.reason.as_deref()).await?;
     }
     Ok(inserted)
 }
@@ -247,20 +234,10 @@ pub async fn add(
             format!("{} is already on this roster", input.learner_email),
         ));
     }
-    let mut chain = Chain::lock(&tx).await?;
-    let enrollment = write(
-        &tx,
-        &mut chain,
-        actor,
-        "create",
-        &class,
-        None,
-        input,
-        reason.as_deref(),
-    )
-    .await?
-    .into_model();
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    let enrollment = write(&tx, actor, "create", &class, None, input, reason.as_deref())
+        .await?
+        .into_model();
     tx.commit().await?;
     Ok(enrollment)
 }
@@ -290,9 +267,8 @@ pub async fn remove(
     if let Some(reason) = reason {
         entry = entry.reason(reason);
     }
-    let mut chain = Chain::lock(&tx).await?;
-    chain.append(&tx, actor, entry).await?;
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    tx.record_as(actor, entry).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -368,7 +344,7 @@ pub async fn set_attendance(
             other => other,
         })?;
     }
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let mut changed = 0;
     for line in roster {
         let present = attended.contains(&line.id);
@@ -384,7 +360,6 @@ pub async fn set_attendance(
         };
         write(
             &tx,
-            &mut chain,
             actor,
             "attendance",
             &class,
@@ -395,7 +370,6 @@ pub async fn set_attendance(
         .await?;
         changed += 1;
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -18,7 +18,7 @@ use crate::domain::account::Email;
 use crate::domain::delivery::ClassStatus;
 use crate::domain::erasure;
 use crate::domain::fields::{parse_code, parse_date};
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
 use crate::mail::{self, Message};
 
@@ -164,7 +164,7 @@ pub async fn send_invitations(
         .await?;
     let now = clock::now();
     let expires_at = now + Duration::days(config.valid_days);
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let mut count = 0;
     for learner in learners {
         let token = crate::auth::derived_token(secret, SURVEY_TOKEN, learner.id);
@@ -184,15 +184,13 @@ pub async fn send_invitations(
         .await?;
         let mut changes = diff(&json!({}), &invitation_snapshot(&invitation), &[]);
         changes["link"] = json!({"after": if target.external.is_some() { "mtm" } else { "token" }});
-        chain
-            .append(
-                &tx,
-                actor,
-                Entry::new("survey_invitation", invitation.id, "send")
-                    .changes(changes)
-                    .parent("class", class.id),
-            )
-            .await?;
+        tx.record_as(
+            actor,
+            Entry::new("survey_invitation", invitation.id, "send")
+                .changes(changes)
+                .parent("class", class.id),
+        )
+        .await?;
         let message = SurveyInvitation {
             learner_name: learner.learner_name.clone(),
             course_title: target.course_title.clone(),
@@ -210,7 +208,6 @@ pub async fn send_invitations(
         mail::enqueue(&tx, email).await?;
         count += 1;
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(count)
 }
@@ -242,7 +239,7 @@ pub async fn send_due_reminders(
     // The chain head first: every instance runs this task, and on PostgreSQL the lock
     // makes a second instance read the due list only after the first has committed its
     // reminders (otherwise both would find, and remind, the same learners).
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, &Actor::System).await?;
     let cutoff = now - Duration::days(config.reminder_after_days);
     let due = survey_invitations::Entity::find()
         .filter(survey_invitations::Column::RespondedAt.is_null())
@@ -302,15 +299,13 @@ pub async fn send_due_reminders(
         active.reminders_sent = Set(invitation.reminders_sent + 1);
         active.last_reminder_at = Set(Some(now));
         let updated = active.update(&tx).await?;
-        chain
-            .append(
-                &tx,
-                &Actor::System,
-                Entry::new("survey_invitation", updated.id, "remind")
-                    .changes(diff(&before, &invitation_snapshot(&updated), &[]))
-                    .parent("class", class.id),
-            )
-            .await?;
+        tx.record_as(
+            &Actor::System,
+            Entry::new("survey_invitation", updated.id, "remind")
+                .changes(diff(&before, &invitation_snapshot(&updated), &[]))
+                .parent("class", class.id),
+        )
+        .await?;
         let message = SurveyReminder {
             learner_name: learner.learner_name.clone(),
             course_title: course_title.clone(),
@@ -325,7 +320,6 @@ pub async fn send_due_reminders(
         mail::enqueue(&tx, email).await?;
         count += 1;
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(count)
 }
@@ -412,7 +406,7 @@ pub async fn submit(
     let tx = begin_write(db).await?;
     // The chain lock first: it serializes writers, so two submits of one link cannot
     // both find it unanswered (PostgreSQL `FOR UPDATE`; SQLite `BEGIN IMMEDIATE`).
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, &Actor::System).await?;
     let invitation = invitation_by_token(&tx, token).await?;
     let now = clock::now();
     let (state, enrollment) = link_state(&tx, &invitation, now).await?;
@@ -444,21 +438,18 @@ pub async fn submit(
     .insert(&tx)
     .await?;
     let actor = Actor::Learner(enrollment.id);
-    chain
-        .append(
-            &tx,
-            &actor,
-            Entry::new("survey_response", response.id, "create")
-                .changes(diff(
-                    &json!({}),
-                    &response_snapshot(&response),
-                    &PERSONAL_FIELDS,
-                ))
-                .parent("class", class.id),
-        )
-        .await?;
-    record_responded(&tx, &mut chain, &actor, invitation, now, class.id).await?;
-    chain.finish(&tx).await?;
+    tx.record_as(
+        &actor,
+        Entry::new("survey_response", response.id, "create")
+            .changes(diff(
+                &json!({}),
+                &response_snapshot(&response),
+                &PERSONAL_FIELDS,
+            ))
+            .parent("class", class.id),
+    )
+    .await?;
+    record_responded(&tx, &actor, invitation, now, class.id).await?;
     tx.commit().await?;
     Ok(SurveyLink {
         state: LinkState::Open,
@@ -467,8 +458,7 @@ pub async fn submit(
 }
 
 async fn record_responded(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     invitation: survey_invitations::Model,
     now: DateTime<Utc>,
@@ -478,15 +468,13 @@ async fn record_responded(
     let mut active: survey_invitations::ActiveModel = invitation.into();
     active.responded_at = Set(Some(now));
     let updated = active.update(tx).await?;
-    chain
-        .append(
-            tx,
-            actor,
-            Entry::new("survey_invitation", updated.id, "respond")
-                .changes(diff(&before, &invitation_snapshot(&updated), &[]))
-                .parent("class", class_id),
-        )
-        .await?;
+    tx.record_as(
+        actor,
+        Entry::new("survey_invitation", updated.id, "respond")
+            .changes(diff(&before, &invitation_snapshot(&updated), &[]))
+            .parent("class", class_id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -526,8 +514,7 @@ pub(crate) fn parse_response_row(row: &[(&str, String)]) -> Result<ResponseRow, 
 }
 
 pub(crate) async fn import_response_row(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
@@ -593,19 +580,17 @@ pub(crate) async fn import_response_row(
     } else {
         "import"
     };
-    chain
-        .append(
-            tx,
-            actor,
-            Entry::new("survey_response", response.id, action)
-                .changes(diff(
-                    before.as_ref().unwrap_or(&json!({})),
-                    &response_snapshot(&response),
-                    &PERSONAL_FIELDS,
-                ))
-                .parent("class", class.id),
-        )
-        .await?;
+    tx.record_as(
+        actor,
+        Entry::new("survey_response", response.id, action)
+            .changes(diff(
+                before.as_ref().unwrap_or(&json!({})),
+                &response_snapshot(&response),
+                &PERSONAL_FIELDS,
+            ))
+            .parent("class", class.id),
+    )
+    .await?;
     // An answered MTM survey stops the reminders of the learner's invitation.
     if let Some(invitation) = survey_invitations::Entity::find()
         .filter(survey_invitations::Column::EnrollmentId.eq(enrollment.id))
@@ -613,7 +598,7 @@ pub(crate) async fn import_response_row(
         .one(tx)
         .await?
     {
-        record_responded(tx, chain, actor, invitation, now, class.id).await?;
+        record_responded(tx, actor, invitation, now, class.id).await?;
     }
     Ok(match before {
         Some(_) => Outcome::Updated(()),

@@ -16,7 +16,7 @@ use crate::db::begin_write;
 use crate::domain::fields::{FieldErrors, parse_date, parse_optional_text, parse_text};
 use crate::domain::recording::{TakedownReason, TakedownStatus};
 use crate::domain::role::Role;
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::{self, Message, messages::message};
 
 message!(
@@ -128,7 +128,7 @@ pub async fn record(
     input: &TakedownInput,
 ) -> Result<takedowns::Model, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let recording = rec_svc::get(&tx, recording_id).await?;
     let now = clock::now();
     let takedown = takedowns::ActiveModel {
@@ -150,8 +150,7 @@ pub async fn record(
         .changes(diff(&json!({}), &snapshot(&takedown), &[]))
         .parent("recording", recording.id);
     let entry = with_notes(entry, None, takedown.notes.as_deref());
-    chain.append(&tx, actor, entry).await?;
-    chain.finish(&tx).await?;
+    tx.record_as(actor, entry).await?;
     tx.commit().await?;
     Ok(takedown)
 }
@@ -177,7 +176,7 @@ pub async fn change_status(
 ) -> Result<Changed, ServiceError> {
     let notes = parse_optional_text(notes, 2000).map_err(|m| ServiceError::field("notes", m))?;
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
     let takedown = takedowns::Entity::find_by_id(id)
         .one(&tx)
         .await?
@@ -206,16 +205,14 @@ pub async fn change_status(
         .changes(diff(&before, &snapshot(&takedown), &[]))
         .parent("recording", takedown.recording_id);
     let entry = with_notes(entry, before_notes.as_deref(), takedown.notes.as_deref());
-    chain.append(&tx, actor, entry).await?;
+    tx.record_as(actor, entry).await?;
     let mut recording = rec_svc::get(&tx, takedown.recording_id).await?;
     let mut classes = vec![];
     if to == TakedownStatus::Completed {
         recording =
-            rec_svc::withdraw_for_takedown(&tx, &mut chain, actor, recording, &takedown.reference)
-                .await?;
+            rec_svc::withdraw_for_takedown(&tx, actor, recording, &takedown.reference).await?;
         classes = rec_svc::classes_using(&tx, recording.id).await?;
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(Changed {
         takedown,
@@ -252,7 +249,7 @@ pub async fn queue_overdue_notices(
     if due.is_empty() {
         return Ok(0);
     }
-    let mut chain = Chain::lock(&tx).await?;
+    let tx = Recorder::lock(tx, &Actor::System).await?;
     let mut lines = vec![];
     for t in &due {
         let recording = rec_svc::get(&tx, t.recording_id).await?;
@@ -302,9 +299,8 @@ pub async fn queue_overdue_notices(
             "takedowns": due.iter().map(|t| t.id).collect::<Vec<_>>(),
             "coordinators": queued,
         }));
-        chain.append(&tx, &Actor::System, entry).await?;
+        tx.record_as(&Actor::System, entry).await?;
     }
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(queued)
 }

@@ -15,7 +15,7 @@ use crate::domain::account::{Email, parse_name};
 use crate::domain::fields::{FieldErrors, parse_bool, parse_code, parse_date};
 use crate::domain::policy::STANDING_WARNING_DAYS;
 use crate::domain::role::Role;
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 
 /// An MCT as typed in the form or a `trainers` CSV row (same field names).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -173,8 +173,7 @@ async fn check_link(
 /// Writes `input` over `existing` (or as a new MCT). `link` changes the linked account
 /// when given (`Some(None)` unlinks); imports leave it alone.
 pub(crate) async fn write(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     action: &'static str,
     existing: Option<trainers::Model>,
@@ -231,13 +230,11 @@ pub(crate) async fn write(
         &snapshot(&model),
         &[],
     );
-    chain
-        .append(
-            tx,
-            actor,
-            Entry::new("trainer", model.id, action).changes(changes),
-        )
-        .await?;
+    tx.record_as(
+        actor,
+        Entry::new("trainer", model.id, action).changes(changes),
+    )
+    .await?;
     Ok(match before {
         Some(_) => Outcome::Updated(model),
         None => Outcome::Created(model),
@@ -251,11 +248,10 @@ pub async fn create(
     user_id: Option<i64>,
 ) -> Result<trainers::Model, ServiceError> {
     let tx = begin_write(db).await?;
-    let mut chain = Chain::lock(&tx).await?;
-    let trainer = write(&tx, &mut chain, actor, "create", None, input, Some(user_id))
+    let tx = Recorder::lock(tx, actor).await?;
+    let trainer = write(&tx, actor, "create", None, input, Some(user_id))
         .await?
         .into_model();
-    chain.finish(&tx).await?;
     tx.commit().await?;
     Ok(trainer)
 }
@@ -269,18 +265,8 @@ pub async fn update(
 ) -> Result<Outcome<trainers::Model>, ServiceError> {
     let tx = begin_write(db).await?;
     let old = get(&tx, id).await?;
-    let mut chain = Chain::lock(&tx).await?;
-    let outcome = write(
-        &tx,
-        &mut chain,
-        actor,
-        "update",
-        Some(old),
-        input,
-        Some(user_id),
-    )
-    .await?;
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    let outcome = write(&tx, actor, "update", Some(old), input, Some(user_id)).await?;
     tx.commit().await?;
     Ok(outcome)
 }

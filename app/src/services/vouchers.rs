@@ -19,7 +19,7 @@ use super::{Outcome, ServiceError};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::fields::{FieldErrors, parse_code, parse_date, parse_text};
-use crate::ledger::{Actor, Chain, Entry, diff};
+use crate::ledger::{Actor, Entry, Recorder, diff};
 
 /// The ledger's name for these records.
 pub const ENTITY: &str = "exam_voucher";
@@ -190,8 +190,7 @@ pub async fn by_key(
 
 /// Writes `input` over `existing` (or as a new purchase) and records the change.
 pub(crate) async fn write(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     action: &'static str,
     existing: Option<exam_vouchers::Model>,
@@ -240,12 +239,7 @@ pub(crate) async fn write(
         &snapshot(&model),
         &[],
     );
-    chain
-        .append(
-            tx,
-            actor,
-            Entry::new(ENTITY, model.id, action).changes(changes),
-        )
+    tx.record_as(actor, Entry::new(ENTITY, model.id, action).changes(changes))
         .await?;
     Ok(match before {
         Some(_) => Outcome::Updated(model),
@@ -278,11 +272,8 @@ pub async fn create(
 ) -> Result<exam_vouchers::Model, ServiceError> {
     let tx = begin_write(db).await?;
     ensure_key_free(&tx, input, None).await?;
-    let mut chain = Chain::lock(&tx).await?;
-    let voucher = write(&tx, &mut chain, actor, "create", None, input)
-        .await?
-        .into_model();
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    let voucher = write(&tx, actor, "create", None, input).await?.into_model();
     tx.commit().await?;
     Ok(voucher)
 }
@@ -296,9 +287,8 @@ pub async fn update(
     let tx = begin_write(db).await?;
     let old = get(&tx, id).await?;
     ensure_key_free(&tx, input, Some(id)).await?;
-    let mut chain = Chain::lock(&tx).await?;
-    let outcome = write(&tx, &mut chain, actor, "update", Some(old), input).await?;
-    chain.finish(&tx).await?;
+    let tx = Recorder::lock(tx, actor).await?;
+    let outcome = write(&tx, actor, "update", Some(old), input).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -331,20 +321,17 @@ pub(crate) fn parse_row(row: &[(&str, String)]) -> Result<VoucherInput, ServiceE
 }
 
 pub(crate) async fn import_row(
-    tx: &impl ConnectionTrait,
-    chain: &mut Chain,
+    tx: &Recorder,
     actor: &Actor,
     row: &[(&str, String)],
 ) -> Result<Outcome<()>, ServiceError> {
     let input = parse_row(row)?;
     let existing = by_key(tx, &input.order_ref, &input.exam_code).await?;
-    Ok(
-        match write(tx, chain, actor, "import", existing, &input).await? {
-            Outcome::Created(_) => Outcome::Created(()),
-            Outcome::Updated(_) => Outcome::Updated(()),
-            Outcome::Unchanged(_) => Outcome::Unchanged(()),
-        },
-    )
+    Ok(match write(tx, actor, "import", existing, &input).await? {
+        Outcome::Created(_) => Outcome::Created(()),
+        Outcome::Updated(_) => Outcome::Updated(()),
+        Outcome::Unchanged(_) => Outcome::Unchanged(()),
+    })
 }
 
 pub const LIST_LIMIT: u64 = 500;
