@@ -686,3 +686,134 @@ async fn trainers_page_sorts_ending_and_lapsed_standings_into_their_sections(app
     page.assert_contains("Good Gail");
 }
 db_test!(trainers_page_sorts_ending_and_lapsed_standings_into_their_sections);
+
+/// Issue 14 item 1: a closed vocabulary refuses any other value in the database itself,
+/// on both backends (a CHECK constraint on PostgreSQL, triggers on SQLite): every listed
+/// column has its guard, a bad value written past the app fails loudly, and the lists
+/// are the domain's own ids.
+async fn vocabulary_columns_refuse_values_outside_their_list(app: TestApp) {
+    use migration::m20261217_000001_vocabulary_checks::VOCABULARIES;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use tsp_ledger::domain::catalog::{Content, SolutionArea};
+    use tsp_ledger::domain::delivery::{ClassStatus, Modality};
+    use tsp_ledger::domain::recording::{
+        ConsentMethod, ConsentStatus, RecordingStatus, TakedownReason, TakedownStatus,
+    };
+    use tsp_ledger::domain::role::Role;
+
+    let domain: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "classes.modality",
+            Modality::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "classes.status",
+            ClassStatus::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "courses.content",
+            Content::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "courses.solution_area",
+            SolutionArea::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "recordings.status",
+            RecordingStatus::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "recording_consents.status",
+            ConsentStatus::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "recording_consents.method",
+            ConsentMethod::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "takedowns.reason",
+            TakedownReason::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        (
+            "takedowns.status",
+            TakedownStatus::ALL.iter().map(|v| v.id()).collect(),
+        ),
+        ("users.role", Role::ALL.iter().map(|v| v.id()).collect()),
+    ];
+    for (column, values) in &domain {
+        let (_, _, listed) = VOCABULARIES
+            .iter()
+            .find(|(t, c, _)| format!("{t}.{c}") == *column)
+            .unwrap_or_else(|| panic!("{column} has no database guard"));
+        assert_eq!(
+            listed, values,
+            "{column}: the database's list is the domain's"
+        );
+    }
+
+    let db = app.db();
+    let backend = db.get_database_backend();
+    for (table, column, _) in VOCABULARIES {
+        let sql = match backend {
+            DbBackend::Postgres => format!(
+                "SELECT COUNT(*) AS n FROM pg_constraint WHERE conname = '{table}_{column}_vocabulary'"
+            ),
+            _ => format!(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' \
+                 AND name LIKE '{table}_{column}_vocabulary_%'"
+            ),
+        };
+        let row = db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        let n: i64 = row.try_get("", "n").unwrap();
+        assert_eq!(
+            n,
+            if backend == DbBackend::Postgres { 1 } else { 2 },
+            "{table}.{column}"
+        );
+    }
+
+    // Written past the app, a bad value is refused, and the row keeps its value.
+    let admin = app.create_user(Role::Admin, "ada@example.com").await;
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    for (sql, table_column) in [
+        (
+            format!("UPDATE users SET role = 'owner' WHERE id = {admin}"),
+            "users.role",
+        ),
+        (
+            "UPDATE courses SET content = 'free'".to_string(),
+            "courses.content",
+        ),
+        (
+            "UPDATE courses SET solution_area = 'azure'".to_string(),
+            "courses.solution_area",
+        ),
+    ] {
+        let error = db
+            .execute_unprepared(&sql)
+            .await
+            .expect_err(table_column)
+            .to_string();
+        assert!(
+            error.contains("vocabulary") || error.contains("CHECK constraint failed"),
+            "{table_column}: {error}"
+        );
+    }
+    let course = tsp_ledger::services::courses::by_code(db, "AZ-104")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (course.content.as_str(), course.solution_area.as_deref()),
+        ("official", Some("infrastructure"))
+    );
+    // No area at all stays allowed.
+    db.execute_unprepared("UPDATE courses SET solution_area = NULL")
+        .await
+        .unwrap();
+}
+db_test!(vocabulary_columns_refuse_values_outside_their_list);

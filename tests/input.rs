@@ -434,7 +434,7 @@ async fn a_permanent_smtp_refusal_fails_the_message_at_once(app: TestApp) {
         tsp_ledger::mail::enqueue(
             app.db(),
             tsp_ledger::mail::Email {
-                kind: "test",
+                kind: "delivery_confirmation",
                 to: to.into(),
                 subject: "Hello".into(),
                 text: "Hello".into(),

@@ -14,7 +14,7 @@ use crate::support::TestApp;
 
 fn email(n: usize) -> Email {
     Email {
-        kind: "test",
+        kind: "delivery_confirmation",
         to: format!("learner{n}@example.com"),
         subject: format!("Message {n}"),
         text: format!("Hello {n}"),

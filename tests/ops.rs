@@ -36,7 +36,7 @@ fn with_metrics_token(app: &mut TestApp, token: &str) {
 
 fn email(to: &str) -> tsp_ledger::mail::Email {
     tsp_ledger::mail::Email {
-        kind: "test",
+        kind: "delivery_confirmation",
         to: to.into(),
         subject: "s".into(),
         text: "t".into(),

@@ -217,7 +217,7 @@ async fn two_instances_drain_the_outbox_exactly_once() {
     };
     for n in 0..MESSAGES {
         let email = Email {
-            kind: "test",
+            kind: "delivery_confirmation",
             to: format!("learner{n}@example.com"),
             subject: format!("Message {n}"),
             text: format!("Hello {n}"),

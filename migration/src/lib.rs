@@ -11,6 +11,7 @@ mod m20261122_000008_learner_erasure;
 mod m20261122_000010_kpi_covering_indexes;
 mod m20261215_000001_ledger_texts_and_checkpoints;
 mod m20261216_000001_password_resets;
+pub mod m20261217_000001_vocabulary_checks;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_kpi_covering_indexes::Migration),
             Box::new(m20261215_000001_ledger_texts_and_checkpoints::Migration),
             Box::new(m20261216_000001_password_resets::Migration),
+            Box::new(m20261217_000001_vocabulary_checks::Migration),
         ]
     }
 }
