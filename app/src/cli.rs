@@ -268,10 +268,10 @@ pub enum ExportKind {
 /// The app's own vocabularies as command-line values: `--help` lists every id, and a
 /// wrong one is refused naming them, from the one list each enum keeps.
 macro_rules! cli_values {
-    ($($name:ty),+) => {$(
+    ($($name:ty => $all:expr),+ $(,)?) => {$(
         impl clap::ValueEnum for $name {
             fn value_variants<'a>() -> &'a [Self] {
-                &<$name>::ALL
+                $all
             }
             fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
                 Some(clap::builder::PossibleValue::new(self.id()))
@@ -279,16 +279,13 @@ macro_rules! cli_values {
         }
     )+};
 }
-cli_values!(Kind, Role, Figure, SolutionArea);
-
-impl clap::ValueEnum for ClassStatus {
-    fn value_variants<'a>() -> &'a [Self] {
-        ClassStatus::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.id()))
-    }
-}
+cli_values!(
+    Kind => &Kind::ALL,
+    Role => &Role::ALL,
+    Figure => &Figure::ALL,
+    SolutionArea => &SolutionArea::ALL,
+    ClassStatus => ClassStatus::ALL,
+);
 
 pub fn main() -> ExitCode {
     crate::install_tls_provider();

@@ -260,38 +260,53 @@ impl WriteTx {
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for WriteTx {
-    fn get_database_backend(&self) -> DbBackend {
-        self.tx.get_database_backend()
-    }
+/// Implements `ConnectionTrait` for a type that wraps a transaction by handing every
+/// call to its field `$field` (the write turn here, the ledger's recorder too).
+macro_rules! delegate_connection {
+    ($type:ty, $field:ident) => {
+        #[async_trait::async_trait]
+        impl sea_orm::ConnectionTrait for $type {
+            fn get_database_backend(&self) -> sea_orm::DbBackend {
+                self.$field.get_database_backend()
+            }
 
-    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
-        self.tx.execute_raw(stmt).await
-    }
+            async fn execute_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+                self.$field.execute_raw(stmt).await
+            }
 
-    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
-        self.tx.execute_unprepared(sql).await
-    }
+            async fn execute_unprepared(
+                &self,
+                sql: &str,
+            ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+                self.$field.execute_unprepared(sql).await
+            }
 
-    async fn query_one_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
-        self.tx.query_one_raw(stmt).await
-    }
+            async fn query_one_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
+                self.$field.query_one_raw(stmt).await
+            }
 
-    async fn query_all_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-        self.tx.query_all_raw(stmt).await
-    }
+            async fn query_all_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+                self.$field.query_all_raw(stmt).await
+            }
 
-    fn support_returning(&self) -> bool {
-        self.tx.support_returning()
-    }
+            fn support_returning(&self) -> bool {
+                self.$field.support_returning()
+            }
+        }
+    };
 }
+pub(crate) use delegate_connection;
+
+delegate_connection!(WriteTx, tx);
 
 /// Every write transaction goes through here. It waits for this process's turn to write
 /// (see [`WriteGate`]), then on SQLite `BEGIN IMMEDIATE` takes the write lock up front,

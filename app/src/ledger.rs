@@ -184,10 +184,6 @@ impl Recorder {
         })
     }
 
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
     /// Appends `entry` by this recorder's actor.
     pub async fn record(&self, entry: Entry) -> Result<ledger_entries::Model, DbErr> {
         self.record_as(&self.actor, entry).await
@@ -213,38 +209,7 @@ impl Recorder {
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for Recorder {
-    fn get_database_backend(&self) -> sea_orm::DbBackend {
-        self.tx.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
-        self.tx.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
-        self.tx.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> Result<Option<sea_orm::QueryResult>, DbErr> {
-        self.tx.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-        self.tx.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.tx.support_returning()
-    }
-}
+crate::db::delegate_connection!(Recorder, tx);
 
 /// The chain head held for a run of appends in one transaction (an import writes a
 /// million entries): the head row is read and locked once and written once at the end.
