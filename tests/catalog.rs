@@ -756,7 +756,10 @@ async fn vocabulary_columns_refuse_values_outside_their_list(app: TestApp) {
     for (table, column, _) in VOCABULARIES {
         let sql = match backend {
             DbBackend::Postgres => format!(
-                "SELECT COUNT(*) AS n FROM pg_constraint WHERE conname = '{table}_{column}_vocabulary'"
+                // This test's schema only: other tests run beside it in their own.
+                "SELECT COUNT(*) AS n FROM pg_constraint c \
+                 JOIN pg_namespace s ON s.oid = c.connamespace \
+                 WHERE c.conname = '{table}_{column}_vocabulary' AND s.nspname = current_schema()"
             ),
             _ => format!(
                 "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' \
