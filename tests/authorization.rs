@@ -907,12 +907,12 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
     .await
     .unwrap()
     .id;
-    let key = tsp_ledger::server::checkpoint_key(&app.state.config).unwrap();
+    let key = tsp_ledger::ledger::checkpoint::key(&app.state.config).unwrap();
     let checkpoint = tsp_ledger::ledger::checkpoint::write(app.db(), &key)
         .await
         .unwrap()
         .id;
-    tsp_ledger::services::password_resets::send_by_admin(&app.state, token_owner, other)
+    tsp_ledger::services::password_resets::send_by_admin(&app.state.services(), token_owner, other)
         .await
         .unwrap();
     let mail = entity::outbox_messages::Entity::find()

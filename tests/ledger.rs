@@ -443,16 +443,16 @@ async fn admins_write_list_and_download_checkpoints(app: TestApp) {
         StatusCode::NOT_FOUND
     );
     // The server's daily task writes one when the newest is a day old, not before.
-    let key = tsp_ledger::server::checkpoint_key(&app.state.config).unwrap();
+    let key = tsp_ledger::ledger::checkpoint::key(&app.state.config).unwrap();
     let day = chrono::Duration::hours(24);
     assert!(
-        tsp_ledger::server::checkpoint_if_due(app.db(), &key, day)
+        tsp_ledger::ledger::checkpoint::write_if_due(app.db(), &key, day)
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        tsp_ledger::server::checkpoint_if_due(app.db(), &key, chrono::Duration::zero())
+        tsp_ledger::ledger::checkpoint::write_if_due(app.db(), &key, chrono::Duration::zero())
             .await
             .unwrap()
             .is_some()

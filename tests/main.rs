@@ -43,3 +43,5 @@ mod password_recovery;
 mod oidc;
 // issue 13 items 5-7: bad input, sessions and tokens, small things
 mod input;
+// issue 14: the structure a newcomer can change safely
+mod structure;

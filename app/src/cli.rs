@@ -387,7 +387,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Ledger(LedgerCommand::Checkpoint { output }) => {
             let conn = open(&config).await?;
-            let key = server::checkpoint_key(&config)?;
+            let key = crate::ledger::checkpoint::key(&config)?;
             let stored = ledger::checkpoint::write(&conn, &key).await?;
             match &output {
                 Some(path) => {
@@ -593,7 +593,7 @@ async fn import(config: &Config, kind: Kind, path: &std::path::Path) -> anyhow::
     match result {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
-            if let Some(c) = server::checkpoint_after_import(&conn, config).await {
+            if let Some(c) = crate::ledger::checkpoint::write_after_import(&conn, config).await {
                 println!("ledger checkpoint of entry {} stored", c.entry_id);
             }
             println!(

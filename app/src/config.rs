@@ -82,6 +82,13 @@ pub struct ServerConfig {
     pub max_connections: usize,
 }
 
+impl ServerConfig {
+    /// An absolute link into the app, for e-mails (`path` starts with `/`).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.trim_end_matches('/'))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseConfig {
     pub url: String,
@@ -91,15 +98,6 @@ pub struct DatabaseConfig {
     pub write_wait_ms: u64,
     /// How many changes may wait for their turn at once; more are refused at once.
     pub write_queue: usize,
-}
-
-impl DatabaseConfig {
-    pub fn write_queue(&self) -> crate::db::WriteQueue {
-        crate::db::WriteQueue {
-            wait: std::time::Duration::from_millis(self.write_wait_ms),
-            capacity: self.write_queue,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,7 +20,7 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
         config.max_connections,
         config.busy_timeout_ms,
         None,
-        config.write_queue(),
+        WriteQueue::from_config(config),
     )
     .await
 }
@@ -162,6 +162,15 @@ pub struct WriteQueue {
     pub wait: Duration,
     /// The most changes that may wait at once; one more is refused as busy straight away.
     pub capacity: usize,
+}
+
+impl WriteQueue {
+    pub fn from_config(config: &DatabaseConfig) -> WriteQueue {
+        WriteQueue {
+            wait: std::time::Duration::from_millis(config.write_wait_ms),
+            capacity: config.write_queue,
+        }
+    }
 }
 
 impl Default for WriteQueue {

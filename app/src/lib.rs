@@ -5,7 +5,6 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod ledger;
 pub mod mail;
 pub mod metrics;

@@ -7,12 +7,8 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
-
-use crate::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
 pub const BUCKETS: [f64; 12] = [
@@ -212,7 +208,7 @@ fn escape(value: &str) -> String {
 pub struct RouteSlot(Arc<Mutex<Option<String>>>);
 
 impl RouteSlot {
-    fn take(&self) -> Option<String> {
+    pub fn take(&self) -> Option<String> {
         self.0.lock().expect("route slot").take()
     }
 }
@@ -225,23 +221,6 @@ pub fn note_route(req: &Request) {
     ) {
         *slot.0.lock().expect("route slot") = Some(route.as_str().to_string());
     }
-}
-
-/// The outermost layer: times every request and counts it under its route template.
-pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let slot = RouteSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let response = next.run(req).await;
-    let route = slot.take();
-    state.metrics.observe(
-        route.as_deref().unwrap_or(UNMATCHED),
-        &method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -152,34 +152,6 @@ async fn accept_failed(e: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// The error of a request body that sent nothing for `server.body_idle_timeout_seconds`.
-#[derive(Debug)]
-pub struct BodyIdleTimeout(pub Duration);
-
-impl std::fmt::Display for BodyIdleTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the request body sent nothing for {} s",
-            self.0.as_secs()
-        )
-    }
-}
-
-impl std::error::Error for BodyIdleTimeout {}
-
-/// Whether `error` (or what caused it) is a [`BodyIdleTimeout`].
-pub fn is_body_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.is::<BodyIdleTimeout>() {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
-}
-
 /// A request body that fails once it has sent nothing for `idle` (reset at every frame).
 /// Its size hint is the inner body's, so a declared `Content-Length` is still checked
 /// against the limits before anything is read.
@@ -223,7 +195,9 @@ where
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyIdleTimeout(idle))))),
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(
+                crate::web::middleware::BodyIdleTimeout(idle),
+            )))),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -244,7 +218,7 @@ const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60
 /// survey reminders that fall due and the daily overdue-takedown notices. Abort the returned tasks to stop them.
 pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let worker = tokio::spawn(state.mail_worker()?.run_forever());
-    let key = checkpoint_key(&state.config)?;
+    let key = crate::ledger::checkpoint::key(&state.config)?;
     let for_checkpoints = state.clone();
     let state = state.clone();
     let reminders = tokio::spawn(async move {
@@ -268,7 +242,7 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
     let checkpoints = tokio::spawn(async move {
         let every = chrono::Duration::hours(state.config.ledger.checkpoint_hours.max(1) as i64);
         loop {
-            match checkpoint_if_due(&state.db, &key, every).await {
+            match crate::ledger::checkpoint::write_if_due(&state.db, &key, every).await {
                 Ok(Some(c)) => tracing::info!(entry = c.entry_id, "ledger checkpoint written"),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "writing the ledger checkpoint failed"),
@@ -280,49 +254,6 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
 }
 
 const CHECKPOINT_LOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The checkpoint signing key (from its file, generated on first use).
-pub fn checkpoint_key(config: &crate::config::Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
-    let seed = config.load_or_create_checkpoint_seed()?;
-    Ok(crate::ledger::checkpoint::signing_key(&seed))
-}
-
-/// Writes a checkpoint when the newest stored one is older than `every` (or none is).
-pub async fn checkpoint_if_due(
-    db: &sea_orm::DatabaseConnection,
-    key: &ed25519_dalek::SigningKey,
-    every: chrono::Duration,
-) -> Result<Option<entity::ledger_checkpoints::Model>, sea_orm::DbErr> {
-    let newest = crate::ledger::checkpoint::stored(db)
-        .await?
-        .into_iter()
-        .next();
-    if newest.is_some_and(|c| crate::clock::now() - c.at < every) {
-        return Ok(None);
-    }
-    crate::ledger::checkpoint::write(db, key).await.map(Some)
-}
-
-/// After a successful import (web or CLI): a checkpoint of the new head. The import has
-/// committed already, so a failure here is logged, not reported as the import's.
-pub async fn checkpoint_after_import(
-    db: &sea_orm::DatabaseConnection,
-    config: &crate::config::Config,
-) -> Option<entity::ledger_checkpoints::Model> {
-    let written = match checkpoint_key(config) {
-        Ok(key) => crate::ledger::checkpoint::write(db, &key)
-            .await
-            .map_err(anyhow::Error::from),
-        Err(e) => Err(e),
-    };
-    match written {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::error!(error = %e, "writing the ledger checkpoint after an import failed");
-            None
-        }
-    }
-}
 
 /// Queues every survey reminder that is due now.
 pub async fn queue_due_reminders(state: &AppState) -> Result<u64, crate::services::ServiceError> {

@@ -81,10 +81,18 @@ impl AppState {
 
     /// An absolute link into the app, for e-mails (`path` starts with `/`).
     pub fn link(&self, path: &str) -> String {
-        format!(
-            "{}{path}",
-            self.config.server.public_url.trim_end_matches('/')
-        )
+        self.config.server.link(path)
+    }
+
+    /// What the account use cases need of the running app.
+    pub fn services(&self) -> crate::services::Context<'_> {
+        crate::services::Context {
+            db: &self.db,
+            config: &self.config,
+            hasher: &self.hasher,
+            sessions: &self.sessions,
+            throttles: &self.throttles,
+        }
     }
 
     /// Issues the first-run setup token (replacing any earlier one) and returns it.
@@ -106,10 +114,7 @@ impl AppState {
     }
 
     pub fn setup_url(&self, token: &str) -> String {
-        format!(
-            "{}/setup/{token}",
-            self.config.server.public_url.trim_end_matches('/')
-        )
+        self.link(&format!("/setup/{token}"))
     }
 }
 

@@ -1,6 +1,5 @@
 //! Passwords, sessions, sign-in throttling, CSRF and the role extractors.
 pub mod csrf;
-pub mod extract;
 pub mod oidc;
 pub mod password;
 pub mod session;

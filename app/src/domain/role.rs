@@ -10,6 +10,14 @@ pub enum Role {
     Viewer,
 }
 
+/// Who is asking a use case: the signed-in account's id and role (services take this,
+/// not the web's session extractor, so they stay callable from the CLI and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub id: i64,
+    pub role: Role,
+}
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Admin, Role::Coordinator, Role::Trainer, Role::Viewer];
 

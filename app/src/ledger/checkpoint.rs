@@ -281,6 +281,44 @@ pub async fn check_stored(
     Ok(out)
 }
 
+/// The checkpoint signing key (from its file, generated on first use).
+pub fn key(config: &crate::config::Config) -> anyhow::Result<SigningKey> {
+    let seed = config.load_or_create_checkpoint_seed()?;
+    Ok(signing_key(&seed))
+}
+
+/// Writes a checkpoint when the newest stored one is older than `every` (or none is).
+pub async fn write_if_due(
+    db: &sea_orm::DatabaseConnection,
+    key: &SigningKey,
+    every: chrono::Duration,
+) -> Result<Option<entity::ledger_checkpoints::Model>, sea_orm::DbErr> {
+    let newest = stored(db).await?.into_iter().next();
+    if newest.is_some_and(|c| clock::now() - c.at < every) {
+        return Ok(None);
+    }
+    write(db, key).await.map(Some)
+}
+
+/// After a successful import (web or CLI): a checkpoint of the new head. The import has
+/// committed already, so a failure here is logged, not reported as the import's.
+pub async fn write_after_import(
+    db: &sea_orm::DatabaseConnection,
+    config: &crate::config::Config,
+) -> Option<entity::ledger_checkpoints::Model> {
+    let written = match key(config) {
+        Ok(key) => write(db, &key).await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "writing the ledger checkpoint after an import failed");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

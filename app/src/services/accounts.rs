@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::Context;
 use super::{ServiceError, sign_in};
 use crate::auth::password::PasswordHasher;
 use crate::auth::session::{self, NewSession, SessionPolicy};
@@ -15,7 +16,6 @@ use crate::db::begin_write;
 use crate::domain::account::{Email, check_new_password};
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Entry};
-use crate::state::AppState;
 
 pub struct NewAccount {
     pub email: Email,
@@ -227,7 +227,7 @@ pub struct PasswordChange<'a> {
 /// per account and per client address), stores the new hash and ends the user's other
 /// sessions.
 pub async fn change_password(
-    state: &AppState,
+    ctx: &Context<'_>,
     change: PasswordChange<'_>,
 ) -> Result<(), ServiceError> {
     let PasswordChange {
@@ -238,7 +238,7 @@ pub async fn change_password(
         new,
         confirmation,
     } = change;
-    let (db, hasher) = (&state.db, &state.hasher);
+    let (db, hasher) = (ctx.db, ctx.hasher);
     let user = users::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -257,7 +257,7 @@ pub async fn change_password(
     }
     if !hasher.verify(current, Some(&user.password_hash)).await? {
         let tx = begin_write(db).await?;
-        sign_in::record_failures(&tx, state, &keys, Some(&user)).await?;
+        sign_in::record_failures(&tx, ctx, &keys, Some(&user)).await?;
         tx.commit().await?;
         return Err(ServiceError::field(
             "current_password",

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::{
     Outcome, Search, ServiceError, courses as course_svc, lower_like, trainers as trainer_svc,
 };
-use crate::auth::extract::CurrentUser;
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::SolutionArea;
@@ -26,7 +25,7 @@ use crate::domain::fields::{
     FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
-use crate::domain::role::Role;
+use crate::domain::role::{Caller, Role};
 use crate::ledger::{self, Actor, Entry, Recorder, diff};
 use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
 
@@ -649,7 +648,7 @@ async fn set_status(
 /// Rule 1 is checked again: the MCT's standing may have been corrected since.
 pub async fn confirm(
     db: &DatabaseConnection,
-    user: &CurrentUser,
+    user: &Caller,
     id: i64,
     reason: &str,
 ) -> Result<classes::Model, ServiceError> {
@@ -694,7 +693,7 @@ pub async fn confirm(
 /// (another trainer's class does not exist for them).
 pub async fn visible_class(
     db: &impl ConnectionTrait,
-    user: &CurrentUser,
+    user: &Caller,
     id: i64,
 ) -> Result<classes::Model, ServiceError> {
     let class = get(db, id).await?;

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod imports;
 pub mod kpi;
 pub mod kpi_lines;
+pub mod outbox;
 pub mod password_resets;
 pub mod recordings;
 pub mod rosters;
@@ -23,7 +24,12 @@ pub mod vouchers;
 #[cfg(test)]
 mod form_properties;
 
-use sea_orm::DbErr;
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::session::SessionPolicy;
+use crate::auth::throttle::Throttles;
+use crate::config::Config;
 use sea_orm::sea_query::LikeExpr;
 
 /// What a use case can refuse, in words a person can act on.
@@ -48,26 +54,29 @@ pub enum ServiceError {
     Other(#[from] anyhow::Error),
 }
 
+/// What the account use cases (sign-in, password changes and resets) need of the running
+/// app; the web's state and the CLI hand it out, so services never see the web layer.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub db: &'a DatabaseConnection,
+    pub config: &'a Config,
+    pub hasher: &'a PasswordHasher,
+    pub sessions: &'a SessionPolicy,
+    pub throttles: &'a Throttles,
+}
+
+impl Context<'_> {
+    /// An absolute link into the app, for e-mails.
+    pub fn link(&self, path: &str) -> String {
+        self.config.server.link(path)
+    }
+}
+
 impl ServiceError {
     pub fn field(field: &'static str, message: impl Into<String>) -> ServiceError {
         ServiceError::Field {
             field,
             message: message.into(),
-        }
-    }
-}
-
-impl From<ServiceError> for crate::error::AppError {
-    fn from(e: ServiceError) -> Self {
-        use crate::error::AppError;
-        match e {
-            ServiceError::Field { .. } | ServiceError::Refused(_) => {
-                AppError::BadRequest(e.to_string())
-            }
-            ServiceError::NotFound => AppError::NotFound,
-            ServiceError::Forbidden => AppError::Forbidden,
-            ServiceError::Db(e) => AppError::Internal(e.into()),
-            ServiceError::Other(e) => AppError::Internal(e),
         }
     }
 }

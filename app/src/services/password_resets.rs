@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::Context;
 use super::ServiceError;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::{self, reset_account_key, reset_client_key};
@@ -21,7 +22,6 @@ use crate::db::begin_write;
 use crate::domain::account::check_new_password;
 use crate::ledger::{self, Actor, Entry};
 use crate::mail::{self, Message, messages::PasswordReset};
-use crate::state::AppState;
 
 /// Where reset links point: `<public_url>/password/reset/<token>`.
 pub const PATH: &str = "/password/reset";
@@ -30,13 +30,13 @@ pub const PATH: &str = "/password/reset";
 /// in the caller's transaction.
 async fn issue(
     tx: &impl ConnectionTrait,
-    state: &AppState,
+    ctx: &Context<'_>,
     user: &users::Model,
     actor: &Actor,
     requested_by: Option<i64>,
 ) -> Result<(), ServiceError> {
     let now = clock::now();
-    let minutes = state.config.security.reset_link_minutes.max(1);
+    let minutes = ctx.config.security.reset_link_minutes.max(1);
     let superseded = password_resets::Entity::delete_many()
         .filter(password_resets::Column::UserId.eq(user.id))
         .filter(password_resets::Column::UsedAt.is_null())
@@ -58,7 +58,7 @@ async fn issue(
     .await?;
     let message = PasswordReset {
         name: user.name.clone(),
-        link: state.link(&format!("{PATH}/{token}")),
+        link: ctx.link(&format!("{PATH}/{token}")),
         valid_minutes: minutes,
         by_admin: requested_by.is_some(),
     };
@@ -83,15 +83,19 @@ async fn issue(
 /// same answer whatever happens here: an unknown or deactivated address, or a request
 /// over the hourly allowance (per address asked for, known or not, and per client),
 /// simply sends nothing.
-pub async fn request(state: &AppState, email: &str, client_addr: &str) -> Result<(), ServiceError> {
+pub async fn request(
+    ctx: &Context<'_>,
+    email: &str,
+    client_addr: &str,
+) -> Result<(), ServiceError> {
     let email = email.trim().to_lowercase();
     let keys = [reset_account_key(&email), reset_client_key(client_addr)];
-    let tx = begin_write(&state.db).await?;
+    let tx = begin_write(ctx.db).await?;
     if throttle::locked_until(&tx, &keys).await?.is_some() {
         tx.commit().await?;
         return Ok(());
     }
-    let policies = [state.throttles.reset_account, state.throttles.reset_client];
+    let policies = [ctx.throttles.reset_account, ctx.throttles.reset_client];
     for (key, policy) in keys.iter().zip(policies) {
         throttle::record_failure(&tx, &policy, key).await?;
     }
@@ -100,9 +104,8 @@ pub async fn request(state: &AppState, email: &str, client_addr: &str) -> Result
         .one(&tx)
         .await?;
     // Where passwords do not sign the account in, a reset link would be of no use.
-    if let Some(user) = user.filter(|u| u.active && super::sign_in::password_allowed_for(state, u))
-    {
-        issue(&tx, state, &user, &Actor::System, None).await?;
+    if let Some(user) = user.filter(|u| u.active && super::sign_in::password_allowed_for(ctx, u)) {
+        issue(&tx, ctx, &user, &Actor::System, None).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -111,11 +114,11 @@ pub async fn request(state: &AppState, email: &str, client_addr: &str) -> Result
 /// An administrator sends `user_id` a reset link (Users page). A deactivated account
 /// is refused: reactivate it first.
 pub async fn send_by_admin(
-    state: &AppState,
+    ctx: &Context<'_>,
     admin_id: i64,
     user_id: i64,
 ) -> Result<users::Model, ServiceError> {
-    let tx = begin_write(&state.db).await?;
+    let tx = begin_write(ctx.db).await?;
     let user = users::Entity::find_by_id(user_id)
         .one(&tx)
         .await?
@@ -126,14 +129,14 @@ pub async fn send_by_admin(
             user.email
         )));
     }
-    if !super::sign_in::password_allowed_for(state, &user) {
+    if !super::sign_in::password_allowed_for(ctx, &user) {
         return Err(ServiceError::Refused(format!(
             "Password sign-in is turned off for {}: they sign in with single sign-on \
              (\"{}\" on the sign-in page), so a reset link would be of no use.",
-            user.email, state.config.oidc.button_label
+            user.email, ctx.config.oidc.button_label
         )));
     }
-    issue(&tx, state, &user, &Actor::User(admin_id), Some(admin_id)).await?;
+    issue(&tx, ctx, &user, &Actor::User(admin_id), Some(admin_id)).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use super::{
     Outcome, ServiceError, classes as class_svc, courses as course_svc, trainers as trainer_svc,
 };
-use crate::auth::extract::CurrentUser;
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::delivery::{ClassStatus, Modality};
@@ -30,7 +29,7 @@ use crate::domain::recording::{
     self as rules, ConsentChange, ConsentMethod, ConsentStatus, Presenter, RecordingStatus,
     Subject, TakedownStatus,
 };
-use crate::domain::role::Role;
+use crate::domain::role::{Caller, Role};
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::{self, Message, messages::message};
 
@@ -176,7 +175,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<recordings::Model
 /// present (another's does not exist for them), as with classes.
 pub async fn visible(
     db: &impl ConnectionTrait,
-    user: &CurrentUser,
+    user: &Caller,
     id: i64,
 ) -> Result<recordings::Model, ServiceError> {
     let recording = get(db, id).await?;
@@ -1007,7 +1006,7 @@ pub async fn answer_by_link(
 /// own consent. Anyone else: 404 for another trainer, 403 for other roles.
 pub async fn answer_as_presenter(
     db: &DatabaseConnection,
-    user: &CurrentUser,
+    user: &Caller,
     recording_id: i64,
     change: ConsentChange,
 ) -> Result<recording_consents::Model, ServiceError> {

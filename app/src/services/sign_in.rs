@@ -5,6 +5,7 @@ use entity::users;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
+use super::Context;
 use super::ServiceError;
 use crate::auth::session::{self, NewSession};
 use crate::auth::throttle::{self, account_key, client_key};
@@ -12,7 +13,6 @@ use crate::db::begin_write;
 use crate::domain::account::Email;
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor, Entry};
-use crate::state::AppState;
 
 pub enum SignInOutcome {
     SignedIn {
@@ -32,7 +32,7 @@ pub enum SignInOutcome {
 }
 
 pub async fn sign_in(
-    state: &AppState,
+    ctx: &Context<'_>,
     email: &str,
     password: &str,
     client_addr: &str,
@@ -43,33 +43,33 @@ pub async fn sign_in(
     };
     // Decided from the e-mail alone, before any lookup: the answer tells nobody whether
     // the account exists.
-    if !state.config.oidc.password_allowed(&email, Role::Admin) {
+    if !ctx.config.oidc.password_allowed(&email, Role::Admin) {
         return Ok(SignInOutcome::PasswordOff);
     }
     let keys = [account_key(&email), client_key(client_addr)];
-    if let Some(until) = throttle::locked_until(&state.db, &keys).await? {
+    if let Some(until) = throttle::locked_until(ctx.db, &keys).await? {
         return Ok(SignInOutcome::Locked { until });
     }
 
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
-        .one(&state.db)
+        .one(ctx.db)
         .await?;
-    let password_ok = state
+    let password_ok = ctx
         .hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
 
-    let tx = begin_write(&state.db).await?;
+    let tx = begin_write(ctx.db).await?;
     match user {
-        Some(user) if password_ok && user.active && password_allowed_for(state, &user) => {
+        Some(user) if password_ok && user.active && password_allowed_for(ctx, &user) => {
             throttle::record_success(&tx, &keys[0]).await?;
-            let session = session::create(&tx, &state.sessions, user.id).await?;
+            let session = session::create(&tx, ctx.sessions, user.id).await?;
             tx.commit().await?;
             Ok(SignInOutcome::SignedIn { user, session })
         }
         user => {
-            record_failures(&tx, state, &keys, user.as_ref()).await?;
+            record_failures(&tx, ctx, &keys, user.as_ref()).await?;
             tx.commit().await?;
             Ok(SignInOutcome::Invalid)
         }
@@ -77,10 +77,10 @@ pub async fn sign_in(
 }
 
 /// A break-glass e-mail keeps password sign-in only while its account is an admin.
-pub(crate) fn password_allowed_for(state: &AppState, user: &users::Model) -> bool {
+pub(crate) fn password_allowed_for(ctx: &Context<'_>, user: &users::Model) -> bool {
     user.role
         .parse::<Role>()
-        .is_ok_and(|role| state.config.oidc.password_allowed(&user.email, role))
+        .is_ok_and(|role| ctx.config.oidc.password_allowed(&user.email, role))
 }
 
 pub enum VerifiedSignInOutcome {
@@ -95,18 +95,18 @@ pub enum VerifiedSignInOutcome {
 /// Signs in the account whose e-mail a sign-in provider has verified. Accounts are never
 /// created here: an admin invites people first.
 pub async fn sign_in_verified(
-    state: &AppState,
+    ctx: &Context<'_>,
     email: &str,
 ) -> Result<VerifiedSignInOutcome, ServiceError> {
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.trim().to_lowercase()))
-        .one(&state.db)
+        .one(ctx.db)
         .await?;
     let Some(user) = user.filter(|u| u.active) else {
         return Ok(VerifiedSignInOutcome::NoAccount);
     };
-    let tx = begin_write(&state.db).await?;
-    let session = session::create(&tx, &state.sessions, user.id).await?;
+    let tx = begin_write(ctx.db).await?;
+    let session = session::create(&tx, ctx.sessions, user.id).await?;
     tx.commit().await?;
     Ok(VerifiedSignInOutcome::SignedIn { user, session })
 }
@@ -116,11 +116,11 @@ pub async fn sign_in_verified(
 /// current-password check of `/account/password`, so both count together.
 pub async fn record_failures(
     tx: &impl sea_orm::ConnectionTrait,
-    state: &AppState,
+    ctx: &Context<'_>,
     keys: &[String; 2],
     user: Option<&users::Model>,
 ) -> Result<(), ServiceError> {
-    let policies = [state.throttles.account, state.throttles.client];
+    let policies = [ctx.throttles.account, ctx.throttles.client];
     for (key, policy) in keys.iter().zip(policies) {
         if let Some(until) = throttle::record_failure(tx, &policy, key).await? {
             let (entity_type, entity_id) = match (user, key.starts_with("account:")) {

@@ -14,7 +14,7 @@ use crate::db::begin_write;
 use crate::domain::account::{Email, parse_name};
 use crate::domain::fields::{FieldErrors, parse_bool, parse_code, parse_date};
 use crate::domain::policy::STANDING_WARNING_DAYS;
-use crate::domain::role::Role;
+use crate::domain::role::{Caller, Role};
 use crate::ledger::{Actor, Entry, Recorder, diff};
 
 /// An MCT as typed in the form or a `trainers` CSV row (same field names).
@@ -341,7 +341,7 @@ pub async fn linkable_users(db: &impl ConnectionTrait) -> Result<Vec<users::Mode
 /// staff see every record, a trainer only their own (another's does not exist for them).
 pub async fn ensure_visible(
     db: &impl sea_orm::ConnectionTrait,
-    user: &crate::auth::extract::CurrentUser,
+    user: &Caller,
     trainer_id: i64,
 ) -> Result<(), ServiceError> {
     if user.role == crate::domain::role::Role::Trainer

@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::middleware::ClientAddr;
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
-use crate::auth::extract::CurrentUser;
-use crate::error::AppError;
 use crate::services::{ServiceError, accounts};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::CurrentUser;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -61,7 +61,7 @@ pub async fn change_password(
         new: &form.new_password,
         confirmation: &form.new_password_confirmation,
     };
-    let result = accounts::change_password(&state, change).await;
+    let result = accounts::change_password(&state.services(), change).await;
     match result {
         Ok(()) => Ok(redirect_with_flash(
             "/account",

@@ -9,13 +9,13 @@ use sea_orm::EntityTrait;
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
-use crate::auth::extract::AdminUser;
 use crate::domain::account::{Email, check_new_password, parse_name};
 use crate::domain::role::Role;
-use crate::error::AppError;
 use crate::ledger::{self, Actor};
 use crate::services::{ServiceError, accounts};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::AdminUser;
 
 pub struct UserRow {
     pub id: i64,
@@ -192,7 +192,8 @@ pub async fn send_reset_link(
     admin: AdminUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let result = crate::services::password_resets::send_by_admin(&state, admin.id, id).await;
+    let result =
+        crate::services::password_resets::send_by_admin(&state.services(), admin.id, id).await;
     let minutes = state.config.security.reset_link_minutes.max(1);
     outcome(&state, result, |u| {
         format!(
@@ -373,7 +374,7 @@ pub async fn write_checkpoint(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> Result<Response, AppError> {
-    let key = crate::server::checkpoint_key(&state.config).map_err(AppError::Internal)?;
+    let key = crate::ledger::checkpoint::key(&state.config).map_err(AppError::Internal)?;
     let c = ledger::checkpoint::write(&state.db, &key).await?;
     Ok(redirect_with_flash(
         "/admin/ledger",

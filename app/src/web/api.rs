@@ -3,12 +3,12 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use crate::auth::extract::ApiReader;
 use crate::clock;
 use crate::domain::fields::parse_date;
 use crate::domain::kpi::{DESIGNATION_2025, Report};
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::ApiReader;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

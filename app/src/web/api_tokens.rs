@@ -9,11 +9,11 @@ use entity::{api_tokens, users};
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::auth::extract::AdminUser;
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::{ServiceError, api_tokens as svc};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::AdminUser;
 
 pub struct TokenRow {
     pub id: i64,

@@ -8,16 +8,16 @@ use serde::Deserialize;
 
 use super::middleware::ClientAddr;
 use super::page::{FieldErrors, Page, PageContext, cookie, read_cookie, redirect_with_flash};
-use crate::auth::extract::CurrentUser;
 use crate::auth::{oidc, session};
 use crate::domain::account::{Email, check_new_password, echo_email, parse_name};
 use crate::domain::redirect::safe_next;
 use crate::domain::role::Role;
-use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::services::accounts::{self, NewAccount};
 use crate::services::sign_in::{SignInOutcome, VerifiedSignInOutcome, sign_in, sign_in_verified};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::CurrentUser;
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -95,7 +95,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
-    let error = match sign_in(&state, &form.email, &form.password, &addr).await? {
+    let error = match sign_in(&state.services(), &form.email, &form.password, &addr).await? {
         SignInOutcome::SignedIn { session, user } => {
             tracing::info!(user_id = user.id, method = "password", "signed in");
             return signed_in(&state, &ctx, &session, &next).await;
@@ -199,7 +199,7 @@ pub async fn oidc_callback(
     };
     let mut response = match outcome {
         Err(error) => oidc_refused(&state, &ctx, next, error)?,
-        Ok(identity) => match sign_in_verified(&state, &identity.email).await? {
+        Ok(identity) => match sign_in_verified(&state.services(), &identity.email).await? {
             VerifiedSignInOutcome::SignedIn { user, session } => {
                 tracing::info!(user_id = user.id, method = "oidc", "signed in");
                 signed_in(&state, &ctx, &session, &identity.next).await?

@@ -17,7 +17,6 @@ use super::page::{
     url_encode,
 };
 use super::upload;
-use crate::auth::extract::{CurrentUser, EditorUser};
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{
@@ -25,7 +24,6 @@ use crate::domain::delivery::{
 };
 use crate::domain::fields::parse_optional_date;
 use crate::domain::role::Role;
-use crate::error::AppError;
 use crate::ledger::{self, Actor};
 use crate::services::classes::{self as svc, ClassFields, ClassFilter, ClassRow, Cursor};
 use crate::services::imports::{self, ClassRoster, ImportFailure, Kind};
@@ -34,6 +32,8 @@ use crate::services::{
     Outcome, ServiceError, courses as course_svc, exports, trainers as trainer_svc,
 };
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{CurrentUser, EditorUser};
 
 pub const PAGE_SIZE: u64 = 50;
 
@@ -590,7 +590,7 @@ async fn show_page(
     feedback: Feedback,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let class = svc::visible_class(&state.db, user, id).await?;
+    let class = svc::visible_class(&state.db, &user.caller(), id).await?;
     let (course, trainer) = svc::parts(&state.db, &class).await?;
     let class_status = svc::status(&class);
     let roster: Vec<RosterLine> = svc::roster(&state.db, id)
@@ -764,7 +764,7 @@ pub async fn confirm(
     Path(id): Path<i64>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, AppError> {
-    let result = svc::confirm(&state.db, &user, id, &form.reason)
+    let result = svc::confirm(&state.db, &user.caller(), id, &form.reason)
         .await
         .map(|class| format!("{} is confirmed.", class.class_ref));
     class_page_outcome(&state, &ctx, &user, id, "", result).await
@@ -936,7 +936,7 @@ pub async fn import_roster(
     )
     .await;
     if result.is_ok() {
-        crate::server::checkpoint_after_import(&state.db, &state.config).await;
+        crate::ledger::checkpoint::write_after_import(&state.db, &state.config).await;
     }
     match result {
         Ok(summary) => Ok(redirect_with_flash(
@@ -978,7 +978,7 @@ pub async fn roster_csv(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let class = svc::visible_class(&state.db, &user, id).await?;
+    let class = svc::visible_class(&state.db, &user.caller(), id).await?;
     let bytes = exports::roster(&state.db, id).await?;
     Ok(csv_download(
         &format!("roster-{}.csv", class.class_ref),

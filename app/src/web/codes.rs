@@ -9,14 +9,14 @@ use entity::classes;
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
-use crate::auth::extract::{CurrentUser, EditorUser, ReaderUser};
 use crate::clock;
 use crate::domain::delivery::Modality;
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::classes as class_svc;
 use crate::services::{ServiceError, codes as svc};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{CurrentUser, EditorUser, ReaderUser};
 
 /// Issued codes per page of `/codes`.
 pub const PAGE_SIZE: u64 = 100;

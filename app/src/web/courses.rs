@@ -8,13 +8,13 @@ use entity::courses;
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::auth::extract::{EditorUser, ReaderUser};
 use crate::domain::catalog::SolutionArea;
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::Outcome;
 use crate::services::courses::{self as svc, CourseFields};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{EditorUser, ReaderUser};
 
 pub struct CourseRow {
     pub id: i64,

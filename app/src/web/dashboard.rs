@@ -6,16 +6,16 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::page::{Page, PageContext};
-use crate::auth::extract::CurrentUser;
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::fields::parse_date;
 use crate::domain::kpi::{self as rules, DESIGNATION_2025, MonthFigures, Renewal, Report, Status};
-use crate::error::AppError;
 use crate::services::kpi::{Potential, TrainerStanding};
 use crate::services::settings;
 use crate::services::vouchers::points_text;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::CurrentUser;
 
 /// One criterion as a card: value against threshold, with a progress bar.
 pub struct Criterion {

@@ -8,11 +8,11 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::auth::extract::AdminUser;
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::erasure::{self as svc, Found};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::AdminUser;
 
 /// One enrollment of the learner, as the page lists it.
 pub struct Line {

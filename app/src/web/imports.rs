@@ -7,12 +7,12 @@ use serde::Deserialize;
 
 use super::page::{Page, PageContext, redirect_with_flash};
 use super::upload;
-use crate::auth::extract::EditorUser;
 use crate::domain::role::Role;
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::imports::{self, ImportFailure, Kind};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::EditorUser;
 
 pub struct KindHelp {
     pub id: &'static str,
@@ -160,7 +160,7 @@ pub async fn upload(
     };
     let result = imports::run(&state.db, &actor, &by, kind, source, None, |_, _| {}).await;
     if result.is_ok() {
-        crate::server::checkpoint_after_import(&state.db, &state.config).await;
+        crate::ledger::checkpoint::write_after_import(&state.db, &state.config).await;
     }
     match result {
         Ok(summary) => Ok(redirect_with_flash(

@@ -6,15 +6,15 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::page::{Page, PageContext, csv_download, streamed};
-use crate::auth::extract::ReaderUser;
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::fields::parse_date;
 use crate::domain::kpi::{DESIGNATION_2025, window};
-use crate::error::AppError;
 use crate::services::kpi_lines::{self as svc, Figure, Line, LineFilter};
 use crate::services::vouchers::points_text;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::ReaderUser;
 
 const PAGE: u64 = 100;
 

@@ -3,9 +3,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::extract::CurrentUser;
 use crate::auth::{constant_time_eq, token_hash};
 use crate::state::AppState;
+use crate::web::extract::CurrentUser;
 
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -71,7 +71,7 @@ pub async fn scrape(
             )
                 .into_response();
         }
-        Access::Forbidden => return crate::error::AppError::Forbidden.into_response(),
+        Access::Forbidden => return crate::web::error::AppError::Forbidden.into_response(),
     }
     let depth = match crate::mail::depth(&state.db).await {
         Ok(depth) => Some(depth),

@@ -9,11 +9,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::page::{BrowserNonce, FLASH_COOKIE, Flash, PageContext, cookie, read_cookie};
-use crate::auth::extract::CurrentUser;
 use crate::auth::{csrf, random_token, session};
 use crate::domain::role::Role;
-use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
+use crate::web::error::{AppError, ErrorMarker};
+use crate::web::extract::CurrentUser;
 
 /// The client's address as far as we can trust it.
 #[derive(Clone)]
@@ -279,7 +279,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
                 let token = field_value(&bytes, csrf::FIELD);
                 (Body::from(bytes), token, nul)
             }
-            Err(e) if crate::server::is_body_idle_timeout(&e) => {
+            Err(e) if is_body_idle_timeout(&e) => {
                 return AppError::BadRequest(format!(
                     "{e}: the form was not received. Nothing was saved."
                 ))
@@ -294,7 +294,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         // has to be in the URL; only that part is read here, the rest streams on.
         match first_part_token(body, &boundary).await {
             Ok((body, token)) => (body, token, None),
-            Err(e) if crate::server::is_body_idle_timeout(&*e) => {
+            Err(e) if is_body_idle_timeout(&*e) => {
                 return AppError::BadRequest(format!(
                     "{e}: the upload could not be read. Nothing was imported."
                 ))
@@ -422,4 +422,53 @@ fn field_value(urlencoded: &[u8], name: &str) -> Option<String> {
     form_urlencoded::parse(urlencoded)
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// The error of a request body that sent nothing for `server.body_idle_timeout_seconds`.
+#[derive(Debug)]
+pub struct BodyIdleTimeout(pub std::time::Duration);
+
+impl std::fmt::Display for BodyIdleTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body sent nothing for {} s",
+            self.0.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for BodyIdleTimeout {}
+
+/// Whether `error` (or what caused it) is a [`BodyIdleTimeout`].
+pub fn is_body_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<BodyIdleTimeout>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// The outermost layer: times every request and counts it under its route template.
+pub async fn track(
+    State(state): State<crate::state::AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let slot = crate::metrics::RouteSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let response = next.run(req).await;
+    let route = slot.take();
+    state.metrics.observe(
+        route.as_deref().unwrap_or(crate::metrics::UNMATCHED),
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }

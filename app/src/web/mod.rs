@@ -9,6 +9,8 @@ pub mod codes;
 pub mod courses;
 pub mod dashboard;
 pub mod erasure;
+pub mod error;
+pub mod extract;
 pub mod imports;
 pub mod line_items;
 pub mod metrics;
@@ -40,8 +42,8 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 /// One route: its method and path template, whether it takes a CSV upload (larger body
 /// limit, no request timeout), and its handler. [`routes`] is the one list the router is
@@ -272,7 +274,7 @@ pub fn with_outer_layers(app: Router<AppState>, state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .with_state(state)
 }
 

@@ -7,12 +7,12 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use serde::Deserialize;
 
 use super::page::{Page, PageContext, redirect_with_flash};
-use crate::auth::extract::{EditorUser, ReaderUser};
-use crate::error::AppError;
 use crate::ledger::Actor;
-use crate::mail::{FAILED, QUEUED, SENT, worker};
+use crate::mail::{FAILED, QUEUED, SENT};
 use crate::services::ServiceError;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{EditorUser, ReaderUser};
 
 pub struct MessageRow {
     pub id: i64,
@@ -110,7 +110,7 @@ pub async fn retry(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let secure = state.config.server.secure_cookies;
-    match worker::retry(&state.db, &Actor::User(user.id), id).await {
+    match crate::services::outbox::retry(&state.db, &Actor::User(user.id), id).await {
         Ok(m) => Ok(redirect_with_flash(
             "/outbox?status=failed",
             "success",

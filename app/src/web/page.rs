@@ -5,9 +5,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::auth::csrf;
-use crate::auth::extract::CurrentUser;
 use crate::domain::role::Role;
 use crate::state::AppState;
+use crate::web::extract::CurrentUser;
 
 pub const FLASH_COOKIE: &str = "tsp_flash";
 
@@ -245,7 +245,7 @@ pub fn redirect_with_flash(
 
 /// The 1-based `?page=` of a list of `page_size` rows a page: blank is the first page;
 /// anything but a whole number whose offset the database can hold is a `400`.
-pub fn page_number(raw: &str, page_size: u64) -> Result<u64, crate::error::AppError> {
+pub fn page_number(raw: &str, page_size: u64) -> Result<u64, crate::web::error::AppError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(1);
@@ -253,7 +253,7 @@ pub fn page_number(raw: &str, page_size: u64) -> Result<u64, crate::error::AppEr
     let last = i64::MAX as u64 / page_size.max(1);
     match raw.parse::<u64>() {
         Ok(n) if (1..=last).contains(&n) => Ok(n),
-        _ => Err(crate::error::AppError::BadRequest(format!(
+        _ => Err(crate::web::error::AppError::BadRequest(format!(
             "The page number must be a whole number from 1 to {last}, not {}.",
             crate::domain::fields::shown(raw)
         ))),
@@ -284,7 +284,7 @@ pub use crate::domain::fields::FieldErrors;
 /// error page.
 pub fn field_errors(
     e: crate::services::ServiceError,
-) -> Result<FieldErrors, crate::error::AppError> {
+) -> Result<FieldErrors, crate::web::error::AppError> {
     match e {
         crate::services::ServiceError::Field { field, message } => {
             Ok(FieldErrors(vec![(field, message)]))

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::middleware::ClientAddr;
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
 use crate::domain::account::Email;
-use crate::error::AppError;
 use crate::services::{ServiceError, password_resets as svc};
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 #[derive(Template)]
 #[template(path = "auth/forgot.html")]
@@ -65,7 +65,7 @@ pub async fn request(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     };
-    svc::request(&state, email.as_str(), &addr).await?;
+    svc::request(&state.services(), email.as_str(), &addr).await?;
     let page = SentPage {
         page: ctx.page("Check your e-mail"),
         email: email.as_str().to_string(),

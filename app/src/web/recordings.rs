@@ -11,18 +11,18 @@ use serde::Deserialize;
 
 use super::classes::{HistoryLine, describe_changes};
 use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::auth::extract::{CurrentUser, EditorUser};
 use crate::clock;
 use crate::domain::recording::{
     ConsentChange, ConsentStatus, NO_KPI_CREDIT, RecordingStatus, TakedownReason, TakedownStatus,
 };
 use crate::domain::role::Role;
-use crate::error::AppError;
 use crate::ledger::{self, Actor};
 use crate::services::recordings::{self as svc, RecordingDetail, RecordingFields};
 use crate::services::takedowns::{self as takedown_svc, TakedownFields};
 use crate::services::{Outcome, ServiceError, courses as course_svc, trainers as trainer_svc};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{CurrentUser, EditorUser};
 
 type Options = Vec<(String, String)>;
 
@@ -477,7 +477,7 @@ async fn show_page(
     feedback: Feedback,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let recording = svc::visible(&state.db, user, id).await?;
+    let recording = svc::visible(&state.db, &user.caller(), id).await?;
     let r = svc::detail(&state.db, recording).await?;
     let today = today();
     let may_edit = user.role.may_edit_records();
@@ -811,7 +811,7 @@ pub async fn own_consent(
         .change
         .parse::<ConsentChange>()
         .map_err(|m| AppError::BadRequest(format!("change: {m}")))?;
-    let result = svc::answer_as_presenter(&state.db, &user, id, change)
+    let result = svc::answer_as_presenter(&state.db, &user.caller(), id, change)
         .await
         .map(|c| format!("Your consent is recorded: {}.", c.status));
     done(&state, id, result)

@@ -6,12 +6,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
 
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
-use crate::auth::extract::AdminUser;
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::Outcome;
 use crate::services::settings::{self as svc, SettingsFields};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::AdminUser;
 
 const MONTHS: [&str; 12] = [
     "January",

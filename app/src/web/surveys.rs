@@ -11,14 +11,14 @@ use entity::classes;
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
-use crate::auth::extract::{CurrentUser, EditorUser};
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::ServiceError;
 use crate::services::surveys::{
     self as svc, Answers, LinkState, MAX_COMMENT_CHARS, QUESTIONS, SurveyLink,
 };
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{CurrentUser, EditorUser};
 
 /// One question's average on the class page.
 pub struct QuestionFigure {

@@ -8,14 +8,14 @@ use entity::trainers;
 use serde::Deserialize;
 
 use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::auth::extract::{EditorUser, ReaderUser};
 use crate::clock;
 use crate::domain::policy::{STANDING_WARNING_DAYS, Standing, standing};
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::Outcome;
 use crate::services::trainers::{self as svc, TrainerFields};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{EditorUser, ReaderUser};
 
 pub struct TrainerRow {
     pub id: i64,

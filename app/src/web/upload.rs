@@ -5,7 +5,7 @@ use std::io::Write;
 
 use axum::extract::Multipart;
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// The pasted-CSV text part (`csv`) may be this large (larger: upload it as a file).
 const MAX_PASTED_CSV: usize = 8 * 1024 * 1024;

@@ -7,12 +7,12 @@ use axum_extra::extract::Form;
 use entity::exam_vouchers;
 
 use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::auth::extract::{EditorUser, ReaderUser};
-use crate::error::AppError;
 use crate::ledger::Actor;
 use crate::services::Outcome;
 use crate::services::vouchers::{self as svc, Level, VoucherFields};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::{EditorUser, ReaderUser};
 
 pub struct VoucherRow {
     pub id: i64,

@@ -4,6 +4,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::db::StorageFault;
+use crate::services::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -37,6 +38,20 @@ pub enum AppError {
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
         AppError::Internal(e.into())
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Field { .. } | ServiceError::Refused(_) => {
+                AppError::BadRequest(e.to_string())
+            }
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Forbidden => AppError::Forbidden,
+            ServiceError::Db(e) => AppError::Internal(e.into()),
+            ServiceError::Other(e) => AppError::Internal(e),
+        }
     }
 }
 

@@ -5,8 +5,8 @@ use std::ops::Deref;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
-use crate::domain::role::Role;
-use crate::error::AppError;
+use crate::domain::role::{Caller, Role};
+use crate::web::error::AppError;
 
 /// The signed-in user, put into the request by the session middleware.
 #[derive(Debug, Clone)]
@@ -17,6 +17,15 @@ pub struct CurrentUser {
     pub role: Role,
     pub csrf: String,
     pub session_hash: String,
+}
+
+impl CurrentUser {
+    pub fn caller(&self) -> Caller {
+        Caller {
+            id: self.id,
+            role: self.role,
+        }
+    }
 }
 
 fn login_required(parts: &Parts) -> AppError {

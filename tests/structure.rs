@@ -1,0 +1,167 @@
+//! Guards of the code's shape (ARCHITECTURE.md): the app's top-level modules depend on
+//! each other without a cycle, and no source file grows past what one reader holds.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("reading a source folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The code of a file without its inline unit tests.
+fn without_tests(source: &str) -> &str {
+    match source.find("#[cfg(test)]\nmod tests {") {
+        Some(at) => &source[..at],
+        None => source,
+    }
+}
+
+/// The top-level modules `source` names through `crate::` paths, grouped ones included.
+fn crate_references(source: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut found = BTreeSet::new();
+    for (at, _) in source.match_indices("crate::") {
+        let rest = &source[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            // `crate::{a::b, c}`: the first segment of each item (nested braces are rare
+            // and still start with a module name).
+            for item in group.split(',') {
+                let name = ident(item.trim());
+                if !name.is_empty() {
+                    found.insert(name);
+                }
+            }
+        } else {
+            found.insert(ident(rest));
+        }
+    }
+    found
+}
+
+/// Each top-level module of `app/src` and the top-level modules it uses.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = workspace().join("app/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let module_of = |path: &Path| -> String {
+        let relative = path.strip_prefix(&src).expect("under app/src");
+        let first = relative.components().next().expect("a component");
+        let name = first.as_os_str().to_string_lossy();
+        name.trim_end_matches(".rs").to_string()
+    };
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|f| module_of(f))
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
+    for file in &files {
+        let module = module_of(file);
+        let Some(uses) = graph.get_mut(&module) else {
+            continue;
+        };
+        let is_tests = file.file_name().is_some_and(|n| n == "tests.rs");
+        if is_tests {
+            continue;
+        }
+        let source = std::fs::read_to_string(file).expect("reading a source file");
+        for used in crate_references(without_tests(&source)) {
+            if used != module && modules.contains(&used) {
+                uses.insert(used);
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle through `graph`, as the path that closes it, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in &graph[node] {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_apps_top_level_modules_form_no_cycle() {
+    let graph = module_graph();
+    // The guard must see the layers it guards: the web uses services, services the
+    // ledger, and nothing below uses the web.
+    assert!(graph["web"].contains("services"), "{graph:?}");
+    assert!(graph["services"].contains("ledger"), "{graph:?}");
+    assert!(
+        graph["domain"].is_empty(),
+        "domain is pure: {:?}",
+        graph["domain"]
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "the modules {} depend on each other in a cycle; the layers are listed in \
+             ARCHITECTURE.md",
+            cycle.join(" -> ")
+        );
+    }
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec![]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.into(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(
+        find_cycle(&graph),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+    let refs = crate_references("use crate::{db::x, ledger::{A, B}};\nlet _ = crate::web::y;");
+    for module in ["db", "ledger", "web"] {
+        assert!(refs.contains(module), "{module} in {refs:?}");
+    }
+}
