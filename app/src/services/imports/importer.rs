@@ -1,0 +1,618 @@
+//! One import run's state: the header's column positions, the errors so far, and the
+//! lookups and pending roster lines of the write pass; each row checked, then written.
+use std::collections::{HashMap, HashSet};
+
+use entity::{classes, courses, enrollments, trainers};
+
+use super::*;
+
+/// Recently used classes by ref: roster files list a class's learners together, so a
+/// small cache saves a lookup per row without growing with the file.
+const CLASS_CACHE: usize = 4096;
+
+pub(super) struct Importer {
+    kind: Kind,
+    fixed_class: FixedClass,
+    by: ImportBy,
+    pub(super) header_seen: bool,
+    header_ok: bool,
+    /// Column positions, in the order of `kind.columns()` (`None`: optional and absent).
+    columns: Vec<Option<usize>>,
+    width: usize,
+    errors: Vec<LineError>,
+    pub(super) total_errors: u64,
+    bad_lines: u64,
+    last_bad_line: u64,
+    pub(super) summary: Summary,
+    classes: HashMap<String, classes::Model>,
+    roster: Option<(i64, HashMap<String, enrollments::Model>)>,
+    /// New roster lines not inserted yet, and their (class, e-mail) keys.
+    pending: Vec<NewLine>,
+    pending_keys: HashSet<(i64, String)>,
+    courses: HashMap<String, courses::Model>,
+    trainers: HashMap<String, trainers::Model>,
+}
+
+impl Importer {
+    pub(super) fn new(kind: Kind, fixed_class: FixedClass, by: ImportBy) -> Importer {
+        Importer {
+            kind,
+            fixed_class,
+            by,
+            header_seen: false,
+            header_ok: false,
+            columns: vec![],
+            width: 0,
+            errors: vec![],
+            total_errors: 0,
+            bad_lines: 0,
+            last_bad_line: 0,
+            summary: Summary::default(),
+            classes: HashMap::new(),
+            roster: None,
+            pending: Vec::new(),
+            pending_keys: HashSet::new(),
+            courses: HashMap::new(),
+            trainers: HashMap::new(),
+        }
+    }
+
+    pub(super) fn fail(&mut self, mut error: LineError) {
+        // A message quotes at most a short prefix of a value (fields::shown); this cut
+        // keeps any other message from carrying a huge cell into the report.
+        if let Some((end, _)) = error.message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            error.message.truncate(end);
+            error.message.push('…');
+        }
+        self.total_errors += 1;
+        if error.line != self.last_bad_line {
+            self.bad_lines += 1;
+            self.last_bad_line = error.line;
+        }
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(error);
+        }
+    }
+
+    fn fail_fields(&mut self, line: u64, errors: FieldErrors) {
+        for (field, message) in errors.0 {
+            self.fail(LineError {
+                line,
+                field: field.into(),
+                message,
+            });
+        }
+    }
+
+    pub(super) fn header(&mut self, names: &[String]) {
+        self.header_seen = true;
+        self.width = names.len();
+        let errors_before = self.total_errors;
+        let header_error = |message: String| LineError {
+            line: 1,
+            field: "header".into(),
+            message,
+        };
+        if names.len() > MAX_COLUMNS {
+            let e = header_error(format!(
+                "has {} columns: a {} file has the columns {} (at most {MAX_COLUMNS} are read)",
+                names.len(),
+                self.kind.id(),
+                self.kind.columns().join(",")
+            ));
+            self.fail(e);
+            self.header_ok = false;
+            return;
+        }
+        for name in names {
+            if !self.kind.columns().contains(&name.as_str()) {
+                let e = header_error(format!(
+                    "unknown column {name:?}: a {} file has the columns {}",
+                    self.kind.id(),
+                    self.kind.columns().join(",")
+                ));
+                self.fail(e);
+            }
+        }
+        let mut seen = HashSet::with_capacity(names.len());
+        for name in names {
+            if !seen.insert(name.as_str()) {
+                let e = header_error(format!("column {name} appears more than once"));
+                self.fail(e);
+            }
+        }
+        self.columns = self
+            .kind
+            .columns()
+            .iter()
+            .map(|c| names.iter().position(|n| n == c))
+            .collect();
+        let missing: Vec<&str> = self
+            .kind
+            .columns()
+            .iter()
+            .zip(&self.columns)
+            .filter(|(_, p)| p.is_none())
+            .map(|(c, _)| *c)
+            .collect();
+        for column in missing {
+            let optional =
+                column == "class_ref" && self.kind == Kind::Roster && self.fixed_class.is_some();
+            if !optional {
+                let e = header_error(format!(
+                    "missing column {column}: a {} file has the columns {}",
+                    self.kind.id(),
+                    self.kind.columns().join(",")
+                ));
+                self.fail(e);
+            }
+        }
+        self.header_ok = self.total_errors == errors_before;
+    }
+
+    fn get(&self, record: &csv::StringRecord, column: &str) -> String {
+        self.kind
+            .columns()
+            .iter()
+            .position(|c| *c == column)
+            .and_then(|i| self.columns.get(i).copied().flatten())
+            .and_then(|i| record.get(i))
+            // An exported cell's spreadsheet guard (`'=…`) comes off: it imports as written.
+            .map_or_else(String::new, |cell| csv_cell::unescape(cell).into_owned())
+    }
+
+    pub(super) fn into_failure(self, checked: Checked) -> ImportFailure {
+        ImportFailure::Invalid {
+            errors: self.errors,
+            total: self.total_errors,
+            bad_lines: self.bad_lines,
+            checked,
+        }
+    }
+
+    /// The first pass: the row's shape and every field that can be checked without the
+    /// database. The second pass checks the rest (references) and writes.
+    pub(super) fn check(&mut self, line: u64, record: &csv::StringRecord) {
+        if !self.header_ok {
+            return;
+        }
+        if record.len() != self.width {
+            self.fail(LineError {
+                line,
+                field: "row".into(),
+                message: format!("has {} fields, the header has {}", record.len(), self.width),
+            });
+            return;
+        }
+        // Every cell is checked for NUL here, once for all kinds: no text field takes one.
+        let nul: Vec<(String, String)> = record
+            .iter()
+            .enumerate()
+            .filter_map(|(i, cell)| {
+                let message = crate::domain::fields::refuse_nul(cell).err()?;
+                let column = self.columns.iter().position(|c| *c == Some(i)).map_or_else(
+                    || format!("column {}", i + 1),
+                    |k| self.kind.columns()[k].to_string(),
+                );
+                Some((column, message))
+            })
+            .collect();
+        if !nul.is_empty() {
+            for (field, message) in nul {
+                self.fail(LineError {
+                    line,
+                    field,
+                    message,
+                });
+            }
+            return;
+        }
+        let one = |result: Result<(), ServiceError>| match result {
+            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
+            Err(ServiceError::Refused(message)) => FieldErrors(vec![("row", message)]),
+            _ => FieldErrors::default(),
+        };
+        let errors = match self.kind {
+            Kind::TitlePlan => self.course_fields(record).parse().err().unwrap_or_default(),
+            Kind::Trainers => self
+                .trainer_fields(record)
+                .parse()
+                .err()
+                .unwrap_or_default(),
+            Kind::Classes => self
+                .class_fields(record)
+                .parse(true)
+                .err()
+                .unwrap_or_default(),
+            Kind::Roster => {
+                let mut errors = FieldErrors::default();
+                if self.fixed_class.is_none()
+                    && let Err(m) = parse_code(&self.get(record, "class_ref"), 64)
+                {
+                    errors.add("class_ref", m);
+                }
+                if let Err(e) = self.enrollment_fields(record).parse() {
+                    errors.0.extend(e.0);
+                }
+                errors
+            }
+            Kind::CodePool => one(codes::parse_pool_row(&self.pairs(record)).map(drop)),
+            Kind::Codes => one(codes::parse_code_row(&self.pairs(record)).map(drop)),
+            Kind::Vouchers => one(vouchers::parse_row(&self.pairs(record)).map(drop)),
+            Kind::SurveyResponses => {
+                one(surveys::parse_response_row(&self.pairs(record)).map(drop))
+            }
+        };
+        self.fail_fields(line, errors);
+    }
+
+    /// `(column, value)` in the order of `kind.columns()`.
+    fn pairs(&self, record: &csv::StringRecord) -> Vec<(&'static str, String)> {
+        self.kind
+            .columns()
+            .iter()
+            .map(|c| (*c, self.get(record, c)))
+            .collect()
+    }
+
+    fn course_fields(&self, r: &csv::StringRecord) -> CourseFields {
+        CourseFields {
+            course_code: self.get(r, "course_code"),
+            title: self.get(r, "title"),
+            duration_days: self.get(r, "duration_days"),
+            fundamentals: self.get(r, "fundamentals"),
+            solution_area: self.get(r, "solution_area"),
+            content: self.get(r, "content"),
+            courseware_version: self.get(r, "courseware_version"),
+        }
+    }
+
+    fn trainer_fields(&self, r: &csv::StringRecord) -> TrainerFields {
+        TrainerFields {
+            name: self.get(r, "name"),
+            email: self.get(r, "email"),
+            mct_id: self.get(r, "mct_id"),
+            mct_valid_until: self.get(r, "mct_valid_until"),
+            affiliated: self.get(r, "affiliated"),
+        }
+    }
+
+    fn class_fields(&self, r: &csv::StringRecord) -> ClassFields {
+        ClassFields {
+            class_ref: self.get(r, "class_ref"),
+            course_code: self.get(r, "course_code"),
+            mct_id: self.get(r, "mct_id"),
+            start_date: self.get(r, "start_date"),
+            end_date: self.get(r, "end_date"),
+            modality: self.get(r, "modality"),
+            status: self.get(r, "status"),
+            ..Default::default()
+        }
+    }
+
+    fn enrollment_fields(&self, r: &csv::StringRecord) -> EnrollmentFields {
+        EnrollmentFields {
+            learner_name: self.get(r, "learner_name"),
+            learner_email: self.get(r, "learner_email"),
+            attended: self.get(r, "attended"),
+        }
+    }
+
+    pub(super) async fn row(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        line: u64,
+        record: &csv::StringRecord,
+    ) -> Result<(), ImportFailure> {
+        if !self.header_ok {
+            // Without a usable header no row can be read.
+            return Ok(());
+        }
+        self.summary.rows += 1;
+        if record.len() != self.width {
+            self.fail(LineError {
+                line,
+                field: "row".into(),
+                message: format!("has {} fields, the header has {}", record.len(), self.width),
+            });
+            return Ok(());
+        }
+        let result = match self.kind {
+            Kind::TitlePlan => self.title_plan_row(tx, actor, record).await,
+            Kind::Trainers => self.trainer_row(tx, actor, record).await,
+            Kind::Classes => self.class_row(tx, actor, record).await,
+            Kind::Roster => self.roster_row(tx, actor, record).await,
+            Kind::CodePool | Kind::Codes | Kind::SurveyResponses | Kind::Vouchers => {
+                let row = self.pairs(record);
+                let outcome = match self.kind {
+                    Kind::CodePool => codes::import_pool_row(tx, actor, &row).await,
+                    Kind::Codes => codes::import_code_row(tx, actor, &row).await,
+                    Kind::Vouchers => vouchers::import_row(tx, actor, &row).await,
+                    _ => surveys::import_response_row(tx, actor, &row).await,
+                };
+                outcome.map_err(RowError::from)
+            }
+        };
+        match result {
+            Ok(Outcome::Created(())) => self.summary.created += 1,
+            Ok(Outcome::Updated(())) => self.summary.updated += 1,
+            Ok(Outcome::Unchanged(())) => self.summary.unchanged += 1,
+            Err(RowError::Fields(errors)) => self.fail_fields(line, errors),
+            Err(RowError::Service(ServiceError::Field { field, message })) => {
+                self.fail(LineError {
+                    line,
+                    field: field.into(),
+                    message,
+                })
+            }
+            Err(RowError::Service(ServiceError::Refused(message))) => self.fail(LineError {
+                line,
+                field: "row".into(),
+                message,
+            }),
+            Err(RowError::Service(e)) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    async fn title_plan_row(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let input = self.course_fields(r).parse()?;
+        let existing = course_svc::by_code(tx, &input.course_code).await?;
+        Ok(unit(
+            course_svc::write(tx, actor, "import", existing, &input).await?,
+        ))
+    }
+
+    async fn trainer_row(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let input = self.trainer_fields(r).parse()?;
+        let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
+        Ok(unit(
+            trainer_svc::write(tx, actor, "import", existing, &input, None).await?,
+        ))
+    }
+
+    async fn class_row(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let input = self.class_fields(r).parse(true)?;
+        let existing = class_svc::by_ref(tx, &input.class_ref).await?;
+        let named = self.names(tx, &input).await?;
+        let via = Via::Import(&self.by);
+        let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
+        self.classes.remove(&input.class_ref);
+        Ok(unit(outcome))
+    }
+
+    async fn roster_row(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let mut errors = FieldErrors::default();
+        let class = match self.class_of_row(tx, r).await {
+            Ok(class) => Some(class),
+            Err(RowError::Fields(e)) => {
+                errors.0.extend(e.0);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let input = match self.enrollment_fields(r).parse() {
+            Ok(input) => input,
+            Err(e) => {
+                errors.0.extend(e.0);
+                return Err(RowError::Fields(errors));
+            }
+        };
+        let Some(class) = class else {
+            return Err(RowError::Fields(errors));
+        };
+        // Loading the roster of a class recorded as confirmed (history being brought in)
+        // is allowed; the ledger marks each such line as an amendment, with the reason
+        // typed on the class page or the import page, or else one naming the import.
+        let (action, reason) = if class_svc::status(&class).is_closed() {
+            let typed = self
+                .fixed_class
+                .as_ref()
+                .and_then(|f| f.reason.clone())
+                .or_else(|| self.by.reason().map(str::to_string));
+            (
+                "amend",
+                Some(typed.unwrap_or_else(|| IMPORT_AMENDMENT.to_string())),
+            )
+        } else {
+            ("import", self.by.reason().map(str::to_string))
+        };
+        let key = (class.id, input.key.as_str().to_string());
+        if self.pending_keys.contains(&key) {
+            // The same learner twice in one file: the second row updates the first.
+            self.flush(tx, actor).await?;
+        }
+        let roster = self.roster_of(tx, actor, class.id).await?;
+        match roster.get(input.key.as_str()).cloned() {
+            Some(existing) => {
+                let outcome = rosters::write(
+                    tx,
+                    actor,
+                    action,
+                    &class,
+                    Some(existing),
+                    &input,
+                    reason.as_deref(),
+                )
+                .await?;
+                let line = outcome.model().clone();
+                self.roster_of(tx, actor, class.id)
+                    .await?
+                    .insert(line.email_key.clone(), line);
+                Ok(unit(outcome))
+            }
+            None => {
+                if input.attended {
+                    rosters::check_tick(&class)?;
+                }
+                self.pending_keys.insert(key);
+                self.pending.push(NewLine {
+                    class_id: class.id,
+                    input,
+                    action,
+                    reason,
+                });
+                if self.pending.len() >= BATCH_ROWS / 2 {
+                    self.flush(tx, actor).await?;
+                }
+                Ok(Outcome::Created(()))
+            }
+        }
+    }
+
+    /// Inserts the learners waiting in `pending` and puts them in the roster cache.
+    pub(super) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
+        let lines = std::mem::take(&mut self.pending);
+        self.pending_keys.clear();
+        let inserted = rosters::insert_many(tx, actor, lines).await?;
+        if let Some((class_id, roster)) = &mut self.roster {
+            for line in inserted.into_iter().filter(|l| l.class_id == *class_id) {
+                roster.insert(line.email_key.clone(), line);
+            }
+        }
+        Ok(())
+    }
+
+    /// The roster of the class being imported, loaded once per class: roster files list
+    /// a class's learners together, so this replaces a lookup per row.
+    async fn roster_of(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        class_id: i64,
+    ) -> Result<&mut HashMap<String, enrollments::Model>, ServiceError> {
+        if self.roster.as_ref().map(|(id, _)| *id) != Some(class_id) {
+            // Learners still waiting belong in the database before a roster is read.
+            self.flush(tx, actor).await?;
+            let lines = class_svc::roster(tx, class_id).await?;
+            let by_email = lines
+                .into_iter()
+                .map(|l| (l.email_key.clone(), l))
+                .collect();
+            self.roster = Some((class_id, by_email));
+        }
+        Ok(&mut self.roster.as_mut().expect("loaded above").1)
+    }
+
+    /// The course and MCT a class row names, cached for the import (a Title Plan and an
+    /// MCT list are small; the cache is emptied if a file names very many).
+    async fn names(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        input: &ClassInput,
+    ) -> Result<(courses::Model, trainers::Model), RowError> {
+        if self.courses.len() >= CLASS_CACHE || self.trainers.len() >= CLASS_CACHE {
+            self.courses.clear();
+            self.trainers.clear();
+        }
+        let course = match self.courses.get(&input.course_code) {
+            Some(course) => course.clone(),
+            None => {
+                let course = class_svc::course_named(tx, &input.course_code).await?;
+                self.courses
+                    .insert(input.course_code.clone(), course.clone());
+                course
+            }
+        };
+        let trainer = match self.trainers.get(&input.mct_id) {
+            Some(trainer) => trainer.clone(),
+            None => {
+                let trainer = class_svc::trainer_named(tx, &input.mct_id).await?;
+                self.trainers.insert(input.mct_id.clone(), trainer.clone());
+                trainer
+            }
+        };
+        Ok((course, trainer))
+    }
+
+    async fn class_of_row(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        r: &csv::StringRecord,
+    ) -> Result<classes::Model, RowError> {
+        let raw = self.get(r, "class_ref");
+        if let Some(ClassRoster { class: fixed, .. }) = &self.fixed_class {
+            if raw.trim().is_empty()
+                || parse_code(&raw, 64).as_deref() == Ok(fixed.class_ref.as_str())
+            {
+                return Ok(fixed.clone());
+            }
+            return Err(ServiceError::field(
+                "class_ref",
+                format!("{} is not this class ({})", raw.trim(), fixed.class_ref),
+            )
+            .into());
+        }
+        let class_ref = parse_code(&raw, 64).map_err(|m| ServiceError::field("class_ref", m))?;
+        if let Some(class) = self.classes.get(&class_ref) {
+            return Ok(class.clone());
+        }
+        let class = class_svc::by_ref(tx, &class_ref)
+            .await?
+            .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
+        if self.classes.len() >= CLASS_CACHE {
+            self.classes.clear();
+        }
+        self.classes.insert(class_ref, class.clone());
+        Ok(class)
+    }
+}
+
+fn unit<M>(outcome: Outcome<M>) -> Outcome<()> {
+    match outcome {
+        Outcome::Created(_) => Outcome::Created(()),
+        Outcome::Updated(_) => Outcome::Updated(()),
+        Outcome::Unchanged(_) => Outcome::Unchanged(()),
+    }
+}
+
+enum RowError {
+    Fields(FieldErrors),
+    Service(ServiceError),
+}
+
+impl From<FieldErrors> for RowError {
+    fn from(e: FieldErrors) -> Self {
+        RowError::Fields(e)
+    }
+}
+
+impl From<ServiceError> for RowError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Field { field, message } => {
+                let mut errors = FieldErrors::default();
+                errors.add(field, message);
+                RowError::Fields(errors)
+            }
+            other => RowError::Service(other),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for RowError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        RowError::Service(e.into())
+    }
+}
