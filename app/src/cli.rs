@@ -1,174 +1,26 @@
 //! The command line: `tsp-ledger [--config FILE] <command>`.
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::Config;
 use crate::domain::account::{Email, check_new_password, parse_name};
-use crate::domain::catalog::SolutionArea;
-use crate::domain::delivery::ClassStatus;
 use crate::domain::fields::parse_date;
-use crate::domain::role::Role;
 use crate::ledger::Actor;
 use crate::services::classes::ClassFilter;
 use crate::services::exports;
 use crate::services::imports::{self, ImportFailure, Kind};
-use crate::services::kpi_lines::Figure;
 use crate::services::{ServiceError, accounts};
 use crate::{AppState, db, ledger, server};
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
-#[derive(Parser)]
-#[command(
-    name = "tsp-ledger",
-    version,
-    about = "System of record for a Microsoft Training Services Partner"
-)]
-pub struct Cli {
-    /// A TOML file layered over config/default.toml.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-impl Cli {
-    /// The command of a command line without the program name, as `main` would parse it
-    /// (tests use it to check what the parser accepts and how it refuses).
-    pub fn command_from<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Command, String> {
-        let cli = Cli::try_parse_from(std::iter::once("tsp-ledger").chain(args))
-            .map_err(|e| e.to_string())?;
-        cli.command.ok_or_else(|| "no command".to_string())
-    }
-}
-
-#[derive(Subcommand)]
-pub enum Command {
-    /// Run the web server (the default).
-    Serve,
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Manage accounts.
-    #[command(subcommand)]
-    User(UserCommand),
-    /// Audit trail.
-    #[command(subcommand)]
-    Ledger(LedgerCommand),
-    /// E-mail outbox.
-    #[command(subcommand)]
-    Outbox(OutboxCommand),
-    /// Learners (who are roster lines, not accounts).
-    #[command(subcommand)]
-    Learner(LearnerCommand),
-    /// Where the partner stands against the Training Services designation (SPEC §4).
-    Kpi {
-        /// The evaluation date, YYYY-MM-DD (default: today, UTC).
-        #[arg(long = "as-of", value_name = "DATE")]
-        as_of: Option<String>,
-        /// json (the stable contract) or text.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
-        format: ReportFormat,
-    },
-    /// Import a CSV file of one kind: all rows or none.
-    Import {
-        #[arg(value_enum)]
-        kind: Kind,
-        /// The CSV file (header row first, UTF-8).
-        file: PathBuf,
-    },
-    /// Fill an empty database with a demo year of a mid-size TSP (for a first look).
-    Demo {
-        /// Another seed gives other (equally plausible) data.
-        #[arg(long, default_value_t = crate::services::demo::DEFAULT_SEED)]
-        seed: u64,
-    },
-    /// Write a CSV export to standard output (or --output FILE).
-    Export {
-        #[arg(value_enum)]
-        kind: ExportKind,
-        /// kpi-lines: the evaluation date (default: today).
-        #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
-        as_of: Option<String>,
-        /// kpi-lines: the figure whose line items to export.
-        #[arg(long, value_enum, default_value_t = Figure::Courseware)]
-        figure: Figure,
-        /// kpi-lines: only this solution area's survey responses.
-        #[arg(long, value_enum)]
-        area: Option<SolutionArea>,
-        /// roster: the class whose roster to export.
-        #[arg(long = "class", value_name = "CLASS_REF")]
-        class_ref: Option<String>,
-        /// classes: only this status.
-        #[arg(long, value_enum)]
-        status: Option<ClassStatus>,
-        /// classes: starting on or after this date (YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<String>,
-        /// classes: starting on or before this date (YYYY-MM-DD).
-        #[arg(long)]
-        to: Option<String>,
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum UserCommand {
-    /// Create an account; the password is read from standard input.
-    Add {
-        #[arg(long)]
-        email: String,
-        #[arg(long, value_enum)]
-        role: Role,
-        /// Display name (defaults to the part of the e-mail before @).
-        #[arg(long)]
-        name: Option<String>,
-        /// Read the password from the first line of standard input.
-        #[arg(long, required = true)]
-        password_stdin: bool,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum OutboxCommand {
-    /// Queue the survey reminders that are due and today's overdue-takedown notices, send
-    /// every message that is due, then exit (for cron, or with no server running).
-    Send,
-}
-
-#[derive(Subcommand)]
-pub enum LearnerCommand {
-    /// Erase a learner on request (SPEC §6): name and e-mail replaced by a placeholder on
-    /// every enrollment with this e-mail, their links cancelled, unsent e-mails dropped.
-    Erase {
-        /// The learner's e-mail (compared case-insensitively).
-        #[arg(long)]
-        email: String,
-        /// The request's reference, kept in the ledger (never the name or e-mail).
-        #[arg(long)]
-        reason: String,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum LedgerCommand {
-    /// Recompute the hash chain and check the stored checkpoints (and --checkpoint FILE);
-    /// exit non-zero naming the first broken entry or what a checkpoint misses.
-    Verify {
-        /// A checkpoint file kept outside the database: the ledger must still extend it.
-        #[arg(long, value_name = "FILE")]
-        checkpoint: Option<PathBuf>,
-    },
-    /// Sign the chain head (entry id, hash, time) with the checkpoint key, store it and
-    /// write it to standard output (or --output FILE) to keep somewhere else.
-    Checkpoint {
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-}
+mod args;
+pub use args::{
+    Cli, Command, ExportKind, LearnerCommand, LedgerCommand, OutboxCommand, ReportFormat,
+    UserCommand,
+};
 
 /// `ledger verify`: the chain, every stored checkpoint (when the key is here) and the
 /// given checkpoint file. Exit 3 when the chain is broken, 4 when a checkpoint is not
@@ -251,42 +103,6 @@ async fn verify_ledger(
 }
 
 /// The process entry point: parse, configure, run, and turn errors into a message and exit code.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
-    /// The stable JSON contract.
-    Json,
-    Text,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportKind {
-    Classes,
-    Roster,
-    KpiLines,
-}
-
-/// The app's own vocabularies as command-line values: `--help` lists every id, and a
-/// wrong one is refused naming them, from the one list each enum keeps.
-macro_rules! cli_values {
-    ($($name:ty => $all:expr),+ $(,)?) => {$(
-        impl clap::ValueEnum for $name {
-            fn value_variants<'a>() -> &'a [Self] {
-                $all
-            }
-            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-                Some(clap::builder::PossibleValue::new(self.id()))
-            }
-        }
-    )+};
-}
-cli_values!(
-    Kind => &Kind::ALL,
-    Role => &Role::ALL,
-    Figure => &Figure::ALL,
-    SolutionArea => &SolutionArea::ALL,
-    ClassStatus => ClassStatus::ALL,
-);
-
 pub fn main() -> ExitCode {
     crate::install_tls_provider();
     let cli = Cli::parse();

@@ -87,6 +87,64 @@ message!(
     }
 );
 
+message!(
+    /// Asks a learner of a recorded class for their consent, with a link to their own
+    /// consent page (grant, decline, later revoke).
+    RecordingConsentRequest, recording_consent_request,
+    kind = "recording_consent",
+    text = "emails/recording_consent.txt",
+    html = "emails/recording_consent.html",
+    subject = |m| format!("Your consent: recording of {} ({})", m.course_code, m.dates),
+    {
+        learner_name: String,
+        recording_title: String,
+        course_code: String,
+        course_title: String,
+        dates: String,
+        presenter: String,
+        /// The learner's consent page (`/consent/<token>`), no sign-in needed.
+        link: String,
+    }
+);
+
+message!(
+    /// Gives a learner their achievement code, with a link to their own code page.
+    AchievementCodeEmail, achievement_code_email,
+    kind = "achievement_code",
+    text = "emails/achievement_code.txt",
+    html = "emails/achievement_code.html",
+    subject = |m| format!("Your Microsoft achievement code for {}", m.course_code),
+    {
+        learner_name: String,
+        code: String,
+        course_code: String,
+        course_title: String,
+        dates: String,
+        /// The learner's code page (`/codes/<token>`), no sign-in needed.
+        link: String,
+    }
+);
+
+message!(
+    /// Tells a coordinator which takedowns are past their due date (rule 6), once a day.
+    TakedownOverdueNotice, takedown_overdue_notice,
+    kind = "takedown_overdue",
+    text = "emails/takedown_overdue.txt",
+    html = "emails/takedown_overdue.html",
+    subject = |m| format!(
+        "{} takedown{} overdue",
+        m.lines.len(),
+        if m.lines.len() == 1 { " is" } else { "s are" }
+    ),
+    {
+        coordinator_name: String,
+        /// One line per overdue takedown: reference, recording, due date.
+        lines: Vec<String>,
+        /// The recordings page.
+        link: String,
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,33 +1,33 @@
 //! Classes (deliveries): forms, the `classes` import, the lifecycle and the list.
-use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    Outcome, Search, ServiceError, courses as course_svc, lower_like, trainers as trainer_svc,
-};
+use super::{Outcome, ServiceError, courses as course_svc, trainers as trainer_svc};
 use crate::clock;
 use crate::db::begin_write;
-use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{
-    Acting, ClassStatus, Confirmer, Modality, OnceStarted, StatusChange, amendment_reason,
-    check_dates, check_schedulable, check_started, check_status_dates, confirmer,
+    Acting, ClassStatus, Modality, amendment_reason, check_dates, check_schedulable,
+    check_status_dates, confirmer,
 };
 use crate::domain::fields::{
     FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::{Caller, Role};
-use crate::ledger::{self, Actor, Entry, Recorder, diff};
-use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
+use crate::ledger::{Actor, Entry, Recorder, diff};
+
+mod lifecycle;
+mod list;
+use lifecycle::check_attendance_stays_true;
+pub use lifecycle::{change_status, confirm};
+pub use list::{COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, list, list_page, with_names};
 
 /// A class as typed in the form or a `classes` CSV row (same field names; the form
 /// has no `status`, the CSV has no `location`, survey link or reason).
@@ -541,74 +541,6 @@ pub async fn update(
     Ok(outcome)
 }
 
-/// Coordinators: the class took place, or will not. Marking it delivered e-mails its
-/// MCT a link to `class_link` (the class page, where they sign in and confirm).
-pub async fn change_status(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i64,
-    change: StatusChange,
-    today: NaiveDate,
-    class_link: &str,
-) -> Result<classes::Model, ServiceError> {
-    let tx = begin_write(db).await?;
-    let class = get(&tx, id).await?;
-    let to = status(&class)
-        .apply(change)
-        .map_err(ServiceError::Refused)?;
-    check_status_dates(to, class.start_date, class.end_date, today)
-        .map_err(|u| ServiceError::Refused(u.message))?;
-    check_attendance_stays_true(&tx, class.id, to, class.start_date, today).await?;
-    let action = match change {
-        StatusChange::MarkDelivered => "deliver",
-        StatusChange::Cancel => "cancel",
-        StatusChange::Confirm => "confirm",
-    };
-    let class = set_status(&tx, actor, class, to, action, None).await?;
-    if change == StatusChange::MarkDelivered {
-        let (course, trainer) = parts(&tx, &class).await?;
-        let request = DeliveryConfirmationRequest {
-            trainer_name: trainer.name.clone(),
-            class_ref: class.class_ref.clone(),
-            course_code: course.course_code,
-            course_title: course.title,
-            dates: date_range(class.start_date, class.end_date),
-            link: class_link.to_string(),
-        };
-        let email = request
-            .to(&trainer.email, Some(format!("class:{}", class.id)))
-            .map_err(mail::render_error)?;
-        mail::enqueue(&tx, email).await?;
-    }
-    tx.commit().await?;
-    Ok(class)
-}
-
-/// Rule 7 seen from the roster: learners ticked as attending mean the class has started
-/// and was not cancelled, so it cannot be cancelled or moved to start after today.
-async fn check_attendance_stays_true(
-    tx: &impl ConnectionTrait,
-    class_id: i64,
-    status: ClassStatus,
-    start: NaiveDate,
-    today: NaiveDate,
-) -> Result<(), ServiceError> {
-    let Err(why) = check_started(OnceStarted::TickAttendance, status, start, today) else {
-        return Ok(());
-    };
-    let present = enrollments::Entity::find()
-        .filter(enrollments::Column::ClassId.eq(class_id))
-        .filter(enrollments::Column::Attended.eq(true))
-        .count(tx)
-        .await?;
-    if present > 0 {
-        return Err(ServiceError::Refused(format!(
-            "{present} learners are ticked as attending, but {why} (untick them first)"
-        )));
-    }
-    Ok(())
-}
-
 /// `2026-03-02` or `2026-03-02 → 2026-03-05`.
 pub fn date_range(start: NaiveDate, end: NaiveDate) -> String {
     if start == end {
@@ -616,77 +548,6 @@ pub fn date_range(start: NaiveDate, end: NaiveDate) -> String {
     } else {
         format!("{start} → {end}")
     }
-}
-
-async fn set_status(
-    tx: &impl ConnectionTrait,
-    actor: &Actor,
-    class: classes::Model,
-    to: ClassStatus,
-    action: &'static str,
-    reason: Option<String>,
-) -> Result<classes::Model, ServiceError> {
-    let from = class.status.clone();
-    let mut active: classes::ActiveModel = class.into();
-    active.status = Set(to.id().to_string());
-    let now = clock::now();
-    if to == ClassStatus::Confirmed {
-        active.confirmed_at = Set(Some(now));
-    }
-    active.updated_at = Set(now);
-    let class = active.update(tx).await?;
-    let mut entry = Entry::new("class", class.id, action)
-        .changes(json!({"status": {"before": from, "after": to.id()}}));
-    if let Some(reason) = reason {
-        entry = entry.reason(reason);
-    }
-    ledger::append(tx, actor, entry).await?;
-    Ok(class)
-}
-
-/// The class's own MCT confirms the delivery, or an admin on their behalf with a reason.
-/// Rule 1 is checked again: the MCT's standing may have been corrected since.
-pub async fn confirm(
-    db: &DatabaseConnection,
-    user: &Caller,
-    id: i64,
-    reason: &str,
-) -> Result<classes::Model, ServiceError> {
-    let tx = begin_write(db).await?;
-    let class = visible_class(&tx, user, id).await?;
-    let (course, trainer) = parts(&tx, &class).await?;
-    let own = trainer.user_id == Some(user.id);
-    let who = match confirmer(Acting::User(user.role), own, reason) {
-        Ok(who) => who,
-        Err(Some(message)) => return Err(ServiceError::field("reason", message)),
-        Err(None) => return Err(ServiceError::Forbidden),
-    };
-    let to = status(&class)
-        .apply(StatusChange::Confirm)
-        .map_err(ServiceError::Refused)?;
-    check_status_dates(
-        to,
-        class.start_date,
-        class.end_date,
-        clock::now().date_naive(),
-    )
-    .map_err(|u| ServiceError::Refused(u.message))?;
-    check_trainer_standing(
-        course_svc::content(&course),
-        &trainer.name,
-        trainer.mct_valid_until,
-        class.end_date,
-    )
-    .map_err(ServiceError::Refused)?;
-    let reason = match who {
-        Confirmer::OwnTrainer | Confirmer::Operator => None,
-        Confirmer::AdminOnBehalf(reason) => {
-            Some(format!("confirmed on behalf of {}: {reason}", trainer.name))
-        }
-    };
-    let class = set_status(&tx, &Actor::User(user.id), class, to, "confirm", reason).await?;
-    tx.commit().await?;
-    Ok(class)
 }
 
 /// The class if `user` may see it: staff see every class, a trainer only their own
@@ -699,275 +560,6 @@ pub async fn visible_class(
     let class = get(db, id).await?;
     trainer_svc::ensure_visible(db, user, class.trainer_id).await?;
     Ok(class)
-}
-
-/// The class list's filters (all optional; combined with AND).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClassFilter {
-    pub status: Option<ClassStatus>,
-    pub modality: Option<Modality>,
-    pub course_id: Option<i64>,
-    pub trainer_id: Option<i64>,
-    pub area: Option<SolutionArea>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    /// Class ref prefix, course code or title, MCT name, e-mail or ID.
-    pub search: String,
-}
-
-impl ClassFilter {
-    async fn condition(&self, db: &impl ConnectionTrait) -> Result<Condition, ServiceError> {
-        let mut c = Condition::all();
-        if let Some(s) = self.status {
-            c = c.add(classes::Column::Status.eq(s.id()));
-        }
-        if let Some(m) = self.modality {
-            c = c.add(classes::Column::Modality.eq(m.id()));
-        }
-        if let Some(id) = self.course_id {
-            c = c.add(classes::Column::CourseId.eq(id));
-        }
-        if let Some(id) = self.trainer_id {
-            c = c.add(classes::Column::TrainerId.eq(id));
-        }
-        if let Some(area) = self.area {
-            let in_area = courses::Entity::find()
-                .select_only()
-                .column(courses::Column::Id)
-                .filter(courses::Column::SolutionArea.eq(area.id()))
-                .into_query();
-            c = c.add(classes::Column::CourseId.in_subquery(in_area));
-        }
-        if let Some(from) = self.from {
-            c = c.add(classes::Column::StartDate.gte(from));
-        }
-        if let Some(to) = self.to {
-            c = c.add(classes::Column::StartDate.lte(to));
-        }
-        if let Some(search) = Search::parse(&self.search) {
-            c = c.add(search_condition(db, &search).await?);
-        }
-        Ok(c)
-    }
-}
-
-/// Free text matches a class whose ref starts with it, or whose course (code, title) or
-/// MCT (name, e-mail, MCT ID) contains it. Each of the three is an index lookup; when all
-/// three together find few classes, the list filters on exactly those ids (a rare ref is
-/// found at once), otherwise on the three conditions while walking the list in order
-/// (a common course fills a page after a few thousand rows).
-async fn search_condition(
-    db: &impl ConnectionTrait,
-    search: &Search,
-) -> Result<Condition, ServiceError> {
-    let pattern = search.contains();
-    let (ref_from, ref_to) = search.upper_prefix_range();
-    let course_ids: Vec<i64> = courses::Entity::find()
-        .select_only()
-        .column(courses::Column::Id)
-        .filter(
-            lower_like(courses::Column::CourseCode, pattern.clone())
-                .or(lower_like(courses::Column::Title, pattern.clone())),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
-    let trainer_ids: Vec<i64> = trainers::Entity::find()
-        .select_only()
-        .column(trainers::Column::Id)
-        .filter(
-            lower_like(trainers::Column::Name, pattern.clone())
-                .or(trainers::Column::Email.like(pattern.clone()))
-                .or(lower_like(trainers::Column::MctId, pattern)),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
-    let branches = [
-        Some(
-            classes::Column::ClassRef
-                .gte(ref_from)
-                .and(classes::Column::ClassRef.lt(ref_to)),
-        ),
-        (!course_ids.is_empty()).then(|| classes::Column::CourseId.is_in(course_ids)),
-        (!trainer_ids.is_empty()).then(|| classes::Column::TrainerId.is_in(trainer_ids)),
-    ];
-    let mut ids: Vec<i64> = Vec::new();
-    for branch in branches.iter().flatten() {
-        let found: Vec<i64> = classes::Entity::find()
-            .select_only()
-            .column(classes::Column::Id)
-            .filter(branch.clone())
-            .limit(FEW_MATCHES as u64 + 1)
-            .into_tuple()
-            .all(db)
-            .await?;
-        if found.len() > FEW_MATCHES {
-            let any = branches
-                .into_iter()
-                .flatten()
-                .fold(Condition::any(), |c, b| c.add(b));
-            return Ok(any);
-        }
-        ids.extend(found);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(Condition::all().add(classes::Column::Id.is_in(ids)))
-}
-
-/// Up to this many classes per search branch, the list filters on their ids.
-const FEW_MATCHES: usize = 5000;
-
-/// Where a page starts: after the last row of the previous page in list order
-/// (`start_date` newest first, then id), so deep pages cost what the first one does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub start_date: NaiveDate,
-    pub id: i64,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.start_date, self.id)
-    }
-
-    pub fn decode(raw: &str) -> Option<Cursor> {
-        let (date, id) = raw.split_once('_')?;
-        Some(Cursor {
-            start_date: date.parse().ok()?,
-            id: id.parse().ok()?,
-        })
-    }
-}
-
-/// A class with the names the list shows.
-pub struct ClassRow {
-    pub class: classes::Model,
-    pub course: courses::Model,
-    pub trainer: trainers::Model,
-}
-
-pub struct ClassPage {
-    pub rows: Vec<ClassRow>,
-    pub next: Option<Cursor>,
-    /// Matching classes, counted up to [`COUNT_CAP`].
-    pub total: u64,
-}
-
-pub const COUNT_CAP: u64 = 1_000;
-
-/// One page of classes matching `filter`. Counting stops at [`COUNT_CAP`] so a filter
-/// matching a million classes costs no more than one matching a thousand.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    filter: &ClassFilter,
-    after: Option<Cursor>,
-    page_size: u64,
-) -> Result<ClassPage, ServiceError> {
-    let condition = filter.condition(db).await?;
-    let total = classes::Entity::find()
-        .filter(condition.clone())
-        .select_only()
-        .column(classes::Column::Id)
-        .limit(COUNT_CAP + 1)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?
-        .len() as u64;
-    Ok(ClassPage {
-        total,
-        ..page_where(db, condition, after, page_size).await?
-    })
-}
-
-/// One page without the count (exports walk every page).
-pub async fn list_page(
-    db: &impl ConnectionTrait,
-    filter: &ClassFilter,
-    after: Option<Cursor>,
-    page_size: u64,
-) -> Result<ClassPage, ServiceError> {
-    page_where(db, filter.condition(db).await?, after, page_size).await
-}
-
-async fn page_where(
-    db: &impl ConnectionTrait,
-    condition: Condition,
-    after: Option<Cursor>,
-    page_size: u64,
-) -> Result<ClassPage, ServiceError> {
-    let mut query = classes::Entity::find().filter(condition);
-    if let Some(cursor) = after {
-        query = query.filter(
-            Condition::any()
-                .add(classes::Column::StartDate.lt(cursor.start_date))
-                .add(
-                    classes::Column::StartDate
-                        .eq(cursor.start_date)
-                        .and(classes::Column::Id.lt(cursor.id)),
-                ),
-        );
-    }
-    let mut found = query
-        .order_by_desc(classes::Column::StartDate)
-        .order_by_desc(classes::Column::Id)
-        .limit(page_size + 1)
-        .all(db)
-        .await?;
-    let next = (found.len() as u64 > page_size).then(|| {
-        found.truncate(page_size as usize);
-        found.last().map(|c| Cursor {
-            start_date: c.start_date,
-            id: c.id,
-        })
-    });
-    Ok(ClassPage {
-        rows: with_names(db, found).await?,
-        next: next.flatten(),
-        total: 0,
-    })
-}
-
-/// Attaches course and MCT to each class with two queries for the whole batch.
-pub async fn with_names(
-    db: &impl ConnectionTrait,
-    found: Vec<classes::Model>,
-) -> Result<Vec<ClassRow>, ServiceError> {
-    let course_ids: Vec<i64> = found.iter().map(|c| c.course_id).collect();
-    let trainer_ids: Vec<i64> = found.iter().map(|c| c.trainer_id).collect();
-    let courses: HashMap<i64, courses::Model> = courses::Entity::find()
-        .filter(courses::Column::Id.is_in(course_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let trainers: HashMap<i64, trainers::Model> = trainers::Entity::find()
-        .filter(trainers::Column::Id.is_in(trainer_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    found
-        .into_iter()
-        .map(|class| {
-            let course = courses
-                .get(&class.course_id)
-                .cloned()
-                .ok_or(ServiceError::NotFound)?;
-            let trainer = trainers
-                .get(&class.trainer_id)
-                .cloned()
-                .ok_or(ServiceError::NotFound)?;
-            Ok(ClassRow {
-                class,
-                course,
-                trainer,
-            })
-        })
-        .collect()
 }
 
 /// The roster of a class, by learner name.

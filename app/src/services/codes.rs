@@ -22,25 +22,8 @@ use crate::domain::delivery::{Modality, OnceStarted, check_started};
 use crate::domain::erasure;
 use crate::domain::fields::{parse_code, parse_date, parse_optional_date};
 use crate::ledger::{Actor, Entry, Recorder, diff};
-use crate::mail::{self, Message, messages::message};
-
-message!(
-    /// Gives a learner their achievement code, with a link to their own code page.
-    AchievementCodeEmail, achievement_code_email,
-    kind = "achievement_code",
-    text = "emails/achievement_code.txt",
-    html = "emails/achievement_code.html",
-    subject = |m| format!("Your Microsoft achievement code for {}", m.course_code),
-    {
-        learner_name: String,
-        code: String,
-        course_code: String,
-        course_title: String,
-        dates: String,
-        /// The learner's code page (`/codes/<token>`), no sign-in needed.
-        link: String,
-    }
-);
+use crate::mail::messages::AchievementCodeEmail;
+use crate::mail::{self, Message};
 
 /// Longest code accepted (Microsoft's are far shorter).
 const CODE_MAX: usize = 64;

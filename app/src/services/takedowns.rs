@@ -17,27 +17,8 @@ use crate::domain::fields::{FieldErrors, parse_date, parse_optional_text, parse_
 use crate::domain::recording::{TakedownReason, TakedownStatus};
 use crate::domain::role::Role;
 use crate::ledger::{Actor, Entry, Recorder, diff};
-use crate::mail::{self, Message, messages::message};
-
-message!(
-    /// Tells a coordinator which takedowns are past their due date (rule 6), once a day.
-    TakedownOverdueNotice, takedown_overdue_notice,
-    kind = "takedown_overdue",
-    text = "emails/takedown_overdue.txt",
-    html = "emails/takedown_overdue.html",
-    subject = |m| format!(
-        "{} takedown{} overdue",
-        m.lines.len(),
-        if m.lines.len() == 1 { " is" } else { "s are" }
-    ),
-    {
-        coordinator_name: String,
-        /// One line per overdue takedown: reference, recording, due date.
-        lines: Vec<String>,
-        /// The recordings page.
-        link: String,
-    }
-);
+use crate::mail::messages::TakedownOverdueNotice;
+use crate::mail::{self, Message};
 
 /// The takedown form, as typed.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,0 +1,282 @@
+//! The class list: its filter, the search, keyset pages and the names shown beside each row.
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{classes, courses, trainers};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
+
+use crate::domain::catalog::SolutionArea;
+use crate::domain::delivery::{ClassStatus, Modality};
+use crate::services::{Search, ServiceError, lower_like};
+
+/// The class list's filters (all optional; combined with AND).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassFilter {
+    pub status: Option<ClassStatus>,
+    pub modality: Option<Modality>,
+    pub course_id: Option<i64>,
+    pub trainer_id: Option<i64>,
+    pub area: Option<SolutionArea>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Class ref prefix, course code or title, MCT name, e-mail or ID.
+    pub search: String,
+}
+
+impl ClassFilter {
+    async fn condition(&self, db: &impl ConnectionTrait) -> Result<Condition, ServiceError> {
+        let mut c = Condition::all();
+        if let Some(s) = self.status {
+            c = c.add(classes::Column::Status.eq(s.id()));
+        }
+        if let Some(m) = self.modality {
+            c = c.add(classes::Column::Modality.eq(m.id()));
+        }
+        if let Some(id) = self.course_id {
+            c = c.add(classes::Column::CourseId.eq(id));
+        }
+        if let Some(id) = self.trainer_id {
+            c = c.add(classes::Column::TrainerId.eq(id));
+        }
+        if let Some(area) = self.area {
+            let in_area = courses::Entity::find()
+                .select_only()
+                .column(courses::Column::Id)
+                .filter(courses::Column::SolutionArea.eq(area.id()))
+                .into_query();
+            c = c.add(classes::Column::CourseId.in_subquery(in_area));
+        }
+        if let Some(from) = self.from {
+            c = c.add(classes::Column::StartDate.gte(from));
+        }
+        if let Some(to) = self.to {
+            c = c.add(classes::Column::StartDate.lte(to));
+        }
+        if let Some(search) = Search::parse(&self.search) {
+            c = c.add(search_condition(db, &search).await?);
+        }
+        Ok(c)
+    }
+}
+
+/// Free text matches a class whose ref starts with it, or whose course (code, title) or
+/// MCT (name, e-mail, MCT ID) contains it. Each of the three is an index lookup; when all
+/// three together find few classes, the list filters on exactly those ids (a rare ref is
+/// found at once), otherwise on the three conditions while walking the list in order
+/// (a common course fills a page after a few thousand rows).
+async fn search_condition(
+    db: &impl ConnectionTrait,
+    search: &Search,
+) -> Result<Condition, ServiceError> {
+    let pattern = search.contains();
+    let (ref_from, ref_to) = search.upper_prefix_range();
+    let course_ids: Vec<i64> = courses::Entity::find()
+        .select_only()
+        .column(courses::Column::Id)
+        .filter(
+            lower_like(courses::Column::CourseCode, pattern.clone())
+                .or(lower_like(courses::Column::Title, pattern.clone())),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let trainer_ids: Vec<i64> = trainers::Entity::find()
+        .select_only()
+        .column(trainers::Column::Id)
+        .filter(
+            lower_like(trainers::Column::Name, pattern.clone())
+                .or(trainers::Column::Email.like(pattern.clone()))
+                .or(lower_like(trainers::Column::MctId, pattern)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let branches = [
+        Some(
+            classes::Column::ClassRef
+                .gte(ref_from)
+                .and(classes::Column::ClassRef.lt(ref_to)),
+        ),
+        (!course_ids.is_empty()).then(|| classes::Column::CourseId.is_in(course_ids)),
+        (!trainer_ids.is_empty()).then(|| classes::Column::TrainerId.is_in(trainer_ids)),
+    ];
+    let mut ids: Vec<i64> = Vec::new();
+    for branch in branches.iter().flatten() {
+        let found: Vec<i64> = classes::Entity::find()
+            .select_only()
+            .column(classes::Column::Id)
+            .filter(branch.clone())
+            .limit(FEW_MATCHES as u64 + 1)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if found.len() > FEW_MATCHES {
+            let any = branches
+                .into_iter()
+                .flatten()
+                .fold(Condition::any(), |c, b| c.add(b));
+            return Ok(any);
+        }
+        ids.extend(found);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Condition::all().add(classes::Column::Id.is_in(ids)))
+}
+
+/// Up to this many classes per search branch, the list filters on their ids.
+const FEW_MATCHES: usize = 5000;
+
+/// Where a page starts: after the last row of the previous page in list order
+/// (`start_date` newest first, then id), so deep pages cost what the first one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub start_date: NaiveDate,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.start_date, self.id)
+    }
+
+    pub fn decode(raw: &str) -> Option<Cursor> {
+        let (date, id) = raw.split_once('_')?;
+        Some(Cursor {
+            start_date: date.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A class with the names the list shows.
+pub struct ClassRow {
+    pub class: classes::Model,
+    pub course: courses::Model,
+    pub trainer: trainers::Model,
+}
+
+pub struct ClassPage {
+    pub rows: Vec<ClassRow>,
+    pub next: Option<Cursor>,
+    /// Matching classes, counted up to [`COUNT_CAP`].
+    pub total: u64,
+}
+
+pub const COUNT_CAP: u64 = 1_000;
+
+/// One page of classes matching `filter`. Counting stops at [`COUNT_CAP`] so a filter
+/// matching a million classes costs no more than one matching a thousand.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ClassFilter,
+    after: Option<Cursor>,
+    page_size: u64,
+) -> Result<ClassPage, ServiceError> {
+    let condition = filter.condition(db).await?;
+    let total = classes::Entity::find()
+        .filter(condition.clone())
+        .select_only()
+        .column(classes::Column::Id)
+        .limit(COUNT_CAP + 1)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .len() as u64;
+    Ok(ClassPage {
+        total,
+        ..page_where(db, condition, after, page_size).await?
+    })
+}
+
+/// One page without the count (exports walk every page).
+pub async fn list_page(
+    db: &impl ConnectionTrait,
+    filter: &ClassFilter,
+    after: Option<Cursor>,
+    page_size: u64,
+) -> Result<ClassPage, ServiceError> {
+    page_where(db, filter.condition(db).await?, after, page_size).await
+}
+
+async fn page_where(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    after: Option<Cursor>,
+    page_size: u64,
+) -> Result<ClassPage, ServiceError> {
+    let mut query = classes::Entity::find().filter(condition);
+    if let Some(cursor) = after {
+        query = query.filter(
+            Condition::any()
+                .add(classes::Column::StartDate.lt(cursor.start_date))
+                .add(
+                    classes::Column::StartDate
+                        .eq(cursor.start_date)
+                        .and(classes::Column::Id.lt(cursor.id)),
+                ),
+        );
+    }
+    let mut found = query
+        .order_by_desc(classes::Column::StartDate)
+        .order_by_desc(classes::Column::Id)
+        .limit(page_size + 1)
+        .all(db)
+        .await?;
+    let next = (found.len() as u64 > page_size).then(|| {
+        found.truncate(page_size as usize);
+        found.last().map(|c| Cursor {
+            start_date: c.start_date,
+            id: c.id,
+        })
+    });
+    Ok(ClassPage {
+        rows: with_names(db, found).await?,
+        next: next.flatten(),
+        total: 0,
+    })
+}
+
+/// Attaches course and MCT to each class with two queries for the whole batch.
+pub async fn with_names(
+    db: &impl ConnectionTrait,
+    found: Vec<classes::Model>,
+) -> Result<Vec<ClassRow>, ServiceError> {
+    let course_ids: Vec<i64> = found.iter().map(|c| c.course_id).collect();
+    let trainer_ids: Vec<i64> = found.iter().map(|c| c.trainer_id).collect();
+    let courses: HashMap<i64, courses::Model> = courses::Entity::find()
+        .filter(courses::Column::Id.is_in(course_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let trainers: HashMap<i64, trainers::Model> = trainers::Entity::find()
+        .filter(trainers::Column::Id.is_in(trainer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    found
+        .into_iter()
+        .map(|class| {
+            let course = courses
+                .get(&class.course_id)
+                .cloned()
+                .ok_or(ServiceError::NotFound)?;
+            let trainer = trainers
+                .get(&class.trainer_id)
+                .cloned()
+                .ok_or(ServiceError::NotFound)?;
+            Ok(ClassRow {
+                class,
+                course,
+                trainer,
+            })
+        })
+        .collect()
+}
