@@ -3,11 +3,12 @@
 use super::Message;
 
 /// Declares an e-mail: its fields, kind, subject and the two template files (which see
-/// the message as `m`).
+/// the message as `m`); `personal_link = true` when its body carries a personal link.
 macro_rules! message {
     (
         $(#[$doc:meta])*
-        $name:ident, $module:ident, kind = $kind:literal, text = $text:literal, html = $html:literal,
+        $name:ident, $module:ident, kind = $kind:literal, $(personal_link = $personal:literal,)?
+        text = $text:literal, html = $html:literal,
         subject = |$s:ident| $subject:expr,
         { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }
     ) => {
@@ -35,6 +36,7 @@ macro_rules! message {
 
         impl Message for $name {
             const KIND: &'static str = $kind;
+            $(const PERSONAL_LINK: bool = $personal;)?
 
             fn subject(&self) -> String {
                 let $s = self;
@@ -71,9 +73,10 @@ message!(
 
 message!(
     /// A password reset link for a staff account: asked for on the sign-in page or sent
-    /// by an administrator. The link is a personal link (see `PERSONAL_LINK_KINDS`).
+    /// by an administrator.
     PasswordReset, password_reset,
     kind = "password_reset",
+    personal_link = true,
     text = "emails/password_reset.txt",
     html = "emails/password_reset.html",
     subject = |_m| "Reset your tsp-ledger password".to_string(),
@@ -92,6 +95,7 @@ message!(
     /// consent page (grant, decline, later revoke).
     RecordingConsentRequest, recording_consent_request,
     kind = "recording_consent",
+    personal_link = true,
     text = "emails/recording_consent.txt",
     html = "emails/recording_consent.html",
     subject = |m| format!("Your consent: recording of {} ({})", m.course_code, m.dates),
@@ -111,6 +115,7 @@ message!(
     /// Gives a learner their achievement code, with a link to their own code page.
     AchievementCodeEmail, achievement_code_email,
     kind = "achievement_code",
+    personal_link = true,
     text = "emails/achievement_code.txt",
     html = "emails/achievement_code.html",
     subject = |m| format!("Your Microsoft achievement code for {}", m.course_code),
@@ -190,7 +195,7 @@ mod tests {
         };
         let email = m.to("zoe@example.com", Some("user:1".into())).unwrap();
         assert_eq!(email.kind, "password_reset");
-        assert!(crate::mail::PERSONAL_LINK_KINDS.contains(&email.kind));
+        assert!(email.personal_link);
         assert!(
             email
                 .text

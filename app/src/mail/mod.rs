@@ -16,17 +16,6 @@ pub const QUEUED: &str = "queued";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 
-/// Kinds whose body carries a personal link (a learner's, or a user's password reset: a
-/// token that is otherwise stored only as a hash): once sent, the worker empties the
-/// stored body, keeping the token out of the database.
-pub const PERSONAL_LINK_KINDS: [&str; 5] = [
-    "achievement_code",
-    "survey_invitation",
-    "survey_reminder",
-    "recording_consent",
-    "password_reset",
-];
-
 /// What a sent message's body becomes when it carried a personal link.
 pub const REMOVED_BODY: &str = "(sent; removed because it carried the learner's personal link)";
 
@@ -44,11 +33,17 @@ pub struct Email {
     pub html: String,
     /// The record it is about (`class:42`), for the outbox page.
     pub related: Option<String>,
+    /// Its body carries a personal link (a learner's, or a password reset: a token that
+    /// is otherwise stored only as a hash): once sent, the worker empties the stored
+    /// body, keeping the token out of the database.
+    pub personal_link: bool,
 }
 
 /// One kind of e-mail: its subject and its two askama parts (see `messages`).
 pub trait Message {
     const KIND: &'static str;
+    /// See [`Email::personal_link`].
+    const PERSONAL_LINK: bool = false;
     fn subject(&self) -> String;
     fn render(&self) -> Result<(String, String), askama::Error>;
 
@@ -62,6 +57,7 @@ pub trait Message {
             text,
             html,
             related,
+            personal_link: Self::PERSONAL_LINK,
         })
     }
 }
@@ -95,6 +91,7 @@ pub async fn enqueue_at(
         lease_until: Set(None),
         last_error: Set(None),
         related: Set(email.related),
+        personal_link: Set(email.personal_link),
         created_at: Set(now),
         sent_at: Set(None),
         ..Default::default()

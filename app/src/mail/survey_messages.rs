@@ -6,6 +6,7 @@ message!(
     /// Invites a learner to the class survey: the token link, or the class's MTM link.
     SurveyInvitation, survey_invitation,
     kind = "survey_invitation",
+    personal_link = true,
     text = "emails/survey_invitation.txt",
     html = "emails/survey_invitation.html",
     subject = |m| format!("How was {}? Five quick questions", m.course_title),
@@ -26,6 +27,7 @@ message!(
     /// Reminds a learner who has not answered yet (same link kind as the invitation).
     SurveyReminder, survey_reminder,
     kind = "survey_reminder",
+    personal_link = true,
     text = "emails/survey_reminder.txt",
     html = "emails/survey_reminder.html",
     subject = |m| format!("Reminder: your feedback on {}", m.course_title),

@@ -10,12 +10,12 @@ use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter,
+    IdenStatic, Iterable, QueryFilter,
 };
 use serde_json::json;
 
 use super::transport::{SendError, Transport};
-use super::{FAILED, PERSONAL_LINK_KINDS, QUEUED, REMOVED_BODY, SENT};
+use super::{FAILED, QUEUED, REMOVED_BODY, SENT};
 use crate::clock;
 use crate::config::MailConfig;
 use crate::db::{begin_write, is_postgres, statement};
@@ -92,11 +92,18 @@ impl Worker {
         } else {
             ""
         };
+        // The entity's own columns, never `*`: SQLite re-prepares a cached `RETURNING *`
+        // after a migration adds a column, and the driver's cached column list no longer
+        // fits the row (a panic in sqlx-sqlite, seen when the outbox gained a column).
+        let columns: Vec<&str> = outbox_messages::Column::iter()
+            .map(|c| c.as_str())
+            .collect();
+        let returning = columns.join(", ");
         let sql = format!(
             "UPDATE outbox_messages SET lease_until = ? WHERE id IN (\
              SELECT id FROM outbox_messages WHERE status = ? AND next_attempt_at <= ? \
              AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, id \
-             LIMIT ?{skip_locked}) RETURNING *"
+             LIMIT ?{skip_locked}) RETURNING {returning}"
         );
         let values = vec![
             lease.into(),
@@ -161,7 +168,7 @@ impl Worker {
                     update.status = Set(SENT.to_string());
                     update.sent_at = Set(Some(now));
                     update.last_error = Set(None);
-                    if PERSONAL_LINK_KINDS.contains(&message.kind.as_str()) {
+                    if message.personal_link {
                         update.text_body = Set(REMOVED_BODY.to_string());
                         update.html_body = Set(REMOVED_BODY.to_string());
                         emptied = true;
