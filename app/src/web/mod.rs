@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod erasure;
 pub mod error;
 pub mod extract;
+pub mod history;
 pub mod imports;
 pub mod line_items;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod password;
 pub mod recordings;
 pub mod settings;
 pub mod surveys;
+pub mod takedowns;
 pub mod trainers;
 pub mod upload;
 pub mod vouchers;
@@ -204,8 +206,8 @@ pub fn routes() -> Vec<Route> {
             recordings::paper,
         ),
         Route::reload("/recordings/{id}/takedowns", 1),
-        Route::post("/recordings/{id}/takedowns", recordings::add_takedown),
-        Route::post("/takedowns/{id}/status", recordings::takedown_status),
+        Route::post("/recordings/{id}/takedowns", takedowns::record),
+        Route::post("/takedowns/{id}/status", takedowns::change_status),
         Route::get("/consent/{token}", recordings::consent_show),
         Route::post("/consent/{token}", recordings::consent_answer),
         Route::get("/imports", imports::page),

@@ -1,0 +1,216 @@
+//! The class form: scheduling a class, editing it, and amending a confirmed one.
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::Form;
+
+use super::{Options, course_options, enum_options, trainer_options};
+use crate::domain::delivery::Modality;
+use crate::ledger::Actor;
+use crate::services::classes::{self as svc, ClassFields};
+use crate::services::{Outcome, courses as course_svc, trainers as trainer_svc};
+use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::EditorUser;
+use crate::web::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+
+#[derive(Template)]
+#[template(path = "classes/form.html")]
+struct FormPage {
+    page: Page,
+    class_id: Option<i64>,
+    confirmed: bool,
+    form: ClassFields,
+    errors: FieldErrors,
+    courses: Options,
+    mcts: Options,
+    modalities: Options,
+    /// Published recordings (plus the one the class already names), for recorded classes.
+    recordings: Options,
+}
+
+/// Rule 3: a recorded class picks a published recording; the one it already names stays
+/// selectable (even if withdrawn since).
+async fn recording_options(state: &AppState, current: &str) -> Result<Options, AppError> {
+    use crate::services::recordings as rec_svc;
+    let codes: std::collections::HashMap<i64, String> = course_svc::list(&state.db, "", true)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.course_code))
+        .collect();
+    let mut list = rec_svc::published_of_course(&state.db, None).await?;
+    if let Ok(id) = current.trim().parse::<i64>()
+        && !list.iter().any(|r| r.id == id)
+        && let Ok(r) = rec_svc::get(&state.db, id).await
+    {
+        list.push(r);
+    }
+    Ok(list
+        .into_iter()
+        .map(|r| {
+            let code = codes.get(&r.course_id).cloned().unwrap_or_default();
+            let note = if r.status == "published" {
+                String::new()
+            } else {
+                format!(" [{}]", r.status)
+            };
+            (r.id.to_string(), format!("{code} — {}{note}", r.title))
+        })
+        .collect())
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: &PageContext,
+    class_id: Option<i64>,
+    confirmed: bool,
+    form: ClassFields,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let title = match class_id {
+        Some(_) => format!("Edit {}", form.class_ref),
+        None => "Schedule a class".to_string(),
+    };
+    let page = FormPage {
+        page: ctx.page(&title),
+        class_id,
+        confirmed,
+        // Editing keeps a retired course selectable: the class may already use it.
+        courses: course_options(
+            &match class_id {
+                Some(_) => course_svc::list(&state.db, "", true).await?,
+                None => course_svc::schedulable(&state.db).await?,
+            },
+            |c| c.course_code.clone(),
+        ),
+        mcts: trainer_options(&trainer_svc::all(&state.db).await?, |t| t.mct_id.clone()),
+        modalities: enum_options(Modality::ALL, Modality::id, Modality::label),
+        recordings: recording_options(state, &form.recording_id).await?,
+        form,
+        errors,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub async fn new(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _user: EditorUser,
+) -> Result<Response, AppError> {
+    let form = ClassFields {
+        modality: Modality::InPerson.id().into(),
+        ..Default::default()
+    };
+    form_page(
+        &state,
+        &ctx,
+        None,
+        false,
+        form,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    user: EditorUser,
+    Form(form): Form<ClassFields>,
+) -> Result<Response, AppError> {
+    let errors = match form.parse(false) {
+        Ok(input) => match svc::create(&state.db, &Actor::User(user.id), &input).await {
+            Ok(class) => {
+                return Ok(redirect_with_flash(
+                    &format!("/classes/{}", class.id),
+                    "success",
+                    format!("{} scheduled.", class.class_ref),
+                    state.config.server.secure_cookies,
+                ));
+            }
+            Err(e) => field_errors(e)?,
+        },
+        Err(errors) => errors,
+    };
+    form_page(
+        &state,
+        &ctx,
+        None,
+        false,
+        form,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _user: EditorUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let class = svc::get(&state.db, id).await?;
+    let (course, trainer) = svc::parts(&state.db, &class).await?;
+    let confirmed = svc::status(&class).is_closed();
+    form_page(
+        &state,
+        &ctx,
+        Some(id),
+        confirmed,
+        ClassFields::of(&class, &course, &trainer),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    user: EditorUser,
+    Path(id): Path<i64>,
+    Form(form): Form<ClassFields>,
+) -> Result<Response, AppError> {
+    let class = svc::get(&state.db, id).await?;
+    let confirmed = svc::status(&class).is_closed();
+    let errors = match form.parse(false) {
+        Ok(input) => {
+            match svc::update(&state.db, &Actor::User(user.id), id, &input, &form.reason).await {
+                Ok(outcome) => {
+                    let text = match &outcome {
+                        Outcome::Unchanged(c) => {
+                            format!("Nothing to save: {} is unchanged.", c.class_ref)
+                        }
+                        _ if confirmed => format!(
+                            "{} amended; the reason is in its history.",
+                            outcome.model().class_ref
+                        ),
+                        _ => format!("{} saved.", outcome.model().class_ref),
+                    };
+                    return Ok(redirect_with_flash(
+                        &format!("/classes/{id}"),
+                        "success",
+                        text,
+                        state.config.server.secure_cookies,
+                    ));
+                }
+                Err(e) => field_errors(e)?,
+            }
+        }
+        Err(errors) => errors,
+    };
+    form_page(
+        &state,
+        &ctx,
+        Some(id),
+        confirmed,
+        form,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}

@@ -1,0 +1,207 @@
+//! The filtered list of classes and its CSV export.
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::{ListRow, Options, course_options, enum_options, scoped, trainer_options};
+use crate::clock;
+use crate::domain::catalog::SolutionArea;
+use crate::domain::delivery::{ClassStatus, Modality};
+use crate::domain::fields::parse_optional_date;
+use crate::domain::role::Role;
+use crate::services::classes::{self as svc, ClassFilter, Cursor};
+use crate::services::{courses as course_svc, exports, trainers as trainer_svc};
+use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::CurrentUser;
+use crate::web::page::{FieldErrors, Page, PageContext, csv_download, streamed, url_encode};
+
+pub const PAGE_SIZE: u64 = 50;
+
+/// The list's query string, as typed (bad values are reported, not rejected).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct ListQuery {
+    pub status: String,
+    pub modality: String,
+    pub course: String,
+    pub mct: String,
+    pub area: String,
+    pub from: String,
+    pub to: String,
+    pub q: String,
+    pub after: String,
+}
+
+impl ListQuery {
+    /// The filter, and a message per parameter that could not be used.
+    fn filter(&self) -> (ClassFilter, FieldErrors) {
+        let mut e = FieldErrors::default();
+        let opt = |raw: &str| {
+            if raw.trim().is_empty() {
+                None
+            } else {
+                Some(raw.trim().to_string())
+            }
+        };
+        let id = |raw: &str| {
+            raw.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("{raw:?} is not an id"))
+        };
+        let filter = ClassFilter {
+            status: opt(&self.status).and_then(|s| e.check("status", s.parse::<ClassStatus>())),
+            modality: opt(&self.modality).and_then(|s| e.check("modality", s.parse::<Modality>())),
+            course_id: opt(&self.course).and_then(|s| e.check("course", id(&s))),
+            trainer_id: opt(&self.mct).and_then(|s| e.check("mct", id(&s))),
+            area: opt(&self.area).and_then(|s| e.check("area", s.parse::<SolutionArea>())),
+            from: e.check("from", parse_optional_date(&self.from)).flatten(),
+            to: e.check("to", parse_optional_date(&self.to)).flatten(),
+            search: self.q.trim().to_string(),
+        };
+        (filter, e)
+    }
+
+    /// This query string without the page cursor, for export and next-page links.
+    fn without_cursor(&self) -> String {
+        let pairs = [
+            ("status", &self.status),
+            ("modality", &self.modality),
+            ("course", &self.course),
+            ("mct", &self.mct),
+            ("area", &self.area),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("q", &self.q),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "classes/list.html")]
+struct ListPage {
+    page: Page,
+    query: ListQuery,
+    errors: FieldErrors,
+    rows: Vec<ListRow>,
+    total: String,
+    next: Option<String>,
+    first_page: Option<String>,
+    export: String,
+    statuses: Options,
+    modalities: Options,
+    areas: Options,
+    courses: Options,
+    mcts: Options,
+    is_trainer: bool,
+    unlinked: bool,
+    may_edit: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    user: CurrentUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let (filter, errors) = query.filter();
+    let after = Cursor::decode(&query.after);
+    let scoped_filter = scoped(&state, &user, filter).await?;
+    let (rows, total, next) = match &scoped_filter {
+        Some(filter) => {
+            let page = svc::list(&state.db, filter, after, PAGE_SIZE).await?;
+            let total = if page.total > svc::COUNT_CAP {
+                format!("More than {} classes match.", svc::COUNT_CAP)
+            } else {
+                let verb = crate::domain::plural::form(page.total, "matches", "match");
+                format!(
+                    "{} {verb}.",
+                    crate::domain::plural::count(page.total, "class", "classes")
+                )
+            };
+            (
+                page.rows.iter().map(ListRow::of).collect(),
+                total,
+                page.next,
+            )
+        }
+        None => (vec![], "0 classes match.".into(), None),
+    };
+    let base = query.without_cursor();
+    let is_trainer = user.role == Role::Trainer;
+    let (courses, mcts) = if is_trainer {
+        (vec![], vec![])
+    } else {
+        (
+            course_options(&course_svc::list(&state.db, "", true).await?, |c| {
+                c.id.to_string()
+            }),
+            trainer_options(&trainer_svc::all(&state.db).await?, |t| t.id.to_string()),
+        )
+    };
+    let title = if is_trainer { "My classes" } else { "Classes" };
+    let page = ListPage {
+        page: ctx.page(title),
+        errors,
+        rows,
+        total,
+        next: next.map(|c| {
+            format!(
+                "/classes?{}{}after={}",
+                base,
+                if base.is_empty() { "" } else { "&" },
+                c.encode()
+            )
+        }),
+        first_page: after.map(|_| format!("/classes?{base}")),
+        export: format!("/classes/export.csv?{base}"),
+        statuses: enum_options(ClassStatus::ALL, ClassStatus::id, ClassStatus::label),
+        modalities: enum_options(Modality::ALL, Modality::id, Modality::label),
+        areas: SolutionArea::ALL
+            .iter()
+            .map(|a| (a.id().to_string(), a.label().to_string()))
+            .collect(),
+        courses,
+        mcts,
+        unlinked: scoped_filter.is_none(),
+        may_edit: user.role.may_edit_records(),
+        is_trainer,
+        query,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// The filtered list as CSV, streamed page by page.
+pub async fn export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let (filter, errors) = query.filter();
+    if let Some((field, message)) = errors.0.first() {
+        return Err(AppError::BadRequest(format!("{field} {message}")));
+    }
+    let name = format!("classes-{}.csv", clock::now().format("%Y%m%d"));
+    let Some(filter) = scoped(&state, &user, filter).await? else {
+        // A trainer with no MCT record has no classes: the header alone.
+        let header = format!("{}\n", exports::CLASS_COLUMNS.join(","));
+        return Ok(csv_download(&name, Body::from(header)));
+    };
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>(2);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = exports::classes(&db, &filter, sender).await {
+            tracing::error!(error = %e, "class export failed part way");
+        }
+    });
+    Ok(csv_download(&name, streamed(receiver)))
+}

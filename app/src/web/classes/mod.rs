@@ -1,0 +1,98 @@
+//! Classes: the filtered list and its export, the form, the detail page with roster,
+//! lifecycle actions and history. One file per job; what several of them use is here.
+mod form;
+mod list;
+mod roster;
+mod show;
+
+use entity::{courses, trainers};
+use serde::Deserialize;
+
+pub use form::{create, edit, new, update};
+pub use list::{ListQuery, PAGE_SIZE, export, list};
+pub use roster::{add_learner, attendance, import_roster, remove_learner, roster_csv};
+pub use show::{change_status, confirm, show};
+
+use crate::domain::role::Role;
+use crate::services::classes::{self as svc, ClassFilter, ClassRow};
+use crate::services::trainers as trainer_svc;
+use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::CurrentUser;
+
+/// Applies who is asking: a trainer's list holds only their own classes. `None` means
+/// the trainer has no MCT record yet, so they have no classes.
+async fn scoped(
+    state: &AppState,
+    user: &CurrentUser,
+    mut filter: ClassFilter,
+) -> Result<Option<ClassFilter>, AppError> {
+    if user.role == Role::Trainer {
+        match trainer_svc::of_user(&state.db, user.id).await? {
+            Some(t) => filter.trainer_id = Some(t.id),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(filter))
+}
+
+/// A class as a line of the list; the class page shows its head from it too.
+pub struct ListRow {
+    pub id: i64,
+    pub class_ref: String,
+    pub course_code: String,
+    pub course_title: String,
+    pub trainer: String,
+    pub dates: String,
+    pub modality: &'static str,
+    pub status: String,
+    pub status_label: &'static str,
+}
+
+impl ListRow {
+    fn of(row: &ClassRow) -> ListRow {
+        let c = &row.class;
+        let dates = svc::date_range(c.start_date, c.end_date);
+        ListRow {
+            id: c.id,
+            class_ref: c.class_ref.clone(),
+            course_code: row.course.course_code.clone(),
+            course_title: row.course.title.clone(),
+            trainer: row.trainer.name.clone(),
+            dates,
+            modality: svc::modality(c).label(),
+            status: c.status.clone(),
+            status_label: svc::status(c).label(),
+        }
+    }
+}
+
+type Options = Vec<(String, String)>;
+
+fn enum_options<T: Copy>(
+    all: &[T],
+    id: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Options {
+    all.iter()
+        .map(|v| (id(*v).to_string(), label(*v).to_string()))
+        .collect()
+}
+
+fn course_options(list: &[courses::Model], value: fn(&courses::Model) -> String) -> Options {
+    list.iter()
+        .map(|c| (value(c), format!("{} — {}", c.course_code, c.title)))
+        .collect()
+}
+
+fn trainer_options(list: &[trainers::Model], value: fn(&trainers::Model) -> String) -> Options {
+    list.iter()
+        .map(|t| (value(t), format!("{} ({})", t.name, t.mct_id)))
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReasonForm {
+    reason: String,
+}
