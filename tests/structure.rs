@@ -18,6 +18,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A unit-test module kept in its own file (`tests.rs`, `property_tests.rs`).
+fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("tests.rs"))
+}
+
 /// The code of a file without its inline unit tests.
 fn without_tests(source: &str) -> &str {
     match source.find("#[cfg(test)]\nmod tests {") {
@@ -78,8 +85,7 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
         let Some(uses) = graph.get_mut(&module) else {
             continue;
         };
-        let is_tests = file.file_name().is_some_and(|n| n == "tests.rs");
-        if is_tests {
+        if is_test_file(file) {
             continue;
         }
         let source = std::fs::read_to_string(file).expect("reading a source file");
@@ -164,4 +170,35 @@ fn the_cycle_finder_finds_a_cycle() {
     for module in ["db", "ledger", "web"] {
         assert!(refs.contains(module), "{module} in {refs:?}");
     }
+}
+
+/// What one reader holds: longer files are split along their jobs (ARCHITECTURE.md).
+const MAX_LINES: usize = 700;
+
+/// Source files of the app and its crates whose code (tests aside) is over `MAX_LINES`.
+fn oversized_files() -> Vec<(PathBuf, usize)> {
+    let mut files = vec![];
+    for dir in ["app/src", "entity/src", "migration/src"] {
+        rust_files(&workspace().join(dir), &mut files);
+    }
+    let mut oversized: Vec<(PathBuf, usize)> = files
+        .into_iter()
+        .filter(|path| !is_test_file(path))
+        .filter_map(|path| {
+            let source = std::fs::read_to_string(&path).expect("reading a source file");
+            let lines = without_tests(&source).lines().count();
+            (lines > MAX_LINES).then_some((path, lines))
+        })
+        .collect();
+    oversized.sort();
+    oversized
+}
+
+#[test]
+fn no_source_file_is_over_700_lines() {
+    let oversized = oversized_files();
+    assert!(
+        oversized.is_empty(),
+        "split these along their jobs (at most {MAX_LINES} lines of code each): {oversized:?}"
+    );
 }

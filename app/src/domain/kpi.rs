@@ -611,4 +611,4 @@ pub fn renewal(today: NaiveDate, anniversary: (u32, u32), window_days: i64) -> R
 mod tests;
 
 #[cfg(test)]
-mod properties;
+mod property_tests;
