@@ -12,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Outcome, ServiceError, classes as class_svc, courses as course_svc, rosters};
@@ -384,16 +385,28 @@ pub async fn redeem(
     Ok(code)
 }
 
-fn column<'a>(row: &'a [(&str, String)], name: &str) -> &'a str {
-    row.iter()
-        .find(|(c, _)| *c == name)
-        .map_or("", |(_, v)| v.as_str())
+/// A `code-pool` CSV row as read (the field names are its columns).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PoolFields {
+    achievement_code: String,
 }
 
 /// A `code-pool` row's code, checked without the database (before an import locks).
-pub(crate) fn parse_pool_row(row: &[(&str, String)]) -> Result<String, ServiceError> {
-    parse_code(column(row, "achievement_code"), CODE_MAX)
+pub(crate) fn parse_pool_row(row: &PoolFields) -> Result<String, ServiceError> {
+    parse_code(&row.achievement_code, CODE_MAX)
         .map_err(|m| ServiceError::field("achievement_code", m))
+}
+
+/// A `codes` CSV row (Microsoft's report) as read (the field names are its columns).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CodeFields {
+    class_ref: String,
+    learner_email: String,
+    achievement_code: String,
+    issued_on: String,
+    redeemed_on: String,
 }
 
 /// A `codes` row as checked without the database (before an import locks).
@@ -405,15 +418,13 @@ pub(crate) struct CodeRow {
     redeemed_on: Option<NaiveDate>,
 }
 
-pub(crate) fn parse_code_row(row: &[(&str, String)]) -> Result<CodeRow, ServiceError> {
+pub(crate) fn parse_code_row(row: &CodeFields) -> Result<CodeRow, ServiceError> {
     let field = |name: &'static str| move |m: String| ServiceError::field(name, m);
-    let class_ref = parse_code(column(row, "class_ref"), 64).map_err(field("class_ref"))?;
-    let key = Email::parse(column(row, "learner_email")).map_err(field("learner_email"))?;
-    let code =
-        parse_code(column(row, "achievement_code"), CODE_MAX).map_err(field("achievement_code"))?;
-    let issued_on = parse_date(column(row, "issued_on")).map_err(field("issued_on"))?;
-    let redeemed_on =
-        parse_optional_date(column(row, "redeemed_on")).map_err(field("redeemed_on"))?;
+    let class_ref = parse_code(&row.class_ref, 64).map_err(field("class_ref"))?;
+    let key = Email::parse(&row.learner_email).map_err(field("learner_email"))?;
+    let code = parse_code(&row.achievement_code, CODE_MAX).map_err(field("achievement_code"))?;
+    let issued_on = parse_date(&row.issued_on).map_err(field("issued_on"))?;
+    let redeemed_on = parse_optional_date(&row.redeemed_on).map_err(field("redeemed_on"))?;
     if let Some(on) = redeemed_on {
         check_redeemed(on, Some(issued_on), clock::now().date_naive())?;
     }
@@ -426,12 +437,12 @@ pub(crate) fn parse_code_row(row: &[(&str, String)]) -> Result<CodeRow, ServiceE
     })
 }
 
-/// One `code-pool` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
+/// One `code-pool` CSV row. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
 pub(crate) async fn import_pool_row(
     tx: &Recorder,
     actor: &Actor,
-    row: &[(&str, String)],
+    row: &PoolFields,
 ) -> Result<Outcome<()>, ServiceError> {
     let code = parse_pool_row(row)?;
     if by_code(tx, &code).await?.is_some() {
@@ -458,7 +469,7 @@ pub(crate) async fn import_pool_row(
     Ok(Outcome::Created(()))
 }
 
-/// One `codes` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
+/// One `codes` CSV row. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
 ///
 /// Microsoft's report is taken as it is: the learner must be on the class's roster, but
@@ -467,7 +478,7 @@ pub(crate) async fn import_pool_row(
 pub(crate) async fn import_code_row(
     tx: &Recorder,
     actor: &Actor,
-    row: &[(&str, String)],
+    row: &CodeFields,
 ) -> Result<Outcome<()>, ServiceError> {
     let CodeRow {
         class_ref,

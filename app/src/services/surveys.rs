@@ -10,17 +10,18 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError, classes as class_svc, rosters};
+use super::{ServiceError, classes as class_svc};
 use crate::clock;
 use crate::config::SurveysConfig;
 use crate::db::begin_write;
-use crate::domain::account::Email;
 use crate::domain::delivery::ClassStatus;
 use crate::domain::erasure;
-use crate::domain::fields::{parse_code, parse_date};
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
 use crate::mail::{self, Message};
+
+mod import;
+pub(crate) use import::{import_response_row, parse_response_row};
 
 /// Response fields the ledger records only as "changed" (free text may name people).
 pub const PERSONAL_FIELDS: [&str; 1] = ["comment"];
@@ -476,134 +477,6 @@ async fn record_responded(
     )
     .await?;
     Ok(())
-}
-
-/// One `survey-responses` CSV row: `(column, value)` in the order of `Kind::columns()`. Returns what
-/// the row did (the summary counts it), or the field it is wrong in.
-/// A `survey-responses` row as checked without the database (before an import locks).
-pub(crate) struct ResponseRow {
-    class_ref: String,
-    key: Email,
-    submitted_on: chrono::NaiveDate,
-    answers: Answers,
-}
-
-pub(crate) fn parse_response_row(row: &[(&str, String)]) -> Result<ResponseRow, ServiceError> {
-    let get = |name: &str| {
-        row.iter()
-            .find(|(c, _)| *c == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    let class_ref =
-        parse_code(get("class_ref"), 64).map_err(|m| ServiceError::field("class_ref", m))?;
-    let key =
-        Email::parse(get("learner_email")).map_err(|m| ServiceError::field("learner_email", m))?;
-    let submitted_on =
-        parse_date(get("submitted_on")).map_err(|m| ServiceError::field("submitted_on", m))?;
-    let mut answers: Answers = [None; 5];
-    for (i, q) in QUESTIONS.iter().enumerate() {
-        answers[i] = parse_answer(get(q)).map_err(|m| ServiceError::field(q, m))?;
-    }
-    Ok(ResponseRow {
-        class_ref,
-        key,
-        submitted_on,
-        answers,
-    })
-}
-
-pub(crate) async fn import_response_row(
-    tx: &Recorder,
-    actor: &Actor,
-    row: &[(&str, String)],
-) -> Result<Outcome<()>, ServiceError> {
-    let ResponseRow {
-        class_ref,
-        key,
-        submitted_on,
-        answers,
-    } = parse_response_row(row)?;
-    let class = class_svc::by_ref(tx, &class_ref)
-        .await?
-        .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
-    let enrollment = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
-        ServiceError::field(
-            "learner_email",
-            format!("is not on the roster of {}", class.class_ref),
-        )
-    })?;
-    let existing = survey_responses::Entity::find()
-        .filter(survey_responses::Column::EnrollmentId.eq(enrollment.id))
-        .one(tx)
-        .await?;
-    let [q1, q2, q3, q4, q5] = answers;
-    let now = clock::now();
-    let (response, before) = match existing {
-        Some(old) if answers_of(&old) == answers && old.submitted_on == submitted_on => {
-            return Ok(Outcome::Unchanged(()));
-        }
-        Some(old) => {
-            let before = response_snapshot(&old);
-            let mut active: survey_responses::ActiveModel = old.into();
-            active.q1 = Set(q1);
-            active.q2 = Set(q2);
-            active.q3 = Set(q3);
-            active.q4 = Set(q4);
-            active.q5 = Set(q5);
-            active.submitted_on = Set(submitted_on);
-            active.source = Set("import".into());
-            (active.update(tx).await?, Some(before))
-        }
-        None => {
-            let response = survey_responses::ActiveModel {
-                enrollment_id: Set(enrollment.id),
-                invitation_id: Set(None),
-                q1: Set(q1),
-                q2: Set(q2),
-                q3: Set(q3),
-                q4: Set(q4),
-                q5: Set(q5),
-                comment: Set(None),
-                submitted_on: Set(submitted_on),
-                source: Set("import".into()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(tx)
-            .await?;
-            (response, None)
-        }
-    };
-    let action = if before.is_some() {
-        "import_update"
-    } else {
-        "import"
-    };
-    tx.record_as(
-        actor,
-        Entry::new("survey_response", response.id, action)
-            .changes(diff(
-                before.as_ref().unwrap_or(&json!({})),
-                &response_snapshot(&response),
-                &PERSONAL_FIELDS,
-            ))
-            .parent("class", class.id),
-    )
-    .await?;
-    // An answered MTM survey stops the reminders of the learner's invitation.
-    if let Some(invitation) = survey_invitations::Entity::find()
-        .filter(survey_invitations::Column::EnrollmentId.eq(enrollment.id))
-        .filter(survey_invitations::Column::RespondedAt.is_null())
-        .one(tx)
-        .await?
-    {
-        record_responded(tx, actor, invitation, now, class.id).await?;
-    }
-    Ok(match before {
-        Some(_) => Outcome::Updated(()),
-        None => Outcome::Created(()),
-    })
 }
 
 /// A class's survey figures: exact integer sums, averaged only for display.

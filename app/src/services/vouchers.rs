@@ -293,25 +293,10 @@ pub async fn update(
     Ok(outcome)
 }
 
-fn column<'a>(row: &'a [(&str, String)], name: &str) -> &'a str {
-    row.iter()
-        .find(|(c, _)| *c == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
-/// One `vouchers` CSV row: `(column, value)` in the order of `Kind::columns()`. Keyed by
-/// `(order_ref, exam_code)`: the same row again changes nothing, a changed one updates.
-/// Like the other `(column, value)` kinds, a bad row is reported by its first bad field.
-/// A `vouchers` row as checked without the database (before an import locks).
-pub(crate) fn parse_row(row: &[(&str, String)]) -> Result<VoucherInput, ServiceError> {
-    let fields = VoucherFields {
-        purchased_on: column(row, "purchased_on").to_string(),
-        exam_code: column(row, "exam_code").to_string(),
-        level: column(row, "level").to_string(),
-        quantity: column(row, "quantity").to_string(),
-        order_ref: column(row, "order_ref").to_string(),
-    };
-    fields.parse().map_err(|e| {
+/// A `vouchers` row as checked without the database (before an import locks). Like the
+/// codes and survey responses, a bad row is reported by its first bad field.
+pub(crate) fn parse_row(row: &VoucherFields) -> Result<VoucherInput, ServiceError> {
+    row.parse().map_err(|e| {
         let (field, message) =
             e.0.into_iter()
                 .next()
@@ -320,10 +305,12 @@ pub(crate) fn parse_row(row: &[(&str, String)]) -> Result<VoucherInput, ServiceE
     })
 }
 
+/// One `vouchers` CSV row. Keyed by `(order_ref, exam_code)`: the same row again changes
+/// nothing, a changed one updates.
 pub(crate) async fn import_row(
     tx: &Recorder,
     actor: &Actor,
-    row: &[(&str, String)],
+    row: &VoucherFields,
 ) -> Result<Outcome<()>, ServiceError> {
     let input = parse_row(row)?;
     let existing = by_key(tx, &input.order_ref, &input.exam_code).await?;

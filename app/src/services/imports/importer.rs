@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{classes, courses, enrollments, trainers};
+use serde::de::DeserializeOwned;
 
 use super::*;
 
@@ -207,23 +208,19 @@ impl Importer {
             }
             return;
         }
-        let one = |result: Result<(), ServiceError>| match result {
-            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
-            Err(ServiceError::Refused(message)) => FieldErrors(vec![("row", message)]),
-            _ => FieldErrors::default(),
-        };
         let errors = match self.kind {
-            Kind::TitlePlan => self.course_fields(record).parse().err().unwrap_or_default(),
-            Kind::Trainers => self
-                .trainer_fields(record)
-                .parse()
-                .err()
-                .unwrap_or_default(),
-            Kind::Classes => self
-                .class_fields(record)
-                .parse(true)
-                .err()
-                .unwrap_or_default(),
+            Kind::TitlePlan => only_errors(
+                self.fields::<CourseFields>(record)
+                    .and_then(|f| f.parse().map(drop)),
+            ),
+            Kind::Trainers => only_errors(
+                self.fields::<TrainerFields>(record)
+                    .and_then(|f| f.parse().map(drop)),
+            ),
+            Kind::Classes => only_errors(
+                self.fields::<ClassFields>(record)
+                    .and_then(|f| f.parse(true).map(drop)),
+            ),
             Kind::Roster => {
                 let mut errors = FieldErrors::default();
                 if self.fixed_class.is_none()
@@ -231,71 +228,51 @@ impl Importer {
                 {
                     errors.add("class_ref", m);
                 }
-                if let Err(e) = self.enrollment_fields(record).parse() {
-                    errors.0.extend(e.0);
-                }
+                let learner = self.fields::<EnrollmentFields>(record);
+                errors
+                    .0
+                    .extend(only_errors(learner.and_then(|f| f.parse().map(drop))).0);
                 errors
             }
-            Kind::CodePool => one(codes::parse_pool_row(&self.pairs(record)).map(drop)),
-            Kind::Codes => one(codes::parse_code_row(&self.pairs(record)).map(drop)),
-            Kind::Vouchers => one(vouchers::parse_row(&self.pairs(record)).map(drop)),
-            Kind::SurveyResponses => {
-                one(surveys::parse_response_row(&self.pairs(record)).map(drop))
-            }
+            Kind::CodePool => self.check_first_field(record, codes::parse_pool_row),
+            Kind::Codes => self.check_first_field(record, codes::parse_code_row),
+            Kind::Vouchers => self.check_first_field(record, vouchers::parse_row),
+            Kind::SurveyResponses => self.check_first_field(record, surveys::parse_response_row),
         };
         self.fail_fields(line, errors);
     }
 
-    /// `(column, value)` in the order of `kind.columns()`.
-    fn pairs(&self, record: &csv::StringRecord) -> Vec<(&'static str, String)> {
-        self.kind
+    /// The first-pass check of a kind reported by its first bad field (codes, vouchers,
+    /// survey responses).
+    fn check_first_field<T: DeserializeOwned, R>(
+        &self,
+        record: &csv::StringRecord,
+        parse: impl FnOnce(&T) -> Result<R, ServiceError>,
+    ) -> FieldErrors {
+        let fields = match self.fields::<T>(record) {
+            Ok(fields) => fields,
+            Err(errors) => return errors,
+        };
+        match parse(&fields) {
+            Err(ServiceError::Field { field, message }) => FieldErrors(vec![(field, message)]),
+            Err(ServiceError::Refused(message)) => FieldErrors(vec![("row", message)]),
+            _ => FieldErrors::default(),
+        }
+    }
+
+    /// The row as the kind's field struct, whose field names are the kind's columns
+    /// (`csv` deserializes by the header): each cell read through `get`, so an optional
+    /// column that is absent is blank and an exported cell's spreadsheet guard comes off.
+    fn fields<T: DeserializeOwned>(&self, record: &csv::StringRecord) -> Result<T, FieldErrors> {
+        let header = csv::StringRecord::from(self.kind.columns().to_vec());
+        let row: csv::StringRecord = self
+            .kind
             .columns()
             .iter()
-            .map(|c| (*c, self.get(record, c)))
-            .collect()
-    }
-
-    fn course_fields(&self, r: &csv::StringRecord) -> CourseFields {
-        CourseFields {
-            course_code: self.get(r, "course_code"),
-            title: self.get(r, "title"),
-            duration_days: self.get(r, "duration_days"),
-            fundamentals: self.get(r, "fundamentals"),
-            solution_area: self.get(r, "solution_area"),
-            content: self.get(r, "content"),
-            courseware_version: self.get(r, "courseware_version"),
-        }
-    }
-
-    fn trainer_fields(&self, r: &csv::StringRecord) -> TrainerFields {
-        TrainerFields {
-            name: self.get(r, "name"),
-            email: self.get(r, "email"),
-            mct_id: self.get(r, "mct_id"),
-            mct_valid_until: self.get(r, "mct_valid_until"),
-            affiliated: self.get(r, "affiliated"),
-        }
-    }
-
-    fn class_fields(&self, r: &csv::StringRecord) -> ClassFields {
-        ClassFields {
-            class_ref: self.get(r, "class_ref"),
-            course_code: self.get(r, "course_code"),
-            mct_id: self.get(r, "mct_id"),
-            start_date: self.get(r, "start_date"),
-            end_date: self.get(r, "end_date"),
-            modality: self.get(r, "modality"),
-            status: self.get(r, "status"),
-            ..Default::default()
-        }
-    }
-
-    fn enrollment_fields(&self, r: &csv::StringRecord) -> EnrollmentFields {
-        EnrollmentFields {
-            learner_name: self.get(r, "learner_name"),
-            learner_email: self.get(r, "learner_email"),
-            attended: self.get(r, "attended"),
-        }
+            .map(|column| self.get(record, column))
+            .collect();
+        row.deserialize(Some(&header))
+            .map_err(|e| FieldErrors(vec![("row", format!("cannot be read: {e}"))]))
     }
 
     pub(super) async fn row(
@@ -324,14 +301,7 @@ impl Importer {
             Kind::Classes => self.class_row(tx, actor, record).await,
             Kind::Roster => self.roster_row(tx, actor, record).await,
             Kind::CodePool | Kind::Codes | Kind::SurveyResponses | Kind::Vouchers => {
-                let row = self.pairs(record);
-                let outcome = match self.kind {
-                    Kind::CodePool => codes::import_pool_row(tx, actor, &row).await,
-                    Kind::Codes => codes::import_code_row(tx, actor, &row).await,
-                    Kind::Vouchers => vouchers::import_row(tx, actor, &row).await,
-                    _ => surveys::import_response_row(tx, actor, &row).await,
-                };
-                outcome.map_err(RowError::from)
+                self.first_field_row(tx, actor, record).await
             }
         };
         match result {
@@ -356,13 +326,34 @@ impl Importer {
         Ok(())
     }
 
+    /// The kinds reported by their first bad field: codes, vouchers, survey responses.
+    async fn first_field_row(
+        &self,
+        tx: &Recorder,
+        actor: &Actor,
+        r: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let outcome = match self.kind {
+            Kind::CodePool => codes::import_pool_row(tx, actor, &self.fields(r)?).await,
+            Kind::Codes => codes::import_code_row(tx, actor, &self.fields(r)?).await,
+            Kind::Vouchers => vouchers::import_row(tx, actor, &self.fields(r)?).await,
+            Kind::SurveyResponses => {
+                surveys::import_response_row(tx, actor, &self.fields(r)?).await
+            }
+            Kind::TitlePlan | Kind::Trainers | Kind::Classes | Kind::Roster => {
+                unreachable!("{} rows report every bad field", self.kind.id())
+            }
+        };
+        outcome.map_err(RowError::from)
+    }
+
     async fn title_plan_row(
         &mut self,
         tx: &Recorder,
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
-        let input = self.course_fields(r).parse()?;
+        let input = self.fields::<CourseFields>(r)?.parse()?;
         let existing = course_svc::by_code(tx, &input.course_code).await?;
         Ok(unit(
             course_svc::write(tx, actor, "import", existing, &input).await?,
@@ -375,7 +366,7 @@ impl Importer {
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
-        let input = self.trainer_fields(r).parse()?;
+        let input = self.fields::<TrainerFields>(r)?.parse()?;
         let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
         Ok(unit(
             trainer_svc::write(tx, actor, "import", existing, &input, None).await?,
@@ -388,7 +379,7 @@ impl Importer {
         actor: &Actor,
         r: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
-        let input = self.class_fields(r).parse(true)?;
+        let input = self.fields::<ClassFields>(r)?.parse(true)?;
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
         let named = self.names(tx, &input).await?;
         let via = Via::Import(&self.by);
@@ -412,7 +403,7 @@ impl Importer {
             }
             Err(e) => return Err(e),
         };
-        let input = match self.enrollment_fields(r).parse() {
+        let input = match self.fields::<EnrollmentFields>(r).and_then(|f| f.parse()) {
             Ok(input) => input,
             Err(e) => {
                 errors.0.extend(e.0);
@@ -577,6 +568,11 @@ impl Importer {
         self.classes.insert(class_ref, class.clone());
         Ok(class)
     }
+}
+
+/// The errors of a first-pass check (none when it passed).
+fn only_errors(result: Result<(), FieldErrors>) -> FieldErrors {
+    result.err().unwrap_or_default()
 }
 
 fn unit<M>(outcome: Outcome<M>) -> Outcome<()> {
