@@ -24,6 +24,14 @@ id_enum!(ClassStatus {
     Cancelled = "cancelled" / "Cancelled",
 });
 
+impl ClassStatus {
+    /// The class was held (delivered, or confirmed by its MCT): its learners may be sent
+    /// surveys and given codes.
+    pub fn took_place(self) -> bool {
+        matches!(self, ClassStatus::Delivered | ClassStatus::Confirmed)
+    }
+}
+
 /// A step a person takes on a class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusChange {
@@ -231,6 +239,12 @@ pub fn check_schedulable(
 mod tests {
     use super::*;
     use ClassStatus::*;
+
+    #[test]
+    fn rule_lifecycle_a_delivered_or_confirmed_class_took_place() {
+        assert!(Delivered.took_place() && Confirmed.took_place());
+        assert!(!Scheduled.took_place() && !Cancelled.took_place());
+    }
 
     #[test]
     fn rule_lifecycle_scheduled_delivered_confirmed_or_cancelled() {

@@ -14,6 +14,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::ServiceError;
 use super::imports::{self, ImportFailure, Kind, Summary};
+use crate::domain::delivery::ClassStatus;
 use crate::ledger::Actor;
 
 mod data;
@@ -180,29 +181,6 @@ impl Rng {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Scheduled,
-    Delivered,
-    Confirmed,
-    Cancelled,
-}
-
-impl Status {
-    fn id(self) -> &'static str {
-        match self {
-            Status::Scheduled => "scheduled",
-            Status::Delivered => "delivered",
-            Status::Confirmed => "confirmed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    fn took_place(self) -> bool {
-        matches!(self, Status::Delivered | Status::Confirmed)
-    }
-}
-
 struct Class {
     class_ref: String,
     course: usize,
@@ -210,7 +188,7 @@ struct Class {
     start: NaiveDate,
     end: NaiveDate,
     modality: &'static str,
-    status: Status,
+    status: ClassStatus,
 }
 
 fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -324,19 +302,19 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 "virtual"
             };
             let status = if rng.chance(0.03) {
-                Status::Cancelled
+                ClassStatus::Cancelled
             } else if end >= today {
-                Status::Scheduled
+                ClassStatus::Scheduled
             } else if end > plus(today, -21) {
                 match rng.range(0, 19) {
-                    0..=9 => Status::Delivered,
-                    10..=16 => Status::Confirmed,
-                    _ => Status::Scheduled,
+                    0..=9 => ClassStatus::Delivered,
+                    10..=16 => ClassStatus::Confirmed,
+                    _ => ClassStatus::Scheduled,
                 }
             } else if rng.chance(0.04) {
-                Status::Delivered
+                ClassStatus::Delivered
             } else {
-                Status::Confirmed
+                ClassStatus::Confirmed
             };
             // Rule 1: official content needs an MCT in good standing to the last day.
             let able: Vec<usize> = (0..TRAINERS.len())
@@ -418,7 +396,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
     let mut responses = Vec::new();
     let mut taken = HashSet::new();
     for class in &classes {
-        if class.status == Status::Cancelled {
+        if class.status == ClassStatus::Cancelled {
             continue;
         }
         let c = &COURSES[class.course];
@@ -439,13 +417,13 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
         }
         let ended = class.end < today;
         let issues_codes = class.status.took_place()
-            && !(class.status == Status::Delivered && class.end > plus(today, -14));
+            && !(class.status == ClassStatus::Delivered && class.end > plus(today, -14));
         let response_rate = 0.45 + rng.unit() * 0.3;
         let mean = area_mean(c.area) + TRAINERS[class.trainer].score_offset;
         let class_mean = mean + (rng.unit() - 0.5) * 0.3;
         for learner in seats {
             let (name, email) = &learners[learner];
-            let attended = ended && class.status != Status::Scheduled && rng.chance(0.93);
+            let attended = ended && class.status != ClassStatus::Scheduled && rng.chance(0.93);
             roster.push(vec![
                 class.class_ref.clone(),
                 name.clone(),

@@ -14,7 +14,6 @@ use super::{ServiceError, classes as class_svc};
 use crate::clock;
 use crate::config::SurveysConfig;
 use crate::db::begin_write;
-use crate::domain::delivery::ClassStatus;
 use crate::domain::erasure;
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
@@ -51,10 +50,7 @@ pub fn parse_answer(raw: &str) -> Result<Option<i16>, String> {
 
 /// Whether invitations may go out for a class in this status.
 pub fn may_send(class: &classes::Model) -> bool {
-    matches!(
-        class_svc::status(class),
-        ClassStatus::Delivered | ClassStatus::Confirmed
-    )
+    class_svc::status(class).took_place()
 }
 
 /// The learner's link for `token` under the app's public URL `link_base` (what
