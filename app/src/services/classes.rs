@@ -412,19 +412,25 @@ pub(crate) async fn write(
         }
     }
     let now = clock::now();
+    // The one place a class's input meets its columns: a value equal to the stored one
+    // stays unchanged, so `is_changed()` afterwards says whether the write changes anything.
+    let assign = |active: &mut classes::ActiveModel| {
+        active.class_ref.set_ne(input.class_ref.clone());
+        active.course_id.set_ne(course.id);
+        active.trainer_id.set_ne(trainer.id);
+        active.start_date.set_ne(input.start_date);
+        active.end_date.set_ne(input.end_date);
+        active.modality.set_ne(input.modality.id().to_string());
+        active.status.set_ne(new_status.id().to_string());
+        active.location.set_ne(location.clone());
+        active.external_survey_url.set_ne(survey.clone());
+        active.recording_id.set_ne(recording_id);
+    };
     let (model, before, action, reason) = match existing {
         Some(old) => {
-            let unchanged = old.class_ref == input.class_ref
-                && old.course_id == course.id
-                && old.trainer_id == trainer.id
-                && old.start_date == input.start_date
-                && old.end_date == input.end_date
-                && old.modality == input.modality.id()
-                && old.status == new_status.id()
-                && old.location == location
-                && old.external_survey_url == survey
-                && old.recording_id == recording_id;
-            if unchanged {
+            let mut active: classes::ActiveModel = old.clone().into();
+            assign(&mut active);
+            if !active.is_changed() {
                 return Ok(Outcome::Unchanged(old));
             }
             let old_status = status(&old);
@@ -449,17 +455,6 @@ pub(crate) async fn write(
             };
             let (old_course, old_trainer) = parts(tx, &old).await?;
             let before = snapshot(&old, &old_course, &old_trainer);
-            let mut active: classes::ActiveModel = old.into();
-            active.class_ref = Set(input.class_ref.clone());
-            active.course_id = Set(course.id);
-            active.trainer_id = Set(trainer.id);
-            active.start_date = Set(input.start_date);
-            active.end_date = Set(input.end_date);
-            active.modality = Set(input.modality.id().to_string());
-            active.status = Set(new_status.id().to_string());
-            active.location = Set(location);
-            active.external_survey_url = Set(survey);
-            active.recording_id = Set(recording_id);
             if new_status == ClassStatus::Confirmed && old_status != ClassStatus::Confirmed {
                 active.confirmed_at = Set(Some(now));
             }
@@ -467,24 +462,14 @@ pub(crate) async fn write(
             (active.update(tx).await?, Some(before), action, reason)
         }
         None => {
-            let model = classes::ActiveModel {
-                class_ref: Set(input.class_ref.clone()),
-                course_id: Set(course.id),
-                trainer_id: Set(trainer.id),
-                start_date: Set(input.start_date),
-                end_date: Set(input.end_date),
-                modality: Set(input.modality.id().to_string()),
-                status: Set(new_status.id().to_string()),
-                location: Set(location),
-                external_survey_url: Set(survey),
-                recording_id: Set(recording_id),
+            let mut active = classes::ActiveModel {
                 confirmed_at: Set((new_status == ClassStatus::Confirmed).then_some(now)),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
-            }
-            .insert(tx)
-            .await?;
+            };
+            assign(&mut active);
+            let model = active.insert(tx).await?;
             let (action, reason) = match via {
                 Via::Import(by) => ("import", by.reason().map(str::to_string)),
                 Via::Form { .. } => ("create", None),

@@ -150,6 +150,22 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<courses::Model, S
         .ok_or(ServiceError::NotFound)
 }
 
+/// The one place a course's input meets its columns: a value equal to the stored one
+/// stays unchanged, so `is_changed()` afterwards says whether the write changes anything.
+fn assign(active: &mut courses::ActiveModel, input: &CourseInput) {
+    active.course_code.set_ne(input.course_code.clone());
+    active.title.set_ne(input.title.clone());
+    active.duration_days.set_ne(input.duration_days);
+    active.fundamentals.set_ne(input.fundamentals);
+    active
+        .solution_area
+        .set_ne(input.solution_area.map(|a| a.id().to_string()));
+    active.content.set_ne(input.content.id().to_string());
+    active
+        .courseware_version
+        .set_ne(input.courseware_version.clone());
+}
+
 /// Writes `input` over `existing` (or as a new course) and records the change.
 pub(crate) async fn write(
     tx: &Recorder,
@@ -159,52 +175,26 @@ pub(crate) async fn write(
     input: &CourseInput,
 ) -> Result<Outcome<courses::Model>, ServiceError> {
     let now = clock::now();
-    let area = input.solution_area.map(|a| a.id().to_string());
-    let content = match input.content {
-        Content::Official => "official",
-        Content::Unofficial => "unofficial",
-    };
     let (model, before) = match existing {
         Some(old) => {
-            let unchanged = old.course_code == input.course_code
-                && old.title == input.title
-                && old.duration_days == input.duration_days
-                && old.fundamentals == input.fundamentals
-                && old.solution_area == area
-                && old.content == content
-                && old.courseware_version == input.courseware_version;
-            if unchanged {
+            let before = snapshot(&old);
+            let mut active: courses::ActiveModel = old.clone().into();
+            assign(&mut active, input);
+            if !active.is_changed() {
                 return Ok(Outcome::Unchanged(old));
             }
-            let before = snapshot(&old);
-            let mut active: courses::ActiveModel = old.into();
-            active.course_code = Set(input.course_code.clone());
-            active.title = Set(input.title.clone());
-            active.duration_days = Set(input.duration_days);
-            active.fundamentals = Set(input.fundamentals);
-            active.solution_area = Set(area);
-            active.content = Set(content.to_string());
-            active.courseware_version = Set(input.courseware_version.clone());
             active.updated_at = Set(now);
             (active.update(tx).await?, Some(before))
         }
         None => {
-            let model = courses::ActiveModel {
-                course_code: Set(input.course_code.clone()),
-                title: Set(input.title.clone()),
-                duration_days: Set(input.duration_days),
-                fundamentals: Set(input.fundamentals),
-                solution_area: Set(area),
-                content: Set(content.to_string()),
-                courseware_version: Set(input.courseware_version.clone()),
+            let mut active = courses::ActiveModel {
                 retired: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
-            }
-            .insert(tx)
-            .await?;
-            (model, None)
+            };
+            assign(&mut active, input);
+            (active.insert(tx).await?, None)
         }
     };
     let changes = diff(

@@ -170,6 +170,16 @@ async fn check_link(
     Ok(())
 }
 
+/// The one place an MCT's input meets its columns: a value equal to the stored one stays
+/// unchanged, so `is_changed()` afterwards says whether the write changes anything.
+fn assign(active: &mut trainers::ActiveModel, input: &TrainerInput) {
+    active.name.set_ne(input.name.clone());
+    active.email.set_ne(input.email.as_str().to_string());
+    active.mct_id.set_ne(input.mct_id.clone());
+    active.mct_valid_until.set_ne(input.mct_valid_until);
+    active.affiliated.set_ne(input.affiliated);
+}
+
 /// Writes `input` over `existing` (or as a new MCT). `link` changes the linked account
 /// when given (`Some(None)` unlinks); imports leave it alone.
 pub(crate) async fn write(
@@ -187,42 +197,27 @@ pub(crate) async fn write(
     let now = clock::now();
     let (model, before) = match existing {
         Some(old) => {
-            let user_id = link.unwrap_or(old.user_id);
-            let unchanged = old.name == input.name
-                && old.email == input.email.as_str()
-                && old.mct_id == input.mct_id
-                && old.mct_valid_until == input.mct_valid_until
-                && old.affiliated == input.affiliated
-                && old.user_id == user_id;
-            if unchanged {
+            let before = snapshot(&old);
+            let mut active: trainers::ActiveModel = old.clone().into();
+            assign(&mut active, input);
+            if let Some(user_id) = link {
+                active.user_id.set_ne(user_id);
+            }
+            if !active.is_changed() {
                 return Ok(Outcome::Unchanged(old));
             }
-            let before = snapshot(&old);
-            let mut active: trainers::ActiveModel = old.into();
-            active.name = Set(input.name.clone());
-            active.email = Set(input.email.as_str().to_string());
-            active.mct_id = Set(input.mct_id.clone());
-            active.mct_valid_until = Set(input.mct_valid_until);
-            active.affiliated = Set(input.affiliated);
-            active.user_id = Set(user_id);
             active.updated_at = Set(now);
             (active.update(tx).await?, Some(before))
         }
         None => {
-            let model = trainers::ActiveModel {
-                name: Set(input.name.clone()),
-                email: Set(input.email.as_str().to_string()),
-                mct_id: Set(input.mct_id.clone()),
-                mct_valid_until: Set(input.mct_valid_until),
-                affiliated: Set(input.affiliated),
+            let mut active = trainers::ActiveModel {
                 user_id: Set(link.flatten()),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
-            }
-            .insert(tx)
-            .await?;
-            (model, None)
+            };
+            assign(&mut active, input);
+            (active.insert(tx).await?, None)
         }
     };
     let changes = diff(

@@ -188,6 +188,16 @@ pub async fn by_key(
         .await?)
 }
 
+/// The one place a purchase's input meets its columns: a value equal to the stored one
+/// stays unchanged, so `is_changed()` afterwards says whether the write changes anything.
+fn assign(active: &mut exam_vouchers::ActiveModel, input: &VoucherInput) {
+    active.purchased_on.set_ne(input.purchased_on);
+    active.exam_code.set_ne(input.exam_code.clone());
+    active.level.set_ne(input.level.id().to_string());
+    active.quantity.set_ne(input.quantity);
+    active.order_ref.set_ne(input.order_ref.clone());
+}
+
 /// Writes `input` over `existing` (or as a new purchase) and records the change.
 pub(crate) async fn write(
     tx: &Recorder,
@@ -197,41 +207,25 @@ pub(crate) async fn write(
     input: &VoucherInput,
 ) -> Result<Outcome<exam_vouchers::Model>, ServiceError> {
     let now = clock::now();
-    let level = input.level.id();
     let (model, before) = match existing {
         Some(old) => {
-            let unchanged = old.purchased_on == input.purchased_on
-                && old.exam_code == input.exam_code
-                && old.level == level
-                && old.quantity == input.quantity
-                && old.order_ref == input.order_ref;
-            if unchanged {
+            let before = snapshot(&old);
+            let mut active: exam_vouchers::ActiveModel = old.clone().into();
+            assign(&mut active, input);
+            if !active.is_changed() {
                 return Ok(Outcome::Unchanged(old));
             }
-            let before = snapshot(&old);
-            let mut active: exam_vouchers::ActiveModel = old.into();
-            active.purchased_on = Set(input.purchased_on);
-            active.exam_code = Set(input.exam_code.clone());
-            active.level = Set(level.to_string());
-            active.quantity = Set(input.quantity);
-            active.order_ref = Set(input.order_ref.clone());
             active.updated_at = Set(now);
             (active.update(tx).await?, Some(before))
         }
         None => {
-            let model = exam_vouchers::ActiveModel {
-                purchased_on: Set(input.purchased_on),
-                exam_code: Set(input.exam_code.clone()),
-                level: Set(level.to_string()),
-                quantity: Set(input.quantity),
-                order_ref: Set(input.order_ref.clone()),
+            let mut active = exam_vouchers::ActiveModel {
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
-            }
-            .insert(tx)
-            .await?;
-            (model, None)
+            };
+            assign(&mut active, input);
+            (active.insert(tx).await?, None)
         }
     };
     let changes = diff(
