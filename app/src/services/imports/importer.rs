@@ -19,6 +19,8 @@ pub(super) struct Importer {
     header_ok: bool,
     /// Column positions, in the order of `kind.columns()` (`None`: optional and absent).
     columns: Vec<Option<usize>>,
+    /// `kind.columns()` as a header record: the names rows are deserialized by.
+    column_names: csv::StringRecord,
     width: usize,
     errors: Vec<LineError>,
     pub(super) total_errors: u64,
@@ -43,6 +45,7 @@ impl Importer {
             header_seen: false,
             header_ok: false,
             columns: vec![],
+            column_names: csv::StringRecord::from(kind.columns().to_vec()),
             width: 0,
             errors: vec![],
             total_errors: 0,
@@ -264,14 +267,13 @@ impl Importer {
     /// (`csv` deserializes by the header): each cell read through `get`, so an optional
     /// column that is absent is blank and an exported cell's spreadsheet guard comes off.
     fn fields<T: DeserializeOwned>(&self, record: &csv::StringRecord) -> Result<T, FieldErrors> {
-        let header = csv::StringRecord::from(self.kind.columns().to_vec());
         let row: csv::StringRecord = self
             .kind
             .columns()
             .iter()
             .map(|column| self.get(record, column))
             .collect();
-        row.deserialize(Some(&header))
+        row.deserialize(Some(&self.column_names))
             .map_err(|e| FieldErrors(vec![("row", format!("cannot be read: {e}"))]))
     }
 
