@@ -95,10 +95,10 @@ impl Worker {
         // The entity's own columns, never `*`: SQLite re-prepares a cached `RETURNING *`
         // after a migration adds a column, and the driver's cached column list no longer
         // fits the row (a panic in sqlx-sqlite, seen when the outbox gained a column).
-        let columns: Vec<&str> = outbox_messages::Column::iter()
+        let returning = outbox_messages::Column::iter()
             .map(|c| c.as_str())
-            .collect();
-        let returning = columns.join(", ");
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "UPDATE outbox_messages SET lease_until = ? WHERE id IN (\
              SELECT id FROM outbox_messages WHERE status = ? AND next_attempt_at <= ? \

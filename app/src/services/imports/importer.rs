@@ -159,7 +159,15 @@ impl Importer {
             .columns()
             .iter()
             .position(|c| *c == column)
-            .and_then(|i| self.columns.get(i).copied().flatten())
+            .map_or_else(String::new, |k| self.cell(record, k))
+    }
+
+    /// The cell of the kind's `k`-th column (blank when that optional column is absent).
+    fn cell(&self, record: &csv::StringRecord, k: usize) -> String {
+        self.columns
+            .get(k)
+            .copied()
+            .flatten()
             .and_then(|i| record.get(i))
             // An exported cell's spreadsheet guard (`'=…`) comes off: it imports as written.
             .map_or_else(String::new, |cell| csv_cell::unescape(cell).into_owned())
@@ -264,14 +272,11 @@ impl Importer {
     }
 
     /// The row as the kind's field struct, whose field names are the kind's columns
-    /// (`csv` deserializes by the header): each cell read through `get`, so an optional
+    /// (`csv` deserializes by the header): each cell read through `cell`, so an optional
     /// column that is absent is blank and an exported cell's spreadsheet guard comes off.
     fn fields<T: DeserializeOwned>(&self, record: &csv::StringRecord) -> Result<T, FieldErrors> {
-        let row: csv::StringRecord = self
-            .kind
-            .columns()
-            .iter()
-            .map(|column| self.get(record, column))
+        let row: csv::StringRecord = (0..self.columns.len())
+            .map(|k| self.cell(record, k))
             .collect();
         row.deserialize(Some(&self.column_names))
             .map_err(|e| FieldErrors(vec![("row", format!("cannot be read: {e}"))]))
