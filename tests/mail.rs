@@ -20,7 +20,6 @@ fn email(n: usize) -> Email {
         text: format!("Hello {n}"),
         html: format!("<p>Hello {n}</p>"),
         related: None,
-        personal_link: false,
     }
 }
 
@@ -562,15 +561,14 @@ async fn outbox_send_drains_the_queue_and_says_so(app: TestApp) {
 }
 db_test!(outbox_send_drains_the_queue_and_says_so);
 
-/// The message says whether its body carries a personal link, not a list of kinds: any
-/// kind that does is emptied once sent, any that does not is kept for the outbox page.
+/// Each message type says whether its body carries a personal link: a kind that does is
+/// emptied once sent, one that does not is kept for the outbox page.
 async fn a_sent_message_keeps_its_body_unless_it_carries_a_personal_link(app: TestApp) {
     mail::enqueue(app.db(), email(0)).await.unwrap();
     mail::enqueue(
         app.db(),
         Email {
-            kind: "delivery_confirmation",
-            personal_link: true,
+            kind: "survey_invitation",
             ..email(1)
         },
     )
@@ -584,7 +582,6 @@ async fn a_sent_message_keeps_its_body_unless_it_carries_a_personal_link(app: Te
     let stored = messages(&app).await;
     assert_eq!(stored[0].text_body, "Hello 0");
     assert_eq!(stored[0].html_body, "<p>Hello 0</p>");
-    assert!(!stored[0].personal_link);
     assert_eq!(stored[1].text_body, mail::REMOVED_BODY);
     assert_eq!(stored[1].html_body, mail::REMOVED_BODY);
 }

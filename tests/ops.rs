@@ -42,7 +42,6 @@ fn email(to: &str) -> tsp_ledger::mail::Email {
         text: "t".into(),
         html: "<p>t</p>".into(),
         related: None,
-        personal_link: false,
     }
 }
 

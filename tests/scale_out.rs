@@ -223,7 +223,6 @@ async fn two_instances_drain_the_outbox_exactly_once() {
             text: format!("Hello {n}"),
             html: format!("<p>Hello {n}</p>"),
             related: None,
-            personal_link: false,
         };
         mail::enqueue(app.db(), email).await.unwrap();
     }

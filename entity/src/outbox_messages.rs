@@ -24,8 +24,6 @@ pub struct Model {
     pub last_error: Option<String>,
     /// The record the message is about (`class:42`, `enrollment:7`).
     pub related: Option<String>,
-    /// The body carries a personal link: emptied once sent.
-    pub personal_link: bool,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
 }

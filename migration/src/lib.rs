@@ -12,7 +12,6 @@ mod m20261122_000010_kpi_covering_indexes;
 mod m20261215_000001_ledger_texts_and_checkpoints;
 mod m20261216_000001_password_resets;
 pub mod m20261217_000001_vocabulary_checks;
-mod m20261218_000001_outbox_personal_link;
 
 pub struct Migrator;
 
@@ -32,7 +31,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000001_ledger_texts_and_checkpoints::Migration),
             Box::new(m20261216_000001_password_resets::Migration),
             Box::new(m20261217_000001_vocabulary_checks::Migration),
-            Box::new(m20261218_000001_outbox_personal_link::Migration),
         ]
     }
 }

@@ -150,6 +150,24 @@ message!(
     }
 );
 
+/// Whether a queued message of `kind` carries a personal link: every message type is
+/// asked, and each says so itself (`personal_link = true` in its declaration).
+pub fn carries_personal_link(kind: &str) -> bool {
+    use super::survey_messages::{SurveyInvitation, SurveyReminder};
+    macro_rules! any_message {
+        ($($message:ty),+) => { false $(|| (kind == <$message>::KIND && <$message>::PERSONAL_LINK))+ };
+    }
+    any_message!(
+        DeliveryConfirmationRequest,
+        PasswordReset,
+        RecordingConsentRequest,
+        AchievementCodeEmail,
+        TakedownOverdueNotice,
+        SurveyInvitation,
+        SurveyReminder
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +213,7 @@ mod tests {
         };
         let email = m.to("zoe@example.com", Some("user:1".into())).unwrap();
         assert_eq!(email.kind, "password_reset");
-        assert!(email.personal_link);
+        assert!(carries_personal_link(email.kind));
         assert!(
             email
                 .text

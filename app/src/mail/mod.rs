@@ -33,16 +33,14 @@ pub struct Email {
     pub html: String,
     /// The record it is about (`class:42`), for the outbox page.
     pub related: Option<String>,
-    /// Its body carries a personal link (a learner's, or a password reset: a token that
-    /// is otherwise stored only as a hash): once sent, the worker empties the stored
-    /// body, keeping the token out of the database.
-    pub personal_link: bool,
 }
 
 /// One kind of e-mail: its subject and its two askama parts (see `messages`).
 pub trait Message {
     const KIND: &'static str;
-    /// See [`Email::personal_link`].
+    /// Its body carries a personal link (a learner's, or a password reset: a token that
+    /// is otherwise stored only as a hash): once sent, the worker empties the stored
+    /// body, keeping the token out of the database (see `messages::carries_personal_link`).
     const PERSONAL_LINK: bool = false;
     fn subject(&self) -> String;
     fn render(&self) -> Result<(String, String), askama::Error>;
@@ -57,7 +55,6 @@ pub trait Message {
             text,
             html,
             related,
-            personal_link: Self::PERSONAL_LINK,
         })
     }
 }
@@ -91,7 +88,6 @@ pub async fn enqueue_at(
         lease_until: Set(None),
         last_error: Set(None),
         related: Set(email.related),
-        personal_link: Set(email.personal_link),
         created_at: Set(now),
         sent_at: Set(None),
         ..Default::default()

@@ -92,9 +92,8 @@ impl Worker {
         } else {
             ""
         };
-        // The entity's own columns, never `*`: SQLite re-prepares a cached `RETURNING *`
-        // after a migration adds a column, and the driver's cached column list no longer
-        // fits the row (a panic in sqlx-sqlite, seen when the outbox gained a column).
+        // The entity's own columns, never `*`: the row must be exactly what the entity
+        // reads, whatever columns a later migration adds to the table.
         let returning = outbox_messages::Column::iter()
             .map(|c| c.as_str())
             .collect::<Vec<_>>()
@@ -168,7 +167,7 @@ impl Worker {
                     update.status = Set(SENT.to_string());
                     update.sent_at = Set(Some(now));
                     update.last_error = Set(None);
-                    if message.personal_link {
+                    if super::messages::carries_personal_link(&message.kind) {
                         update.text_body = Set(REMOVED_BODY.to_string());
                         update.html_body = Set(REMOVED_BODY.to_string());
                         emptied = true;
