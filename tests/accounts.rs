@@ -353,7 +353,7 @@ async fn the_last_admin_cannot_be_demoted_or_deactivated(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((user.role.as_str(), user.active), ("admin", true));
+    assert_eq!((user.role.id(), user.active), ("admin", true));
 }
 db_test!(the_last_admin_cannot_be_demoted_or_deactivated);
 

@@ -5,6 +5,10 @@ use tsp_ledger::domain::role::Role;
 
 use crate::fixtures;
 use crate::support::TestApp;
+use tsp_ledger::domain::delivery::ClassStatus;
+use tsp_ledger::domain::recording::ConsentStatus;
+use tsp_ledger::domain::recording::RecordingStatus;
+use tsp_ledger::domain::recording::TakedownStatus;
 
 #[derive(Clone, Copy)]
 enum Method {
@@ -1031,7 +1035,7 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
     let class = tsp_ledger::services::classes::get(app.db(), ids.class)
         .await
         .unwrap();
-    assert_eq!(class.status, "confirmed");
+    assert_eq!(class.status, ClassStatus::Confirmed);
     assert_eq!(class.location, None);
     let roster = tsp_ledger::services::classes::roster(app.db(), ids.class)
         .await
@@ -1048,20 +1052,24 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
     let recording = tsp_ledger::services::recordings::get(app.db(), ids.recording)
         .await
         .unwrap();
-    assert_eq!(recording.status, "draft");
+    assert_eq!(recording.status, RecordingStatus::Draft);
     let consents = entity::recording_consents::Entity::find()
         .filter(entity::recording_consents::Column::RecordingId.eq(ids.recording))
         .all(app.db())
         .await
         .unwrap();
     assert_eq!(consents.len(), 2);
-    assert!(consents.iter().all(|c| c.status == "requested"));
+    assert!(
+        consents
+            .iter()
+            .all(|c| c.status == ConsentStatus::Requested)
+    );
     let takedown = entity::takedowns::Entity::find_by_id(ids.takedown)
         .one(app.db())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(takedown.status, "open");
+    assert_eq!(takedown.status, TakedownStatus::Open);
 }
 db_test!(every_route_admits_exactly_the_roles_spec_section_1_names);
 

@@ -11,6 +11,7 @@ use tsp_ledger::services::imports::{ImportFailure, Kind};
 use crate::catalog::{changes, follow, id_from_location, ledger_of, linked_cells, unescape};
 use crate::fixtures;
 use crate::support::{Client, TestApp, TestResponse};
+use tsp_ledger::domain::delivery::ClassStatus;
 
 // ---------------------------------------------------------------- helpers
 
@@ -316,7 +317,7 @@ async fn rule_1_refuses_confirming_once_the_mcts_standing_was_lowered(app: TestA
             && message.contains(&end),
         "{message}"
     );
-    assert_eq!(stored(&app, class.id).await.status, "delivered");
+    assert_eq!(stored(&app, class.id).await.status, ClassStatus::Delivered);
 
     // An admin on the MCT's behalf is refused for the same reason.
     let mut admin = app.client_as(Role::Admin).await;
@@ -327,7 +328,7 @@ async fn rule_1_refuses_confirming_once_the_mcts_standing_was_lowered(app: TestA
         )
         .await;
     assert!(flash(&follow(&mut admin, &response).await).contains("good standing ended"));
-    assert_eq!(stored(&app, class.id).await.status, "delivered");
+    assert_eq!(stored(&app, class.id).await.status, ClassStatus::Delivered);
     assert!(
         !ledger_of(&app, "class", class.id)
             .await
@@ -384,7 +385,7 @@ async fn rule_1_does_not_apply_to_unofficial_content(app: TestApp) {
     assert_eq!(delivered.status, StatusCode::SEE_OTHER);
     let confirmed = lee.post(&format!("/classes/{id}/confirm"), &[]).await;
     assert_eq!(confirmed.status, StatusCode::SEE_OTHER);
-    assert_eq!(stored(&app, id).await.status, "confirmed");
+    assert_eq!(stored(&app, id).await.status, ClassStatus::Confirmed);
 
     // An import of unofficial content is not refused either.
     fixtures::class(
@@ -464,7 +465,7 @@ async fn a_coordinator_marks_a_started_class_delivered_but_not_a_future_one(app:
         flash(&follow(&mut coordinator, &response).await),
         "success: C-PAST is now delivered."
     );
-    assert_eq!(stored(&app, past.id).await.status, "delivered");
+    assert_eq!(stored(&app, past.id).await.status, ClassStatus::Delivered);
     let entry = ledger_of(&app, "class", past.id).await.pop().unwrap();
     assert_eq!(
         (entry.action.as_str(), entry.actor.as_str()),
@@ -482,7 +483,7 @@ async fn a_coordinator_marks_a_started_class_delivered_but_not_a_future_one(app:
         )
         .await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
-    assert_eq!(stored(&app, today.id).await.status, "delivered");
+    assert_eq!(stored(&app, today.id).await.status, ClassStatus::Delivered);
 
     let response = coordinator
         .post(
@@ -495,7 +496,7 @@ async fn a_coordinator_marks_a_started_class_delivered_but_not_a_future_one(app:
         message.starts_with("error: ") && message.contains("delivered only once it has started"),
         "{message}"
     );
-    assert_eq!(stored(&app, future.id).await.status, "scheduled");
+    assert_eq!(stored(&app, future.id).await.status, ClassStatus::Scheduled);
     assert_eq!(ledger_of(&app, "class", future.id).await.len(), 1);
 }
 db_test!(a_coordinator_marks_a_started_class_delivered_but_not_a_future_one);
@@ -539,7 +540,7 @@ async fn only_a_scheduled_class_can_be_cancelled(app: TestApp) {
         let message = flash(&follow(&mut coordinator, &response).await);
         if status == "scheduled" {
             assert!(message.starts_with("success: "), "{message}");
-            assert_eq!(stored(&app, id).await.status, "cancelled");
+            assert_eq!(stored(&app, id).await.status, ClassStatus::Cancelled);
             let entry = ledger_of(&app, "class", id).await.pop().unwrap();
             assert_eq!(entry.action, "cancel");
         } else {
@@ -547,7 +548,7 @@ async fn only_a_scheduled_class_can_be_cancelled(app: TestApp) {
                 message,
                 format!("error: a {status} class cannot be cancelled (only a scheduled one can)")
             );
-            assert_eq!(stored(&app, id).await.status, status);
+            assert_eq!(stored(&app, id).await.status.id(), status);
         }
     }
 }
@@ -599,7 +600,7 @@ async fn the_classes_own_mct_confirms_the_delivery(app: TestApp) {
         "success: C-1 is confirmed."
     );
     let confirmed = stored(&app, class.id).await;
-    assert_eq!(confirmed.status, "confirmed");
+    assert_eq!(confirmed.status, ClassStatus::Confirmed);
     assert!(confirmed.confirmed_at.is_some());
     let entry = ledger_of(&app, "class", class.id).await.pop().unwrap();
     assert_eq!(entry.action, "confirm");
@@ -615,7 +616,10 @@ async fn the_classes_own_mct_confirms_the_delivery(app: TestApp) {
     assert!(
         flash(&follow(&mut ana, &early).await).contains("a scheduled class cannot be confirmed")
     );
-    assert_eq!(stored(&app, scheduled.id).await.status, "scheduled");
+    assert_eq!(
+        stored(&app, scheduled.id).await.status,
+        ClassStatus::Scheduled
+    );
 }
 db_test!(the_classes_own_mct_confirms_the_delivery);
 
@@ -662,7 +666,7 @@ async fn another_trainer_gets_404_for_a_class_that_is_not_theirs(app: TestApp) {
         .post(&format!("/classes/{}/confirm", anas.id), &[])
         .await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
-    assert_eq!(stored(&app, anas.id).await.status, "delivered");
+    assert_eq!(stored(&app, anas.id).await.status, ClassStatus::Delivered);
     // The same for a class id that does not exist at all.
     assert_eq!(
         bruno.get("/classes/999999").await.status,
@@ -705,7 +709,7 @@ async fn a_coordinator_cannot_confirm_a_delivery(app: TestApp) {
             .await;
         assert_eq!(response.status, StatusCode::FORBIDDEN, "{role}");
     }
-    assert_eq!(stored(&app, class.id).await.status, "delivered");
+    assert_eq!(stored(&app, class.id).await.status, ClassStatus::Delivered);
 }
 db_test!(a_coordinator_cannot_confirm_a_delivery);
 
@@ -738,11 +742,11 @@ async fn an_admin_confirms_on_the_mcts_behalf_only_with_a_reason(app: TestApp) {
     let response = admin.post(&path, &[("reason", "   ")]).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response.assert_contains("reason is required when an admin confirms");
-    assert_eq!(stored(&app, class.id).await.status, "delivered");
+    assert_eq!(stored(&app, class.id).await.status, ClassStatus::Delivered);
 
     let response = admin.post(&path, &[("reason", "MCT on leave")]).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
-    assert_eq!(stored(&app, class.id).await.status, "confirmed");
+    assert_eq!(stored(&app, class.id).await.status, ClassStatus::Confirmed);
     let entry = ledger_of(&app, "class", class.id).await.pop().unwrap();
     assert_eq!(entry.action, "confirm");
     assert_eq!(entry.actor, format!("user:{admin_user}"));
@@ -795,7 +799,11 @@ async fn amending_a_confirmed_class_needs_a_reason_kept_in_the_ledger(app: TestA
     );
     let amended = stored(&app, class.id).await;
     assert_eq!(amended.location.as_deref(), Some("Room 2"));
-    assert_eq!(amended.status, "confirmed", "still a closed record");
+    assert_eq!(
+        amended.status,
+        ClassStatus::Confirmed,
+        "still a closed record"
+    );
     let entries = ledger_of(&app, "class", class.id).await;
     assert_eq!(entries.len(), before + 1);
     let entry = entries.last().unwrap();
@@ -1500,7 +1508,10 @@ async fn rule_7_a_delivery_is_confirmed_only_once_the_class_has_ended(app: TestA
         flash(&follow(&mut admin, &response).await)
             .contains("a class is confirmed only once it has ended")
     );
-    assert_eq!(stored(&app, running.id).await.status, "delivered");
+    assert_eq!(
+        stored(&app, running.id).await.status,
+        ClassStatus::Delivered
+    );
 
     // On its last day it has ended: the MCT confirms after the last session.
     let last_day = fixtures::class(

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use entity::{achievement_codes, classes, enrollments, outbox_messages};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use tsp_ledger::domain::delivery::ClassStatus;
 use tsp_ledger::domain::role::Role;
 use tsp_ledger::services::imports::{ImportFailure, Kind};
 
@@ -607,7 +608,7 @@ async fn rule_7_codes_are_issued_only_once_the_class_has_started_never_when_canc
     let mut moved: classes::ActiveModel = class.clone().into();
     moved.start_date = Set(fixtures::today_plus(7));
     moved.end_date = Set(fixtures::today_plus(9));
-    moved.status = Set("scheduled".into());
+    moved.status = Set(ClassStatus::Scheduled);
     let future = moved.update(app.db()).await.unwrap();
     let cancelled = class_in(&app, "C-2", "cancelled").await;
     let mut coordinator = app.client_as(Role::Coordinator).await;

@@ -82,12 +82,12 @@ async fn demo_fills_an_empty_database(app: TestApp) {
     assert!(after.vouchers > 20, "{after:?}");
 
     // Courses in all six areas, and some in none.
-    let areas: Vec<Option<String>> = courses::Entity::find()
+    let areas: Vec<Option<&str>> = courses::Entity::find()
         .all(app.db())
         .await
         .unwrap()
         .into_iter()
-        .map(|c| c.solution_area)
+        .map(|c| c.solution_area.map(|a| a.id()))
         .collect();
     for area in [
         "data_ai",

@@ -17,6 +17,8 @@ use tsp_ledger::services::{codes, kpi, surveys};
 use crate::fixtures::{self, date};
 use crate::imports::cli_config;
 use crate::support::TestApp;
+use tsp_ledger::domain::outbox::MessageKind;
+use tsp_ledger::domain::outbox::OutboxStatus;
 
 const TITLE_PLAN: &str =
     "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version
@@ -63,7 +65,12 @@ async fn outbox(app: &TestApp) -> Vec<outbox_messages::Model> {
         .unwrap()
 }
 
-async fn mail_to(app: &TestApp, kind: &str, to: &str, related: &str) -> outbox_messages::Model {
+async fn mail_to(
+    app: &TestApp,
+    kind: MessageKind,
+    to: &str,
+    related: &str,
+) -> outbox_messages::Model {
     outbox(app)
         .await
         .into_iter()
@@ -130,15 +137,25 @@ K2,linus@example.com,MS-3,2026-04-03,2026-04-21
     let k1_ref = format!("class:{}", k1.id);
     let k2_ref = format!("class:{}", k2.id);
     let ada_code = token_after(
-        &mail_to(app, "achievement_code", "ada@example.com", &k1_ref)
-            .await
-            .text_body,
+        &mail_to(
+            app,
+            MessageKind::AchievementCode,
+            "ada@example.com",
+            &k1_ref,
+        )
+        .await
+        .text_body,
         "/codes/",
     );
     let grace_code = token_after(
-        &mail_to(app, "achievement_code", "grace@example.com", &k1_ref)
-            .await
-            .text_body,
+        &mail_to(
+            app,
+            MessageKind::AchievementCode,
+            "grace@example.com",
+            &k1_ref,
+        )
+        .await
+        .text_body,
         "/codes/",
     );
     // The code e-mails go out.
@@ -167,21 +184,36 @@ K2,linus@example.com,2026-04-05,5,4,4,5,5
         .unwrap();
     }
     let ada_survey_k1 = token_after(
-        &mail_to(app, "survey_invitation", "ada@example.com", &k1_ref)
-            .await
-            .text_body,
+        &mail_to(
+            app,
+            MessageKind::SurveyInvitation,
+            "ada@example.com",
+            &k1_ref,
+        )
+        .await
+        .text_body,
         "/survey/",
     );
     let ada_survey_k2 = token_after(
-        &mail_to(app, "survey_invitation", "ada@example.com", &k2_ref)
-            .await
-            .text_body,
+        &mail_to(
+            app,
+            MessageKind::SurveyInvitation,
+            "ada@example.com",
+            &k2_ref,
+        )
+        .await
+        .text_body,
         "/survey/",
     );
     let grace_survey_k1 = token_after(
-        &mail_to(app, "survey_invitation", "grace@example.com", &k1_ref)
-            .await
-            .text_body,
+        &mail_to(
+            app,
+            MessageKind::SurveyInvitation,
+            "grace@example.com",
+            &k1_ref,
+        )
+        .await
+        .text_body,
         "/survey/",
     );
     // Ada answers K1 on the web and signs her comment.
@@ -407,7 +439,7 @@ async fn an_erased_learner_leaves_no_trace_and_changes_no_figure(app: TestApp) {
         .collect();
     assert_eq!(hers.len(), 1);
     assert_eq!(
-        (hers[0].kind.as_str(), hers[0].status.as_str()),
+        (hers[0].kind.id(), hers[0].status.id()),
         ("achievement_code", "sent")
     );
     assert!(!hers[0].text_body.contains("/codes/"));
@@ -438,7 +470,7 @@ async fn an_erased_learner_leaves_no_trace_and_changes_no_figure(app: TestApp) {
     let reminder = outbox(&app)
         .await
         .into_iter()
-        .find(|m| m.kind == "survey_reminder")
+        .find(|m| m.kind == MessageKind::SurveyReminder)
         .unwrap();
     assert_eq!(reminder.to_address, "grace@example.com");
 
@@ -688,7 +720,7 @@ async fn the_cli_erases_and_fails_on_an_unknown_email(app: TestApp) {
         outbox(&app)
             .await
             .iter()
-            .all(|m| m.status == "sent" || !m.to_address.ends_with("@erased.invalid"))
+            .all(|m| m.status == OutboxStatus::Sent || !m.to_address.ends_with("@erased.invalid"))
     );
     // Ada's enrollments are untouched.
     assert_eq!(

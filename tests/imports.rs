@@ -14,6 +14,8 @@ use tsp_ledger::services::imports::{self, ImportFailure, Kind, LineError, Summar
 
 use crate::fixtures;
 use crate::support::{Backend, Client, TestApp, TestResponse, form_encode};
+use tsp_ledger::domain::catalog::Content;
+use tsp_ledger::domain::delivery::ClassStatus;
 
 // ---------------------------------------------------------------------------------------
 // Helpers shared with rosters.rs and exports.rs
@@ -262,8 +264,8 @@ async fn each_import_kind_creates_its_records_and_reports_the_counts(app: TestAp
             az900.title.as_str(),
             az900.duration_days,
             az900.fundamentals,
-            az900.solution_area.as_deref(),
-            az900.content.as_str(),
+            az900.solution_area.map(|v| v.id()),
+            az900.content.id(),
             az900.courseware_version.as_str()
         ),
         (
@@ -280,7 +282,7 @@ async fn each_import_kind_creates_its_records_and_reports_the_counts(app: TestAp
         .unwrap()
         .unwrap();
     assert_eq!(pl300.title, "Power BI Data Analyst, with labs");
-    assert_eq!(pl300.content, "unofficial");
+    assert_eq!(pl300.content, Content::Unofficial);
 
     assert_eq!(
         fixtures::import(&app, Kind::Trainers, TRAINERS)
@@ -319,15 +321,12 @@ async fn each_import_kind_creates_its_records_and_reports_the_counts(app: TestAp
         .unwrap();
     assert_eq!(c2.course_id, az900.id);
     assert_eq!(c2.trainer_id, bo.id);
-    assert_eq!(
-        (c2.modality.as_str(), c2.status.as_str()),
-        ("virtual", "delivered")
-    );
+    assert_eq!((c2.modality.id(), c2.status.id()), ("virtual", "delivered"));
     let c3 = tsp_ledger::services::classes::by_ref(db, "C-3")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c3.status, "confirmed");
+    assert_eq!(c3.status, ClassStatus::Confirmed);
     assert!(
         c3.confirmed_at.is_some(),
         "a class imported as confirmed records when"
@@ -1021,7 +1020,7 @@ async fn a_classes_import_cannot_move_a_status_backwards(app: TestApp) {
         let now = tsp_ledger::services::classes::get(db, class.id)
             .await
             .unwrap();
-        assert_eq!(now.status, status);
+        assert_eq!(now.status.id(), status);
     }
 
     // Forwards, several steps at once, is history being recorded: allowed.
@@ -1429,7 +1428,7 @@ async fn rule_7_a_classes_import_records_delivered_once_started_and_confirmed_on
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c1.status, "scheduled");
+    assert_eq!(c1.status, ClassStatus::Scheduled);
 }
 db_test!(rule_7_a_classes_import_records_delivered_once_started_and_confirmed_once_ended);
 
@@ -1479,7 +1478,7 @@ async fn rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed(ap
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c2.status, "delivered");
+    assert_eq!(c2.status, ClassStatus::Delivered);
 
     // A second file cannot confirm it either: the import is no way around the 403 of
     // POST /classes/{id}/confirm.
@@ -1498,7 +1497,7 @@ async fn rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed(ap
     let c2 = tsp_ledger::services::classes::get(app.db(), c2.id)
         .await
         .unwrap();
-    assert_eq!(c2.status, "delivered");
+    assert_eq!(c2.status, ClassStatus::Delivered);
 }
 db_test!(rule_7_a_coordinator_imports_classes_up_to_delivered_never_confirmed);
 
@@ -1555,7 +1554,7 @@ async fn rule_7_an_admin_imports_confirmed_history_with_a_reason_kept_on_every_e
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c1.status, "confirmed");
+    assert_eq!(c1.status, ClassStatus::Confirmed);
     assert!(c1.confirmed_at.is_some());
 
     // A reason does not make a future class confirmed.

@@ -15,6 +15,7 @@ use crate::fixtures;
 use crate::imports::{Part, catalog, class_in, post_multipart, send_multipart};
 use crate::smtp::{self, SmtpServer};
 use crate::support::{Client, PASSWORD, TestApp, TestResponse};
+use tsp_ledger::domain::outbox::MessageKind;
 
 /// The styled error page (templates/error.html), not a bare status line.
 #[track_caller]
@@ -434,7 +435,7 @@ async fn a_permanent_smtp_refusal_fails_the_message_at_once(app: TestApp) {
         tsp_ledger::mail::enqueue(
             app.db(),
             tsp_ledger::mail::Email {
-                kind: "delivery_confirmation",
+                kind: MessageKind::DeliveryConfirmation,
                 to: to.into(),
                 subject: "Hello".into(),
                 text: "Hello".into(),
@@ -461,7 +462,7 @@ async fn a_permanent_smtp_refusal_fails_the_message_at_once(app: TestApp) {
         .iter()
         .find(|m| m.to_address == "reject-me@example.com")
         .unwrap();
-    assert_eq!((rejected.status.as_str(), rejected.attempts), ("failed", 1));
+    assert_eq!((rejected.status.id(), rejected.attempts), ("failed", 1));
     assert!(
         rejected.last_error.as_deref().unwrap().contains("550"),
         "{:?}",

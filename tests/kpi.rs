@@ -1,11 +1,13 @@
 //! SPEC §4 end to end: records imported as a TSP would, the GROUP BY queries, the report.
 use serde_json::{Value, json};
 use tsp_ledger::domain::kpi::DESIGNATION_2025;
+use tsp_ledger::domain::outbox::MessageKind;
 use tsp_ledger::services::imports::Kind;
 use tsp_ledger::services::kpi;
 
 use crate::fixtures::{self, date};
 use crate::support::TestApp;
+use tsp_ledger::domain::delivery::Modality;
 
 const TITLE_PLAN: &str =
     "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version
@@ -647,7 +649,7 @@ async fn rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(k4.modality, "recorded");
+    assert_eq!(k4.modality, Modality::Recorded);
     fixtures::import(&app, Kind::CodePool, "achievement_code\nPOOL-1\nPOOL-2\n")
         .await
         .unwrap();
@@ -661,15 +663,21 @@ async fn rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count
         .post(&format!("/classes/{}/surveys/send", k4.id), &[])
         .await;
     assert_eq!(sent.status, axum::http::StatusCode::SEE_OTHER);
-    let kinds: Vec<String> = entity::outbox_messages::Entity::find()
+    let kinds: Vec<MessageKind> = entity::outbox_messages::Entity::find()
         .all(app.db())
         .await
         .unwrap()
         .into_iter()
         .map(|m| m.kind)
         .collect();
-    assert_eq!(kinds.iter().filter(|k| *k == "achievement_code").count(), 2);
-    assert!(kinds.iter().any(|k| k == "survey_invitation"));
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == MessageKind::AchievementCode)
+            .count(),
+        2
+    );
+    assert!(kinds.contains(&MessageKind::SurveyInvitation));
     // A learner redeems one in the window: it is counted as excluded, never as points.
     fixtures::import(
         &app,
@@ -696,7 +704,7 @@ db_test!(rule_5_recorded_deliveries_issue_codes_and_send_surveys_but_never_count
 async fn the_sql_rules_equal_the_domain_rules_for_every_combination(app: TestApp) {
     use entity::{classes, courses};
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
-    use tsp_ledger::domain::catalog::{Content, DurationCategory};
+    use tsp_ledger::domain::catalog::{Content, DurationCategory, SolutionArea};
     use tsp_ledger::domain::delivery::{ClassStatus, Modality};
     use tsp_ledger::domain::kpi::exclusion;
 
@@ -704,7 +712,7 @@ async fn the_sql_rules_equal_the_domain_rules_for_every_combination(app: TestApp
     let now = tsp_ledger::clock::now();
     let mut expected = std::collections::HashMap::new();
     let mut n = 0;
-    for &content in Content::ALL {
+    for content in Content::ALL {
         for fundamentals in [false, true] {
             for days in 0..=4u32 {
                 n += 1;
@@ -713,8 +721,8 @@ async fn the_sql_rules_equal_the_domain_rules_for_every_combination(app: TestApp
                     title: Set(format!("Course {n}")),
                     duration_days: Set(days as i32),
                     fundamentals: Set(fundamentals),
-                    solution_area: Set(Some("security".into())),
-                    content: Set(content.id().into()),
+                    solution_area: Set(Some(SolutionArea::Security)),
+                    content: Set(content),
                     courseware_version: Set("1".into()),
                     retired: Set(false),
                     created_at: Set(now),
@@ -724,16 +732,16 @@ async fn the_sql_rules_equal_the_domain_rules_for_every_combination(app: TestApp
                 .insert(app.db())
                 .await
                 .unwrap();
-                for &status in ClassStatus::ALL {
-                    for &modality in Modality::ALL {
+                for status in ClassStatus::ALL {
+                    for modality in Modality::ALL {
                         let class = classes::ActiveModel {
                             class_ref: Set(format!("C-{n}-{status}-{modality}").to_uppercase()),
                             course_id: Set(course.id),
                             trainer_id: Set(trainer.id),
                             start_date: Set(date("2026-05-04")),
                             end_date: Set(date("2026-05-04")),
-                            modality: Set(modality.id().into()),
-                            status: Set(status.id().into()),
+                            modality: Set(modality),
+                            status: Set(status),
                             created_at: Set(now),
                             updated_at: Set(now),
                             ..Default::default()

@@ -11,10 +11,13 @@ use tsp_ledger::mail::{self, Email};
 use crate::fixtures;
 use crate::smtp::{self, SmtpServer};
 use crate::support::TestApp;
+use tsp_ledger::domain::outbox::MessageKind;
+use tsp_ledger::domain::outbox::OutboxStatus;
+use tsp_ledger::domain::survey::ResponseSource;
 
 fn email(n: usize) -> Email {
     Email {
-        kind: "delivery_confirmation",
+        kind: MessageKind::DeliveryConfirmation,
         to: format!("learner{n}@example.com"),
         subject: format!("Message {n}"),
         text: format!("Hello {n}"),
@@ -111,7 +114,7 @@ async fn an_email_is_queued_exactly_when_its_change_commits(app: TestApp) {
     assert_eq!(queued.len(), 1);
     let m = &queued[0];
     assert_eq!(
-        (m.kind.as_str(), m.to_address.as_str(), m.status.as_str()),
+        (m.kind.id(), m.to_address.as_str(), m.status.id()),
         ("delivery_confirmation", ana.email.as_str(), "queued")
     );
     let link = format!("{}/classes/{}", app.state.config.server.public_url, held.id);
@@ -150,7 +153,7 @@ async fn the_worker_sends_text_and_html_with_the_queued_message_id(app: TestApp)
     );
     assert!(sent[0].contains("multipart/alternative"), "{}", sent[0]);
     assert!(sent[0].contains("text/plain") && sent[0].contains("text/html"));
-    assert_eq!(stored.status, "sent");
+    assert_eq!(stored.status, OutboxStatus::Sent);
     assert!(stored.sent_at.is_some() && stored.lease_until.is_none());
     let actions = app.ledger_actions().await;
     assert!(
@@ -188,7 +191,7 @@ async fn two_workers_never_send_the_same_message(app: TestApp) {
         messages(&app)
             .await
             .iter()
-            .all(|m| m.status == "sent" && m.attempts == 1)
+            .all(|m| m.status == OutboxStatus::Sent && m.attempts == 1)
     );
 }
 db_test!(two_workers_never_send_the_same_message);
@@ -249,7 +252,7 @@ async fn with_the_smtp_server_down_nothing_is_lost_and_everything_arrives_once(a
     })
     .await;
     for m in &waiting[1..] {
-        assert_eq!(m.status, "queued", "{m:?}");
+        assert_eq!(m.status, OutboxStatus::Queued, "{m:?}");
         assert!(m.attempts < config.max_attempts, "{m:?}");
         assert!(
             m.last_error.as_deref().is_some_and(|e| e.contains("SMTP")),
@@ -264,7 +267,7 @@ async fn with_the_smtp_server_down_nothing_is_lost_and_everything_arrives_once(a
         .await
         .expect("aiosmtpd was there a moment ago");
     let sent = wait_for_outbox(&app, "every message sent", |all| {
-        all.iter().all(|m| m.status == "sent")
+        all.iter().all(|m| m.status == OutboxStatus::Sent)
     })
     .await;
     let received = server.wait_for(DOWN).await;
@@ -300,7 +303,7 @@ async fn a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried(a
     assert_eq!(worker.run_once().await.unwrap().retrying, 1);
     assert_eq!(worker.run_once().await.unwrap().failed, 1);
     let failed = messages(&app).await.remove(0);
-    assert_eq!((failed.status.as_str(), failed.attempts), ("failed", 2));
+    assert_eq!((failed.status.id(), failed.attempts), ("failed", 2));
     assert_eq!(
         worker.run_once().await.unwrap().claimed(),
         0,
@@ -326,7 +329,7 @@ async fn a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried(a
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let again = messages(&app).await.remove(0);
-    assert_eq!((again.status.as_str(), again.attempts), ("queued", 0));
+    assert_eq!((again.status.id(), again.attempts), ("queued", 0));
     let actions = app.ledger_actions().await;
     assert!(
         actions
@@ -345,7 +348,7 @@ async fn a_message_failing_every_attempt_is_shown_as_failed_and_can_be_retried(a
         .post(&format!("/outbox/{}/retry", failed.id), &[])
         .await;
     assert_eq!(twice.status, StatusCode::SEE_OTHER);
-    assert_eq!(messages(&app).await.remove(0).status, "queued");
+    assert_eq!(messages(&app).await.remove(0).status, OutboxStatus::Queued);
     let stub = MailConfig {
         transport: tsp_ledger::config::MailTransport::Stub,
         ..app.state.config.mail.clone()
@@ -437,7 +440,7 @@ async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: Test
     assert_eq!(received.len(), 1);
     // Once sent, the stored copy no longer carries the learner's link.
     let stored = messages(&app).await.remove(0);
-    assert_eq!(stored.status, "sent");
+    assert_eq!(stored.status, OutboxStatus::Sent);
     assert!(!stored.text_body.contains("/survey/") && !stored.html_body.contains("/survey/"));
     let body = smtp::unfold_quoted_printable(&received[0]);
     assert!(body.contains("To: zoe@example.com"), "{body}");
@@ -484,7 +487,7 @@ async fn a_survey_email_through_real_smtp_leads_to_a_recorded_response(app: Test
         (r.q1, r.q2, r.q3, r.q4, r.q5),
         (Some(5), Some(4), None, None, Some(5))
     );
-    assert_eq!(r.source, "web");
+    assert_eq!(r.source, ResponseSource::Web);
     http.abort();
 }
 db_test!(a_survey_email_through_real_smtp_leads_to_a_recorded_response);
@@ -528,7 +531,12 @@ async fn outbox_send_drains_the_queue_and_says_so(app: TestApp) {
         format!("{code:?}"),
         format!("{:?}", std::process::ExitCode::SUCCESS)
     );
-    assert!(messages(&app).await.iter().all(|m| m.status == "sent"));
+    assert!(
+        messages(&app)
+            .await
+            .iter()
+            .all(|m| m.status == OutboxStatus::Sent)
+    );
     // With the SMTP server unreachable, the command fails and the message stays queued.
     queue(&app, 1).await;
     let down = MailConfig {
@@ -554,7 +562,7 @@ async fn outbox_send_drains_the_queue_and_says_so(app: TestApp) {
         messages(&app)
             .await
             .iter()
-            .filter(|m| m.status == "queued")
+            .filter(|m| m.status == OutboxStatus::Queued)
             .count(),
         1
     );
@@ -568,7 +576,7 @@ async fn a_sent_message_keeps_its_body_unless_it_carries_a_personal_link(app: Te
     mail::enqueue(
         app.db(),
         Email {
-            kind: "survey_invitation",
+            kind: MessageKind::SurveyInvitation,
             ..email(1)
         },
     )

@@ -2,9 +2,11 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use tsp_ledger::domain::outbox::OutboxStatus;
 use tsp_ledger::domain::role::Role;
 
 use crate::support::{Client, TestApp, TestResponse};
+use tsp_ledger::domain::outbox::MessageKind;
 
 const TOKEN: &str = "scrape-me-0123456789abcdef";
 
@@ -36,7 +38,7 @@ fn with_metrics_token(app: &mut TestApp, token: &str) {
 
 fn email(to: &str) -> tsp_ledger::mail::Email {
     tsp_ledger::mail::Email {
-        kind: "delivery_confirmation",
+        kind: MessageKind::DeliveryConfirmation,
         to: to.into(),
         subject: "s".into(),
         text: "t".into(),
@@ -83,7 +85,7 @@ async fn metrics_count_requests_by_route_template_and_never_name_a_raw_path(app:
             .await
             .unwrap()
             .into();
-    failed.status = Set("failed".into());
+    failed.status = Set(OutboxStatus::Failed);
     failed.attempts = Set(8);
     failed.update(db).await.unwrap();
     let mut sent: entity::outbox_messages::ActiveModel =
@@ -91,7 +93,7 @@ async fn metrics_count_requests_by_route_template_and_never_name_a_raw_path(app:
             .await
             .unwrap()
             .into();
-    sent.status = Set("sent".into());
+    sent.status = Set(OutboxStatus::Sent);
     sent.update(db).await.unwrap();
 
     let response = admin.get("/metrics").await;

@@ -11,6 +11,10 @@ use tsp_ledger::services::{takedowns, trainers as trainer_svc};
 use crate::catalog::{changes, follow, id_from_location, ledger_of, unescape};
 use crate::fixtures;
 use crate::support::{Client, TestApp, TestResponse};
+use tsp_ledger::domain::outbox::OutboxStatus;
+use tsp_ledger::domain::recording::ConsentStatus;
+use tsp_ledger::domain::recording::RecordingStatus;
+use tsp_ledger::domain::recording::TakedownStatus;
 
 /// The page's flash message (unescaped).
 fn flash(page: &TestResponse) -> String {
@@ -159,7 +163,7 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
     let mut coordinator = app.client_as(Role::Coordinator).await;
     let id = create_recording(&mut coordinator, "c-r").await;
     let r = recording(&app, id).await;
-    assert_eq!(r.status, "draft");
+    assert_eq!(r.status, RecordingStatus::Draft);
     assert_eq!(
         r.courseware_version, "2026-01",
         "blank: the course's version"
@@ -169,7 +173,7 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
     // Subjects: the MCT and both learners, learners by enrollment id only.
     let rows = consents(&app, id).await;
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|c| c.status == "requested"));
+    assert!(rows.iter().all(|c| c.status == ConsentStatus::Requested));
     let roster = tsp_ledger::services::classes::roster(app.db(), s.class.id)
         .await
         .unwrap();
@@ -227,7 +231,7 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
         message.contains(&format!("learner #{} (requested)", ada.id)),
         "{message}"
     );
-    assert_eq!(recording(&app, id).await.status, "draft");
+    assert_eq!(recording(&app, id).await.status, RecordingStatus::Draft);
 
     // 1. Ada grants through her link (anonymous, no sign-in).
     let mut learner = app.anonymous();
@@ -247,8 +251,8 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
         .into_iter()
         .find(|c| c.enrollment_id == Some(ada.id))
         .unwrap();
-    assert_eq!(ada_row.status, "granted");
-    assert_eq!(ada_row.method.as_deref(), Some("email_link"));
+    assert_eq!(ada_row.status, ConsentStatus::Granted);
+    assert_eq!(ada_row.method.map(|v| v.id()), Some("email_link"));
     let grant = ledger_of(&app, "recording_consent", ada_row.id).await;
     let grant = grant.last().unwrap();
     assert_eq!(grant.action, "grant");
@@ -271,7 +275,7 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     refused.assert_contains("where the signed paper is kept");
-    assert_eq!(consents(&app, id).await[2].status, "requested");
+    assert_eq!(consents(&app, id).await[2].status, ConsentStatus::Requested);
     let r = coordinator
         .post(
             &path,
@@ -322,8 +326,8 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
         .into_iter()
         .find(|c| c.trainer_id.is_some())
         .unwrap();
-    assert_eq!(mct_row.status, "granted");
-    assert_eq!(mct_row.method.as_deref(), Some("in_app"));
+    assert_eq!(mct_row.status, ConsentStatus::Granted);
+    assert_eq!(mct_row.method.map(|v| v.id()), Some("in_app"));
     assert_eq!(
         ledger_of(&app, "recording_consent", mct_row.id)
             .await
@@ -337,7 +341,7 @@ async fn rule_3_publishing_waits_for_every_subject_and_consent_comes_three_ways(
         .post(&format!("/recordings/{id}/publish"), &[])
         .await;
     assert!(flash(&follow(&mut coordinator, &response).await).contains("is published"));
-    assert_eq!(recording(&app, id).await.status, "published");
+    assert_eq!(recording(&app, id).await.status, RecordingStatus::Published);
     let publish = ledger_of(&app, "recording", id).await;
     assert_eq!(publish.last().unwrap().action, "publish");
     assert!(
@@ -383,7 +387,7 @@ async fn a_learners_revocation_via_the_link_flips_a_published_recording_to_needs
         .into_iter()
         .find(|c| c.token_hash.as_deref() == Some(&tsp_ledger::auth::token_hash(&token)))
         .unwrap();
-    assert_eq!(row.status, "revoked");
+    assert_eq!(row.status, ConsentStatus::Revoked);
     let entries = ledger_of(&app, "recording_consent", row.id).await;
     let revoke = entries.last().unwrap();
     assert_eq!(revoke.action, "revoke");
@@ -396,7 +400,7 @@ async fn a_learners_revocation_via_the_link_flips_a_published_recording_to_needs
     assert_eq!(changes(revoke)["recording_needs_action"], true);
 
     // Still published, but flagged on the list, its page and the dashboard.
-    assert_eq!(recording(&app, id).await.status, "published");
+    assert_eq!(recording(&app, id).await.status, RecordingStatus::Published);
     let list = coordinator.get("/recordings?show=attention").await;
     list.assert_contains(&link)
         .assert_contains("Needs action")
@@ -430,7 +434,7 @@ async fn rule_2_official_content_needs_an_affiliated_presenter_in_good_standing(
         "{message}"
     );
     assert!(!message.contains("consent subject"), "{message}");
-    assert_eq!(recording(&app, id).await.status, "draft");
+    assert_eq!(recording(&app, id).await.status, RecordingStatus::Draft);
     // The page says so before anyone presses Publish.
     coordinator
         .get(&format!("/recordings/{id}"))
@@ -595,7 +599,7 @@ async fn rule_3_only_published_recordings_back_a_new_recorded_class(app: TestApp
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(takedown.status, "open");
+    assert_eq!(takedown.status, TakedownStatus::Open);
     let r = coordinator
         .post(
             &format!("/takedowns/{}/status", takedown.id),
@@ -611,7 +615,7 @@ async fn rule_3_only_published_recordings_back_a_new_recorded_class(app: TestApp
         "{message}"
     );
     assert!(message.contains("C-REC-1"), "{message}");
-    assert_eq!(recording(&app, id).await.status, "withdrawn");
+    assert_eq!(recording(&app, id).await.status, RecordingStatus::Withdrawn);
     let withdraw = ledger_of(&app, "recording", id).await;
     let withdraw = withdraw.last().unwrap();
     assert_eq!(withdraw.action, "withdraw");
@@ -748,7 +752,7 @@ async fn rule_6_overdue_takedowns_are_emailed_to_coordinators_once_a_day(app: Te
         .assert_contains("<strong>0</strong> takedowns overdue");
     assert_eq!(
         recording(&app, id).await.status,
-        "draft",
+        RecordingStatus::Draft,
         "a dispute withdraws nothing"
     );
 }
@@ -784,7 +788,7 @@ async fn consent_links_are_personal_unguessable_and_removed_from_the_outbox_once
         consents(&app, id)
             .await
             .iter()
-            .all(|c| c.status == "requested")
+            .all(|c| c.status == ConsentStatus::Requested)
     );
     // Declined, then revoking is refused politely (nothing to revoke).
     anonymous
@@ -801,7 +805,7 @@ async fn consent_links_are_personal_unguessable_and_removed_from_the_outbox_once
     let report = app.state.mail_worker().unwrap().drain().await.unwrap();
     assert!(report.sent >= 2);
     for m in outbox(&app, "recording_consent").await {
-        assert_eq!(m.status, "sent");
+        assert_eq!(m.status, OutboxStatus::Sent);
         assert!(!m.text_body.contains("/consent/"), "{}", m.text_body);
         assert!(!m.html_body.contains("/consent/"));
     }
@@ -889,7 +893,7 @@ async fn trainers_see_only_the_recordings_they_present(app: TestApp) {
         consents(&app, id)
             .await
             .iter()
-            .all(|c| c.status == "requested")
+            .all(|c| c.status == ConsentStatus::Requested)
     );
     // A viewer reads, but the page offers no change.
     let mut viewer = app.client_as(Role::Viewer).await;
@@ -942,11 +946,11 @@ async fn erasing_a_learner_cancels_their_consent_link_and_keeps_the_history(app:
     let after = consents(&app, id).await;
     let summary = |rows: &[recording_consents::Model]| {
         rows.iter()
-            .map(|c| (c.enrollment_id, c.status.clone()))
+            .map(|c| (c.enrollment_id, c.status))
             .collect::<Vec<_>>()
     };
     assert_eq!(summary(&before), summary(&after));
-    assert!(after.iter().any(|c| c.status == "granted"));
+    assert!(after.iter().any(|c| c.status == ConsentStatus::Granted));
     assert_eq!(
         after.iter().filter(|c| c.token_hash.is_none()).count(),
         before.iter().filter(|c| c.token_hash.is_none()).count() + 1
@@ -983,6 +987,6 @@ async fn consent_is_requested_only_from_learners_who_attended(app: TestApp) {
     assert!(flash(&follow(&mut coordinator, &r).await).contains("asked already"));
     // Everyone who attended grants: the recording can be published.
     publish_with_everyone_granting(&app, &s, id).await;
-    assert_eq!(recording(&app, id).await.status, "published");
+    assert_eq!(recording(&app, id).await.status, RecordingStatus::Published);
 }
 db_test!(consent_is_requested_only_from_learners_who_attended);

@@ -13,6 +13,8 @@ use crate::child::ChildServer;
 use crate::imports::cli_config;
 use crate::smtp::{self, SmtpServer};
 use crate::support::{PASSWORD, TestApp};
+use tsp_ledger::domain::outbox::MessageKind;
+use tsp_ledger::domain::outbox::OutboxStatus;
 
 /// A browser that keeps its cookies itself (for every instance alike) and does not
 /// follow redirects.
@@ -217,7 +219,7 @@ async fn two_instances_drain_the_outbox_exactly_once() {
     };
     for n in 0..MESSAGES {
         let email = Email {
-            kind: "delivery_confirmation",
+            kind: MessageKind::DeliveryConfirmation,
             to: format!("learner{n}@example.com"),
             subject: format!("Message {n}"),
             text: format!("Hello {n}"),
@@ -245,16 +247,17 @@ async fn two_instances_drain_the_outbox_exactly_once() {
             .all(app.db())
             .await
             .unwrap();
-        if sent.iter().all(|m| m.status == "sent") {
+        if sent.iter().all(|m| m.status == OutboxStatus::Sent) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        sent.iter().all(|m| m.status == "sent" && m.attempts == 1),
+        sent.iter()
+            .all(|m| m.status == OutboxStatus::Sent && m.attempts == 1),
         "every message sent at the first attempt: {:?}",
         sent.iter()
-            .filter(|m| m.status != "sent" || m.attempts != 1)
+            .filter(|m| m.status != OutboxStatus::Sent || m.attempts != 1)
             .collect::<Vec<_>>()
     );
     let received = smtp_server.wait_for(MESSAGES).await;
@@ -315,7 +318,7 @@ async fn two_instances_queue_each_survey_reminder_once() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|m| m.kind == "survey_reminder")
+        .filter(|m| m.kind == MessageKind::SurveyReminder)
         .count();
     assert_eq!(reminders, LEARNERS);
     let invitations = entity::survey_invitations::Entity::find()

@@ -179,7 +179,8 @@ async fn a_failing_write_shows_an_error_page_and_changes_nothing(app: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        user.role, "viewer",
+        user.role,
+        Role::Viewer,
         "the role change was rolled back with the failed ledger write"
     );
 }

@@ -14,6 +14,7 @@ use tsp_ledger::services::surveys as svc;
 
 use crate::fixtures;
 use crate::support::TestApp;
+use tsp_ledger::domain::survey::ResponseSource;
 
 const ROSTER: &str = "class_ref,learner_name,learner_email,attended
 C-S,Ada Lovelace,Ada@Example.com,true
@@ -283,7 +284,7 @@ async fn a_learner_answers_once_through_the_link(app: TestApp) {
         r.comment.as_deref(),
         Some("Loved the labs, thanks Ada's trainer")
     );
-    assert_eq!(r.source, "web");
+    assert_eq!(r.source, ResponseSource::Web);
     assert_eq!(r.submitted_on, chrono::Utc::now().date_naive());
     let invitation = survey_invitations::Entity::find()
         .filter(survey_invitations::Column::EnrollmentId.eq(ada.id))
@@ -534,7 +535,7 @@ C-S,edsger@example.com,2026-03-07,,,,,
         [r.q1, r.q2, r.q3, r.q4, r.q5],
         [Some(5), Some(4), None, Some(3), Some(5)]
     );
-    assert_eq!(r.source, "import");
+    assert_eq!(r.source, ResponseSource::Import);
     assert_eq!(r.invitation_id, None);
     assert_eq!(r.submitted_on, fixtures::date("2026-03-06"));
     // A response with every question blank is still a response.

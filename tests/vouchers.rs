@@ -3,9 +3,10 @@
 use axum::http::StatusCode;
 use entity::{exam_vouchers, ledger_entries};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use tsp_ledger::domain::catalog::Level;
 use tsp_ledger::domain::role::Role;
 use tsp_ledger::services::imports::{ImportFailure, Kind};
-use tsp_ledger::services::vouchers::{self as svc, Level};
+use tsp_ledger::services::vouchers as svc;
 
 use crate::fixtures;
 use crate::support::TestApp;
@@ -104,7 +105,7 @@ async fn the_voucher_form_creates_and_edits_with_field_errors(app: TestApp) {
         (
             v.purchased_on.to_string().as_str(),
             v.exam_code.as_str(),
-            v.level.as_str(),
+            v.level.id(),
             v.quantity,
             v.order_ref.as_str()
         ),
@@ -163,7 +164,7 @@ async fn the_voucher_form_creates_and_edits_with_field_errors(app: TestApp) {
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let v = &all(&app).await[0];
-    assert_eq!((v.level.as_str(), v.quantity), ("fundamentals", 30));
+    assert_eq!((v.level.id(), v.quantity), ("fundamentals", 30));
     // Saving the same values again changes nothing and records nothing.
     let before = ledger_count(&app).await;
     let same = client
@@ -308,7 +309,7 @@ async fn a_vouchers_file_with_a_bad_row_writes_nothing(app: TestApp) {
         "{lines:?}"
     );
     assert!(
-        lines[1].starts_with("line 4: level: must be fundamentals or advanced"),
+        lines[1].starts_with("line 4: level: must be one of fundamentals, advanced"),
         "{lines:?}"
     );
     assert!(

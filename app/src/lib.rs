@@ -4,7 +4,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
-pub mod domain;
+pub use tsp_domain as domain;
 pub mod ledger;
 pub mod mail;
 pub mod metrics;

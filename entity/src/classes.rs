@@ -13,10 +13,8 @@ pub struct Model {
     pub trainer_id: i64,
     pub start_date: Date,
     pub end_date: Date,
-    /// `in_person`, `virtual` or `recorded`.
-    pub modality: String,
-    /// `scheduled`, `delivered`, `confirmed` or `cancelled`.
-    pub status: String,
+    pub modality: tsp_domain::delivery::Modality,
+    pub status: tsp_domain::delivery::ClassStatus,
     pub location: Option<String>,
     pub external_survey_url: Option<String>,
     pub confirmed_at: Option<DateTimeUtc>,

@@ -13,9 +13,8 @@ pub struct Model {
     pub duration_days: i32,
     pub fundamentals: bool,
     /// A solution area id, or none.
-    pub solution_area: Option<String>,
-    /// `official` or `unofficial`.
-    pub content: String,
+    pub solution_area: Option<tsp_domain::catalog::SolutionArea>,
+    pub content: tsp_domain::catalog::Content,
     pub courseware_version: String,
     pub retired: bool,
     pub created_at: DateTimeUtc,

@@ -9,8 +9,7 @@ pub struct Model {
     pub purchased_on: Date,
     /// Upper-cased, e.g. `AZ-104`.
     pub exam_code: String,
-    /// `fundamentals` or `advanced`.
-    pub level: String,
+    pub level: tsp_domain::catalog::Level,
     pub quantity: i32,
     /// The purchase order; unique together with `exam_code`.
     pub order_ref: String,

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// What the message is: `survey_invitation`, `achievement_code`, …
-    pub kind: String,
+    pub kind: tsp_domain::outbox::MessageKind,
     pub to_address: String,
     pub subject: String,
     pub text_body: String,
@@ -15,8 +15,7 @@ pub struct Model {
     /// The RFC 5322 Message-ID, fixed when queued so a resend is recognisably the same.
     #[sea_orm(unique)]
     pub message_id: String,
-    /// `queued`, `sent` or `failed`.
-    pub status: String,
+    pub status: tsp_domain::outbox::OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// Set while a worker holds the message; a crashed worker's claim expires.

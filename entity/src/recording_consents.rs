@@ -10,10 +10,9 @@ pub struct Model {
     pub recording_id: i64,
     pub trainer_id: Option<i64>,
     pub enrollment_id: Option<i64>,
-    /// `requested`, `granted`, `declined` or `revoked`.
-    pub status: String,
+    pub status: tsp_domain::recording::ConsentStatus,
     /// How the last change was given: `email_link`, `in_app` or `paper`.
-    pub method: Option<String>,
+    pub method: Option<tsp_domain::recording::ConsentMethod>,
     /// For paper consent: where the signed paper is kept.
     pub note: Option<String>,
     /// SHA-256 of the learner's consent-page token; NULL cancels the link.

@@ -16,8 +16,7 @@ pub struct Model {
     pub courseware_version: String,
     /// URL or storage path.
     pub location: String,
-    /// `draft`, `published` or `withdrawn`.
-    pub status: String,
+    pub status: tsp_domain::recording::RecordingStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

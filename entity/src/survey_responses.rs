@@ -18,8 +18,7 @@ pub struct Model {
     pub q5: Option<i16>,
     pub comment: Option<String>,
     pub submitted_on: Date,
-    /// `web` or `import`.
-    pub source: String,
+    pub source: tsp_domain::survey::ResponseSource,
     pub created_at: DateTimeUtc,
 }
 

@@ -8,12 +8,10 @@ pub struct Model {
     pub id: i64,
     pub recording_id: i64,
     pub reference: String,
-    /// `outdated`, `misaligned`, `not_representative` or `other`.
-    pub reason: String,
+    pub reason: tsp_domain::recording::TakedownReason,
     pub received_on: Date,
     pub due_on: Date,
-    /// `open`, `completed` or `disputed`.
-    pub status: String,
+    pub status: tsp_domain::recording::TakedownStatus,
     pub completed_on: Option<Date>,
     pub notes: Option<String>,
     pub created_at: DateTimeUtc,

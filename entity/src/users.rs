@@ -10,7 +10,7 @@ pub struct Model {
     pub email: String,
     pub name: String,
     /// One of `admin`, `coordinator`, `trainer`, `viewer`.
-    pub role: String,
+    pub role: tsp_domain::role::Role,
     pub password_hash: String,
     pub active: bool,
     pub created_at: DateTimeUtc,

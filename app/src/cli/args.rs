@@ -171,25 +171,3 @@ pub enum ExportKind {
     Roster,
     KpiLines,
 }
-
-/// The app's own vocabularies as command-line values: `--help` lists every id, and a
-/// wrong one is refused naming them, from the one list each enum keeps.
-macro_rules! cli_values {
-    ($($name:ty => $all:expr),+ $(,)?) => {$(
-        impl clap::ValueEnum for $name {
-            fn value_variants<'a>() -> &'a [Self] {
-                $all
-            }
-            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-                Some(clap::builder::PossibleValue::new(self.id()))
-            }
-        }
-    )+};
-}
-cli_values!(
-    Kind => &Kind::ALL,
-    Role => &Role::ALL,
-    Figure => &Figure::ALL,
-    SolutionArea => &SolutionArea::ALL,
-    ClassStatus => ClassStatus::ALL,
-);

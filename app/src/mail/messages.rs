@@ -1,13 +1,14 @@
 //! Every e-mail the app sends: one struct each, rendered from
 //! `templates/emails/<name>.txt` (plain text, not escaped) and `.html` (escaped).
 use super::Message;
+use crate::domain::outbox::MessageKind;
 
 /// Declares an e-mail: its fields, kind, subject and the two template files (which see
 /// the message as `m`); `personal_link = true` when its body carries a personal link.
 macro_rules! message {
     (
         $(#[$doc:meta])*
-        $name:ident, $module:ident, kind = $kind:literal, $(personal_link = $personal:literal,)?
+        $name:ident, $module:ident, kind = $kind:ident, $(personal_link = $personal:literal,)?
         text = $text:literal, html = $html:literal,
         subject = |$s:ident| $subject:expr,
         { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }
@@ -35,7 +36,7 @@ macro_rules! message {
         }
 
         impl Message for $name {
-            const KIND: &'static str = $kind;
+            const KIND: $crate::domain::outbox::MessageKind = $crate::domain::outbox::MessageKind::$kind;
             $(const PERSONAL_LINK: bool = $personal;)?
 
             fn subject(&self) -> String {
@@ -56,7 +57,7 @@ pub(crate) use message;
 message!(
     /// Asks a class's MCT to confirm the delivery they taught (sign-in required).
     DeliveryConfirmationRequest, delivery_confirmation,
-    kind = "delivery_confirmation",
+    kind = DeliveryConfirmation,
     text = "emails/delivery_confirmation.txt",
     html = "emails/delivery_confirmation.html",
     subject = |m| format!("Please confirm your delivery of {} ({})", m.course_code, m.class_ref),
@@ -75,7 +76,7 @@ message!(
     /// A password reset link for a staff account: asked for on the sign-in page or sent
     /// by an administrator.
     PasswordReset, password_reset,
-    kind = "password_reset",
+    kind = PasswordReset,
     personal_link = true,
     text = "emails/password_reset.txt",
     html = "emails/password_reset.html",
@@ -94,7 +95,7 @@ message!(
     /// Asks a learner of a recorded class for their consent, with a link to their own
     /// consent page (grant, decline, later revoke).
     RecordingConsentRequest, recording_consent_request,
-    kind = "recording_consent",
+    kind = RecordingConsent,
     personal_link = true,
     text = "emails/recording_consent.txt",
     html = "emails/recording_consent.html",
@@ -114,7 +115,7 @@ message!(
 message!(
     /// Gives a learner their achievement code, with a link to their own code page.
     AchievementCodeEmail, achievement_code_email,
-    kind = "achievement_code",
+    kind = AchievementCode,
     personal_link = true,
     text = "emails/achievement_code.txt",
     html = "emails/achievement_code.html",
@@ -133,7 +134,7 @@ message!(
 message!(
     /// Tells a coordinator which takedowns are past their due date (rule 6), once a day.
     TakedownOverdueNotice, takedown_overdue_notice,
-    kind = "takedown_overdue",
+    kind = TakedownOverdue,
     text = "emails/takedown_overdue.txt",
     html = "emails/takedown_overdue.html",
     subject = |m| format!(
@@ -150,22 +151,20 @@ message!(
     }
 );
 
-/// Whether a queued message of `kind` carries a personal link: every message type is
-/// asked, and each says so itself (`personal_link = true` in its declaration).
-pub fn carries_personal_link(kind: &str) -> bool {
+/// Whether a queued message of `kind` carries a personal link: each message type says
+/// so itself (`personal_link = true` in its declaration), and the match names every kind,
+/// so a new kind does not compile until its message type is named here.
+pub fn carries_personal_link(kind: MessageKind) -> bool {
     use super::survey_messages::{SurveyInvitation, SurveyReminder};
-    macro_rules! any_message {
-        ($($message:ty),+) => { false $(|| (kind == <$message>::KIND && <$message>::PERSONAL_LINK))+ };
+    match kind {
+        MessageKind::DeliveryConfirmation => DeliveryConfirmationRequest::PERSONAL_LINK,
+        MessageKind::PasswordReset => PasswordReset::PERSONAL_LINK,
+        MessageKind::RecordingConsent => RecordingConsentRequest::PERSONAL_LINK,
+        MessageKind::AchievementCode => AchievementCodeEmail::PERSONAL_LINK,
+        MessageKind::TakedownOverdue => TakedownOverdueNotice::PERSONAL_LINK,
+        MessageKind::SurveyInvitation => SurveyInvitation::PERSONAL_LINK,
+        MessageKind::SurveyReminder => SurveyReminder::PERSONAL_LINK,
     }
-    any_message!(
-        DeliveryConfirmationRequest,
-        PasswordReset,
-        RecordingConsentRequest,
-        AchievementCodeEmail,
-        TakedownOverdueNotice,
-        SurveyInvitation,
-        SurveyReminder
-    )
 }
 
 #[cfg(test)]
@@ -183,7 +182,7 @@ mod tests {
             link: "https://ledger.example/classes/1".into(),
         };
         let email = m.to("zoe@example.com", Some("class:1".into())).unwrap();
-        assert_eq!(email.kind, "delivery_confirmation");
+        assert_eq!(email.kind, MessageKind::DeliveryConfirmation);
         assert_eq!(
             email.subject,
             "Please confirm your delivery of AZ-104 (C-1)"
@@ -212,7 +211,7 @@ mod tests {
             by_admin: false,
         };
         let email = m.to("zoe@example.com", Some("user:1".into())).unwrap();
-        assert_eq!(email.kind, "password_reset");
+        assert_eq!(email.kind, MessageKind::PasswordReset);
         assert!(carries_personal_link(email.kind));
         assert!(
             email

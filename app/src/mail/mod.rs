@@ -10,11 +10,7 @@ use entity::outbox_messages;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 
 use crate::clock;
-
-/// Outbox statuses.
-pub const QUEUED: &str = "queued";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+use crate::domain::outbox::{MessageKind, OutboxStatus};
 
 /// What a sent message's body becomes when it carried a personal link.
 pub const REMOVED_BODY: &str = "(sent; removed because it carried the learner's personal link)";
@@ -26,7 +22,7 @@ pub const ERASED_BODY: &str = "(sent; removed because the learner was erased)";
 /// A message ready to queue: what it is, to whom, and both rendered parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -37,7 +33,7 @@ pub struct Email {
 
 /// One kind of e-mail: its subject and its two askama parts (see `messages`).
 pub trait Message {
-    const KIND: &'static str;
+    const KIND: MessageKind;
     /// Its body carries a personal link (a learner's, or a password reset: a token that
     /// is otherwise stored only as a hash): once sent, the worker empties the stored
     /// body, keeping the token out of the database (see `messages::carries_personal_link`).
@@ -76,13 +72,13 @@ pub async fn enqueue_at(
 ) -> Result<outbox_messages::Model, DbErr> {
     let now = clock::now();
     outbox_messages::ActiveModel {
-        kind: Set(email.kind.to_string()),
+        kind: Set(email.kind),
         to_address: Set(email.to),
         subject: Set(email.subject),
         text_body: Set(email.text),
         html_body: Set(email.html),
         message_id: Set(message_id()),
-        status: Set(QUEUED.to_string()),
+        status: Set(OutboxStatus::Queued),
         attempts: Set(0),
         next_attempt_at: Set(due),
         lease_until: Set(None),
@@ -119,7 +115,7 @@ pub struct Depth {
 /// index, so a scrape costs the same however many messages were sent before.
 pub async fn depth(db: &impl ConnectionTrait) -> Result<Depth, DbErr> {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let count = |status: &'static str, retried_only: bool| {
+    let count = |status: OutboxStatus, retried_only: bool| {
         let mut q =
             outbox_messages::Entity::find().filter(outbox_messages::Column::Status.eq(status));
         if retried_only {
@@ -128,8 +124,8 @@ pub async fn depth(db: &impl ConnectionTrait) -> Result<Depth, DbErr> {
         q.count(db)
     };
     Ok(Depth {
-        queued: count(QUEUED, false).await?,
-        retrying: count(QUEUED, true).await?,
-        failed: count(FAILED, false).await?,
+        queued: count(OutboxStatus::Queued, false).await?,
+        retrying: count(OutboxStatus::Queued, true).await?,
+        failed: count(OutboxStatus::Failed, false).await?,
     })
 }

@@ -5,7 +5,7 @@ use super::messages::message;
 message!(
     /// Invites a learner to the class survey: the token link, or the class's MTM link.
     SurveyInvitation, survey_invitation,
-    kind = "survey_invitation",
+    kind = SurveyInvitation,
     personal_link = true,
     text = "emails/survey_invitation.txt",
     html = "emails/survey_invitation.html",
@@ -26,7 +26,7 @@ message!(
 message!(
     /// Reminds a learner who has not answered yet (same link kind as the invitation).
     SurveyReminder, survey_reminder,
-    kind = "survey_reminder",
+    kind = SurveyReminder,
     personal_link = true,
     text = "emails/survey_reminder.txt",
     html = "emails/survey_reminder.html",
@@ -56,7 +56,10 @@ mod tests {
             valid_until: "2026-05-01".into(),
         };
         let email = m.to("zoe@example.com", None).unwrap();
-        assert_eq!(email.kind, "survey_invitation");
+        assert_eq!(
+            email.kind,
+            crate::domain::outbox::MessageKind::SurveyInvitation
+        );
         assert!(email.text.contains("https://ledger.example/survey/abc"));
         assert!(email.text.contains("Zoë <O'Brien>"));
         assert!(
@@ -74,7 +77,10 @@ mod tests {
             valid_until: m.valid_until,
         };
         let email = r.to("zoe@example.com", None).unwrap();
-        assert_eq!(email.kind, "survey_reminder");
+        assert_eq!(
+            email.kind,
+            crate::domain::outbox::MessageKind::SurveyReminder
+        );
         assert!(email.text.contains("https://mtm.example/s/1"));
         assert!(email.text.contains("Metrics that Matter"));
     }

@@ -14,11 +14,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::REMOVED_BODY;
 use super::transport::{SendError, Transport};
-use super::{FAILED, QUEUED, REMOVED_BODY, SENT};
 use crate::clock;
 use crate::config::MailConfig;
 use crate::db::{begin_write, is_postgres, statement};
+use crate::domain::outbox::OutboxStatus;
 use crate::ledger::{Actor, Entry, Recorder};
 
 /// What one pass did.
@@ -106,7 +107,7 @@ impl Worker {
         );
         let values = vec![
             lease.into(),
-            QUEUED.into(),
+            OutboxStatus::Queued.into(),
             now.into(),
             now.into(),
             (self.config.batch_size as i64).into(),
@@ -164,10 +165,10 @@ impl Worker {
             let entry = match result {
                 Ok(()) => {
                     report.sent += 1;
-                    update.status = Set(SENT.to_string());
+                    update.status = Set(OutboxStatus::Sent);
                     update.sent_at = Set(Some(now));
                     update.last_error = Set(None);
-                    if super::messages::carries_personal_link(&message.kind) {
+                    if super::messages::carries_personal_link(message.kind) {
                         update.text_body = Set(REMOVED_BODY.to_string());
                         update.html_body = Set(REMOVED_BODY.to_string());
                         emptied = true;
@@ -180,7 +181,7 @@ impl Worker {
                 Err(error) if error.permanent || attempts >= self.config.max_attempts => {
                     report.failed += 1;
                     let error = error.message;
-                    update.status = Set(FAILED.to_string());
+                    update.status = Set(OutboxStatus::Failed);
                     update.last_error = Set(Some(error.clone()));
                     Some(Entry::new("outbox_message", message.id, "failed").changes(
                         json!({"kind": message.kind, "attempts": attempts, "error": error}),

@@ -47,7 +47,7 @@ async fn insert(
     Ok(users::ActiveModel {
         email: Set(account.email.as_str().to_string()),
         name: Set(account.name.clone()),
-        role: Set(account.role.id().to_string()),
+        role: Set(account.role),
         password_hash: Set(password_hash),
         active: Set(true),
         created_at: Set(now),
@@ -125,11 +125,11 @@ async fn ensure_another_admin(
     tx: &impl ConnectionTrait,
     target: &users::Model,
 ) -> Result<(), ServiceError> {
-    if target.role != Role::Admin.id() || !target.active {
+    if target.role != Role::Admin || !target.active {
         return Ok(());
     }
     let admins = users::Entity::find()
-        .filter(users::Column::Role.eq(Role::Admin.id()))
+        .filter(users::Column::Role.eq(Role::Admin))
         .filter(users::Column::Active.eq(true))
         .count(tx)
         .await?;
@@ -181,9 +181,9 @@ pub async fn change_role(
     role: Role,
 ) -> Result<users::Model, ServiceError> {
     update_user(db, actor, user_id, "change_role", |u| {
-        (u.role != role.id()).then(|| users::ActiveModel {
+        (u.role != role).then(|| users::ActiveModel {
             id: Set(u.id),
-            role: Set(role.id().to_string()),
+            role: Set(role),
             ..Default::default()
         })
     })

@@ -159,22 +159,14 @@ impl ClassFields {
             mct_id: trainer.mct_id.clone(),
             start_date: c.start_date.to_string(),
             end_date: c.end_date.to_string(),
-            modality: c.modality.clone(),
-            status: c.status.clone(),
+            modality: c.modality.to_string(),
+            status: c.status.to_string(),
             location: c.location.clone().unwrap_or_default(),
             external_survey_url: c.external_survey_url.clone().unwrap_or_default(),
             recording_id: c.recording_id.map(|r| r.to_string()).unwrap_or_default(),
             reason: String::new(),
         }
     }
-}
-
-pub fn status(c: &classes::Model) -> ClassStatus {
-    c.status.parse().unwrap_or(ClassStatus::Scheduled)
-}
-
-pub fn modality(c: &classes::Model) -> Modality {
-    c.modality.parse().unwrap_or(Modality::InPerson)
 }
 
 fn snapshot(c: &classes::Model, course: &courses::Model, trainer: &trainers::Model) -> Value {
@@ -315,7 +307,7 @@ pub(crate) async fn write(
             format!("{} is already used by another class", input.class_ref),
         ));
     }
-    let old_status = existing.as_ref().map(status);
+    let old_status = existing.as_ref().map(|c| c.status);
     let new_status = match (old_status, input.status) {
         (None, None) => ClassStatus::Scheduled,
         (None, Some(s)) => s,
@@ -347,7 +339,7 @@ pub(crate) async fn write(
     let moves = existing.as_ref().is_none_or(|old| {
         old.start_date != input.start_date
             || old.end_date != input.end_date
-            || old.status != new_status.id()
+            || old.status != new_status
     });
     let today = clock::now().date_naive();
     if moves {
@@ -377,7 +369,7 @@ pub(crate) async fn write(
     }
     if new_status != ClassStatus::Cancelled {
         check_trainer_standing(
-            course_svc::content(&course),
+            course.content,
             &trainer.name,
             trainer.mct_valid_until,
             input.end_date,
@@ -405,7 +397,7 @@ pub(crate) async fn write(
         let kept = existing.as_ref().is_some_and(|old| {
             old.recording_id == Some(rid)
                 && old.course_id == course.id
-                && old.modality == input.modality.id()
+                && old.modality == input.modality
         });
         if !kept {
             super::recordings::check_class_recording(tx, rid, &course, input.modality).await?;
@@ -420,8 +412,8 @@ pub(crate) async fn write(
         active.trainer_id.set_ne(trainer.id);
         active.start_date.set_ne(input.start_date);
         active.end_date.set_ne(input.end_date);
-        active.modality.set_ne(input.modality.id().to_string());
-        active.status.set_ne(new_status.id().to_string());
+        active.modality.set_ne(input.modality);
+        active.status.set_ne(new_status);
         active.location.set_ne(location.clone());
         active.external_survey_url.set_ne(survey.clone());
         active.recording_id.set_ne(recording_id);
@@ -433,7 +425,7 @@ pub(crate) async fn write(
             if !active.is_changed() {
                 return Ok(Outcome::Unchanged(old));
             }
-            let old_status = status(&old);
+            let old_status = old.status;
             let reason = match via {
                 Via::Form { reason } => amendment_reason(old_status, reason)
                     .map_err(|m| ServiceError::field("reason", m))?,

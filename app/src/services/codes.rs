@@ -128,7 +128,7 @@ pub async fn issue(
     let class = class_svc::get(&tx, class_id).await?;
     check_started(
         OnceStarted::IssueCodes,
-        class_svc::status(&class),
+        class.status,
         class.start_date,
         today,
     )
@@ -251,7 +251,7 @@ pub struct IssuedCode {
 impl IssuedCode {
     /// Recorded deliveries never count toward a KPI figure (SPEC §3 rule 5).
     pub fn kpi_credit(&self) -> bool {
-        class_svc::modality(&self.class) != Modality::Recorded
+        self.class.modality != Modality::Recorded
     }
 }
 
@@ -494,7 +494,7 @@ pub(crate) async fn import_code_row(
     // of a class that took place.
     check_started(
         OnceStarted::IssueCodes,
-        class_svc::status(&class),
+        class.status,
         class.start_date,
         clock::now().date_naive(),
     )

@@ -102,8 +102,11 @@ impl CourseFields {
             title: course.title.clone(),
             duration_days: course.duration_days.to_string(),
             fundamentals: course.fundamentals.to_string(),
-            solution_area: course.solution_area.clone().unwrap_or_default(),
-            content: course.content.clone(),
+            solution_area: course
+                .solution_area
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            content: course.content.to_string(),
             courseware_version: course.courseware_version.clone(),
         }
     }
@@ -115,14 +118,6 @@ pub fn category(course: &courses::Model) -> DurationCategory {
         course.fundamentals,
         u32::try_from(course.duration_days).unwrap_or(0),
     )
-}
-
-pub fn content(course: &courses::Model) -> Content {
-    course.content.parse().unwrap_or(Content::Official)
-}
-
-pub fn area(course: &courses::Model) -> Option<SolutionArea> {
-    course.solution_area.as_deref().and_then(|a| a.parse().ok())
 }
 
 fn snapshot(c: &courses::Model) -> Value {
@@ -157,10 +152,8 @@ fn assign(active: &mut courses::ActiveModel, input: &CourseInput) {
     active.title.set_ne(input.title.clone());
     active.duration_days.set_ne(input.duration_days);
     active.fundamentals.set_ne(input.fundamentals);
-    active
-        .solution_area
-        .set_ne(input.solution_area.map(|a| a.id().to_string()));
-    active.content.set_ne(input.content.id().to_string());
+    active.solution_area.set_ne(input.solution_area);
+    active.content.set_ne(input.content);
     active
         .courseware_version
         .set_ne(input.courseware_version.clone());

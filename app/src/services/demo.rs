@@ -14,7 +14,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::ServiceError;
 use super::imports::{self, ImportFailure, Kind, Summary};
-use crate::domain::delivery::ClassStatus;
+use crate::domain::delivery::{ClassStatus, Modality};
 use crate::ledger::Actor;
 
 mod data;
@@ -187,7 +187,7 @@ struct Class {
     trainer: usize,
     start: NaiveDate,
     end: NaiveDate,
-    modality: &'static str,
+    modality: Modality,
     status: ClassStatus,
 }
 
@@ -295,11 +295,11 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 continue;
             }
             let modality = if rng.chance(0.12) {
-                "recorded"
+                Modality::Recorded
             } else if rng.chance(0.4) {
-                "in_person"
+                Modality::InPerson
             } else {
-                "virtual"
+                Modality::Virtual
             };
             let status = if rng.chance(0.03) {
                 ClassStatus::Cancelled
@@ -364,7 +364,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 TRAINERS[c.trainer].mct_id.to_string(),
                 c.start.to_string(),
                 c.end.to_string(),
-                c.modality.to_string(),
+                c.modality.id().to_string(),
                 c.status.id().to_string(),
             ]
         })
@@ -400,7 +400,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
             continue;
         }
         let c = &COURSES[class.course];
-        let size = if class.modality == "recorded" {
+        let size = if class.modality == Modality::Recorded {
             rng.range(6, 12)
         } else if c.fundamentals {
             rng.range(9, 16)

@@ -39,8 +39,9 @@ use crate::domain::erasure::{
     PLACEHOLDER_NAME, erasure_confirmed, erasure_reason, is_placeholder_email, placeholder_email,
     redact,
 };
+use crate::domain::outbox::OutboxStatus;
 use crate::ledger::{self, Actor, Entry, Recorder, TEXTS_ERASED, diff};
-use crate::mail::{ERASED_BODY, REMOVED_BODY, SENT};
+use crate::mail::{ERASED_BODY, REMOVED_BODY};
 use crate::scrub::{self, Checkpointed};
 
 /// One enrollment of the learner, with what erasure will do to it.
@@ -228,7 +229,7 @@ async fn gather(db: &impl ConnectionTrait, key: &Email) -> Result<Vec<Found>, Se
             .as_ref()
             .and_then(|r| by_class.get(r).copied())
             .unwrap_or(0);
-        if message.status == SENT {
+        if message.status == OutboxStatus::Sent {
             found[i].sent.push(message);
         } else {
             found[i].unsent.push(message);

@@ -9,67 +9,26 @@ use super::ServiceError;
 use super::kpi::{
     ELIGIBLE, answer_sum_sql, answers_sql, category, category_sql, exclusion_sql, rows,
 };
-use super::vouchers::{Level, points_text};
+use super::vouchers::points_text;
+use crate::domain::catalog::Level;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::kpi::{self, RulesProfile};
 
-/// Which figure's rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Figure {
-    /// Redeemed codes of KPI-eligible classes (courseware points).
-    Courseware,
-    /// Voucher purchases (exam points).
-    Exams,
-    /// Responses of KPI-eligible classes (averages and survey completion points).
-    Surveys,
-    /// Redeemed codes left out because their class earns no credit.
-    ExcludedCodes,
-    /// Responses left out because their class earns no credit.
-    ExcludedSurveys,
-}
-
-impl Figure {
-    pub const ALL: [Figure; 5] = [
-        Figure::Courseware,
-        Figure::Exams,
-        Figure::Surveys,
-        Figure::ExcludedCodes,
-        Figure::ExcludedSurveys,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Figure::Courseware => "courseware",
-            Figure::Exams => "exams",
-            Figure::Surveys => "surveys",
-            Figure::ExcludedCodes => "excluded-codes",
-            Figure::ExcludedSurveys => "excluded-surveys",
-        }
+tsp_domain::id_enum!(
+    /// Which figure's rows.
+    Figure {
+        /// Redeemed codes of KPI-eligible classes (courseware points).
+        Courseware = "courseware" / "Courseware points: redeemed codes",
+        /// Voucher purchases (exam points).
+        Exams = "exams" / "Exam points: voucher purchases",
+        /// Responses of KPI-eligible classes (averages and survey completion points).
+        Surveys = "surveys" / "Survey responses",
+        /// Redeemed codes left out because their class earns no credit.
+        ExcludedCodes = "excluded-codes" / "Redeemed codes left out",
+        /// Responses left out because their class earns no credit.
+        ExcludedSurveys = "excluded-surveys" / "Survey responses left out",
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Figure::Courseware => "Courseware points: redeemed codes",
-            Figure::Exams => "Exam points: voucher purchases",
-            Figure::Surveys => "Survey responses",
-            Figure::ExcludedCodes => "Redeemed codes left out",
-            Figure::ExcludedSurveys => "Survey responses left out",
-        }
-    }
-}
-
-impl std::str::FromStr for Figure {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Figure, String> {
-        Figure::ALL
-            .into_iter()
-            .find(|f| f.id() == s.trim())
-            .ok_or_else(|| {
-                let ids: Vec<_> = Figure::ALL.iter().map(|f| f.id()).collect();
-                format!("must be one of {}, not {s:?}", ids.join(", "))
-            })
-    }
-}
+);
 
 /// Which rows: a figure in the window of `as_of`, optionally one solution area's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::ServiceError;
 use crate::clock;
+use crate::domain::outbox::OutboxStatus;
 use crate::ledger::{Actor, Entry, Recorder};
-use crate::mail::{FAILED, QUEUED};
 
 /// Puts a failed message back in the queue (a coordinator's "retry").
 pub async fn retry(
@@ -19,7 +19,7 @@ pub async fn retry(
         .one(&tx)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if message.status != FAILED {
+    if message.status != OutboxStatus::Failed {
         return Err(ServiceError::Refused(format!(
             "message {id} is {}, not failed",
             message.status
@@ -27,11 +27,11 @@ pub async fn retry(
     }
     let now = clock::now();
     let updated = outbox_messages::Entity::update_many()
-        .col_expr(outbox_messages::Column::Status, QUEUED.into())
+        .col_expr(outbox_messages::Column::Status, OutboxStatus::Queued.into())
         .col_expr(outbox_messages::Column::Attempts, 0.into())
         .col_expr(outbox_messages::Column::NextAttemptAt, now.into())
         .filter(outbox_messages::Column::Id.eq(id))
-        .filter(outbox_messages::Column::Status.eq(FAILED))
+        .filter(outbox_messages::Column::Status.eq(OutboxStatus::Failed))
         .exec(&tx)
         .await?;
     if updated.rows_affected != 1 {
@@ -39,10 +39,9 @@ pub async fn retry(
             "message {id} changed meanwhile"
         )));
     }
-    tx.record(
-        Entry::new("outbox_message", id, "retry")
-            .changes(json!({"status": {"before": FAILED, "after": QUEUED}})),
-    )
+    tx.record(Entry::new("outbox_message", id, "retry").changes(
+        json!({"status": {"before": OutboxStatus::Failed, "after": OutboxStatus::Queued}}),
+    ))
     .await?;
     let message = outbox_messages::Entity::find_by_id(id)
         .one(&tx)

@@ -24,7 +24,7 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::domain::fields::{FieldErrors, parse_code, parse_optional_text, parse_text};
-use crate::domain::recording::{self as rules, ConsentStatus, RecordingStatus};
+use crate::domain::recording::{self as rules, RecordingStatus};
 use crate::domain::role::Caller;
 use crate::ledger::{Actor, Entry, Recorder, diff};
 
@@ -113,14 +113,6 @@ impl RecordingFields {
     }
 }
 
-pub fn status(r: &recordings::Model) -> RecordingStatus {
-    r.status.parse().unwrap_or(RecordingStatus::Draft)
-}
-
-pub fn consent_status(c: &recording_consents::Model) -> ConsentStatus {
-    c.status.parse().unwrap_or(ConsentStatus::Requested)
-}
-
 fn snapshot(
     r: &recordings::Model,
     course: &courses::Model,
@@ -175,13 +167,13 @@ async fn source_named(
     let class = class_svc::by_ref(tx, class_ref)
         .await?
         .ok_or_else(|| ServiceError::field("source_class_ref", format!("no class {class_ref}")))?;
-    if !class_svc::modality(&class).is_live() {
+    if !class.modality.is_live() {
         return Err(ServiceError::field(
             "source_class_ref",
             format!("{class_ref} is itself recorded: the source must be a live class"),
         ));
     }
-    if class_svc::status(&class) == ClassStatus::Cancelled {
+    if class.status == ClassStatus::Cancelled {
         return Err(ServiceError::field(
             "source_class_ref",
             format!("{class_ref} is cancelled: it was never delivered, so never recorded"),
@@ -222,7 +214,7 @@ pub async fn create(
             .clone()
             .unwrap_or_else(|| course.courseware_version.clone())),
         location: Set(input.location.clone()),
-        status: Set(RecordingStatus::Draft.id().to_string()),
+        status: Set(RecordingStatus::Draft),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -253,7 +245,7 @@ pub async fn update(
     let tx = begin_write(db).await?;
     let tx = Recorder::lock(tx, actor).await?;
     let old = get(&tx, id).await?;
-    let old_status = status(&old);
+    let old_status = old.status;
     if old_status == RecordingStatus::Withdrawn {
         return Err(ServiceError::Refused(format!(
             "{} is withdrawn: it can no longer be changed.",
@@ -344,9 +336,9 @@ async fn set_status(
     action: &'static str,
     reason: Option<String>,
 ) -> Result<recordings::Model, ServiceError> {
-    let from = recording.status.clone();
+    let from = recording.status;
     let mut active: recordings::ActiveModel = recording.into();
-    active.status = Set(to.id().to_string());
+    active.status = Set(to);
     active.updated_at = Set(clock::now());
     let recording = active.update(tx).await?;
     let mut entry = Entry::new("recording", recording.id, action)
@@ -408,9 +400,7 @@ pub async fn withdraw(
     let tx = begin_write(db).await?;
     let tx = Recorder::lock(tx, actor).await?;
     let recording = get(&tx, id).await?;
-    let to = status(&recording)
-        .withdraw()
-        .map_err(ServiceError::Refused)?;
+    let to = recording.status.withdraw().map_err(ServiceError::Refused)?;
     let recording = set_status(
         &tx,
         actor,
@@ -431,7 +421,7 @@ pub(crate) async fn withdraw_for_takedown(
     recording: recordings::Model,
     reference: &str,
 ) -> Result<recordings::Model, ServiceError> {
-    if status(&recording) == RecordingStatus::Withdrawn {
+    if recording.status == RecordingStatus::Withdrawn {
         return Ok(recording);
     }
     set_status(
@@ -451,7 +441,7 @@ pub async fn published_of_course(
     course_id: Option<i64>,
 ) -> Result<Vec<recordings::Model>, ServiceError> {
     let mut q = recordings::Entity::find()
-        .filter(recordings::Column::Status.eq(RecordingStatus::Published.id()));
+        .filter(recordings::Column::Status.eq(RecordingStatus::Published));
     if let Some(c) = course_id {
         q = q.filter(recordings::Column::CourseId.eq(c));
     }
@@ -487,7 +477,7 @@ pub async fn check_class_recording(
             ),
         ));
     }
-    rules::check_backs_new_class(&recording.title, status(&recording))
+    rules::check_backs_new_class(&recording.title, recording.status)
         .map_err(|m| ServiceError::field("recording_id", m))?;
     Ok(recording)
 }

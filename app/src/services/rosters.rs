@@ -167,7 +167,7 @@ async fn record(
 pub(crate) fn check_tick(class: &classes::Model) -> Result<(), ServiceError> {
     check_started(
         OnceStarted::TickAttendance,
-        class_svc::status(class),
+        class.status,
         class.start_date,
         clock::now().date_naive(),
     )
@@ -215,7 +215,7 @@ pub(crate) async fn insert_many(
 
 /// The reason to record for a roster change: required once the class is confirmed.
 fn roster_reason(class: &classes::Model, reason: &str) -> Result<Option<String>, ServiceError> {
-    amendment_reason(class_svc::status(class), reason).map_err(|m| ServiceError::field("reason", m))
+    amendment_reason(class.status, reason).map_err(|m| ServiceError::field("reason", m))
 }
 
 pub async fn add(

@@ -15,6 +15,7 @@ use crate::clock;
 use crate::config::SurveysConfig;
 use crate::db::begin_write;
 use crate::domain::erasure;
+use crate::domain::survey::ResponseSource;
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
 use crate::mail::{self, Message};
@@ -50,7 +51,7 @@ pub fn parse_answer(raw: &str) -> Result<Option<i16>, String> {
 
 /// Whether invitations may go out for a class in this status.
 pub fn may_send(class: &classes::Model) -> bool {
-    class_svc::status(class).took_place()
+    class.status.took_place()
 }
 
 /// The learner's link for `token` under the app's public URL `link_base` (what
@@ -428,7 +429,7 @@ pub async fn submit(
         q5: Set(q5),
         comment: Set(comment),
         submitted_on: Set(now.date_naive()),
-        source: Set("web".into()),
+        source: Set(ResponseSource::Web),
         created_at: Set(now),
         ..Default::default()
     }

@@ -73,10 +73,6 @@ impl TakedownFields {
     }
 }
 
-pub fn status(t: &takedowns::Model) -> TakedownStatus {
-    t.status.parse().unwrap_or(TakedownStatus::Open)
-}
-
 fn snapshot(t: &takedowns::Model) -> Value {
     json!({
         "recording_id": t.recording_id, "reference": t.reference, "reason": t.reason,
@@ -115,10 +111,10 @@ pub async fn record(
     let takedown = takedowns::ActiveModel {
         recording_id: Set(recording.id),
         reference: Set(input.reference.clone()),
-        reason: Set(input.reason.id().to_string()),
+        reason: Set(input.reason),
         received_on: Set(input.received_on),
         due_on: Set(input.due_on),
-        status: Set(TakedownStatus::Open.id().to_string()),
+        status: Set(TakedownStatus::Open),
         completed_on: Set(None),
         notes: Set(input.notes.clone()),
         created_at: Set(now),
@@ -162,13 +158,14 @@ pub async fn change_status(
         .one(&tx)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let to = status(&takedown)
+    let to = takedown
+        .status
         .apply(to)
         .map_err(|m| ServiceError::Refused(format!("{}: {m}.", takedown.reference)))?;
     let before = snapshot(&takedown);
     let before_notes = takedown.notes.clone();
     let mut active: takedowns::ActiveModel = takedown.into();
-    active.status = Set(to.id().to_string());
+    active.status = Set(to);
     if to == TakedownStatus::Completed {
         active.completed_on = Set(Some(today));
     }
@@ -208,7 +205,7 @@ pub async fn overdue(
     today: NaiveDate,
 ) -> Result<Vec<takedowns::Model>, ServiceError> {
     Ok(takedowns::Entity::find()
-        .filter(takedowns::Column::Status.eq(TakedownStatus::Open.id()))
+        .filter(takedowns::Column::Status.eq(TakedownStatus::Open))
         .filter(takedowns::Column::DueOn.lt(today))
         .order_by_asc(takedowns::Column::DueOn)
         .order_by_asc(takedowns::Column::Id)
@@ -249,7 +246,7 @@ pub async fn queue_overdue_notices(
     }
     let related = format!("takedowns:{today}");
     let coordinators = users::Entity::find()
-        .filter(users::Column::Role.eq(Role::Coordinator.id()))
+        .filter(users::Column::Role.eq(Role::Coordinator))
         .filter(users::Column::Active.eq(true))
         .order_by_asc(users::Column::Id)
         .all(&tx)

@@ -149,7 +149,7 @@ async fn check_link(
             format!("{} is deactivated", user.email),
         ));
     }
-    if user.role != Role::Trainer.id() {
+    if user.role != Role::Trainer {
         return Err(ServiceError::field(
             "user_id",
             format!("{} has role {}, not trainer", user.email, user.role),
@@ -325,7 +325,7 @@ pub async fn lapsed(
 /// Accounts with role trainer, for the link picker.
 pub async fn linkable_users(db: &impl ConnectionTrait) -> Result<Vec<users::Model>, ServiceError> {
     Ok(users::Entity::find()
-        .filter(users::Column::Role.eq(Role::Trainer.id()))
+        .filter(users::Column::Role.eq(Role::Trainer))
         .filter(users::Column::Active.eq(true))
         .order_by_asc(users::Column::Email)
         .all(db)

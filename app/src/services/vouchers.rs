@@ -3,9 +3,6 @@
 //!
 //! A purchase is one exam on one order: `(order_ref, exam_code)` is unique and is the
 //! import's key.
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 use entity::exam_vouchers;
 use sea_orm::{
@@ -18,6 +15,7 @@ use serde_json::{Value, json};
 use super::{Outcome, ServiceError};
 use crate::clock;
 use crate::db::begin_write;
+use crate::domain::catalog::Level;
 use crate::domain::fields::{FieldErrors, parse_code, parse_date, parse_text};
 use crate::ledger::{Actor, Entry, Recorder, diff};
 
@@ -26,68 +24,9 @@ pub const ENTITY: &str = "exam_voucher";
 
 pub const MAX_QUANTITY: i32 = 100_000;
 
-/// The exam's level, which decides its points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
-    Fundamentals,
-    Advanced,
-}
-
-impl Level {
-    pub const ALL: [Level; 2] = [Level::Fundamentals, Level::Advanced];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Level::Fundamentals => "fundamentals",
-            Level::Advanced => "advanced",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Level::Fundamentals => "Fundamentals",
-            Level::Advanced => "Advanced (role-based, specialty)",
-        }
-    }
-
-    /// Exam points per voucher unit, in half-points, as the designation's rules profile
-    /// weighs them (points are kept as integers).
-    pub fn half_points_per_unit(self) -> i64 {
-        self.half_points_under(&crate::domain::kpi::DESIGNATION_2025)
-    }
-
-    pub fn half_points_under(self, rules: &crate::domain::kpi::RulesProfile) -> i64 {
-        match self {
-            Level::Fundamentals => rules.exam_fundamentals_half_points,
-            Level::Advanced => rules.exam_advanced_half_points,
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl FromStr for Level {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Level, String> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.id() == s)
-            .ok_or_else(|| format!("must be fundamentals or advanced, not {s:?}"))
-    }
-}
-
-/// The level of a stored purchase (the column only ever holds the two ids).
-pub fn level(voucher: &exam_vouchers::Model) -> Level {
-    voucher.level.parse().unwrap_or(Level::Advanced)
-}
-
 /// Exam points of a stored purchase, in half-points.
 pub fn half_points(voucher: &exam_vouchers::Model) -> i64 {
-    i64::from(voucher.quantity) * level(voucher).half_points_per_unit()
+    i64::from(voucher.quantity) * voucher.level.half_points_per_unit()
 }
 
 /// Half-points as text: `50`, `12.5`.
@@ -154,7 +93,7 @@ impl VoucherFields {
         VoucherFields {
             purchased_on: v.purchased_on.to_string(),
             exam_code: v.exam_code.clone(),
-            level: v.level.clone(),
+            level: v.level.to_string(),
             quantity: v.quantity.to_string(),
             order_ref: v.order_ref.clone(),
         }
@@ -193,7 +132,7 @@ pub async fn by_key(
 fn assign(active: &mut exam_vouchers::ActiveModel, input: &VoucherInput) {
     active.purchased_on.set_ne(input.purchased_on);
     active.exam_code.set_ne(input.exam_code.clone());
-    active.level.set_ne(input.level.id().to_string());
+    active.level.set_ne(input.level);
     active.quantity.set_ne(input.quantity);
     active.order_ref.set_ne(input.order_ref.clone());
 }

@@ -7,7 +7,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::middleware::ClientAddr;
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 use crate::services::{ServiceError, accounts};
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -65,7 +65,7 @@ pub async fn change_password(
     match result {
         Ok(()) => Ok(redirect_with_flash(
             "/account",
-            "success",
+            FlashKind::Success,
             "Password changed. Your other sessions were signed out.",
             state.config.server.secure_cookies,
         )),

@@ -8,7 +8,7 @@ use entity::{ledger_entries, users};
 use sea_orm::EntityTrait;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 use crate::domain::account::{Email, check_new_password, parse_name};
 use crate::domain::role::Role;
 use crate::ledger::{self, Actor};
@@ -49,17 +49,13 @@ pub async fn users(
         .await?
         .into_iter()
         .map(|u: users::Model| UserRow {
-            role_label: u
-                .role
-                .parse::<Role>()
-                .map(|r| r.label())
-                .unwrap_or("Unknown"),
+            role_label: u.role.label(),
             is_me: u.id == admin.id,
             created: u.created_at.format("%Y-%m-%d").to_string(),
             id: u.id,
             email: u.email,
             name: u.name,
-            role: u.role,
+            role: u.role.to_string(),
             active: u.active,
         })
         .collect();
@@ -133,7 +129,7 @@ pub async fn create_user(
             Ok(user) => {
                 return Ok(redirect_with_flash(
                     "/admin/users",
-                    "success",
+                    FlashKind::Success,
                     format!("{} can now sign in as {}.", user.email, role.label()),
                     state.config.server.secure_cookies,
                 ));
@@ -172,13 +168,13 @@ fn outcome(
     match result {
         Ok(user) => Ok(redirect_with_flash(
             "/admin/users",
-            "success",
+            FlashKind::Success,
             done(&user),
             secure,
         )),
         Err(ServiceError::Refused(message)) => Ok(redirect_with_flash(
             "/admin/users",
-            "error",
+            FlashKind::Error,
             message,
             secure,
         )),
@@ -378,7 +374,7 @@ pub async fn write_checkpoint(
     let c = ledger::checkpoint::write(&state.db, &key).await?;
     Ok(redirect_with_flash(
         "/admin/ledger",
-        "success",
+        FlashKind::Success,
         format!(
             "Checkpoint of entry {} signed and stored. Download it and keep it outside this server.",
             c.entry_id

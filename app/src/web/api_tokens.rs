@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use entity::{api_tokens, users};
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash};
 use crate::ledger::Actor;
 use crate::services::{ServiceError, api_tokens as svc};
 use crate::state::AppState;
@@ -155,7 +155,7 @@ pub async fn revoke(
     match svc::revoke(&state.db, &Actor::User(admin.id), id).await {
         Ok(token) => Ok(redirect_with_flash(
             "/admin/tokens",
-            "success",
+            FlashKind::Success,
             format!(
                 "The token “{}” ({}…) is revoked: it no longer opens the API.",
                 token.name, token.prefix
@@ -164,7 +164,7 @@ pub async fn revoke(
         )),
         Err(ServiceError::Refused(message)) => Ok(redirect_with_flash(
             "/admin/tokens",
-            "error",
+            FlashKind::Error,
             message,
             secure,
         )),

@@ -7,7 +7,9 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::middleware::ClientAddr;
-use super::page::{FieldErrors, Page, PageContext, cookie, read_cookie, redirect_with_flash};
+use super::page::{
+    FieldErrors, FlashKind, Page, PageContext, cookie, read_cookie, redirect_with_flash,
+};
 use crate::auth::{oidc, session};
 use crate::domain::account::{Email, check_new_password, echo_email, parse_name};
 use crate::domain::redirect::safe_next;
@@ -257,7 +259,8 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     session::destroy(&state.db, &user.session_hash).await?;
     let secure = state.config.server.secure_cookies;
-    let mut response = redirect_with_flash("/login", "success", "You are signed out.", secure);
+    let mut response =
+        redirect_with_flash("/login", FlashKind::Success, "You are signed out.", secure);
     response.headers_mut().append(
         header::SET_COOKIE,
         cookie(session::COOKIE, "", Some(0), secure),
@@ -345,7 +348,7 @@ pub async fn setup(
                 let secure = state.config.server.secure_cookies;
                 let mut response = redirect_with_flash(
                     "/admin/users",
-                    "success",
+                    FlashKind::Success,
                     "Welcome! Your administrator account is ready. Add your colleagues here.",
                     secure,
                 );

@@ -8,11 +8,10 @@ use axum_extra::extract::Form;
 use entity::classes;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 use crate::clock;
 use crate::domain::delivery::Modality;
 use crate::ledger::Actor;
-use crate::services::classes as class_svc;
 use crate::services::{ServiceError, codes as svc};
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -74,7 +73,7 @@ pub async fn for_class(
     Ok(ClassCodes {
         class_id: class.id,
         may_edit,
-        no_kpi_credit: class_svc::modality(class) == Modality::Recorded,
+        no_kpi_credit: class.modality == Modality::Recorded,
         lines,
         waiting,
         pool: if may_edit {
@@ -98,13 +97,13 @@ pub async fn issue(
     match svc::issue(&state.db, &Actor::User(user.id), id, today, &base).await {
         Ok(0) => Ok(redirect_with_flash(
             &to,
-            "success",
+            FlashKind::Success,
             "Every attending learner already has a code: nothing to issue.",
             secure,
         )),
         Ok(n) => Ok(redirect_with_flash(
             &to,
-            "success",
+            FlashKind::Success,
             format!(
                 "{n} achievement code{} issued and e-mailed.",
                 if n == 1 { "" } else { "s" }
@@ -112,7 +111,7 @@ pub async fn issue(
             secure,
         )),
         Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash(&to, "error", message, secure))
+            Ok(redirect_with_flash(&to, FlashKind::Error, message, secure))
         }
         Err(e) => Err(e.into()),
     }
@@ -277,7 +276,7 @@ pub async fn redeem(
     {
         Ok(code) => Ok(redirect_with_flash(
             "/codes",
-            "success",
+            FlashKind::Success,
             format!(
                 "{} is recorded as redeemed on {}.",
                 code.code,
@@ -285,9 +284,12 @@ pub async fn redeem(
             ),
             secure,
         )),
-        Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash("/codes", "error", message, secure))
-        }
+        Err(ServiceError::Refused(message)) => Ok(redirect_with_flash(
+            "/codes",
+            FlashKind::Error,
+            message,
+            secure,
+        )),
         Err(ServiceError::Field { field, message }) => {
             let feedback = RedeemFeedback {
                 id,

@@ -7,8 +7,8 @@ use axum_extra::extract::Form;
 use entity::courses;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
-use crate::domain::catalog::SolutionArea;
+use super::page::{FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash};
+use crate::domain::catalog::{Content, SolutionArea};
 use crate::ledger::Actor;
 use crate::services::Outcome;
 use crate::services::courses::{self as svc, CourseFields};
@@ -36,8 +36,8 @@ impl CourseRow {
             title: c.title.clone(),
             days: c.duration_days,
             category: svc::category(c).label(),
-            area: svc::area(c).map_or("—", |a| a.label()),
-            official: c.content == "official",
+            area: c.solution_area.map_or("—", |a| a.label()),
+            official: c.content == Content::Official,
             version: c.courseware_version.clone(),
             retired: c.retired,
         }
@@ -156,7 +156,7 @@ pub async fn create(
                 let to = format!("/courses/{}", course.id);
                 return Ok(redirect_with_flash(
                     &to,
-                    "success",
+                    FlashKind::Success,
                     format!("{} added to the Title Plan.", course.course_code),
                     state.config.server.secure_cookies,
                 ));
@@ -209,7 +209,7 @@ pub async fn update(
                 };
                 return Ok(redirect_with_flash(
                     &format!("/courses/{id}"),
-                    "success",
+                    FlashKind::Success,
                     text,
                     state.config.server.secure_cookies,
                 ));
@@ -249,7 +249,7 @@ pub async fn retire(
     };
     Ok(redirect_with_flash(
         &format!("/courses/{id}"),
-        "success",
+        FlashKind::Success,
         text,
         state.config.server.secure_cookies,
     ))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash};
 use crate::ledger::Actor;
 use crate::services::erasure::{self as svc, Found};
 use crate::state::AppState;
@@ -136,7 +136,7 @@ pub async fn erase(
         // The flash names no e-mail: it travels in a cookie.
         Ok(done) => Ok(redirect_with_flash(
             "/admin/erasure",
-            "success",
+            FlashKind::Success,
             done.summary(),
             state.config.server.secure_cookies,
         )),

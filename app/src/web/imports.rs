@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::page::{Page, PageContext, redirect_with_flash};
+use super::page::{FlashKind, Page, PageContext, redirect_with_flash};
 use super::upload;
 use crate::domain::role::Role;
 use crate::ledger::Actor;
@@ -165,7 +165,7 @@ pub async fn upload(
     match result {
         Ok(summary) => Ok(redirect_with_flash(
             &format!("/imports?kind={}", kind.id()),
-            "success",
+            FlashKind::Success,
             format!("{} imported: {summary}.", kind.label()),
             state.config.server.secure_cookies,
         )),

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::page::{BrowserNonce, FLASH_COOKIE, Flash, PageContext, cookie, read_cookie};
 use crate::auth::{csrf, random_token, session};
-use crate::domain::role::Role;
 use crate::state::AppState;
 use crate::web::error::{AppError, ErrorMarker};
 use crate::web::extract::CurrentUser;
@@ -90,19 +89,16 @@ pub async fn browser_state(
     let mut clear_session_cookie = false;
     if let Some(value) = session_cookie {
         match session::load(&state.db, &state.sessions, &value).await {
-            Ok(Some((s, user))) => match user.role.parse::<Role>() {
-                Ok(role) => {
-                    req.extensions_mut().insert(CurrentUser {
-                        id: user.id,
-                        email: user.email,
-                        name: user.name,
-                        role,
-                        csrf: s.csrf_token,
-                        session_hash: s.id_hash,
-                    });
-                }
-                Err(_) => clear_session_cookie = true,
-            },
+            Ok(Some((s, user))) => {
+                req.extensions_mut().insert(CurrentUser {
+                    id: user.id,
+                    email: user.email,
+                    name: user.name,
+                    role: user.role,
+                    csrf: s.csrf_token,
+                    session_hash: s.id_hash,
+                });
+            }
             Ok(None) => clear_session_cookie = true,
             Err(e) => {
                 let error = AppError::from(e);

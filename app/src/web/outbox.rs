@@ -6,9 +6,9 @@ use entity::outbox_messages;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
-use super::page::{Page, PageContext, redirect_with_flash};
+use super::page::{FlashKind, Page, PageContext, redirect_with_flash};
+use crate::domain::outbox::{MessageKind, OutboxStatus};
 use crate::ledger::Actor;
-use crate::mail::{FAILED, QUEUED, SENT};
 use crate::services::ServiceError;
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -16,10 +16,10 @@ use crate::web::extract::{EditorUser, ReaderUser};
 
 pub struct MessageRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: MessageKind,
     pub to: String,
     pub subject: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub when: String,
     pub error: String,
@@ -31,7 +31,7 @@ pub struct MessageRow {
 struct OutboxPage {
     page: Page,
     status: String,
-    counts: Vec<(&'static str, u64)>,
+    counts: Vec<(OutboxStatus, u64)>,
     rows: Vec<MessageRow>,
     older: Option<i64>,
     may_edit: bool,
@@ -53,7 +53,7 @@ pub async fn list(
     Query(q): Query<OutboxQuery>,
 ) -> Result<Response, AppError> {
     let mut counts = Vec::new();
-    for status in [QUEUED, SENT, FAILED] {
+    for status in OutboxStatus::ALL {
         let n = outbox_messages::Entity::find()
             .filter(outbox_messages::Column::Status.eq(status))
             .count(&state.db)
@@ -61,8 +61,8 @@ pub async fn list(
         counts.push((status, n));
     }
     let mut query = outbox_messages::Entity::find().order_by_desc(outbox_messages::Column::Id);
-    if [QUEUED, SENT, FAILED].contains(&q.status.as_str()) {
-        query = query.filter(outbox_messages::Column::Status.eq(q.status.as_str()));
+    if let Ok(status) = q.status.parse::<OutboxStatus>() {
+        query = query.filter(outbox_messages::Column::Status.eq(status));
     }
     if let Some(before) = q.before {
         query = query.filter(outbox_messages::Column::Id.lt(before));
@@ -76,7 +76,7 @@ pub async fn list(
         .map(|m| MessageRow {
             when: m
                 .sent_at
-                .unwrap_or(if m.status == QUEUED {
+                .unwrap_or(if m.status == OutboxStatus::Queued {
                     m.next_attempt_at
                 } else {
                     m.created_at
@@ -113,13 +113,16 @@ pub async fn retry(
     match crate::services::outbox::retry(&state.db, &Actor::User(user.id), id).await {
         Ok(m) => Ok(redirect_with_flash(
             "/outbox?status=failed",
-            "success",
+            FlashKind::Success,
             format!("Message {} to {} is queued again.", m.id, m.to_address),
             secure,
         )),
-        Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash("/outbox", "error", message, secure))
-        }
+        Err(ServiceError::Refused(message)) => Ok(redirect_with_flash(
+            "/outbox",
+            FlashKind::Error,
+            message,
+            secure,
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -11,10 +11,27 @@ use crate::web::extract::CurrentUser;
 
 pub const FLASH_COOKIE: &str = "tsp_flash";
 
+tsp_domain::id_enum!(
+    /// What a flash message reports; its id is also the CSS modifier.
+    FlashKind {
+        Success = "success" / "Done",
+        Error = "error" / "Not done",
+    }
+);
+
+impl FlashKind {
+    /// An error interrupts (`alert`); a success is announced politely (`status`).
+    pub fn aria_role(self) -> &'static str {
+        match self {
+            FlashKind::Success => "status",
+            FlashKind::Error => "alert",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Flash {
-    /// `success` or `error`: also the CSS modifier.
-    pub kind: &'static str,
+    pub kind: FlashKind,
     pub text: String,
 }
 
@@ -25,11 +42,7 @@ impl Flash {
 
     pub fn decode(raw: &str) -> Option<Flash> {
         let (kind, text) = raw.split_once('.')?;
-        let kind = match kind {
-            "success" => "success",
-            "error" => "error",
-            _ => return None,
-        };
+        let kind = kind.parse().ok()?;
         let text = String::from_utf8(hex::decode(text).ok()?).ok()?;
         Some(Flash { kind, text })
     }
@@ -227,7 +240,7 @@ pub fn read_cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option
 /// 303 to `to` with a message shown on the next page.
 pub fn redirect_with_flash(
     to: &str,
-    kind: &'static str,
+    kind: FlashKind,
     text: impl Into<String>,
     secure: bool,
 ) -> Response {
@@ -300,13 +313,13 @@ mod tests {
     #[test]
     fn flash_messages_survive_the_cookie_round_trip() {
         let f = Flash {
-            kind: "success",
+            kind: FlashKind::Success,
             text: "Zoë, O'Brien; added".into(),
         };
         let back = Flash::decode(&f.encode()).unwrap();
         assert_eq!(
             (back.kind, back.text.as_str()),
-            ("success", "Zoë, O'Brien; added")
+            (FlashKind::Success, "Zoë, O'Brien; added")
         );
         assert!(Flash::decode("evil.zz").is_none());
         assert!(Flash::decode("script.41").is_none());

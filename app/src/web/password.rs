@@ -9,7 +9,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::middleware::ClientAddr;
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 use crate::domain::account::Email;
 use crate::services::{ServiceError, password_resets as svc};
 use crate::state::AppState;
@@ -130,7 +130,7 @@ pub async fn reset(
             tracing::info!(user_id = user.id, "password reset with an e-mailed link");
             Ok(redirect_with_flash(
                 "/login",
-                "success",
+                FlashKind::Success,
                 "Your password was changed and every session signed out. Sign in with the new password.",
                 state.config.server.secure_cookies,
             ))

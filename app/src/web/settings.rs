@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 use crate::ledger::Actor;
 use crate::services::Outcome;
 use crate::services::settings::{self as svc, SettingsFields};
@@ -82,7 +82,7 @@ pub async fn update(
             };
             Ok(redirect_with_flash(
                 "/admin/settings",
-                "success",
+                FlashKind::Success,
                 text,
                 state.config.server.secure_cookies,
             ))

@@ -10,7 +10,7 @@ use axum_extra::extract::Form;
 use entity::classes;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 use crate::ledger::Actor;
 use crate::services::ServiceError;
 use crate::services::surveys::{
@@ -107,10 +107,10 @@ pub async fn send(
             } else {
                 format!("{n} invitations queued")
             };
-            Ok(redirect_with_flash(&to, "success", text, secure))
+            Ok(redirect_with_flash(&to, FlashKind::Success, text, secure))
         }
         Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash(&to, "error", message, secure))
+            Ok(redirect_with_flash(&to, FlashKind::Error, message, secure))
         }
         Err(e) => Err(e.into()),
     }

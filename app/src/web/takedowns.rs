@@ -17,7 +17,7 @@ use crate::services::takedowns::{self as svc, TakedownFields};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::EditorUser;
-use crate::web::page::{PageContext, field_errors, redirect_with_flash};
+use crate::web::page::{FlashKind, PageContext, field_errors, redirect_with_flash};
 
 /// `POST /recordings/{id}/takedowns`: records Microsoft's content-review outcome.
 pub async fn record(
@@ -110,7 +110,12 @@ pub async fn change_status(
                     format!("Takedown {} is open again.", changed.takedown.reference)
                 }
             };
-            Ok(redirect_with_flash(&to_page, "success", text, secure))
+            Ok(redirect_with_flash(
+                &to_page,
+                FlashKind::Success,
+                text,
+                secure,
+            ))
         }
         Err(ServiceError::Refused(m)) | Err(ServiceError::Field { message: m, .. }) => {
             let takedown = entity::takedowns::Entity::find_by_id(id)
@@ -120,7 +125,7 @@ pub async fn change_status(
                 .ok_or(AppError::NotFound)?;
             Ok(redirect_with_flash(
                 &format!("/recordings/{}", takedown.recording_id),
-                "error",
+                FlashKind::Error,
                 m,
                 secure,
             ))

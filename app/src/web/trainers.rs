@@ -7,7 +7,7 @@ use axum_extra::extract::Form;
 use entity::trainers;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash};
 use crate::clock;
 use crate::domain::policy::{STANDING_WARNING_DAYS, Standing, standing};
 use crate::ledger::Actor;
@@ -201,7 +201,7 @@ pub async fn create(
                 Ok(t) => {
                     return Ok(redirect_with_flash(
                         &format!("/trainers/{}", t.id),
-                        "success",
+                        FlashKind::Success,
                         format!("{} (MCT {}) added.", t.name, t.mct_id),
                         state.config.server.secure_cookies,
                     ));
@@ -263,7 +263,7 @@ pub async fn update(
                 };
                 return Ok(redirect_with_flash(
                     &format!("/trainers/{id}"),
-                    "success",
+                    FlashKind::Success,
                     text,
                     state.config.server.secure_cookies,
                 ));

@@ -6,10 +6,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
 use entity::exam_vouchers;
 
-use super::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+use super::page::{FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash};
+use crate::domain::catalog::Level;
 use crate::ledger::Actor;
 use crate::services::Outcome;
-use crate::services::vouchers::{self as svc, Level, VoucherFields};
+use crate::services::vouchers::{self as svc, VoucherFields};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{EditorUser, ReaderUser};
@@ -30,7 +31,7 @@ impl VoucherRow {
             id: v.id,
             purchased_on: v.purchased_on.to_string(),
             exam_code: v.exam_code.clone(),
-            level: svc::level(v).id(),
+            level: v.level.id(),
             quantity: v.quantity,
             points: svc::points_text(svc::half_points(v)),
             order_ref: v.order_ref.clone(),
@@ -144,7 +145,7 @@ pub async fn create(
             Ok(v) => {
                 return Ok(redirect_with_flash(
                     "/vouchers",
-                    "success",
+                    FlashKind::Success,
                     format!(
                         "{} {} vouchers for {} recorded (order {}).",
                         v.quantity, v.level, v.exam_code, v.order_ref
@@ -201,7 +202,7 @@ pub async fn update(
                 };
                 return Ok(redirect_with_flash(
                     "/vouchers",
-                    "success",
+                    FlashKind::Success,
                     text,
                     state.config.server.secure_cookies,
                 ));

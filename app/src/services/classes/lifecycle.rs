@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{date_range, get, parts, status, visible_class};
+use super::{date_range, get, parts, visible_class};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::delivery::{
@@ -19,7 +19,7 @@ use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::Caller;
 use crate::ledger::{self, Actor, Entry};
 use crate::mail::{self, Message, messages::DeliveryConfirmationRequest};
-use crate::services::{ServiceError, courses as course_svc};
+use crate::services::ServiceError;
 
 /// Coordinators: the class took place, or will not. Marking it delivered e-mails its
 /// MCT a link to `class_link` (the class page, where they sign in and confirm).
@@ -33,9 +33,7 @@ pub async fn change_status(
 ) -> Result<classes::Model, ServiceError> {
     let tx = begin_write(db).await?;
     let class = get(&tx, id).await?;
-    let to = status(&class)
-        .apply(change)
-        .map_err(ServiceError::Refused)?;
+    let to = class.status.apply(change).map_err(ServiceError::Refused)?;
     check_status_dates(to, class.start_date, class.end_date, today)
         .map_err(|u| ServiceError::Refused(u.message))?;
     check_attendance_stays_true(&tx, class.id, to, class.start_date, today).await?;
@@ -97,9 +95,9 @@ async fn set_status(
     action: &'static str,
     reason: Option<String>,
 ) -> Result<classes::Model, ServiceError> {
-    let from = class.status.clone();
+    let from = class.status;
     let mut active: classes::ActiveModel = class.into();
-    active.status = Set(to.id().to_string());
+    active.status = Set(to);
     let now = clock::now();
     if to == ClassStatus::Confirmed {
         active.confirmed_at = Set(Some(now));
@@ -132,7 +130,8 @@ pub async fn confirm(
         Err(Some(message)) => return Err(ServiceError::field("reason", message)),
         Err(None) => return Err(ServiceError::Forbidden),
     };
-    let to = status(&class)
+    let to = class
+        .status
         .apply(StatusChange::Confirm)
         .map_err(ServiceError::Refused)?;
     check_status_dates(
@@ -143,7 +142,7 @@ pub async fn confirm(
     )
     .map_err(|u| ServiceError::Refused(u.message))?;
     check_trainer_standing(
-        course_svc::content(&course),
+        course.content,
         &trainer.name,
         trainer.mct_valid_until,
         class.end_date,

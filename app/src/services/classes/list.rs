@@ -30,10 +30,10 @@ impl ClassFilter {
     async fn condition(&self, db: &impl ConnectionTrait) -> Result<Condition, ServiceError> {
         let mut c = Condition::all();
         if let Some(s) = self.status {
-            c = c.add(classes::Column::Status.eq(s.id()));
+            c = c.add(classes::Column::Status.eq(s));
         }
         if let Some(m) = self.modality {
-            c = c.add(classes::Column::Modality.eq(m.id()));
+            c = c.add(classes::Column::Modality.eq(m));
         }
         if let Some(id) = self.course_id {
             c = c.add(classes::Column::CourseId.eq(id));
@@ -45,7 +45,7 @@ impl ClassFilter {
             let in_area = courses::Entity::find()
                 .select_only()
                 .column(courses::Column::Id)
-                .filter(courses::Column::SolutionArea.eq(area.id()))
+                .filter(courses::Column::SolutionArea.eq(area))
                 .into_query();
             c = c.add(classes::Column::CourseId.in_subquery(in_area));
         }

@@ -423,7 +423,7 @@ impl Importer {
         // Loading the roster of a class recorded as confirmed (history being brought in)
         // is allowed; the ledger marks each such line as an amendment, with the reason
         // typed on the class page or the import page, or else one naming the import.
-        let (action, reason) = if class_svc::status(&class).is_closed() {
+        let (action, reason) = if class.status.is_closed() {
             let typed = self
                 .fixed_class
                 .as_ref()

@@ -1,56 +1,18 @@
 //! The eight import kinds: their ids, labels, tables and columns (SPEC §7).
-use std::str::FromStr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    TitlePlan,
-    Trainers,
-    Classes,
-    Roster,
-    CodePool,
-    Codes,
-    SurveyResponses,
-    Vouchers,
-}
+tsp_domain::id_enum!(
+    Kind {
+        TitlePlan = "title-plan" / "Title Plan (courses)",
+        Trainers = "trainers" / "Trainers (MCTs)",
+        Classes = "classes" / "Classes",
+        Roster = "roster" / "Rosters",
+        CodePool = "code-pool" / "Achievement code pool",
+        Codes = "codes" / "Issued achievement codes",
+        SurveyResponses = "survey-responses" / "Survey responses (MTM)",
+        Vouchers = "vouchers" / "Exam vouchers",
+    }
+);
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::TitlePlan,
-        Kind::Trainers,
-        Kind::Classes,
-        Kind::Roster,
-        Kind::CodePool,
-        Kind::Codes,
-        Kind::SurveyResponses,
-        Kind::Vouchers,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Kind::TitlePlan => "title-plan",
-            Kind::Trainers => "trainers",
-            Kind::Classes => "classes",
-            Kind::Roster => "roster",
-            Kind::CodePool => "code-pool",
-            Kind::Codes => "codes",
-            Kind::SurveyResponses => "survey-responses",
-            Kind::Vouchers => "vouchers",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::TitlePlan => "Title Plan (courses)",
-            Kind::Trainers => "Trainers (MCTs)",
-            Kind::Classes => "Classes",
-            Kind::Roster => "Rosters",
-            Kind::CodePool => "Achievement code pool",
-            Kind::Codes => "Issued achievement codes",
-            Kind::SurveyResponses => "Survey responses (MTM)",
-            Kind::Vouchers => "Exam vouchers",
-        }
-    }
-
     /// The header SPEC §7 gives, in order.
     /// The table the kind fills (the one its own lookups read back while it runs).
     pub(super) fn table(self) -> &'static str {
@@ -113,18 +75,5 @@ impl Kind {
                 "order_ref",
             ],
         }
-    }
-}
-
-impl FromStr for Kind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Kind, String> {
-        Kind::ALL.into_iter().find(|k| k.id() == s).ok_or_else(|| {
-            let ids: Vec<_> = Kind::ALL.iter().map(|k| k.id()).collect();
-            format!(
-                "unknown import kind {s:?}: expected one of {}",
-                ids.join(", ")
-            )
-        })
     }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{NOTE, consent_snapshot, consent_status, get, status, visible};
+use super::{NOTE, consent_snapshot, get, visible};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::fields::parse_text;
@@ -42,7 +42,7 @@ pub(super) async fn request_missing(
             recording_id: Set(recording.id),
             trainer_id: Set(trainer_id),
             enrollment_id: Set(enrollment_id),
-            status: Set(ConsentStatus::Requested.id().to_string()),
+            status: Set(ConsentStatus::Requested),
             method: Set(None),
             note: Set(None),
             token_hash: Set(token_hash),
@@ -120,7 +120,7 @@ pub async fn request_new_learners(
     let tx = begin_write(db).await?;
     let tx = Recorder::lock(tx, actor).await?;
     let recording = get(&tx, id).await?;
-    if status(&recording) == RecordingStatus::Withdrawn {
+    if recording.status == RecordingStatus::Withdrawn {
         return Err(ServiceError::Refused(format!(
             "{} is withdrawn: no consent is needed any more.",
             recording.title
@@ -141,21 +141,22 @@ async fn change_consent(
     note: Option<String>,
 ) -> Result<recording_consents::Model, ServiceError> {
     let recording = get(tx, consent.recording_id).await?;
-    if status(&recording) == RecordingStatus::Withdrawn {
+    if recording.status == RecordingStatus::Withdrawn {
         return Err(ServiceError::Refused(
             "This recording is withdrawn: it is no longer used, so there is nothing to change."
                 .into(),
         ));
     }
-    let to = consent_status(&consent)
+    let to = consent
+        .status
         .apply(change)
         .map_err(ServiceError::Refused)?;
     let before = consent_snapshot(&consent);
     let before_note = consent.note.clone();
     let now = clock::now();
     let mut active: recording_consents::ActiveModel = consent.into();
-    active.status = Set(to.id().to_string());
-    active.method = Set(Some(method.id().to_string()));
+    active.status = Set(to);
+    active.method = Set(Some(method));
     active.note = Set(note);
     active.changed_at = Set(Some(now));
     active.updated_at = Set(now);
@@ -164,7 +165,7 @@ async fn change_consent(
     if consent.note != before_note {
         changes["note"] = json!({"changed": true});
     }
-    if change == ConsentChange::Revoke && status(&recording) == RecordingStatus::Published {
+    if change == ConsentChange::Revoke && recording.status == RecordingStatus::Published {
         // Rule 3: the published recording now needs action.
         changes["recording_needs_action"] = json!(true);
     }
@@ -233,8 +234,8 @@ async fn link_view(
         course_title: course.title,
         dates,
         presenter: trainer.name,
-        status: consent_status(consent),
-        recording_status: status(&recording),
+        status: consent.status,
+        recording_status: recording.status,
     })
 }
 

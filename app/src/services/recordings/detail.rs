@@ -6,11 +6,10 @@ use chrono::NaiveDate;
 use entity::{classes, courses, enrollments, recording_consents, recordings, takedowns, trainers};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{consent_status, status};
 use crate::domain::recording::{
     self as rules, ConsentStatus, Presenter, RecordingStatus, Subject, TakedownStatus,
 };
-use crate::services::{ServiceError, courses as course_svc};
+use crate::services::ServiceError;
 
 /// One consent subject on the recording page.
 #[derive(Debug, Clone)]
@@ -38,7 +37,7 @@ pub struct RecordingDetail {
 
 impl RecordingDetail {
     pub fn status(&self) -> RecordingStatus {
-        status(&self.recording)
+        self.recording.status
     }
 
     fn rule_subjects(&self) -> Vec<Subject> {
@@ -64,7 +63,7 @@ impl RecordingDetail {
         };
         rules::publication_refusals(
             self.status(),
-            course_svc::content(&self.course),
+            self.course.content,
             &presenter,
             &self.rule_subjects(),
             today,
@@ -107,27 +106,23 @@ impl RecordingDetail {
             )
     }
 
-    fn takedown_status(t: &takedowns::Model) -> TakedownStatus {
-        t.status.parse().unwrap_or(TakedownStatus::Open)
-    }
-
     /// Rule 6.
     pub fn takedown_overdue(&self, today: NaiveDate) -> bool {
         self.takedowns
             .iter()
-            .any(|t| rules::is_overdue(Self::takedown_status(t), t.due_on, today))
+            .any(|t| rules::is_overdue(t.status, t.due_on, today))
     }
 
     pub fn takedown_due(&self, today: NaiveDate) -> bool {
         self.takedowns
             .iter()
-            .any(|t| rules::is_due_soon(Self::takedown_status(t), t.due_on, today))
+            .any(|t| rules::is_due_soon(t.status, t.due_on, today))
     }
 
     pub fn open_takedown(&self) -> bool {
         self.takedowns
             .iter()
-            .any(|t| Self::takedown_status(t) != TakedownStatus::Completed)
+            .any(|t| t.status != TakedownStatus::Completed)
     }
 
     /// Anything on the "needs action" list: missing or revoked consent, outdated, an
@@ -216,7 +211,7 @@ async fn details(
             for c in rows.iter().filter(|c| c.trainer_id.is_some()) {
                 subjects.push(SubjectLine {
                     consent: Some(c.clone()),
-                    status: consent_status(c),
+                    status: c.status,
                     label: format!("MCT {}", trainer.name),
                     name: trainer.name.clone(),
                     is_mct: true,
@@ -237,8 +232,7 @@ async fn details(
                 subjects.push(SubjectLine {
                     status: consent
                         .as_ref()
-                        .map(consent_status)
-                        .unwrap_or(ConsentStatus::Requested),
+                        .map_or(ConsentStatus::Requested, |c| c.status),
                     consent,
                     label: format!("learner #{}", learner.id),
                     name: learner.learner_name,
@@ -299,7 +293,7 @@ pub async fn attention(
 ) -> Result<Attention, ServiceError> {
     let all = list(db, None).await?;
     let overdue_takedowns = takedowns::Entity::find()
-        .filter(takedowns::Column::Status.eq(TakedownStatus::Open.id()))
+        .filter(takedowns::Column::Status.eq(TakedownStatus::Open))
         .filter(takedowns::Column::DueOn.lt(today))
         .all(db)
         .await?

@@ -11,6 +11,7 @@ use super::{
 use crate::clock;
 use crate::domain::account::Email;
 use crate::domain::fields::{parse_code, parse_date};
+use crate::domain::survey::ResponseSource;
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::services::{Outcome, ServiceError, classes as class_svc, rosters};
 
@@ -97,7 +98,7 @@ pub(crate) async fn import_response_row(
             active.q4 = Set(q4);
             active.q5 = Set(q5);
             active.submitted_on = Set(submitted_on);
-            active.source = Set("import".into());
+            active.source = Set(ResponseSource::Import);
             (active.update(tx).await?, Some(before))
         }
         None => {
@@ -111,7 +112,7 @@ pub(crate) async fn import_response_row(
                 q5: Set(q5),
                 comment: Set(None),
                 submitted_on: Set(submitted_on),
-                source: Set("import".into()),
+                source: Set(ResponseSource::Import),
                 created_at: Set(now),
                 ..Default::default()
             }

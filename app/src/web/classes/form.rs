@@ -7,13 +7,16 @@ use axum_extra::extract::Form;
 
 use super::{Options, course_options, enum_options, trainer_options};
 use crate::domain::delivery::Modality;
+use crate::domain::recording::RecordingStatus;
 use crate::ledger::Actor;
 use crate::services::classes::{self as svc, ClassFields};
 use crate::services::{Outcome, courses as course_svc, trainers as trainer_svc};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::EditorUser;
-use crate::web::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+use crate::web::page::{
+    FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash,
+};
 
 #[derive(Template)]
 #[template(path = "classes/form.html")]
@@ -50,7 +53,7 @@ async fn recording_options(state: &AppState, current: &str) -> Result<Options, A
         .into_iter()
         .map(|r| {
             let code = codes.get(&r.course_id).cloned().unwrap_or_default();
-            let note = if r.status == "published" {
+            let note = if r.status == RecordingStatus::Published {
                 String::new()
             } else {
                 format!(" [{}]", r.status)
@@ -126,7 +129,7 @@ pub async fn create(
             Ok(class) => {
                 return Ok(redirect_with_flash(
                     &format!("/classes/{}", class.id),
-                    "success",
+                    FlashKind::Success,
                     format!("{} scheduled.", class.class_ref),
                     state.config.server.secure_cookies,
                 ));
@@ -155,7 +158,7 @@ pub async fn edit(
 ) -> Result<Response, AppError> {
     let class = svc::get(&state.db, id).await?;
     let (course, trainer) = svc::parts(&state.db, &class).await?;
-    let confirmed = svc::status(&class).is_closed();
+    let confirmed = class.status.is_closed();
     form_page(
         &state,
         &ctx,
@@ -176,7 +179,7 @@ pub async fn update(
     Form(form): Form<ClassFields>,
 ) -> Result<Response, AppError> {
     let class = svc::get(&state.db, id).await?;
-    let confirmed = svc::status(&class).is_closed();
+    let confirmed = class.status.is_closed();
     let errors = match form.parse(false) {
         Ok(input) => {
             match svc::update(&state.db, &Actor::User(user.id), id, &input, &form.reason).await {
@@ -193,7 +196,7 @@ pub async fn update(
                     };
                     return Ok(redirect_with_flash(
                         &format!("/classes/{id}"),
-                        "success",
+                        FlashKind::Success,
                         text,
                         state.config.server.secure_cookies,
                     ));

@@ -60,17 +60,17 @@ impl ListRow {
             course_title: row.course.title.clone(),
             trainer: row.trainer.name.clone(),
             dates,
-            modality: svc::modality(c).label(),
-            status: c.status.clone(),
-            status_label: svc::status(c).label(),
+            modality: c.modality.label(),
+            status: c.status.to_string(),
+            status_label: c.status.label(),
         }
     }
 }
 
 type Options = Vec<(String, String)>;
 
-fn enum_options<T: Copy>(
-    all: &[T],
+fn enum_options<T: Copy, const N: usize>(
+    all: [T; N],
     id: fn(T) -> &'static str,
     label: fn(T) -> &'static str,
 ) -> Options {

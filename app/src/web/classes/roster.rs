@@ -20,7 +20,9 @@ use crate::services::rosters::{self, EnrollmentFields};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser};
-use crate::web::page::{FieldErrors, PageContext, csv_download, field_errors, redirect_with_flash};
+use crate::web::page::{
+    FieldErrors, FlashKind, PageContext, csv_download, field_errors, redirect_with_flash,
+};
 use crate::web::upload;
 
 #[derive(Deserialize, Default)]
@@ -47,7 +49,7 @@ pub async fn add_learner(
                 Ok(_) => {
                     return Ok(redirect_with_flash(
                         &format!("/classes/{id}#roster"),
-                        "success",
+                        FlashKind::Success,
                         format!("{} added to the roster.", input.learner_name),
                         state.config.server.secure_cookies,
                     ));
@@ -134,7 +136,7 @@ pub async fn import_roster(
     let actor = Actor::User(user.id);
     let by = imports::ImportBy::user(user.role, "");
     // On a confirmed class the import is an amendment: the reason is required.
-    let reason = match amendment_reason(svc::status(&class), upload.text("reason")) {
+    let reason = match amendment_reason(class.status, upload.text("reason")) {
         Ok(reason) => reason,
         Err(message) => {
             let feedback = Feedback {
@@ -194,7 +196,7 @@ pub async fn import_roster(
     match result {
         Ok(summary) => Ok(redirect_with_flash(
             &format!("/classes/{id}#roster"),
-            "success",
+            FlashKind::Success,
             format!("Roster imported: {summary}."),
             state.config.server.secure_cookies,
         )),

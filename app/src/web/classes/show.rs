@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{ListRow, ReasonForm};
 use crate::clock;
+use crate::domain::catalog::Content;
 use crate::domain::delivery::{ClassStatus, StatusChange, check_status_dates};
 use crate::domain::role::Role;
 use crate::ledger::Actor;
@@ -19,7 +20,7 @@ use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser};
 use crate::web::history::{self, HistoryLine};
-use crate::web::page::{FieldErrors, Page, PageContext, redirect_with_flash};
+use crate::web::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
 
 pub struct RosterLine {
     pub id: i64,
@@ -41,7 +42,7 @@ struct ShowPage {
     location: String,
     survey_url: String,
     /// The recording a recorded class delivers: (id, title, status).
-    recording: Option<(i64, String, String)>,
+    recording: Option<(i64, String, &'static str)>,
     confirmed: bool,
     may_edit: bool,
     may_deliver: bool,
@@ -84,7 +85,7 @@ pub(super) async fn show_page(
 ) -> Result<Response, AppError> {
     let class = svc::visible_class(&state.db, &user.caller(), id).await?;
     let (course, trainer) = svc::parts(&state.db, &class).await?;
-    let class_status = svc::status(&class);
+    let class_status = class.status;
     let roster: Vec<RosterLine> = svc::roster(&state.db, id)
         .await?
         .into_iter()
@@ -106,8 +107,10 @@ pub(super) async fn show_page(
     let page = ShowPage {
         page: ctx.page(&format!("Class {}", class.class_ref)),
         course_category: course_svc::category(&course).label(),
-        course_area: course_svc::area(&course).map_or("No solution area", |a| a.label()),
-        official: course.content == "official",
+        course_area: course
+            .solution_area
+            .map_or("No solution area", |a| a.label()),
+        official: course.content == Content::Official,
         mct_id: trainer.mct_id.clone(),
         valid_until: trainer.mct_valid_until.to_string(),
         location: class.location.clone().unwrap_or_default(),
@@ -115,7 +118,7 @@ pub(super) async fn show_page(
         recording: match class.recording_id {
             Some(id) => {
                 let r = crate::services::recordings::get(&state.db, id).await?;
-                Some((r.id, r.title, r.status))
+                Some((r.id, r.title, r.status.label()))
             }
             None => None,
         },
@@ -181,9 +184,9 @@ pub(super) async fn class_page_outcome(
     let secure = state.config.server.secure_cookies;
     let to = format!("/classes/{id}{anchor}");
     match result {
-        Ok(text) => Ok(redirect_with_flash(&to, "success", text, secure)),
+        Ok(text) => Ok(redirect_with_flash(&to, FlashKind::Success, text, secure)),
         Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash(&to, "error", message, secure))
+            Ok(redirect_with_flash(&to, FlashKind::Error, message, secure))
         }
         Err(ServiceError::Field { field, message }) => {
             let feedback = Feedback {

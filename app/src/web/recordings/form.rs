@@ -12,7 +12,9 @@ use crate::services::{Outcome, ServiceError, courses as course_svc, trainers as 
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::EditorUser;
-use crate::web::page::{FieldErrors, Page, PageContext, field_errors, redirect_with_flash};
+use crate::web::page::{
+    FieldErrors, FlashKind, Page, PageContext, field_errors, redirect_with_flash,
+};
 
 #[derive(Template)]
 #[template(path = "recordings/form.html")]
@@ -101,7 +103,7 @@ pub async fn create(
                 Ok(r) => {
                     return Ok(redirect_with_flash(
                         &format!("/recordings/{}", r.id),
-                        "success",
+                        FlashKind::Success,
                         format!(
                             "{} recorded as a draft; consent was requested from every subject.",
                             r.title
@@ -169,7 +171,7 @@ pub async fn update(
                 Ok(Outcome::Unchanged(r)) => {
                     return Ok(redirect_with_flash(
                         &to,
-                        "success",
+                        FlashKind::Success,
                         format!("Nothing to save: {} is unchanged.", r.title),
                         secure,
                     ));
@@ -177,13 +179,13 @@ pub async fn update(
                 Ok(outcome) => {
                     return Ok(redirect_with_flash(
                         &to,
-                        "success",
+                        FlashKind::Success,
                         format!("{} saved.", outcome.model().title),
                         secure,
                     ));
                 }
                 Err(ServiceError::Refused(m)) => {
-                    return Ok(redirect_with_flash(&to, "error", m, secure));
+                    return Ok(redirect_with_flash(&to, FlashKind::Error, m, secure));
                 }
                 Err(e) => field_errors(e)?,
             }

@@ -22,7 +22,7 @@ use crate::services::ServiceError;
 use crate::services::recordings::RecordingDetail;
 use crate::state::AppState;
 use crate::web::error::AppError;
-use crate::web::page::redirect_with_flash;
+use crate::web::page::{FlashKind, redirect_with_flash};
 
 type Options = Vec<(String, String)>;
 
@@ -98,9 +98,14 @@ pub(super) fn done(
     let secure = state.config.server.secure_cookies;
     let to = format!("/recordings/{id}");
     match result {
-        Ok(message) => Ok(redirect_with_flash(&to, "success", message, secure)),
+        Ok(message) => Ok(redirect_with_flash(
+            &to,
+            FlashKind::Success,
+            message,
+            secure,
+        )),
         Err(ServiceError::Refused(message)) => {
-            Ok(redirect_with_flash(&to, "error", message, secure))
+            Ok(redirect_with_flash(&to, FlashKind::Error, message, secure))
         }
         Err(e) => Err(e.into()),
     }

@@ -8,6 +8,7 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 
 use super::{Flag, Options, done, flags, recording_status_class, today};
+use crate::domain::catalog::Content;
 use crate::domain::recording::{
     ConsentStatus, NO_KPI_CREDIT, RecordingStatus, TakedownReason, TakedownStatus,
 };
@@ -15,7 +16,6 @@ use crate::domain::role::Role;
 use crate::ledger::Actor;
 use crate::services::ServiceError;
 use crate::services::recordings as svc;
-use crate::services::takedowns as takedown_svc;
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser};
@@ -127,13 +127,10 @@ pub(in crate::web) async fn show_page(
         .map(|s| {
             let how = match &s.consent {
                 None => "Added to the roster since: not asked yet".to_string(),
-                Some(c) => match (c.method.as_deref(), &c.note) {
+                Some(c) => match (c.method, &c.note) {
                     (None, _) => "Asked; no answer yet".to_string(),
                     (Some(m), note) => {
-                        let label = m
-                            .parse::<crate::domain::recording::ConsentMethod>()
-                            .map(|m| m.label())
-                            .unwrap_or("");
+                        let label = m.label();
                         match note {
                             Some(n) => format!("Given {label}: {n}"),
                             None => format!("Given {label}"),
@@ -164,16 +161,12 @@ pub(in crate::web) async fn show_page(
         .takedowns
         .iter()
         .map(|t| {
-            let s = takedown_svc::status(t);
+            let s = t.status;
             let overdue = crate::domain::recording::is_overdue(s, t.due_on, today);
             TakedownRow {
                 id: t.id,
                 reference: t.reference.clone(),
-                reason: t
-                    .reason
-                    .parse::<TakedownReason>()
-                    .map(|r| r.label())
-                    .unwrap_or("Other"),
+                reason: t.reason.label(),
                 received_on: t.received_on.to_string(),
                 due_on: t.due_on.to_string(),
                 status: if overdue { "Overdue" } else { s.label() },
@@ -216,7 +209,7 @@ pub(in crate::web) async fn show_page(
         title: r.recording.title.clone(),
         course_code: r.course.course_code.clone(),
         course_title: r.course.title.clone(),
-        official: r.course.content == "official",
+        official: r.course.content == Content::Official,
         trainer: r.trainer.name.clone(),
         mct_id: r.trainer.mct_id.clone(),
         affiliated: r.trainer.affiliated,

@@ -111,7 +111,7 @@ pub fn redact(text: &str, personal: &[&str], placeholder: &str) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::account::Email;
+    use crate::account::Email;
 
     #[test]
     fn placeholder_email_is_unique_undeliverable_and_still_a_valid_address() {

@@ -82,7 +82,7 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Stri
 /// A person's display name (a user, a learner, an MCT): trimmed, 1..=200 characters on
 /// one line, without control characters or bidi overrides (it goes into e-mails).
 pub fn parse_name(raw: &str) -> Result<String, String> {
-    crate::domain::fields::parse_text(raw, 200)
+    crate::fields::parse_text(raw, 200)
 }
 
 #[cfg(test)]

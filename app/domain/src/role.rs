@@ -1,14 +1,12 @@
-use std::fmt;
-use std::str::FromStr;
-
-/// SPEC §1. Learners have no account and so no role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Admin,
-    Coordinator,
-    Trainer,
-    Viewer,
-}
+id_enum!(
+    /// SPEC §1. Learners have no account and so no role.
+    Role {
+        Admin = "admin" / "Administrator",
+        Coordinator = "coordinator" / "Coordinator",
+        Trainer = "trainer" / "Trainer (MCT)",
+        Viewer = "viewer" / "Viewer",
+    }
+);
 
 /// Who is asking a use case: the signed-in account's id and role (services take this,
 /// not the web's session extractor, so they stay callable from the CLI and tests).
@@ -19,26 +17,6 @@ pub struct Caller {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Coordinator, Role::Trainer, Role::Viewer];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Coordinator => "coordinator",
-            Role::Trainer => "trainer",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Admin => "Administrator",
-            Role::Coordinator => "Coordinator",
-            Role::Trainer => "Trainer (MCT)",
-            Role::Viewer => "Viewer",
-        }
-    }
-
     /// Catalog, classes, imports and the other day-to-day records.
     pub fn may_edit_records(self) -> bool {
         matches!(self, Role::Admin | Role::Coordinator)
@@ -52,21 +30,6 @@ impl Role {
     /// Users, settings, rules profile, ledger verification.
     pub fn may_administer(self) -> bool {
         self == Role::Admin
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.id() == s).ok_or_else(|| {
-            format!("unknown role {s:?}: expected admin, coordinator, trainer or viewer")
-        })
     }
 }
 
