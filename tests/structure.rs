@@ -154,7 +154,10 @@ fn the_domain_crate_depends_on_nothing_that_does_io() {
         "the domain's dependencies changed: is the new one pure?"
     );
     let lib = std::fs::read_to_string(workspace().join("app/domain/src/lib.rs")).unwrap();
-    assert!(!lib.contains("tokio") && !lib.contains("std::fs"), "no I/O in the domain");
+    assert!(
+        !lib.contains("tokio") && !lib.contains("std::fs"),
+        "no I/O in the domain"
+    );
 }
 
 #[test]

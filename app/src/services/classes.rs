@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError, courses as course_svc, trainers as trainer_svc};
+use super::{Outcome, ServiceError, courses as course_svc, record_write, trainers as trainer_svc};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::delivery::{
@@ -21,7 +21,7 @@ use crate::domain::fields::{
 };
 use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::{Caller, Role};
-use crate::ledger::{Actor, Entry, Recorder, diff};
+use crate::ledger::{Actor, Entry, Recorder};
 
 mod lifecycle;
 mod list;
@@ -469,20 +469,12 @@ pub(crate) async fn write(
             (model, None, action, reason)
         }
     };
-    let changes = diff(
-        before.as_ref().unwrap_or(&json!({})),
-        &snapshot(&model, &course, &trainer),
-        &[],
-    );
-    let mut entry = Entry::new("class", model.id, action).changes(changes);
+    let mut entry = Entry::new("class", model.id, action);
     if let Some(reason) = reason {
         entry = entry.reason(reason);
     }
-    tx.record_as(actor, entry).await?;
-    Ok(match before {
-        Some(_) => Outcome::Updated(model),
-        None => Outcome::Created(model),
-    })
+    let after = snapshot(&model, &course, &trainer);
+    Ok(record_write(tx, actor, entry, before, &after, model).await?)
 }
 
 pub async fn create(

@@ -7,7 +7,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, Search, ServiceError, lower_like};
+use super::{Outcome, Search, ServiceError, lower_like, record_write};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::{Content, DurationCategory, SolutionArea};
@@ -190,20 +190,8 @@ pub(crate) async fn write(
             (active.insert(tx).await?, None)
         }
     };
-    let changes = diff(
-        before.as_ref().unwrap_or(&json!({})),
-        &snapshot(&model),
-        &[],
-    );
-    tx.record_as(
-        actor,
-        Entry::new("course", model.id, action).changes(changes),
-    )
-    .await?;
-    Ok(match before {
-        Some(_) => Outcome::Updated(model),
-        None => Outcome::Created(model),
-    })
+    let entry = Entry::new("course", model.id, action);
+    Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
 }
 
 async fn ensure_code_free(

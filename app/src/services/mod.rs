@@ -103,6 +103,29 @@ impl<M> Outcome<M> {
     }
 }
 
+/// The end of every entity's write: records `entry` with the changes from `before` (the
+/// snapshot of the row as it was; `None` for a new row) to `after` (the row as written),
+/// and says whether the write created or updated it.
+pub(crate) async fn record_write<M>(
+    tx: &crate::ledger::Recorder,
+    actor: &crate::ledger::Actor,
+    entry: crate::ledger::Entry,
+    before: Option<serde_json::Value>,
+    after: &serde_json::Value,
+    model: M,
+) -> Result<Outcome<M>, sea_orm::DbErr> {
+    let changes = crate::ledger::diff(
+        before.as_ref().unwrap_or(&serde_json::json!({})),
+        after,
+        &[],
+    );
+    tx.record_as(actor, entry.changes(changes)).await?;
+    Ok(match before {
+        Some(_) => Outcome::Updated(model),
+        None => Outcome::Created(model),
+    })
+}
+
 /// A free-text search: lower-cased, with LIKE's wildcards escaped so that `_` and `%`
 /// (allowed in codes and refs) match themselves. `None` for a blank search.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,14 +8,14 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, Search, ServiceError, lower_like};
+use super::{Outcome, Search, ServiceError, lower_like, record_write};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::{Email, parse_name};
 use crate::domain::fields::{FieldErrors, parse_bool, parse_code, parse_date};
 use crate::domain::policy::STANDING_WARNING_DAYS;
 use crate::domain::role::{Caller, Role};
-use crate::ledger::{Actor, Entry, Recorder, diff};
+use crate::ledger::{Actor, Entry, Recorder};
 
 /// An MCT as typed in the form or a `trainers` CSV row (same field names).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,20 +220,8 @@ pub(crate) async fn write(
             (active.insert(tx).await?, None)
         }
     };
-    let changes = diff(
-        before.as_ref().unwrap_or(&json!({})),
-        &snapshot(&model),
-        &[],
-    );
-    tx.record_as(
-        actor,
-        Entry::new("trainer", model.id, action).changes(changes),
-    )
-    .await?;
-    Ok(match before {
-        Some(_) => Outcome::Updated(model),
-        None => Outcome::Created(model),
-    })
+    let entry = Entry::new("trainer", model.id, action);
+    Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
 }
 
 pub async fn create(

@@ -12,12 +12,12 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError};
+use super::{Outcome, ServiceError, record_write};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::catalog::Level;
 use crate::domain::fields::{FieldErrors, parse_code, parse_date, parse_text};
-use crate::ledger::{Actor, Entry, Recorder, diff};
+use crate::ledger::{Actor, Entry, Recorder};
 
 /// The ledger's name for these records.
 pub const ENTITY: &str = "exam_voucher";
@@ -167,17 +167,8 @@ pub(crate) async fn write(
             (active.insert(tx).await?, None)
         }
     };
-    let changes = diff(
-        before.as_ref().unwrap_or(&json!({})),
-        &snapshot(&model),
-        &[],
-    );
-    tx.record_as(actor, Entry::new(ENTITY, model.id, action).changes(changes))
-        .await?;
-    Ok(match before {
-        Some(_) => Outcome::Updated(model),
-        None => Outcome::Created(model),
-    })
+    let entry = Entry::new(ENTITY, model.id, action);
+    Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
 }
 
 /// Refuses a second line for the same exam on the same order.

@@ -7,6 +7,10 @@ use serde::de::DeserializeOwned;
 
 use super::*;
 
+pub(super) mod rows;
+
+pub(super) use rows::{Rows, with_rows};
+
 /// Recently used classes by ref: roster files list a class's learners together, so a
 /// small cache saves a lookup per row without growing with the file.
 const CLASS_CACHE: usize = 4096;
@@ -219,37 +223,7 @@ impl Importer {
             }
             return;
         }
-        let errors = match self.kind {
-            Kind::TitlePlan => only_errors(
-                self.fields::<CourseFields>(record)
-                    .and_then(|f| f.parse().map(drop)),
-            ),
-            Kind::Trainers => only_errors(
-                self.fields::<TrainerFields>(record)
-                    .and_then(|f| f.parse().map(drop)),
-            ),
-            Kind::Classes => only_errors(
-                self.fields::<ClassFields>(record)
-                    .and_then(|f| f.parse(true).map(drop)),
-            ),
-            Kind::Roster => {
-                let mut errors = FieldErrors::default();
-                if self.fixed_class.is_none()
-                    && let Err(m) = parse_code(&self.get(record, "class_ref"), 64)
-                {
-                    errors.add("class_ref", m);
-                }
-                let learner = self.fields::<EnrollmentFields>(record);
-                errors
-                    .0
-                    .extend(only_errors(learner.and_then(|f| f.parse().map(drop))).0);
-                errors
-            }
-            Kind::CodePool => self.check_first_field(record, codes::parse_pool_row),
-            Kind::Codes => self.check_first_field(record, codes::parse_code_row),
-            Kind::Vouchers => self.check_first_field(record, vouchers::parse_row),
-            Kind::SurveyResponses => self.check_first_field(record, surveys::parse_response_row),
-        };
+        let errors = with_rows!(self.kind, R => R::check(self, record));
         self.fail_fields(line, errors);
     }
 
@@ -302,15 +276,7 @@ impl Importer {
             });
             return Ok(());
         }
-        let result = match self.kind {
-            Kind::TitlePlan => self.title_plan_row(tx, actor, record).await,
-            Kind::Trainers => self.trainer_row(tx, actor, record).await,
-            Kind::Classes => self.class_row(tx, actor, record).await,
-            Kind::Roster => self.roster_row(tx, actor, record).await,
-            Kind::CodePool | Kind::Codes | Kind::SurveyResponses | Kind::Vouchers => {
-                self.first_field_row(tx, actor, record).await
-            }
-        };
+        let result = with_rows!(self.kind, R => R::write(self, tx, actor, record).await);
         match result {
             Ok(Outcome::Created(())) => self.summary.created += 1,
             Ok(Outcome::Updated(())) => self.summary.updated += 1,
@@ -333,69 +299,7 @@ impl Importer {
         Ok(())
     }
 
-    /// The kinds reported by their first bad field: codes, vouchers, survey responses.
-    async fn first_field_row(
-        &self,
-        tx: &Recorder,
-        actor: &Actor,
-        r: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let outcome = match self.kind {
-            Kind::CodePool => codes::import_pool_row(tx, actor, &self.fields(r)?).await,
-            Kind::Codes => codes::import_code_row(tx, actor, &self.fields(r)?).await,
-            Kind::Vouchers => vouchers::import_row(tx, actor, &self.fields(r)?).await,
-            Kind::SurveyResponses => {
-                surveys::import_response_row(tx, actor, &self.fields(r)?).await
-            }
-            Kind::TitlePlan | Kind::Trainers | Kind::Classes | Kind::Roster => {
-                unreachable!("{} rows report every bad field", self.kind.id())
-            }
-        };
-        outcome.map_err(RowError::from)
-    }
-
-    async fn title_plan_row(
-        &mut self,
-        tx: &Recorder,
-        actor: &Actor,
-        r: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let input = self.fields::<CourseFields>(r)?.parse()?;
-        let existing = course_svc::by_code(tx, &input.course_code).await?;
-        Ok(unit(
-            course_svc::write(tx, actor, "import", existing, &input).await?,
-        ))
-    }
-
-    async fn trainer_row(
-        &mut self,
-        tx: &Recorder,
-        actor: &Actor,
-        r: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let input = self.fields::<TrainerFields>(r)?.parse()?;
-        let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
-        Ok(unit(
-            trainer_svc::write(tx, actor, "import", existing, &input, None).await?,
-        ))
-    }
-
-    async fn class_row(
-        &mut self,
-        tx: &Recorder,
-        actor: &Actor,
-        r: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let input = self.fields::<ClassFields>(r)?.parse(true)?;
-        let existing = class_svc::by_ref(tx, &input.class_ref).await?;
-        let named = self.names(tx, &input).await?;
-        let via = Via::Import(&self.by);
-        let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
-        self.classes.remove(&input.class_ref);
-        Ok(unit(outcome))
-    }
-
-    async fn roster_row(
+    pub(super) async fn roster_row(
         &mut self,
         tx: &Recorder,
         actor: &Actor,
@@ -590,7 +494,7 @@ fn unit<M>(outcome: Outcome<M>) -> Outcome<()> {
     }
 }
 
-enum RowError {
+pub(super) enum RowError {
     Fields(FieldErrors),
     Service(ServiceError),
 }

@@ -1,0 +1,293 @@
+//! Each import kind's rows: its columns and table, the first-pass check (no database)
+//! and the write (second pass, under the write lock). `with_rows!` is the one place an
+//! import kind is mapped to its rows.
+use super::*;
+
+/// One import kind's rows.
+pub(in crate::services::imports) trait Rows {
+    /// The header SPEC §7 gives, in order.
+    const COLUMNS: &'static [&'static str];
+    /// The table the kind fills (the one its own lookups read back while it runs).
+    const TABLE: &'static str;
+
+    /// The first pass: every field of the row that can be checked without the database.
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors;
+
+    /// The second pass: what the row refers to, then its write.
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError>;
+}
+
+/// Evaluates `$body` with `$rows` naming the rows type of `$kind`.
+macro_rules! with_rows {
+    ($kind:expr, $rows:ident => $body:expr) => {
+        match $kind {
+            Kind::TitlePlan => {
+                type $rows = $crate::services::imports::importer::rows::TitlePlan;
+                $body
+            }
+            Kind::Trainers => {
+                type $rows = $crate::services::imports::importer::rows::Trainers;
+                $body
+            }
+            Kind::Classes => {
+                type $rows = $crate::services::imports::importer::rows::Classes;
+                $body
+            }
+            Kind::Roster => {
+                type $rows = $crate::services::imports::importer::rows::Roster;
+                $body
+            }
+            Kind::CodePool => {
+                type $rows = $crate::services::imports::importer::rows::CodePool;
+                $body
+            }
+            Kind::Codes => {
+                type $rows = $crate::services::imports::importer::rows::Codes;
+                $body
+            }
+            Kind::SurveyResponses => {
+                type $rows = $crate::services::imports::importer::rows::SurveyResponses;
+                $body
+            }
+            Kind::Vouchers => {
+                type $rows = $crate::services::imports::importer::rows::Vouchers;
+                $body
+            }
+        }
+    };
+}
+pub(in crate::services::imports) use with_rows;
+
+pub(in crate::services::imports) struct TitlePlan;
+pub(in crate::services::imports) struct Trainers;
+pub(in crate::services::imports) struct Classes;
+pub(in crate::services::imports) struct Roster;
+pub(in crate::services::imports) struct CodePool;
+pub(in crate::services::imports) struct Codes;
+pub(in crate::services::imports) struct SurveyResponses;
+pub(in crate::services::imports) struct Vouchers;
+
+impl Rows for TitlePlan {
+    const COLUMNS: &'static [&'static str] = &[
+        "course_code",
+        "title",
+        "duration_days",
+        "fundamentals",
+        "solution_area",
+        "content",
+        "courseware_version",
+    ];
+    const TABLE: &'static str = "courses";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        only_errors(
+            importer
+                .fields::<CourseFields>(record)
+                .and_then(|f| f.parse().map(drop)),
+        )
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let input = importer.fields::<CourseFields>(record)?.parse()?;
+        let existing = course_svc::by_code(tx, &input.course_code).await?;
+        Ok(unit(
+            course_svc::write(tx, actor, "import", existing, &input).await?,
+        ))
+    }
+}
+
+impl Rows for Trainers {
+    const COLUMNS: &'static [&'static str] =
+        &["name", "email", "mct_id", "mct_valid_until", "affiliated"];
+    const TABLE: &'static str = "trainers";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        only_errors(
+            importer
+                .fields::<TrainerFields>(record)
+                .and_then(|f| f.parse().map(drop)),
+        )
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let input = importer.fields::<TrainerFields>(record)?.parse()?;
+        let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
+        Ok(unit(
+            trainer_svc::write(tx, actor, "import", existing, &input, None).await?,
+        ))
+    }
+}
+
+impl Rows for Classes {
+    const COLUMNS: &'static [&'static str] = &[
+        "class_ref",
+        "course_code",
+        "mct_id",
+        "start_date",
+        "end_date",
+        "modality",
+        "status",
+    ];
+    const TABLE: &'static str = "classes";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        only_errors(
+            importer
+                .fields::<ClassFields>(record)
+                .and_then(|f| f.parse(true).map(drop)),
+        )
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let input = importer.fields::<ClassFields>(record)?.parse(true)?;
+        let existing = class_svc::by_ref(tx, &input.class_ref).await?;
+        let named = importer.names(tx, &input).await?;
+        let via = Via::Import(&importer.by);
+        let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
+        importer.classes.remove(&input.class_ref);
+        Ok(unit(outcome))
+    }
+}
+
+impl Rows for Roster {
+    const COLUMNS: &'static [&'static str] =
+        &["class_ref", "learner_name", "learner_email", "attended"];
+    const TABLE: &'static str = "enrollments";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        if importer.fixed_class.is_none()
+            && let Err(m) = parse_code(&importer.get(record, "class_ref"), 64)
+        {
+            errors.add("class_ref", m);
+        }
+        let learner = importer.fields::<EnrollmentFields>(record);
+        errors
+            .0
+            .extend(only_errors(learner.and_then(|f| f.parse().map(drop))).0);
+        errors
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        importer.roster_row(tx, actor, record).await
+    }
+}
+
+/// The kinds below are reported by their first bad field.
+impl Rows for CodePool {
+    const COLUMNS: &'static [&'static str] = &["achievement_code"];
+    const TABLE: &'static str = "achievement_codes";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, codes::parse_pool_row)
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        Ok(codes::import_pool_row(tx, actor, &importer.fields(record)?).await?)
+    }
+}
+
+impl Rows for Codes {
+    const COLUMNS: &'static [&'static str] = &[
+        "class_ref",
+        "learner_email",
+        "achievement_code",
+        "issued_on",
+        "redeemed_on",
+    ];
+    const TABLE: &'static str = "achievement_codes";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, codes::parse_code_row)
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        Ok(codes::import_code_row(tx, actor, &importer.fields(record)?).await?)
+    }
+}
+
+impl Rows for SurveyResponses {
+    const COLUMNS: &'static [&'static str] = &[
+        "class_ref",
+        "learner_email",
+        "submitted_on",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "q5",
+    ];
+    const TABLE: &'static str = "survey_responses";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, surveys::parse_response_row)
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        Ok(surveys::import_response_row(tx, actor, &importer.fields(record)?).await?)
+    }
+}
+
+impl Rows for Vouchers {
+    const COLUMNS: &'static [&'static str] = &[
+        "purchased_on",
+        "exam_code",
+        "level",
+        "quantity",
+        "order_ref",
+    ];
+    const TABLE: &'static str = "exam_vouchers";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, vouchers::parse_row)
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        Ok(vouchers::import_row(tx, actor, &importer.fields(record)?).await?)
+    }
+}
