@@ -563,7 +563,7 @@ async fn line_items_page_by_page_and_from_the_cli(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("lines.csv");
     let code = cli::run(
-        Command::Export {
+        Command::Export(tsp_ledger::cli::ExportArgs {
             kind: tsp_ledger::cli::ExportKind::KpiLines,
             as_of: Some("2026-11-22".into()),
             figure: "courseware".parse().unwrap(),
@@ -573,7 +573,7 @@ async fn line_items_page_by_page_and_from_the_cli(app: TestApp) {
             from: None,
             to: None,
             output: Some(out.clone()),
-        },
+        }),
         crate::imports::cli_config(&app),
     )
     .await

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::config::Config;
 use crate::domain::account::{Email, check_new_password, parse_name};
 use crate::domain::fields::parse_date;
+use crate::domain::role::Role;
 use crate::ledger::Actor;
 use crate::services::classes::ClassFilter;
 use crate::services::exports;
@@ -18,8 +19,8 @@ use tracing_subscriber::EnvFilter;
 
 mod args;
 pub use args::{
-    Cli, Command, ExportKind, LearnerCommand, LedgerCommand, OutboxCommand, ReportFormat,
-    UserCommand,
+    Cli, Command, ExportArgs, ExportKind, LearnerCommand, LedgerCommand, OutboxCommand,
+    ReportFormat, UserCommand,
 };
 
 /// `ledger verify`: the chain, every stored checkpoint (when the key is here) and the
@@ -145,18 +146,7 @@ async fn open(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
 /// Runs one command; tests call this in-process.
 pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => {
-            let conn = open(&config).await?;
-            let secret = config.load_or_create_secret()?;
-            let listener = server::bind(&config.server.bind).await?;
-            let state = AppState::new(config, conn, secret);
-            tracing::info!("listening on http://{}", listener.local_addr()?);
-            server::announce_setup_if_needed(&state).await?;
-            // The outbox worker and survey reminders run beside the server.
-            let background = server::spawn_background(&state)?;
-            server::serve(state, listener).await?;
-            background.iter().for_each(|task| task.abort());
-        }
+        Command::Serve => serve(config).await?,
         Command::Migrate => {
             open(&config).await?;
             println!("database is up to date");
@@ -166,209 +156,252 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             role,
             name,
             password_stdin: _,
-        }) => {
-            let email = Email::parse(&email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
-            let name = name.unwrap_or_else(|| {
-                email
-                    .as_str()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            });
-            let name = parse_name(&name).map_err(|m| anyhow::anyhow!("--name {m}"))?;
-            let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .context("reading the password from standard input")?;
-            let password = input.lines().next().unwrap_or_default().to_string();
-            check_new_password(&password, &password)
-                .map_err(|m| anyhow::anyhow!("password {m}"))?;
-            let conn = open(&config).await?;
-            let hasher = crate::auth::password::PasswordHasher::new(1);
-            let account = accounts::NewAccount {
-                email,
-                name,
-                role,
-                password,
-            };
-            match accounts::create(&conn, &hasher, &Actor::Cli, account).await {
-                Ok(user) => println!("created {} ({}) with id {}", user.email, user.role, user.id),
-                Err(e) => bail!("{e}"),
-            }
-        }
+        }) => add_user(&config, &email, role, name).await?,
         Command::Ledger(LedgerCommand::Verify { checkpoint }) => {
             let conn = open(&config).await?;
             return verify_ledger(&conn, &config, checkpoint.as_deref()).await;
         }
         Command::Ledger(LedgerCommand::Checkpoint { output }) => {
-            let conn = open(&config).await?;
-            let key = crate::ledger::checkpoint::key(&config)?;
-            let stored = ledger::checkpoint::write(&conn, &key).await?;
-            match &output {
-                Some(path) => {
-                    std::fs::write(path, &stored.document)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    println!(
-                        "checkpoint of entry {} ({}) written to {}",
-                        stored.entry_id,
-                        stored.hash,
-                        path.display()
-                    );
-                }
-                None => print!("{}", stored.document),
-            }
+            write_checkpoint(&config, output.as_deref()).await?
         }
-        Command::Outbox(OutboxCommand::Send) => {
-            let conn = open(&config).await?;
-            let secret = config.load_or_create_secret()?;
-            let state = AppState::new(config, conn, secret);
-            let reminders = server::queue_due_reminders(&state).await?;
-            if reminders > 0 {
-                println!("queued {reminders} survey reminders");
-            }
-            let notices = server::queue_takedown_notices(&state).await?;
-            if notices > 0 {
-                println!("queued {notices} overdue-takedown notices");
-            }
-            let report = state.mail_worker()?.drain().await?;
-            println!(
-                "outbox: {} sent, {} to retry later, {} failed",
-                report.sent, report.retrying, report.failed
-            );
-            if report.retrying + report.failed > 0 {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        Command::Outbox(OutboxCommand::Send) => return send_outbox(config).await,
         Command::Learner(LearnerCommand::Erase { email, reason }) => {
-            let conn = open(&config).await?;
-            // The command itself is the confirmation.
-            let done = crate::services::erasure::erase(&conn, &Actor::Cli, &email, &reason, "true")
-                .await
-                .map_err(|e| match e {
-                    ServiceError::Field { field, message } => {
-                        anyhow::anyhow!("--{field} {message}")
-                    }
-                    other => anyhow::anyhow!("{other}"),
-                })?;
-            for (enrollment, class_ref, course_code, dates) in &done.enrollments {
-                println!(
-                    "erased enrollment {enrollment}: class {class_ref}, {course_code}, {dates}"
-                );
-            }
-            println!("{}", done.summary());
+            erase_learner(&config, &email, &reason).await?
         }
-        Command::Kpi { as_of, format } => {
-            let as_of = match as_of {
-                Some(raw) => parse_date(&raw).map_err(|m| anyhow::anyhow!("--as-of {m}"))?,
-                None => crate::clock::now().date_naive(),
-            };
-            let conn = open(&config).await?;
-            let report =
-                crate::services::kpi::report(&conn, as_of, &crate::domain::kpi::DESIGNATION_2025)
-                    .await?;
-            if format == ReportFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", kpi_text(&report));
-            }
-        }
-        Command::Import { kind, file } => {
-            return import(&config, kind, &file).await;
-        }
-        Command::Demo { seed } => {
-            let conn = open(&config).await?;
-            let today = crate::clock::now().date_naive();
-            let started = std::time::Instant::now();
-            let done = crate::services::demo::run(&conn, seed, today).await?;
-            println!(
-                "demo data for the 13 months to {today} and the month after (seed {seed}), in {:.1} s:",
-                started.elapsed().as_secs_f64()
-            );
-            for (kind, summary) in &done {
-                println!("  {:<18} {:>6} created", kind.id(), summary.created);
-            }
-            println!(
-                "open {}/ to see the dashboard, or run `tsp-ledger kpi --format text`",
-                config.server.public_url.trim_end_matches('/')
-            );
-            if accounts::count(&conn).await? == 0 {
-                println!(
-                    "no account yet: start the server (`tsp-ledger`) and open the one-time setup link it logs"
-                );
-            }
-        }
-        Command::Export {
-            kind,
-            as_of,
-            figure,
-            area,
-            class_ref,
-            status,
-            from,
-            to,
-            output,
-        } => {
-            let conn = open(&config).await?;
-            let mut out: Box<dyn Write + Send> = match &output {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path)
-                        .with_context(|| format!("creating {}", path.display()))?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-            };
-            match kind {
-                ExportKind::Classes => {
-                    let filter = ClassFilter {
-                        status,
-                        from: from
-                            .map(|d| parse_date(&d))
-                            .transpose()
-                            .map_err(|m| anyhow::anyhow!("--from {m}"))?,
-                        to: to
-                            .map(|d| parse_date(&d))
-                            .transpose()
-                            .map_err(|m| anyhow::anyhow!("--to {m}"))?,
-                        ..Default::default()
-                    };
-                    let (sender, writer) = stream_to(out);
-                    exports::classes(&conn, &filter, sender).await?;
-                    writer.await?.context("writing the export")?;
-                }
-                ExportKind::KpiLines => {
-                    let filter = crate::services::kpi_lines::LineFilter {
-                        as_of: match as_of {
-                            Some(d) => {
-                                parse_date(&d).map_err(|m| anyhow::anyhow!("--as-of {m}"))?
-                            }
-                            None => crate::clock::now().date_naive(),
-                        },
-                        figure,
-                        area,
-                    };
-                    let (sender, writer) = stream_to(out);
-                    crate::services::kpi_lines::csv(
-                        &conn,
-                        &filter,
-                        &crate::domain::kpi::DESIGNATION_2025,
-                        sender,
-                    )
-                    .await?;
-                    writer.await?.context("writing the export")?;
-                }
-                ExportKind::Roster => {
-                    let class_ref = class_ref.context("export roster needs --class CLASS_REF")?;
-                    let class =
-                        crate::services::classes::by_ref(&conn, &class_ref.trim().to_uppercase())
-                            .await?
-                            .with_context(|| format!("no class {class_ref}"))?;
-                    out.write_all(&exports::roster(&conn, class.id).await?)?;
-                    out.flush()?;
-                }
-            }
-        }
+        Command::Kpi { as_of, format } => kpi(&config, as_of, format).await?,
+        Command::Import { kind, file } => return import(&config, kind, &file).await,
+        Command::Demo { seed } => demo(&config, seed).await?,
+        Command::Export(args) => export(&config, args).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tsp-ledger` (the default): the server, with the outbox worker and reminders beside it.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let conn = open(&config).await?;
+    let secret = config.load_or_create_secret()?;
+    let listener = server::bind(&config.server.bind).await?;
+    let state = AppState::new(config, conn, secret);
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    server::announce_setup_if_needed(&state).await?;
+    // The outbox worker and survey reminders run beside the server.
+    let background = server::spawn_background(&state)?;
+    server::serve(state, listener).await?;
+    background.iter().for_each(|task| task.abort());
+    Ok(())
+}
+
+/// `tsp-ledger user add`: an account, its password read from standard input.
+async fn add_user(
+    config: &Config,
+    email: &str,
+    role: Role,
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
+    let name = name.unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let name = parse_name(&name).map_err(|m| anyhow::anyhow!("--name {m}"))?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let password = input.lines().next().unwrap_or_default().to_string();
+    check_new_password(&password, &password).map_err(|m| anyhow::anyhow!("password {m}"))?;
+    let conn = open(config).await?;
+    let hasher = crate::auth::password::PasswordHasher::new(1);
+    let account = accounts::NewAccount {
+        email,
+        name,
+        role,
+        password,
+    };
+    match accounts::create(&conn, &hasher, &Actor::Cli, account).await {
+        Ok(user) => println!("created {} ({}) with id {}", user.email, user.role, user.id),
+        Err(e) => bail!("{e}"),
+    }
+    Ok(())
+}
+
+/// `tsp-ledger ledger checkpoint`: a signed checkpoint of the chain's head.
+async fn write_checkpoint(config: &Config, output: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let conn = open(config).await?;
+    let key = crate::ledger::checkpoint::key(config)?;
+    let stored = ledger::checkpoint::write(&conn, &key).await?;
+    match output {
+        Some(path) => {
+            std::fs::write(path, &stored.document)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "checkpoint of entry {} ({}) written to {}",
+                stored.entry_id,
+                stored.hash,
+                path.display()
+            );
+        }
+        None => print!("{}", stored.document),
+    }
+    Ok(())
+}
+
+/// `tsp-ledger outbox send`: queues what is due, then sends everything queued.
+async fn send_outbox(config: Config) -> anyhow::Result<ExitCode> {
+    let conn = open(&config).await?;
+    let secret = config.load_or_create_secret()?;
+    let state = AppState::new(config, conn, secret);
+    let reminders = server::queue_due_reminders(&state).await?;
+    if reminders > 0 {
+        println!("queued {reminders} survey reminders");
+    }
+    let notices = server::queue_takedown_notices(&state).await?;
+    if notices > 0 {
+        println!("queued {notices} overdue-takedown notices");
+    }
+    let report = state.mail_worker()?.drain().await?;
+    println!(
+        "outbox: {} sent, {} to retry later, {} failed",
+        report.sent, report.retrying, report.failed
+    );
+    if report.retrying + report.failed > 0 {
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tsp-ledger learner erase`: the command itself is the confirmation.
+async fn erase_learner(config: &Config, email: &str, reason: &str) -> anyhow::Result<()> {
+    let conn = open(config).await?;
+    // The command itself is the confirmation.
+    let done = crate::services::erasure::erase(&conn, &Actor::Cli, email, reason, "true")
+        .await
+        .map_err(|e| match e {
+            ServiceError::Field { field, message } => {
+                anyhow::anyhow!("--{field} {message}")
+            }
+            other => anyhow::anyhow!("{other}"),
+        })?;
+    for (enrollment, class_ref, course_code, dates) in &done.enrollments {
+        println!("erased enrollment {enrollment}: class {class_ref}, {course_code}, {dates}");
+    }
+    println!("{}", done.summary());
+    Ok(())
+}
+
+/// `tsp-ledger kpi`: the report as the JSON contract or as text.
+async fn kpi(config: &Config, as_of: Option<String>, format: ReportFormat) -> anyhow::Result<()> {
+    let as_of = match as_of {
+        Some(raw) => parse_date(&raw).map_err(|m| anyhow::anyhow!("--as-of {m}"))?,
+        None => crate::clock::now().date_naive(),
+    };
+    let conn = open(config).await?;
+    let report =
+        crate::services::kpi::report(&conn, as_of, &crate::domain::kpi::DESIGNATION_2025).await?;
+    if format == ReportFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", kpi_text(&report));
+    }
+    Ok(())
+}
+
+/// `tsp-ledger demo`: a demo year in an empty database.
+async fn demo(config: &Config, seed: u64) -> anyhow::Result<()> {
+    let conn = open(config).await?;
+    let today = crate::clock::now().date_naive();
+    let started = std::time::Instant::now();
+    let done = crate::services::demo::run(&conn, seed, today).await?;
+    println!(
+        "demo data for the 13 months to {today} and the month after (seed {seed}), in {:.1} s:",
+        started.elapsed().as_secs_f64()
+    );
+    for (kind, summary) in &done {
+        println!("  {:<18} {:>6} created", kind.id(), summary.created);
+    }
+    println!(
+        "open {}/ to see the dashboard, or run `tsp-ledger kpi --format text`",
+        config.server.public_url.trim_end_matches('/')
+    );
+    if accounts::count(&conn).await? == 0 {
+        println!(
+            "no account yet: start the server (`tsp-ledger`) and open the one-time setup link it logs"
+        );
+    }
+    Ok(())
+}
+
+/// `tsp-ledger export`: a CSV to standard output or `--output`.
+async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+    let ExportArgs {
+        kind,
+        as_of,
+        figure,
+        area,
+        class_ref,
+        status,
+        from,
+        to,
+        output,
+    } = args;
+    let conn = open(config).await?;
+    let mut out: Box<dyn Write + Send> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    match kind {
+        ExportKind::Classes => {
+            let filter = ClassFilter {
+                status,
+                from: from
+                    .map(|d| parse_date(&d))
+                    .transpose()
+                    .map_err(|m| anyhow::anyhow!("--from {m}"))?,
+                to: to
+                    .map(|d| parse_date(&d))
+                    .transpose()
+                    .map_err(|m| anyhow::anyhow!("--to {m}"))?,
+                ..Default::default()
+            };
+            let (sender, writer) = stream_to(out);
+            exports::classes(&conn, &filter, sender).await?;
+            writer.await?.context("writing the export")?;
+        }
+        ExportKind::KpiLines => {
+            let filter = crate::services::kpi_lines::LineFilter {
+                as_of: match as_of {
+                    Some(d) => parse_date(&d).map_err(|m| anyhow::anyhow!("--as-of {m}"))?,
+                    None => crate::clock::now().date_naive(),
+                },
+                figure,
+                area,
+            };
+            let (sender, writer) = stream_to(out);
+            crate::services::kpi_lines::csv(
+                &conn,
+                &filter,
+                &crate::domain::kpi::DESIGNATION_2025,
+                sender,
+            )
+            .await?;
+            writer.await?.context("writing the export")?;
+        }
+        ExportKind::Roster => {
+            let class_ref = class_ref.context("export roster needs --class CLASS_REF")?;
+            let class = crate::services::classes::by_ref(&conn, &class_ref.trim().to_uppercase())
+                .await?
+                .with_context(|| format!("no class {class_ref}"))?;
+            out.write_all(&exports::roster(&conn, class.id).await?)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
 }
 
 /// `tsp-ledger import`: a progress bar on a terminal, every bad row on failure.

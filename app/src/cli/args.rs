@@ -74,33 +74,36 @@ pub enum Command {
         seed: u64,
     },
     /// Write a CSV export to standard output (or --output FILE).
-    Export {
-        #[arg(value_enum)]
-        kind: ExportKind,
-        /// kpi-lines: the evaluation date (default: today).
-        #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
-        as_of: Option<String>,
-        /// kpi-lines: the figure whose line items to export.
-        #[arg(long, value_enum, default_value_t = Figure::Courseware)]
-        figure: Figure,
-        /// kpi-lines: only this solution area's survey responses.
-        #[arg(long, value_enum)]
-        area: Option<SolutionArea>,
-        /// roster: the class whose roster to export.
-        #[arg(long = "class", value_name = "CLASS_REF")]
-        class_ref: Option<String>,
-        /// classes: only this status.
-        #[arg(long, value_enum)]
-        status: Option<ClassStatus>,
-        /// classes: starting on or after this date (YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<String>,
-        /// classes: starting on or before this date (YYYY-MM-DD).
-        #[arg(long)]
-        to: Option<String>,
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[arg(value_enum)]
+    pub kind: ExportKind,
+    /// kpi-lines: the evaluation date (default: today).
+    #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// kpi-lines: the figure whose line items to export.
+    #[arg(long, value_enum, default_value_t = Figure::Courseware)]
+    pub figure: Figure,
+    /// kpi-lines: only this solution area's survey responses.
+    #[arg(long, value_enum)]
+    pub area: Option<SolutionArea>,
+    /// roster: the class whose roster to export.
+    #[arg(long = "class", value_name = "CLASS_REF")]
+    pub class_ref: Option<String>,
+    /// classes: only this status.
+    #[arg(long, value_enum)]
+    pub status: Option<ClassStatus>,
+    /// classes: starting on or after this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// classes: starting on or before this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

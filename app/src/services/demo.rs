@@ -236,9 +236,44 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
     let mut rng = Rng::new(seed);
     let this_month = today.with_day(1).expect("day 1 exists");
     let first_month = this_month - Months::new(13);
+    // The order of the steps is the order the generator draws in: a seed gives one dataset.
+    let title_plan = title_plan_rows(&mut rng, this_month);
+    let valid_until: Vec<NaiveDate> = TRAINERS.iter().map(|t| plus(today, t.valid_for)).collect();
+    let trainer_rows = trainer_rows(&valid_until);
+    let classes = plan_classes(&mut rng, first_month, today, &valid_until);
+    let class_rows = class_rows(&classes);
+    let learners = learners(&mut rng);
+    let mut taken = HashSet::new();
+    let Attendance {
+        roster,
+        codes,
+        responses,
+    } = attendance(&mut rng, &classes, &learners, today, &mut taken);
+    // Codes left in the pool for the classes still to come.
+    let pool: Vec<Vec<String>> = (0..80)
+        .map(|_| vec![achievement_code(&mut rng, &mut taken)])
+        .collect();
 
-    // Title Plan: courseware versions from the last year and a half.
-    let title_plan: Vec<Vec<String>> = COURSES
+    let vouchers = voucher_rows(&mut rng, first_month, today);
+
+    let file = |kind: Kind, rows: &[Vec<String>]| (kind, csv_text(kind.columns(), rows));
+    Dataset {
+        files: vec![
+            file(Kind::TitlePlan, &title_plan),
+            file(Kind::Trainers, &trainer_rows),
+            file(Kind::Classes, &class_rows),
+            file(Kind::Roster, &roster),
+            file(Kind::CodePool, &pool),
+            file(Kind::Codes, &codes),
+            file(Kind::SurveyResponses, &responses),
+            file(Kind::Vouchers, &vouchers),
+        ],
+    }
+}
+
+/// Title Plan: courseware versions from the last year and a half.
+fn title_plan_rows(rng: &mut Rng, this_month: NaiveDate) -> Vec<Vec<String>> {
+    COURSES
         .iter()
         .map(|c| {
             let version = this_month - Months::new(rng.range(1, 18) as u32);
@@ -252,12 +287,13 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 version.format("%Y-%m").to_string(),
             ]
         })
-        .collect();
+        .collect()
+}
 
-    let valid_until: Vec<NaiveDate> = TRAINERS.iter().map(|t| plus(today, t.valid_for)).collect();
-    let trainer_rows: Vec<Vec<String>> = TRAINERS
+fn trainer_rows(valid_until: &[NaiveDate]) -> Vec<Vec<String>> {
+    TRAINERS
         .iter()
-        .zip(&valid_until)
+        .zip(valid_until)
         .map(|(t, until)| {
             let email = format!(
                 "{}@northwind-learning.example",
@@ -271,10 +307,17 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 t.affiliated.to_string(),
             ]
         })
-        .collect();
+        .collect()
+}
 
-    // Classes: week by week from the first month to a month ahead, fewer in August and
-    // in December, none over the holidays.
+/// Classes: week by week from the first month to a month ahead, fewer in August and in
+/// December, none over the holidays; numbered by year in start order.
+fn plan_classes(
+    rng: &mut Rng,
+    first_month: NaiveDate,
+    today: NaiveDate,
+    valid_until: &[NaiveDate],
+) -> Vec<Class> {
     let weights: Vec<u32> = COURSES.iter().map(|c| c.weight).collect();
     let mut monday = first_month - Days::new(first_month.weekday().num_days_from_monday() as u64);
     let last_start = today + Days::new(30);
@@ -355,7 +398,11 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
         number += 1;
         class.class_ref = format!("C-{year}-{number:04}");
     }
-    let class_rows: Vec<Vec<String>> = classes
+    classes
+}
+
+fn class_rows(classes: &[Class]) -> Vec<Vec<String>> {
+    classes
         .iter()
         .map(|c| {
             vec![
@@ -368,9 +415,11 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 c.status.id().to_string(),
             ]
         })
-        .collect();
+        .collect()
+}
 
-    // The people: unique e-mail addresses at the customers.
+/// The people: unique e-mail addresses at the customers.
+fn learners(rng: &mut Rng) -> Vec<(String, String)> {
     let mut learners: Vec<(String, String)> = Vec::with_capacity(LEARNERS);
     let mut emails = HashSet::new();
     while learners.len() < LEARNERS {
@@ -390,12 +439,27 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
         emails.insert(email.clone());
         learners.push((format!("{first} {last}"), email));
     }
+    learners
+}
 
+/// Who attended each class, and the codes and survey responses that followed.
+struct Attendance {
+    roster: Vec<Vec<String>>,
+    codes: Vec<Vec<String>>,
+    responses: Vec<Vec<String>>,
+}
+
+fn attendance(
+    rng: &mut Rng,
+    classes: &[Class],
+    learners: &[(String, String)],
+    today: NaiveDate,
+    taken: &mut HashSet<String>,
+) -> Attendance {
     let mut roster = Vec::new();
     let mut codes = Vec::new();
     let mut responses = Vec::new();
-    let mut taken = HashSet::new();
-    for class in &classes {
+    for class in classes {
         if class.status == ClassStatus::Cancelled {
             continue;
         }
@@ -448,7 +512,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                 codes.push(vec![
                     class.class_ref.clone(),
                     email.clone(),
-                    achievement_code(&mut rng, &mut taken),
+                    achievement_code(rng, taken),
                     issued.to_string(),
                     redeemed.map(|d| d.to_string()).unwrap_or_default(),
                 ]);
@@ -470,20 +534,22 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
                     row.push(if blank {
                         String::new()
                     } else {
-                        score(&mut rng, class_mean).to_string()
+                        score(rng, class_mean).to_string()
                     });
                 }
                 responses.push(row);
             }
         }
     }
+    Attendance {
+        roster,
+        codes,
+        responses,
+    }
+}
 
-    // Codes left in the pool for the classes still to come.
-    let pool: Vec<Vec<String>> = (0..80)
-        .map(|_| vec![achievement_code(&mut rng, &mut taken)])
-        .collect();
-
-    // Exam vouchers: an order every week or two, fundamentals and advanced.
+/// Exam vouchers: an order every week or two, fundamentals and advanced.
+fn voucher_rows(rng: &mut Rng, first_month: NaiveDate, today: NaiveDate) -> Vec<Vec<String>> {
     let mut vouchers = Vec::new();
     let mut day = plus(first_month, rng.range(2, 10) as i64);
     let mut order = 0;
@@ -514,20 +580,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
         }
         day = plus(day, rng.range(6, 14) as i64);
     }
-
-    let file = |kind: Kind, rows: &[Vec<String>]| (kind, csv_text(kind.columns(), rows));
-    Dataset {
-        files: vec![
-            file(Kind::TitlePlan, &title_plan),
-            file(Kind::Trainers, &trainer_rows),
-            file(Kind::Classes, &class_rows),
-            file(Kind::Roster, &roster),
-            file(Kind::CodePool, &pool),
-            file(Kind::Codes, &codes),
-            file(Kind::SurveyResponses, &responses),
-            file(Kind::Vouchers, &vouchers),
-        ],
-    }
+    vouchers
 }
 
 /// The name without accents, for an e-mail address.
