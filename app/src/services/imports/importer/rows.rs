@@ -198,51 +198,57 @@ impl Rows for Roster {
     }
 }
 
-/// The kinds below are reported by their first bad field.
-impl Rows for CodePool {
-    const COLUMNS: &'static [&'static str] = &["achievement_code"];
-    const TABLE: &'static str = "achievement_codes";
+/// A kind reported by its first bad field: its row struct is checked by `parse` and
+/// written by `import`, both in the kind's service.
+macro_rules! first_field_rows {
+    ($rows:ident, table = $table:literal, columns = [$($column:literal),+ $(,)?],
+     parse = $parse:path, import = $import:path $(,)?) => {
+        impl Rows for $rows {
+            const COLUMNS: &'static [&'static str] = &[$($column),+];
+            const TABLE: &'static str = $table;
 
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, codes::parse_pool_row)
-    }
+            fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+                importer.check_first_field(record, $parse)
+            }
 
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        Ok(codes::import_pool_row(tx, actor, &importer.fields(record)?).await?)
-    }
+            async fn write(
+                importer: &mut Importer,
+                tx: &Recorder,
+                actor: &Actor,
+                record: &csv::StringRecord,
+            ) -> Result<Outcome<()>, RowError> {
+                Ok($import(tx, actor, &importer.fields(record)?).await?)
+            }
+        }
+    };
 }
 
-impl Rows for Codes {
-    const COLUMNS: &'static [&'static str] = &[
+first_field_rows!(
+    CodePool,
+    table = "achievement_codes",
+    columns = ["achievement_code"],
+    parse = codes::parse_pool_row,
+    import = codes::import_pool_row,
+);
+
+first_field_rows!(
+    Codes,
+    table = "achievement_codes",
+    columns = [
         "class_ref",
         "learner_email",
         "achievement_code",
         "issued_on",
         "redeemed_on",
-    ];
-    const TABLE: &'static str = "achievement_codes";
+    ],
+    parse = codes::parse_code_row,
+    import = codes::import_code_row,
+);
 
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, codes::parse_code_row)
-    }
-
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        Ok(codes::import_code_row(tx, actor, &importer.fields(record)?).await?)
-    }
-}
-
-impl Rows for SurveyResponses {
-    const COLUMNS: &'static [&'static str] = &[
+first_field_rows!(
+    SurveyResponses,
+    table = "survey_responses",
+    columns = [
         "class_ref",
         "learner_email",
         "submitted_on",
@@ -251,43 +257,21 @@ impl Rows for SurveyResponses {
         "q3",
         "q4",
         "q5",
-    ];
-    const TABLE: &'static str = "survey_responses";
+    ],
+    parse = surveys::parse_response_row,
+    import = surveys::import_response_row,
+);
 
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, surveys::parse_response_row)
-    }
-
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        Ok(surveys::import_response_row(tx, actor, &importer.fields(record)?).await?)
-    }
-}
-
-impl Rows for Vouchers {
-    const COLUMNS: &'static [&'static str] = &[
+first_field_rows!(
+    Vouchers,
+    table = "exam_vouchers",
+    columns = [
         "purchased_on",
         "exam_code",
         "level",
         "quantity",
         "order_ref",
-    ];
-    const TABLE: &'static str = "exam_vouchers";
-
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, vouchers::parse_row)
-    }
-
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        Ok(vouchers::import_row(tx, actor, &importer.fields(record)?).await?)
-    }
-}
+    ],
+    parse = vouchers::parse_row,
+    import = vouchers::import_row,
+);
