@@ -45,3 +45,5 @@ mod oidc;
 mod input;
 // issue 14: the structure a newcomer can change safely
 mod structure;
+// issue 15 item 5: classes of any size
+mod large_class;

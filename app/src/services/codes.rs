@@ -11,6 +11,7 @@ use entity::{achievement_codes, classes, enrollments};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -92,18 +93,11 @@ pub async fn of_class(
     db: &impl ConnectionTrait,
     class_id: i64,
 ) -> Result<HashMap<i64, achievement_codes::Model>, ServiceError> {
-    let ids: Vec<i64> = enrollments::Entity::find()
-        .select_only()
-        .column(enrollments::Column::Id)
-        .filter(enrollments::Column::ClassId.eq(class_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     Ok(achievement_codes::Entity::find()
-        .filter(achievement_codes::Column::EnrollmentId.is_in(ids))
+        .filter(
+            achievement_codes::Column::EnrollmentId
+                .in_subquery(super::rosters::ids_of_class(class_id)),
+        )
         .all(db)
         .await?
         .into_iter()
@@ -583,24 +577,64 @@ pub(crate) async fn import_code_row(
     })
 }
 
-/// The codes of a class's learners, for the class page.
-pub struct ClassCodeLine {
-    pub enrollment: enrollments::Model,
-    pub code: Option<achievement_codes::Model>,
+/// A class's codes in figures: how many were issued, and how many attending learners
+/// have none yet (each a count in the database, whatever the class's size).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassCodeFigures {
+    pub issued: u64,
+    pub waiting: u64,
 }
 
-/// Every learner of the class with their code (if any), by learner name.
-pub async fn class_lines(
+pub async fn class_figures(
     db: &impl ConnectionTrait,
     class_id: i64,
-) -> Result<Vec<ClassCodeLine>, ServiceError> {
-    let mut codes = of_class(db, class_id).await?;
-    Ok(class_svc::roster(db, class_id)
+) -> Result<ClassCodeFigures, ServiceError> {
+    let of_class = super::rosters::ids_of_class(class_id);
+    let issued = achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.in_subquery(of_class))
+        .count(db)
+        .await?;
+    let attending = || {
+        enrollments::Entity::find()
+            .filter(enrollments::Column::ClassId.eq(class_id))
+            .filter(enrollments::Column::Attended.eq(true))
+    };
+    let attended = attending().count(db).await?;
+    let attending_with_code = achievement_codes::Entity::find()
+        .filter(
+            achievement_codes::Column::EnrollmentId.in_subquery(
+                attending()
+                    .select_only()
+                    .column(enrollments::Column::Id)
+                    .into_query(),
+            ),
+        )
+        .count(db)
+        .await?;
+    Ok(ClassCodeFigures {
+        issued,
+        waiting: attended.saturating_sub(attending_with_code),
+    })
+}
+
+/// The codes of the given roster lines (one page of a roster: a bounded list), in the
+/// lines' order; lines without a code are left out.
+pub async fn codes_of<'a>(
+    db: &impl ConnectionTrait,
+    lines: &'a [enrollments::Model],
+) -> Result<Vec<(&'a enrollments::Model, achievement_codes::Model)>, ServiceError> {
+    if lines.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut codes: HashMap<i64, achievement_codes::Model> = achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.is_in(lines.iter().map(|l| l.id)))
+        .all(db)
         .await?
         .into_iter()
-        .map(|enrollment| ClassCodeLine {
-            code: codes.remove(&enrollment.id),
-            enrollment,
-        })
+        .filter_map(|c| c.enrollment_id.map(|e| (e, c)))
+        .collect();
+    Ok(lines
+        .iter()
+        .filter_map(|line| codes.remove(&line.id).map(|code| (line, code)))
         .collect())
 }

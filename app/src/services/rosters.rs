@@ -1,16 +1,18 @@
 //! Class rosters: learners added one by one, by a pasted or uploaded CSV, or by the
-//! `roster` import; attendance marked for the whole roster at once.
+//! `roster` import; read a page at a time (a class can have 100 000 learners), attendance
+//! marked for the lines a page shows.
 use std::collections::{HashMap, HashSet};
 
 use entity::{classes, enrollments};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, ModelTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError, classes as class_svc};
+use super::{Outcome, Search, ServiceError, classes as class_svc, lower_like};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::{Email, parse_name};
@@ -20,6 +22,87 @@ use crate::ledger::{Actor, Entry, Recorder, diff};
 
 /// Learner fields the ledger must never hold (SPEC §6): only that they changed.
 pub const PERSONAL_FIELDS: [&str; 2] = ["learner_name", "learner_email"];
+
+/// Roster lines on one page of the class page.
+pub const ROSTER_PAGE: u64 = 100;
+
+/// The ids of a class's roster lines, as a subquery: a per-class query filters by it
+/// instead of binding one parameter per learner (which no backend allows at 100 000).
+pub(crate) fn ids_of_class(class_id: i64) -> sea_orm::sea_query::SelectStatement {
+    enrollments::Entity::find()
+        .select_only()
+        .column(enrollments::Column::Id)
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .into_query()
+}
+
+/// One page of a class's roster, by name, and the whole roster's counts.
+#[derive(Debug, Clone)]
+pub struct RosterPage {
+    pub lines: Vec<enrollments::Model>,
+    /// Lines matching the search (every line without one).
+    pub matching: u64,
+    pub learners: u64,
+    pub attended: u64,
+}
+
+/// Page `page` (1-based) of the roster of `class_id`, only the learners whose name or
+/// e-mail contains `search` when there is one.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    class_id: i64,
+    search: Option<&Search>,
+    page: u64,
+) -> Result<RosterPage, ServiceError> {
+    use enrollments::Column as C;
+    let of_class = Condition::all().add(C::ClassId.eq(class_id));
+    let matches = match search {
+        Some(search) => of_class.clone().add(
+            Condition::any()
+                .add(lower_like(C::LearnerName, search.contains()))
+                .add(C::EmailKey.like(search.contains())),
+        ),
+        None => of_class.clone(),
+    };
+    let lines = enrollments::Entity::find()
+        .filter(matches.clone())
+        .order_by_asc(C::LearnerName)
+        .order_by_asc(C::Id)
+        .offset(page.saturating_sub(1).saturating_mul(ROSTER_PAGE))
+        .limit(ROSTER_PAGE)
+        .all(db)
+        .await?;
+    let matching = enrollments::Entity::find()
+        .filter(matches)
+        .count(db)
+        .await?;
+    let learners = match search {
+        Some(_) => {
+            enrollments::Entity::find()
+                .filter(of_class.clone())
+                .count(db)
+                .await?
+        }
+        None => matching,
+    };
+    let attended = enrollments::Entity::find()
+        .filter(of_class.add(C::Attended.eq(true)))
+        .count(db)
+        .await?;
+    Ok(RosterPage {
+        lines,
+        matching,
+        learners,
+        attended,
+    })
+}
+
+/// Which roster lines an attendance form is about: the page it showed, or all of them.
+#[derive(Debug, Clone, Copy)]
+pub enum Lines<'a> {
+    All,
+    Only(&'a HashSet<i64>),
+}
 
 /// A learner as typed in the roster form or a `roster` CSV row.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -325,13 +408,28 @@ pub async fn set_attendance(
     db: &DatabaseConnection,
     actor: &Actor,
     class_id: i64,
+    lines: Lines<'_>,
     attended: &HashSet<i64>,
     reason: &str,
 ) -> Result<usize, ServiceError> {
     let tx = begin_write(db).await?;
     let class = class_svc::get(&tx, class_id).await?;
     let reason = roster_reason(&class, reason)?;
-    let roster = class_svc::roster(&tx, class_id).await?;
+    let roster = match lines {
+        Lines::All => class_svc::roster(&tx, class_id).await?,
+        Lines::Only(ids) if ids.len() as u64 > ROSTER_PAGE => {
+            return Err(ServiceError::Refused(format!(
+                "Attendance was not saved: a form holds at most {ROSTER_PAGE} learners."
+            )));
+        }
+        Lines::Only(ids) => {
+            enrollments::Entity::find()
+                .filter(enrollments::Column::ClassId.eq(class_id))
+                .filter(enrollments::Column::Id.is_in(ids.iter().copied()))
+                .all(&tx)
+                .await?
+        }
+    };
     if roster
         .iter()
         .any(|line| !line.attended && attended.contains(&line.id))

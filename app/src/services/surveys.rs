@@ -139,7 +139,10 @@ pub async fn send_invitations(
     let invited = survey_invitations::Entity::find()
         .select_only()
         .column(survey_invitations::Column::EnrollmentId)
-        .filter(survey_invitations::Column::EnrollmentId.in_subquery(class_enrollments(class.id)));
+        .filter(
+            survey_invitations::Column::EnrollmentId
+                .in_subquery(super::rosters::ids_of_class(class.id)),
+        );
     let learners = enrollments::Entity::find()
         .filter(enrollments::Column::ClassId.eq(class.id))
         .filter(enrollments::Column::Attended.eq(true))
@@ -151,7 +154,7 @@ pub async fn send_invitations(
                     .column(survey_responses::Column::EnrollmentId)
                     .filter(
                         survey_responses::Column::EnrollmentId
-                            .in_subquery(class_enrollments(class.id)),
+                            .in_subquery(super::rosters::ids_of_class(class.id)),
                     )
                     .into_query(),
             ),
@@ -208,14 +211,6 @@ pub async fn send_invitations(
     }
     tx.commit().await?;
     Ok(count)
-}
-
-fn class_enrollments(class_id: i64) -> sea_orm::sea_query::SelectStatement {
-    enrollments::Entity::find()
-        .select_only()
-        .column(enrollments::Column::Id)
-        .filter(enrollments::Column::ClassId.eq(class_id))
-        .into_query()
 }
 
 /// Queues a reminder for every invitation that is unanswered, unexpired, has had fewer
@@ -506,7 +501,10 @@ pub async fn class_figures(
 ) -> Result<ClassFigures, ServiceError> {
     use survey_responses::Column as C;
     let invitations = survey_invitations::Entity::find()
-        .filter(survey_invitations::Column::EnrollmentId.in_subquery(class_enrollments(class_id)))
+        .filter(
+            survey_invitations::Column::EnrollmentId
+                .in_subquery(super::rosters::ids_of_class(class_id)),
+        )
         .count(db)
         .await?;
     let sums = survey_responses::Entity::find()
@@ -522,7 +520,7 @@ pub async fn class_figures(
         .column_as(C::Q4.sum(), "s4")
         .column_as(C::Q5.count(), "n5")
         .column_as(C::Q5.sum(), "s5")
-        .filter(C::EnrollmentId.in_subquery(class_enrollments(class_id)))
+        .filter(C::EnrollmentId.in_subquery(super::rosters::ids_of_class(class_id)))
         .into_model::<Sums>()
         .one(db)
         .await?;

@@ -40,42 +40,46 @@ pub struct ClassCodes {
     pub may_edit: bool,
     /// A recorded delivery: its codes never count toward a KPI figure.
     pub no_kpi_credit: bool,
+    /// The codes of the learners on the roster page shown.
     pub lines: Vec<ClassCodeLine>,
+    /// Codes issued to the whole class.
+    pub issued: u64,
     /// Attending learners without a code yet.
-    pub waiting: usize,
+    pub waiting: u64,
     /// Codes in the pool that can be handed out.
     pub pool: u64,
 }
 
 /// What the class page shows of this feature for `class`, as `user` may see it.
+/// The class page's codes section: the whole class's counts, and the codes of the
+/// learners on the roster page shown (`shown`), so the section stays one page long.
 pub async fn for_class(
     state: &AppState,
     user: &CurrentUser,
     class: &classes::Model,
+    shown: &[entity::enrollments::Model],
 ) -> Result<ClassCodes, AppError> {
     let today = clock::now().date_naive();
-    let mut waiting = 0;
-    let mut lines = vec![];
-    for line in svc::class_lines(&state.db, class.id).await? {
-        match line.code {
-            Some(code) => lines.push(ClassCodeLine {
-                learner: line.enrollment.learner_name,
-                attended: line.enrollment.attended,
-                code: code.code,
-                issued_on: date(code.issued_on),
-                redeemed_on: date(code.redeemed_on),
-            }),
-            None if line.enrollment.attended => waiting += 1,
-            None => {}
-        }
-    }
+    let figures = svc::class_figures(&state.db, class.id).await?;
+    let lines = svc::codes_of(&state.db, shown)
+        .await?
+        .into_iter()
+        .map(|(enrollment, code)| ClassCodeLine {
+            learner: enrollment.learner_name.clone(),
+            attended: enrollment.attended,
+            code: code.code,
+            issued_on: date(code.issued_on),
+            redeemed_on: date(code.redeemed_on),
+        })
+        .collect();
     let may_edit = user.role.may_edit_records();
     Ok(ClassCodes {
         class_id: class.id,
         may_edit,
         no_kpi_credit: class.modality == Modality::Recorded,
         lines,
-        waiting,
+        issued: figures.issued,
+        waiting: figures.waiting,
         pool: if may_edit {
             svc::pool_size(&state.db, today).await?
         } else {

@@ -99,6 +99,9 @@ pub async fn remove_learner(
 pub struct AttendanceForm {
     /// Enrollment ids ticked as present (repeated key).
     attended: Vec<i64>,
+    /// The lines the form showed (one roster page); none: the ticks are for the whole
+    /// roster.
+    shown: Vec<i64>,
     reason: String,
 }
 
@@ -110,10 +113,16 @@ pub async fn attendance(
     Form(form): Form<AttendanceForm>,
 ) -> Result<Response, AppError> {
     let present: HashSet<i64> = form.attended.into_iter().collect();
-    let result =
-        rosters::set_attendance(&state.db, &Actor::User(user.id), id, &present, &form.reason)
-            .await
-            .map(|changed| format!("Attendance saved ({changed} changed)."));
+    let shown: HashSet<i64> = form.shown.into_iter().collect();
+    let lines = if shown.is_empty() {
+        rosters::Lines::All
+    } else {
+        rosters::Lines::Only(&shown)
+    };
+    let actor = Actor::User(user.id);
+    let result = rosters::set_attendance(&state.db, &actor, id, lines, &present, &form.reason)
+        .await
+        .map(|changed| format!("Attendance saved ({changed} changed)."));
     class_page_outcome(&state, &ctx, &user, id, "#roster", result).await
 }
 

@@ -1,7 +1,7 @@
 //! The class page (delivery, confirmation, roster, codes, surveys, history) and its
 //! lifecycle actions; the roster forms come back here when they are refused.
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
@@ -13,14 +13,17 @@ use crate::domain::catalog::Content;
 use crate::domain::delivery::{ClassStatus, StatusChange, check_status_dates};
 use crate::domain::role::Role;
 use crate::ledger::Actor;
+use crate::services::Search;
 use crate::services::classes::{self as svc, ClassRow};
-use crate::services::rosters::EnrollmentFields;
+use crate::services::rosters::{self, EnrollmentFields, ROSTER_PAGE};
 use crate::services::{ServiceError, courses as course_svc};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser};
 use crate::web::history::{self, HistoryLine};
-use crate::web::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
+use crate::web::page::{
+    FieldErrors, FlashKind, Page, PageContext, page_number, redirect_with_flash,
+};
 
 pub struct RosterLine {
     pub id: i64,
@@ -50,7 +53,19 @@ struct ShowPage {
     may_confirm: bool,
     admin_confirms: bool,
     roster: Vec<RosterLine>,
-    attended: usize,
+    /// The whole roster's counts, and how many lines match the search.
+    learners: u64,
+    attended: u64,
+    matching: u64,
+    /// The roster's search as typed, its page, and the lines this page shows (1-based).
+    roster_search: String,
+    roster_page: u64,
+    roster_page_size: u64,
+    first_shown: u64,
+    last_shown: u64,
+    /// Query strings of the previous and next roster pages, when there are such.
+    roster_prev: Option<String>,
+    roster_next: Option<String>,
     history: Vec<HistoryLine>,
     errors: FieldErrors,
     import_errors: Vec<String>,
@@ -63,9 +78,18 @@ struct ShowPage {
     surveys: crate::web::surveys::ClassSurveys,
 }
 
-/// What a failed roster form sends back to the class page.
+/// The roster page the class page shows: `?q=` searches names and e-mails, `?page=`.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct RosterQuery {
+    q: String,
+    page: String,
+}
+
+/// What a failed roster form sends back to the class page (and which roster page).
 #[derive(Default)]
 pub(super) struct Feedback {
+    pub roster: RosterQuery,
     pub errors: FieldErrors,
     pub import_errors: Vec<String>,
     pub import_total: u64,
@@ -86,8 +110,24 @@ pub(super) async fn show_page(
     let class = svc::visible_class(&state.db, &user.caller(), id).await?;
     let (course, trainer) = svc::parts(&state.db, &class).await?;
     let class_status = class.status;
-    let roster: Vec<RosterLine> = svc::roster(&state.db, id)
-        .await?
+    let search = Search::parse(&feedback.roster.q);
+    let roster_page = page_number(&feedback.roster.page, ROSTER_PAGE)?;
+    let shown = rosters::page(&state.db, id, search.as_ref(), roster_page).await?;
+    let codes = crate::web::codes::for_class(state, user, &class, &shown.lines).await?;
+    let first_shown = (roster_page - 1) * ROSTER_PAGE + 1;
+    let last_shown = first_shown - 1 + shown.lines.len() as u64;
+    let query_of = |page: u64| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if !feedback.roster.q.trim().is_empty() {
+            query.append_pair("q", feedback.roster.q.trim());
+        }
+        query.append_pair("page", &page.to_string()).finish()
+    };
+    let roster_prev = (roster_page > 1).then(|| query_of(roster_page - 1));
+    let roster_next = (last_shown < shown.matching).then(|| query_of(roster_page + 1));
+    let (learners, attended, matching) = (shown.learners, shown.attended, shown.matching);
+    let roster: Vec<RosterLine> = shown
+        .lines
         .into_iter()
         .map(|e| RosterLine {
             id: e.id,
@@ -136,7 +176,16 @@ pub(super) async fn show_page(
             .is_ok()
             && ((user.role == Role::Trainer && own) || user.role == Role::Admin),
         admin_confirms: user.role == Role::Admin,
-        attended: roster.iter().filter(|l| l.attended).count(),
+        learners,
+        attended,
+        matching,
+        roster_search: feedback.roster.q.clone(),
+        roster_page,
+        roster_page_size: ROSTER_PAGE,
+        first_shown,
+        last_shown,
+        roster_prev,
+        roster_next,
         roster,
         history,
         class: row,
@@ -150,7 +199,7 @@ pub(super) async fn show_page(
         import_note: feedback.import_note,
         import_csv: feedback.import_csv,
         add: feedback.add,
-        codes: crate::web::codes::for_class(state, user, &class).await?,
+        codes,
         surveys: crate::web::surveys::for_class(state, user, &class).await?,
     };
     Ok((status, Html(page.render()?)).into_response())
@@ -161,8 +210,13 @@ pub async fn show(
     ctx: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Query(roster): Query<RosterQuery>,
 ) -> Result<Response, AppError> {
-    show_page(&state, &ctx, &user, id, Feedback::default(), StatusCode::OK).await
+    let feedback = Feedback {
+        roster,
+        ..Default::default()
+    };
+    show_page(&state, &ctx, &user, id, feedback, StatusCode::OK).await
 }
 
 #[derive(Deserialize, Default)]
