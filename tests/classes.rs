@@ -1583,3 +1583,41 @@ async fn rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_fu
     assert_eq!(stored(&app, class.id).await, class);
 }
 db_test!(rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_future);
+
+/// The list's course and MCT pickers are kept between requests and read again when the
+/// catalog changes: a new course, a renamed MCT and a removed course show on the next view.
+async fn the_class_list_pickers_follow_every_catalog_change(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ModelTrait};
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    let mct = fixtures::trainer(
+        &app,
+        "Ana Trainer",
+        "MCT-1",
+        fixtures::date("2030-12-31"),
+        None,
+    )
+    .await;
+    let id = app
+        .create_user(Role::Coordinator, "coordinator@example.com")
+        .await;
+    let mut browser = app.client_for(id).await;
+    let list = browser.get("/classes").await;
+    list.assert_contains("AZ-104 — ")
+        .assert_contains("Ana Trainer (MCT-1)");
+    assert!(!list.body.contains("SC-900"));
+
+    let added = fixtures::course(&app, "SC-900", 1, "security").await;
+    browser.get("/classes").await.assert_contains("SC-900 — ");
+
+    let mut renamed: trainers::ActiveModel = mct.into();
+    renamed.name = Set("Ana Renamed".into());
+    renamed.updated_at = Set(tsp_ledger::clock::now() + chrono::Duration::seconds(1));
+    renamed.update(app.db()).await.unwrap();
+    let list = browser.get("/classes").await;
+    list.assert_contains("Ana Renamed (MCT-1)");
+    assert!(!list.body.contains("Ana Trainer (MCT-1)"));
+
+    added.delete(app.db()).await.unwrap();
+    assert!(!browser.get("/classes").await.body.contains("SC-900"));
+}
+crate::db_test!(the_class_list_pickers_follow_every_catalog_change);

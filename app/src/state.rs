@@ -26,6 +26,8 @@ pub struct Inner {
     pub transport: crate::mail::transport::Transport,
     /// The dashboard's KPI standings, until the ledger moves on.
     pub kpi_cache: crate::services::kpi::StandingCache,
+    /// The class list's course and MCT pickers, until either table changes.
+    pub pickers: crate::services::pickers::PickerCache,
     /// Request counts and latencies for `/metrics`.
     pub metrics: crate::metrics::Metrics,
     /// Sign-in with Microsoft Entra ID / an OpenID provider, when configured.
@@ -62,6 +64,7 @@ impl AppState {
             oidc,
             transport,
             kpi_cache: Default::default(),
+            pickers: Default::default(),
             metrics: Default::default(),
             hasher: PasswordHasher::new(security.password_hash_concurrency),
             throttles: Throttles::from_config(security),

@@ -12,6 +12,7 @@ pub mod kpi;
 pub mod kpi_lines;
 pub mod outbox;
 pub mod password_resets;
+pub mod pickers;
 pub mod recordings;
 pub mod rosters;
 pub mod settings;

@@ -177,19 +177,35 @@ pub async fn list(
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
     let condition = filter.condition(db).await?;
-    let total = classes::Entity::find()
-        .filter(condition.clone())
-        .select_only()
-        .column(classes::Column::Id)
-        .limit(COUNT_CAP + 1)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?
-        .len() as u64;
+    let total = capped_count(db, condition.clone()).await?;
     Ok(ClassPage {
         total,
         ..page_where(db, condition, after, page_size).await?
     })
+}
+
+/// How many classes match, counted in the database up to `COUNT_CAP + 1`:
+/// `SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1)`, one row back however many match.
+async fn capped_count(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+) -> Result<u64, ServiceError> {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    let capped = classes::Entity::find()
+        .filter(condition)
+        .select_only()
+        .column(classes::Column::Id)
+        .limit(COUNT_CAP + 1)
+        .into_query();
+    let count = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(capped, Alias::new("capped"))
+        .to_owned();
+    let row = db
+        .query_one_raw(db.get_database_backend().build(&count))
+        .await?
+        .ok_or_else(|| ServiceError::Other(anyhow::anyhow!("COUNT(*) returned no row")))?;
+    Ok(u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0))
 }
 
 /// One page without the count (exports walk every page).

@@ -6,14 +6,14 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::{ListRow, Options, course_options, enum_options, scoped, trainer_options};
+use super::{ListRow, Options, enum_options, scoped};
 use crate::clock;
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::domain::fields::parse_optional_date;
 use crate::domain::role::Role;
 use crate::services::classes::{self as svc, ClassFilter, Cursor};
-use crate::services::{courses as course_svc, exports, trainers as trainer_svc};
+use crate::services::exports;
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::CurrentUser;
@@ -100,8 +100,9 @@ struct ListPage {
     statuses: Options,
     modalities: Options,
     areas: Options,
-    courses: Options,
-    mcts: Options,
+    /// Course and MCT filter options (none for a trainer, who sees their own classes).
+    courses: std::sync::Arc<Options>,
+    mcts: std::sync::Arc<Options>,
     is_trainer: bool,
     unlinked: bool,
     may_edit: bool,
@@ -139,14 +140,10 @@ pub async fn list(
     let base = query.without_cursor();
     let is_trainer = user.role == Role::Trainer;
     let (courses, mcts) = if is_trainer {
-        (vec![], vec![])
+        Default::default()
     } else {
-        (
-            course_options(&course_svc::list(&state.db, "", true).await?, |c| {
-                c.id.to_string()
-            }),
-            trainer_options(&trainer_svc::all(&state.db).await?, |t| t.id.to_string()),
-        )
+        let pickers = state.pickers.pickers(&state.db).await?;
+        (pickers.courses, pickers.mcts)
     };
     let title = if is_trainer { "My classes" } else { "Classes" };
     let page = ListPage {

@@ -67,7 +67,7 @@ impl ListRow {
     }
 }
 
-type Options = Vec<(String, String)>;
+use crate::services::pickers::Options;
 
 fn enum_options<T: Copy, const N: usize>(
     all: [T; N],
