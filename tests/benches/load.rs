@@ -3,11 +3,16 @@
 //! `BENCH_DATABASE_URL=postgres://…`, in a schema of its own that is dropped afterwards).
 //!
 //! 1. roster import rows/s (the import engine, all rows in one transaction);
-//! 2. class-list page requests/s and p99 at 64 concurrent clients over loopback;
+//! 2. the class-list page (four filtered views) and, as its reference, the same server's
+//!    sign-in page, in requests/s at 16 connections, loaded by `wrk` (a process of its
+//!    own; without `wrk`, by this process's own HTTP clients);
 //! 3. survey submissions/s and p99 at 64 concurrent clients, every 2xx checked stored;
 //! 4. the KPI report next to the same statements run by `sqlite3` / `psql`, as a ratio;
-//! 5. peak memory of this process, which runs the server and the clients: the heap
-//!    (anonymous memory, sampled) and the resident set (VmHWM).
+//! 5. peak memory of the server process: the heap (anonymous memory, sampled every
+//!    50 ms) and the resident set (VmHWM).
+//!
+//! The server is the release binary `tsp-ledger` (build it first: `cargo build --release`;
+//! or name another with BENCH_SERVER), run as its own process on the bench database.
 //!
 //! Sizes: BENCH_CLASSES (default 1 000 000), BENCH_LEARNERS (roster rows, 1 000 000),
 //! BENCH_SURVEYS (invitations answered, 20 000), BENCH_SECONDS (per load phase, 10).
@@ -33,9 +38,9 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A `/proc/self/status` field in MiB.
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// A `/proc/<pid>/status` field in MiB.
+fn status_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix(field))
@@ -48,23 +53,151 @@ fn status_mib(field: &str) -> f64 {
 /// which says nothing about what the process allocates.
 static PEAK_HEAP_KIB: AtomicUsize = AtomicUsize::new(0);
 
-fn sample_memory() {
-    std::thread::spawn(|| {
+fn sample_memory(pid: u32) {
+    std::thread::spawn(move || {
         loop {
-            let kib = (status_mib("RssAnon:") * 1024.0) as usize;
+            let kib = (status_mib(pid, "RssAnon:") * 1024.0) as usize;
             PEAK_HEAP_KIB.fetch_max(kib, Ordering::Relaxed);
             std::thread::sleep(Duration::from_millis(50));
         }
     });
 }
 
-/// Peak heap so far and the peak resident set (VmHWM), in MiB.
-fn memory() -> String {
+/// Peak heap so far and the peak resident set (VmHWM) of `pid`, in MiB.
+fn memory(pid: u32) -> String {
     format!(
         "peak heap {:.0} MiB, peak resident {:.0} MiB",
         PEAK_HEAP_KIB.load(Ordering::Relaxed) as f64 / 1024.0,
-        status_mib("VmHWM:")
+        status_mib(pid, "VmHWM:")
     )
+}
+
+/// The CSRF and token secret the bench and its server share.
+const SECRET: [u8; 32] = [7u8; 32];
+
+/// The release binary serving the bench database, as its own process (killed on drop).
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    async fn spawn(t: &Target) -> Server {
+        let binary = std::env::var("BENCH_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                // target/release/deps/load-… → target/release/tsp-ledger
+                let exe = std::env::current_exe().unwrap();
+                exe.parent()
+                    .and_then(|d| d.parent())
+                    .unwrap()
+                    .join("tsp-ledger")
+            });
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo build --release` first (or set BENCH_SERVER)",
+            binary.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = match &t.postgres {
+            Some((url, schema)) => format!(
+                "{url}{}options=-c%20search_path%3D{schema}",
+                if url.contains('?') { "&" } else { "?" }
+            ),
+            None => t.config.database.url.clone(),
+        };
+        let data = t._dir.path().join("server");
+        std::fs::create_dir_all(&data).unwrap();
+        let child = std::process::Command::new(&binary)
+            .env("TSP_LEDGER__DATABASE__URL", url)
+            .env("TSP_LEDGER__DATABASE__MAX_CONNECTIONS", "16")
+            .env("TSP_LEDGER__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env(
+                "TSP_LEDGER__SERVER__PUBLIC_URL",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .env("TSP_LEDGER__DATA__DIR", &data)
+            .env("TSP_LEDGER__SECURITY__SECRET_KEY", hex::encode(SECRET))
+            .env("TSP_LEDGER__MAIL__TRANSPORT", "stub")
+            .env("TSP_LEDGER__LOG__LEVEL", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        // Held from here on, so the child is killed and reaped on every path.
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{}/healthz", server.base)).send().await
+                && r.status().is_success()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server at {} did not become healthy", server.base);
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// `wrk` at 16 connections for `seconds` on `paths` (taken in turn), with `cookie`:
+/// requests/s, p50 and p99 in ms, and the non-2xx count; `None` without `wrk`.
+fn wrk(base: &str, paths: &[&str], cookie: &str, seconds: u64) -> Option<(f64, f64, f64, u64)> {
+    let script = tempfile::NamedTempFile::new().unwrap();
+    let list: Vec<String> = paths.iter().map(|p| format!("{p:?}")).collect();
+    std::fs::write(
+        script.path(),
+        format!(
+            "local paths = {{{}}}\nlocal i = 0\nwrk.headers[\"Cookie\"] = {cookie:?}\n\
+             request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n",
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new("wrk")
+        .args(["-t2", "-c16", &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(script.path())
+        .arg(base)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |prefix: &str| -> Option<String> {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
+    };
+    let ms = |v: String| -> f64 {
+        let number = |suffix: &str| v.trim_end_matches(suffix).parse::<f64>().unwrap_or(0.0);
+        if v.ends_with("us") {
+            number("us") / 1000.0
+        } else if v.ends_with("ms") {
+            number("ms")
+        } else {
+            number("s") * 1000.0
+        }
+    };
+    let rps = field("Requests/sec:")?.parse().ok()?;
+    let p50 = ms(field("50%")?);
+    let p99 = ms(field("99%")?);
+    let bad = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some((rps, p50, p99, bad))
 }
 
 struct Target {
@@ -267,7 +400,6 @@ async fn main() {
     let learners = env_usize("BENCH_LEARNERS", 1_000_000);
     let surveys = env_usize("BENCH_SURVEYS", 20_000);
     let seconds = env_usize("BENCH_SECONDS", 10) as u64;
-    sample_memory();
     let t = target().await;
     let postgres = t.postgres.is_some();
     let backend = if postgres { "PostgreSQL" } else { "SQLite" };
@@ -295,10 +427,9 @@ async fn main() {
     let summary_rows = import(&t.db, Kind::Roster, csv).await;
     let import_s = t0.elapsed().as_secs_f64();
     println!(
-        "roster import: {} rows in {import_s:.1} s = {:.0} rows/s ({} so far)",
+        "roster import: {} rows in {import_s:.1} s = {:.0} rows/s",
         summary_rows.rows,
         summary_rows.rows as f64 / import_s,
-        memory()
     );
     if postgres {
         t.db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
@@ -306,12 +437,13 @@ async fn main() {
         t.db.execute_unprepared("ANALYZE").await.unwrap();
     }
 
-    // The real server on a loopback port.
-    let state = AppState::new(t.config.clone(), t.db.clone(), [7u8; 32]);
-    let listener = tsp_ledger::server::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(tsp_ledger::server::serve(state.clone(), listener));
+    // The release binary serving this database on a loopback port, as its own process.
+    // `state` is the bench's own handle on the same database (accounts, sessions, tokens).
+    let state = AppState::new(t.config.clone(), t.db.clone(), SECRET);
     tsp_ledger::install_tls_provider();
+    let server = Server::spawn(&t).await;
+    let base = server.base.clone();
+    sample_memory(server.pid());
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .redirect(reqwest::redirect::Policy::none())
@@ -346,25 +478,40 @@ async fn main() {
         "/classes?q=B-12",
         "/classes?modality=virtual&status=confirmed",
     ];
-    let (latencies, failed, elapsed) = {
-        let (http, base, cookie) = (http.clone(), base.clone(), cookie.clone());
-        load(seconds, usize::MAX, move |i| {
-            let request = http
-                .get(format!("{base}{}", pages[i % pages.len()]))
-                .header("cookie", cookie.clone());
-            async move {
-                match request.send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
+    match (
+        wrk(&base, &pages, &cookie, seconds),
+        wrk(&base, &["/login"], "", seconds),
+    ) {
+        (Some((rps, p50, p99, bad)), Some((login, login_p50, login_p99, _))) => {
+            println!(
+                "class list ({classes} classes), wrk 16 connections: {rps:.0} requests/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {bad} not 2xx"
+            );
+            println!(
+                "sign-in page of the same server, wrk 16 connections: {login:.0} requests/s, p50 {login_p50:.2} ms, p99 {login_p99:.2} ms; ratio class list / sign-in {:.3}",
+                rps / login
+            );
+        }
+        _ => {
+            println!("wrk is not installed (apt-get install wrk): loading from this process");
+            let (http, base, cookie) = (http.clone(), base.clone(), cookie.clone());
+            let (latencies, failed, elapsed) = load(seconds, usize::MAX, move |i| {
+                let request = http
+                    .get(format!("{base}{}", pages[i % pages.len()]))
+                    .header("cookie", cookie.clone());
+                async move {
+                    match request.send().await {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    }
                 }
-            }
-        })
-        .await
-    };
-    let (rps, p50, p99) = summary(latencies, elapsed);
-    println!(
-        "class list ({classes} classes): {rps:.0} requests/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {failed} failed"
-    );
+            })
+            .await;
+            let (rps, p50, p99) = summary(latencies, elapsed);
+            println!(
+                "class list ({classes} classes): {rps:.0} requests/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {failed} failed"
+            );
+        }
+    }
 
     // 3. Survey submissions: invitations for the learners of the first classes, then each
     // client answers distinct links (one anonymous CSRF nonce, as a browser would hold).
@@ -561,10 +708,8 @@ async fn main() {
         if postgres { "psql" } else { "sqlite3" },
         app_s / raw_s
     );
-    println!(
-        "memory (server, clients and data generation in one process): {}",
-        memory()
-    );
+    println!("memory of the server process: {}", memory(server.pid()));
+    drop(server);
 
     if let Some((url, schema)) = &t.postgres {
         t.db.close().await.ok();
