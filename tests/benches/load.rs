@@ -123,8 +123,10 @@ impl Server {
             .env("TSP_LEDGER__DATA__DIR", &data)
             .env("TSP_LEDGER__SECURITY__SECRET_KEY", hex::encode(SECRET))
             .env("TSP_LEDGER__MAIL__TRANSPORT", "stub")
-            .env("TSP_LEDGER__LOG__LEVEL", "warn")
+            // Its request log at the default level, written where nobody reads it (as to
+            // a journal): formatting it is part of serving.
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         // Held from here on, so the child is killed and reaped on every path.
