@@ -103,23 +103,27 @@ async fn search_condition(
         (!course_ids.is_empty()).then(|| classes::Column::CourseId.is_in(course_ids)),
         (!trainer_ids.is_empty()).then(|| classes::Column::TrainerId.is_in(trainer_ids)),
     ];
-    let mut ids: Vec<i64> = Vec::new();
+    // Counted first (one row back each): fetching thousands of ids only to learn that
+    // there are too many cost more than the list itself.
     for branch in branches.iter().flatten() {
-        let found: Vec<i64> = classes::Entity::find()
-            .select_only()
-            .column(classes::Column::Id)
-            .filter(branch.clone())
-            .limit(FEW_MATCHES as u64 + 1)
-            .into_tuple()
-            .all(db)
-            .await?;
-        if found.len() > FEW_MATCHES {
+        let condition = Condition::all().add(branch.clone());
+        if capped_count(db, condition, FEW_MATCHES as u64).await? > FEW_MATCHES as u64 {
             let any = branches
                 .into_iter()
                 .flatten()
                 .fold(Condition::any(), |c, b| c.add(b));
             return Ok(any);
         }
+    }
+    let mut ids: Vec<i64> = Vec::new();
+    for branch in branches.iter().flatten() {
+        let found: Vec<i64> = classes::Entity::find()
+            .select_only()
+            .column(classes::Column::Id)
+            .filter(branch.clone())
+            .into_tuple()
+            .all(db)
+            .await?;
         ids.extend(found);
     }
     ids.sort_unstable();
@@ -177,25 +181,26 @@ pub async fn list(
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
     let condition = filter.condition(db).await?;
-    let total = capped_count(db, condition.clone()).await?;
+    let total = capped_count(db, condition.clone(), COUNT_CAP).await?;
     Ok(ClassPage {
         total,
         ..page_where(db, condition, after, page_size).await?
     })
 }
 
-/// How many classes match, counted in the database up to `COUNT_CAP + 1`:
+/// How many classes match, counted in the database up to `cap + 1`:
 /// `SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1)`, one row back however many match.
 async fn capped_count(
     db: &impl ConnectionTrait,
     condition: Condition,
+    cap: u64,
 ) -> Result<u64, ServiceError> {
     use sea_orm::sea_query::{Alias, Expr, Query};
     let capped = classes::Entity::find()
         .filter(condition)
         .select_only()
         .column(classes::Column::Id)
-        .limit(COUNT_CAP + 1)
+        .limit(cap + 1)
         .into_query();
     let count = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
