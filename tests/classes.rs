@@ -1588,15 +1588,11 @@ db_test!(rule_7_a_class_with_attendance_is_neither_cancelled_nor_moved_to_the_fu
 /// catalog changes: a new course, a renamed MCT and a removed course show on the next view.
 async fn the_class_list_pickers_follow_every_catalog_change(app: TestApp) {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, ModelTrait};
-    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
-    let mct = fixtures::trainer(
-        &app,
-        "Ana Trainer",
-        "MCT-1",
-        fixtures::date("2030-12-31"),
-        None,
-    )
-    .await;
+    crate::imports::catalog(&app).await;
+    let mct = tsp_ledger::services::trainers::by_mct_id(app.db(), "MCT-1")
+        .await
+        .unwrap()
+        .unwrap();
     let id = app
         .create_user(Role::Coordinator, "coordinator@example.com")
         .await;

@@ -22,42 +22,19 @@ pub(in crate::services::imports) trait Rows {
     ) -> Result<Outcome<()>, RowError>;
 }
 
-/// Evaluates `$body` with `$rows` naming the rows type of `$kind`.
+/// Evaluates `$body` with `$rows` naming the rows type of `$kind` (each rows type is
+/// named as its kind).
 macro_rules! with_rows {
     ($kind:expr, $rows:ident => $body:expr) => {
+        with_rows!(@each $kind, $rows => $body;
+            TitlePlan, Trainers, Classes, Roster, CodePool, Codes, SurveyResponses, Vouchers)
+    };
+    (@each $kind:expr, $rows:ident => $body:expr; $($name:ident),+) => {
         match $kind {
-            Kind::TitlePlan => {
-                type $rows = $crate::services::imports::importer::rows::TitlePlan;
+            $(Kind::$name => {
+                type $rows = $crate::services::imports::importer::rows::$name;
                 $body
-            }
-            Kind::Trainers => {
-                type $rows = $crate::services::imports::importer::rows::Trainers;
-                $body
-            }
-            Kind::Classes => {
-                type $rows = $crate::services::imports::importer::rows::Classes;
-                $body
-            }
-            Kind::Roster => {
-                type $rows = $crate::services::imports::importer::rows::Roster;
-                $body
-            }
-            Kind::CodePool => {
-                type $rows = $crate::services::imports::importer::rows::CodePool;
-                $body
-            }
-            Kind::Codes => {
-                type $rows = $crate::services::imports::importer::rows::Codes;
-                $body
-            }
-            Kind::SurveyResponses => {
-                type $rows = $crate::services::imports::importer::rows::SurveyResponses;
-                $body
-            }
-            Kind::Vouchers => {
-                type $rows = $crate::services::imports::importer::rows::Vouchers;
-                $body
-            }
+            })+
         }
     };
 }
