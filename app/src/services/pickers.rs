@@ -12,6 +12,20 @@ use super::ServiceError;
 /// `(value, label)` pairs for a `<select>`.
 pub type Options = Vec<(String, String)>;
 
+/// Courses as picker options, labelled `AZ-104 — Azure Administrator`, valued by `value`.
+pub fn course_options(list: &[courses::Model], value: fn(&courses::Model) -> String) -> Options {
+    list.iter()
+        .map(|c| (value(c), format!("{} — {}", c.course_code, c.title)))
+        .collect()
+}
+
+/// MCTs as picker options, labelled `Ana Trainer (MCT-1)`, valued by `value`.
+pub fn trainer_options(list: &[trainers::Model], value: fn(&trainers::Model) -> String) -> Options {
+    list.iter()
+        .map(|t| (value(t), format!("{} ({})", t.name, t.mct_id)))
+        .collect()
+}
+
 /// The course options (every course, retired ones too, as a filter may name them) and the
 /// MCT options, by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,24 +51,16 @@ impl PickerCache {
             return Ok(pickers.clone());
         }
         let pickers = Pickers {
-            courses: Arc::new(
-                courses::Entity::find()
+            courses: Arc::new(course_options(
+                &courses::Entity::find()
                     .order_by_asc(courses::Column::CourseCode)
                     .all(db)
-                    .await?
-                    .into_iter()
-                    .map(|c| (c.id.to_string(), format!("{} — {}", c.course_code, c.title)))
-                    .collect(),
-            ),
-            mcts: Arc::new(
-                trainers::Entity::find()
-                    .order_by_asc(trainers::Column::Name)
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(|t| (t.id.to_string(), format!("{} ({})", t.name, t.mct_id)))
-                    .collect(),
-            ),
+                    .await?,
+                |c| c.id.to_string(),
+            )),
+            mcts: Arc::new(trainer_options(&super::trainers::all(db).await?, |t| {
+                t.id.to_string()
+            })),
         };
         // Stamped with what was read before the load: a change landing in between makes
         // the next request load again.

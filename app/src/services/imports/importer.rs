@@ -227,6 +227,19 @@ impl Importer {
         self.fail_fields(line, errors);
     }
 
+    /// The first-pass check of a kind whose parse reports every bad field (courses, MCTs,
+    /// classes, learners).
+    fn check_every_field<T: DeserializeOwned, R>(
+        &self,
+        record: &csv::StringRecord,
+        parse: impl FnOnce(T) -> Result<R, FieldErrors>,
+    ) -> FieldErrors {
+        self.fields::<T>(record)
+            .and_then(parse)
+            .err()
+            .unwrap_or_default()
+    }
+
     /// The first-pass check of a kind reported by its first bad field (codes, vouchers,
     /// survey responses).
     fn check_first_field<T: DeserializeOwned, R>(
@@ -479,11 +492,6 @@ impl Importer {
         self.classes.insert(class_ref, class.clone());
         Ok(class)
     }
-}
-
-/// The errors of a first-pass check (none when it passed).
-fn only_errors(result: Result<(), FieldErrors>) -> FieldErrors {
-    result.err().unwrap_or_default()
 }
 
 fn unit<M>(outcome: Outcome<M>) -> Outcome<()> {

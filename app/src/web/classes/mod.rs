@@ -5,7 +5,6 @@ mod list;
 mod roster;
 mod show;
 
-use entity::{courses, trainers};
 use serde::Deserialize;
 
 pub use form::{create, edit, new, update};
@@ -67,7 +66,7 @@ impl ListRow {
     }
 }
 
-use crate::services::pickers::Options;
+use crate::services::pickers::{Options, course_options, trainer_options};
 
 fn enum_options<T: Copy, const N: usize>(
     all: [T; N],
@@ -76,18 +75,6 @@ fn enum_options<T: Copy, const N: usize>(
 ) -> Options {
     all.iter()
         .map(|v| (id(*v).to_string(), label(*v).to_string()))
-        .collect()
-}
-
-fn course_options(list: &[courses::Model], value: fn(&courses::Model) -> String) -> Options {
-    list.iter()
-        .map(|c| (value(c), format!("{} — {}", c.course_code, c.title)))
-        .collect()
-}
-
-fn trainer_options(list: &[trainers::Model], value: fn(&trainers::Model) -> String) -> Options {
-    list.iter()
-        .map(|t| (value(t), format!("{} ({})", t.name, t.mct_id)))
         .collect()
 }
 

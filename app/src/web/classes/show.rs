@@ -22,7 +22,7 @@ use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser};
 use crate::web::history::{self, HistoryLine};
 use crate::web::page::{
-    FieldErrors, FlashKind, Page, PageContext, page_number, redirect_with_flash,
+    FieldErrors, FlashKind, Page, PageContext, page_number, redirect_with_flash, url_encode,
 };
 
 pub struct RosterLine {
@@ -116,12 +116,10 @@ pub(super) async fn show_page(
     let codes = crate::web::codes::for_class(state, user, &class, &shown.lines).await?;
     let first_shown = (roster_page - 1) * ROSTER_PAGE + 1;
     let last_shown = first_shown - 1 + shown.lines.len() as u64;
-    let query_of = |page: u64| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        if !feedback.roster.q.trim().is_empty() {
-            query.append_pair("q", feedback.roster.q.trim());
-        }
-        query.append_pair("page", &page.to_string()).finish()
+    let q = feedback.roster.q.trim();
+    let query_of = |page: u64| match q {
+        "" => format!("page={page}"),
+        q => format!("q={}&page={page}", url_encode(q)),
     };
     let roster_prev = (roster_page > 1).then(|| query_of(roster_page - 1));
     let roster_next = (last_shown < shown.matching).then(|| query_of(roster_page + 1));

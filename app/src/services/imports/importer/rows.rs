@@ -62,11 +62,7 @@ impl Rows for TitlePlan {
     const TABLE: &'static str = "courses";
 
     fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        only_errors(
-            importer
-                .fields::<CourseFields>(record)
-                .and_then(|f| f.parse().map(drop)),
-        )
+        importer.check_every_field(record, |f: CourseFields| f.parse())
     }
 
     async fn write(
@@ -89,11 +85,7 @@ impl Rows for Trainers {
     const TABLE: &'static str = "trainers";
 
     fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        only_errors(
-            importer
-                .fields::<TrainerFields>(record)
-                .and_then(|f| f.parse().map(drop)),
-        )
+        importer.check_every_field(record, |f: TrainerFields| f.parse())
     }
 
     async fn write(
@@ -123,11 +115,7 @@ impl Rows for Classes {
     const TABLE: &'static str = "classes";
 
     fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        only_errors(
-            importer
-                .fields::<ClassFields>(record)
-                .and_then(|f| f.parse(true).map(drop)),
-        )
+        importer.check_every_field(record, |f: ClassFields| f.parse(true))
     }
 
     async fn write(
@@ -158,10 +146,8 @@ impl Rows for Roster {
         {
             errors.add("class_ref", m);
         }
-        let learner = importer.fields::<EnrollmentFields>(record);
-        errors
-            .0
-            .extend(only_errors(learner.and_then(|f| f.parse().map(drop))).0);
+        let learner = importer.check_every_field(record, |f: EnrollmentFields| f.parse());
+        errors.0.extend(learner.0);
         errors
     }
 
