@@ -32,7 +32,7 @@ K8,N-3,MCT-1,2026-09-07,2026-09-09,in_person,confirmed
 K9,L-4,MCT-1,2025-10-13,2025-10-16,in_person,confirmed
 ";
 
-async fn seed(app: &TestApp) {
+pub(crate) async fn seed(app: &TestApp) {
     fixtures::import(app, Kind::TitlePlan, TITLE_PLAN)
         .await
         .unwrap();

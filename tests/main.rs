@@ -20,6 +20,7 @@ mod codes;
 mod exports;
 mod imports;
 mod kpi;
+mod kpi_aggregates;
 mod recordings;
 mod rosters;
 mod surveys;

@@ -235,31 +235,67 @@ impl TestApp {
     }
 }
 
+/// Runs `work` on a database connection of its own, on a thread and runtime of its own
+/// (Drop runs inside the test's runtime and may not block it).
+fn on_own_runtime<T: Send + 'static>(
+    url: String,
+    schema: Option<String>,
+    work: impl AsyncFnOnce(DatabaseConnection) -> T + Send + 'static,
+) -> Option<T> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let db = tsp_ledger::db::connect_url(&url, 1, 5000, schema.as_deref())
+                .await
+                .ok()?;
+            Some(work(db).await)
+        })
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
+impl TestApp {
+    /// `kpi verify` after every scenario: whatever the test did, the KPI aggregates still
+    /// equal what the raw rows add up to. A database the test made unreadable is skipped.
+    fn verify_kpi_aggregates(&self) {
+        let (url, schema) = match &self.backend {
+            Backend::Sqlite { .. } => (self.state.config.database.url.clone(), None),
+            Backend::Postgres { admin_url, schema } => (admin_url.clone(), Some(schema.clone())),
+            Backend::Shared => return,
+        };
+        let found = on_own_runtime(url, schema, async |db| {
+            tsp_ledger::services::kpi_aggregates::verify(&db).await.ok()
+        })
+        .flatten()
+        .unwrap_or_default();
+        if let Some(first) = found.first() {
+            panic!(
+                "kpi verify after the test: {} difference(s), the first: {first}",
+                found.len()
+            );
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.verify_kpi_aggregates();
+        }
         match &self.backend {
             Backend::Sqlite { dir } => {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Backend::Postgres { admin_url, schema } => {
-                let (url, schema) = (admin_url.clone(), schema.clone());
-                // Drop runs inside the test's runtime: clean up from a thread of its own.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    rt.block_on(async {
-                        if let Ok(db) = sea_orm::Database::connect(&url).await {
-                            let _ = db
-                                .execute_unprepared(&format!(
-                                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                                ))
-                                .await;
-                        }
-                    });
-                })
-                .join();
+                let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                on_own_runtime(admin_url.clone(), None, async move |db| {
+                    let _ = db.execute_unprepared(&drop_schema).await;
+                });
             }
             Backend::Shared => {}
         }

@@ -19,7 +19,7 @@ use tracing_subscriber::EnvFilter;
 
 mod args;
 pub use args::{
-    Cli, Command, ExportArgs, ExportKind, LearnerCommand, LedgerCommand, OutboxCommand,
+    Cli, Command, ExportArgs, ExportKind, KpiCommand, LearnerCommand, LedgerCommand, OutboxCommand,
     ReportFormat, UserCommand,
 };
 
@@ -168,7 +168,15 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Learner(LearnerCommand::Erase { email, reason }) => {
             erase_learner(&config, &email, &reason).await?
         }
-        Command::Kpi { as_of, format } => kpi(&config, as_of, format).await?,
+        Command::Kpi {
+            aggregates: Some(command),
+            ..
+        } => return kpi_aggregates(&config, command).await,
+        Command::Kpi {
+            aggregates: None,
+            as_of,
+            format,
+        } => kpi(&config, as_of, format).await?,
         Command::Import { kind, file } => return import(&config, kind, &file).await,
         Command::Demo { seed } => demo(&config, seed).await?,
         Command::Export(args) => export(&config, args).await?,
@@ -308,6 +316,32 @@ async fn kpi(config: &Config, as_of: Option<String>, format: ReportFormat) -> an
         print!("{}", kpi_text(&report));
     }
     Ok(())
+}
+
+/// `tsp-ledger kpi verify` / `kpi rebuild`.
+async fn kpi_aggregates(config: &Config, command: KpiCommand) -> anyhow::Result<ExitCode> {
+    use crate::services::kpi_aggregates;
+    let conn = open(config).await?;
+    match command {
+        KpiCommand::Verify => {
+            let found = kpi_aggregates::verify(&conn).await?;
+            let Some(first) = found.first() else {
+                println!("KPI aggregates match the raw rows");
+                return Ok(ExitCode::SUCCESS);
+            };
+            eprintln!(
+                "KPI aggregates differ from the raw rows in {} row(s); the first: {first}",
+                found.len()
+            );
+            eprintln!("run `tsp-ledger kpi rebuild` to recompute them");
+            Ok(ExitCode::FAILURE)
+        }
+        KpiCommand::Rebuild => {
+            kpi_aggregates::rebuild(&conn).await?;
+            println!("KPI aggregates rebuilt from the raw rows");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// `tsp-ledger demo`: a demo year in an empty database.

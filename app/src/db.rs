@@ -148,10 +148,20 @@ pub fn statement(
 /// Address space SQLite may map per connection (virtual, not resident memory).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 
+/// Applies the migrations, then (re)installs the KPI aggregates' triggers when the KPI
+/// rule they are rendered from changed (a rebuild from the raw rows; see
+/// `migration::kpi_aggregates`).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
-        .context("applying database migrations")
+        .context("applying database migrations")?;
+    if migration::kpi_aggregates::install(db)
+        .await
+        .context("installing the KPI aggregates")?
+    {
+        tracing::info!("KPI aggregates rebuilt from the raw rows");
+    }
+    Ok(())
 }
 
 /// How changes wait for their turn to write (config `database.write_wait_ms` and

@@ -12,6 +12,9 @@ mod m20261122_000010_kpi_covering_indexes;
 mod m20261215_000001_ledger_texts_and_checkpoints;
 mod m20261216_000001_password_resets;
 pub mod m20261217_000001_vocabulary_checks;
+mod m20261218_000001_kpi_aggregates;
+
+pub mod kpi_aggregates;
 
 pub struct Migrator;
 
@@ -31,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000001_ledger_texts_and_checkpoints::Migration),
             Box::new(m20261216_000001_password_resets::Migration),
             Box::new(m20261217_000001_vocabulary_checks::Migration),
+            Box::new(m20261218_000001_kpi_aggregates::Migration),
         ]
     }
 }

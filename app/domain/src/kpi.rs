@@ -7,6 +7,8 @@ use serde::Serialize;
 use super::catalog::{Content, DurationCategory, SolutionArea};
 use super::delivery::{ClassStatus, Modality};
 
+pub mod sql;
+
 /// Every number of the program's rules, in one place: a change of rules is one edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesProfile {

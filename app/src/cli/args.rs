@@ -52,7 +52,10 @@ pub enum Command {
     #[command(subcommand)]
     Learner(LearnerCommand),
     /// Where the partner stands against the Training Services designation (SPEC §4).
+    #[command(args_conflicts_with_subcommands = true)]
     Kpi {
+        #[command(subcommand)]
+        aggregates: Option<KpiCommand>,
         /// The evaluation date, YYYY-MM-DD (default: today, UTC).
         #[arg(long = "as-of", value_name = "DATE")]
         as_of: Option<String>,
@@ -159,6 +162,15 @@ pub enum LedgerCommand {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum KpiCommand {
+    /// Recompute the KPI aggregates from the raw codes, responses and classes; exit
+    /// non-zero naming the first difference (and how many there are).
+    Verify,
+    /// Rebuild the KPI aggregates from the raw rows (after `verify` found a difference).
+    Rebuild,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,60 +2,21 @@
 //! date, vouchers by purchase date, survey responses by submission date, classes by end
 //! date), never loading the rows themselves.
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use chrono::{Months, NaiveDate};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use super::ServiceError;
-use crate::domain::catalog::{DurationCategory, SHORT_COURSE_MAX_DAYS, SolutionArea};
+use crate::domain::catalog::{DurationCategory, SolutionArea};
 use crate::domain::delivery::ClassStatus;
 use crate::domain::kpi::{
-    self, CategoryValues, ClassTest, ExcludedClasses, Exclusion, Inputs, MonthFigures, Report,
-    RulesProfile, ScoreTally,
+    self, CategoryValues, ExcludedClasses, Exclusion, Inputs, MonthFigures, Report, RulesProfile,
+    ScoreTally,
 };
 
-/// The value of [`exclusion_sql`] for a class that counts.
-pub const ELIGIBLE: &str = "eligible";
-
-/// A vocabulary id as an SQL literal (ids are fixed words; quotes doubled regardless).
-fn literal(id: &str) -> String {
-    format!("'{}'", id.replace('\'', "''"))
-}
-
-/// The duration category of the joined course `co`, rendered from
-/// [`DurationCategory::of`]'s rule.
-pub fn category_sql() -> &'static str {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "CASE WHEN co.fundamentals THEN {} WHEN co.duration_days <= {SHORT_COURSE_MAX_DAYS} THEN {} ELSE {} END",
-            literal(DurationCategory::Fundamentals.id()),
-            literal(DurationCategory::TwoDaysOrLess.id()),
-            literal(DurationCategory::ThreeDaysOrMore.id()),
-        )
-    });
-    &SQL
-}
-
-/// Why the joined class `cl` of course `co` does not count, or [`ELIGIBLE`]: rendered
-/// from [`kpi::EXCLUSION_RULE`], test by test in its order.
-pub fn exclusion_sql() -> &'static str {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        let mut sql = String::from("CASE");
-        for (reason, test) in kpi::EXCLUSION_RULE {
-            let condition = match test {
-                ClassTest::StatusIs(s) => format!("cl.status = {}", literal(s.id())),
-                ClassTest::StatusIsNot(s) => format!("cl.status <> {}", literal(s.id())),
-                ClassTest::ContentIsNot(c) => format!("co.content <> {}", literal(c.id())),
-                ClassTest::ModalityIs(m) => format!("cl.modality = {}", literal(m.id())),
-            };
-            sql.push_str(&format!(" WHEN {condition} THEN {}", literal(reason.id())));
-        }
-        sql.push_str(&format!(" ELSE {} END", literal(ELIGIBLE)));
-        sql
-    });
-    &SQL
-}
+pub use crate::domain::kpi::sql::{
+    ELIGIBLE, answer_sum_sql, answers_sql, category_sql, exclusion_sql, literal, month_of,
+};
 
 /// The reason column of a row: `None` for a class that counts.
 pub(super) fn reason(row: &QueryResult) -> Result<Option<Exclusion>, ServiceError> {
@@ -66,22 +27,6 @@ pub(super) fn reason(row: &QueryResult) -> Result<Option<Exclusion>, ServiceErro
     id.parse()
         .map(Some)
         .map_err(|e| ServiceError::Other(anyhow::anyhow!("KPI reason {e}")))
-}
-
-/// How many of a response's five scored questions (`q1`..`q5` of table `alias`) were answered.
-pub(super) fn answers_sql(alias: &str) -> String {
-    let terms: Vec<String> = (1..=5)
-        .map(|q| format!("CASE WHEN {alias}.q{q} IS NULL THEN 0 ELSE 1 END"))
-        .collect();
-    format!("({})", terms.join(" + "))
-}
-
-/// The sum of a response's answered scores (table `alias`).
-pub(super) fn answer_sum_sql(alias: &str) -> String {
-    let terms: Vec<String> = (1..=5)
-        .map(|q| format!("COALESCE({alias}.q{q}, 0)"))
-        .collect();
-    format!("({})", terms.join(" + "))
 }
 
 /// Runs `sql` (written with `?` placeholders) with `values` on either backend.
@@ -100,11 +45,6 @@ pub(super) fn category(id: &str) -> DurationCategory {
         "two_days_or_less" => DurationCategory::TwoDaysOrLess,
         _ => DurationCategory::ThreeDaysOrMore,
     }
-}
-
-/// `YYYY-MM` of a date column, the same on SQLite (dates are text) and PostgreSQL.
-fn month_of(column: &str) -> String {
-    format!("SUBSTR(CAST({column} AS TEXT), 1, 7)")
 }
 
 /// The window's events, month by month, plus the credit waiting on a confirmation.
@@ -159,14 +99,68 @@ pub fn scan_statements() -> [String; 4] {
     [codes, vouchers, responses, classes]
 }
 
+/// Where the KPI inputs are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `kpi_buckets`, kept by triggers in every write's transaction: a few thousand rows
+    /// at any scale. What the dashboard, the API and the CLI read.
+    Aggregates,
+    /// The codes, responses and classes themselves ([`scan_statements`]); `kpi verify`
+    /// and the tests hold the aggregates to it.
+    RawRows,
+}
+
+/// A sum over `kpi_buckets` of one kind in the window (`?` placeholders for the first and
+/// last month, `YYYY-MM`), with the scan's column names; rows that cancelled out to zero
+/// are left out, as the scan never sees them.
+fn bucket_sum(kind: &str, columns: &str, sums: &str, groups: usize) -> String {
+    let group: Vec<String> = (1..=groups).map(|i| i.to_string()).collect();
+    format!(
+        "SELECT {columns}, {sums} FROM kpi_buckets WHERE kind = '{kind}' \
+         AND period >= ? AND period <= ? GROUP BY {} HAVING SUM(n) <> 0",
+        group.join(", ")
+    )
+}
+
+/// [`scan_statements`]'s codes, responses and classes read from the aggregates.
+pub fn aggregate_statements() -> [String; 3] {
+    let n = "CAST(SUM(n) AS BIGINT) AS n";
+    [
+        bucket_sum("code", "period AS month, category, reason", n, 3),
+        bucket_sum(
+            "survey",
+            "period AS month, category, NULLIF(area, '') AS area, reason",
+            "CAST(SUM(n) AS BIGINT) AS surveys, CAST(SUM(answers) AS BIGINT) AS answers, \
+             CAST(SUM(answer_sum) AS BIGINT) AS total",
+            4,
+        ),
+        bucket_sum("class", "reason", n, 1),
+    ]
+}
+
 async fn scan(
     db: &impl ConnectionTrait,
     start: NaiveDate,
     end: NaiveDate,
+    source: Source,
 ) -> Result<Scan, ServiceError> {
-    let window = || vec![Value::from(start), Value::from(end)];
     let mut scan = Scan::default();
     let [codes, vouchers, responses, classes] = scan_statements();
+    let (codes, responses, classes, months) = match source {
+        Source::RawRows => (codes, responses, classes, false),
+        Source::Aggregates => {
+            let [codes, responses, classes] = aggregate_statements();
+            (codes, responses, classes, true)
+        }
+    };
+    let days = || vec![Value::from(start), Value::from(end)];
+    let window = || match months {
+        true => vec![
+            Value::from(start.format("%Y-%m").to_string()),
+            Value::from(end.format("%Y-%m").to_string()),
+        ],
+        false => days(),
+    };
 
     // Counted per class and month first (an index-only scan joined to enrollments), then
     // per category and reason over the few thousand (class, month) pairs: the class and
@@ -186,7 +180,7 @@ async fn scan(
         }
     }
 
-    for row in rows(db, &vouchers, window()).await? {
+    for row in rows(db, &vouchers, days()).await? {
         let units: i64 = row.try_get::<Option<i64>>("", "units")?.unwrap_or(0);
         let month = scan.months.entry(row.try_get("", "month")?).or_default();
         match row.try_get::<String>("", "level")?.as_str() {
@@ -257,18 +251,28 @@ pub async fn inputs(
     db: &impl ConnectionTrait,
     start: NaiveDate,
     end: NaiveDate,
+    source: Source,
 ) -> Result<Inputs, ServiceError> {
-    Ok(scan(db, start, end).await?.total())
+    Ok(scan(db, start, end, source).await?.total())
 }
 
-/// The designation report as of `as_of`.
+/// The designation report as of `as_of`, from the aggregates.
 pub async fn report(
     db: &impl ConnectionTrait,
     as_of: NaiveDate,
     rules: &RulesProfile,
 ) -> Result<Report, ServiceError> {
+    report_from(db, as_of, rules, Source::Aggregates).await
+}
+
+pub async fn report_from(
+    db: &impl ConnectionTrait,
+    as_of: NaiveDate,
+    rules: &RulesProfile,
+    source: Source,
+) -> Result<Report, ServiceError> {
     let (start, end) = kpi::window(as_of, rules.window_months);
-    let inputs = inputs(db, start, end).await?;
+    let inputs = inputs(db, start, end, source).await?;
     Ok(kpi::evaluate(as_of, &inputs, rules))
 }
 
@@ -295,7 +299,7 @@ pub struct TrainerStanding {
 }
 
 /// Everything the dashboard shows for one as-of date.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Standing {
     pub report: Report,
     /// The window's months, oldest first, each with what it earned before caps.
@@ -304,14 +308,15 @@ pub struct Standing {
     pub trainers: TrainerStanding,
 }
 
-/// The report plus the dashboard's context, from one scan of the window.
+/// The report plus the dashboard's context, from one read of the window.
 pub async fn standing(
     db: &impl ConnectionTrait,
     as_of: NaiveDate,
     rules: &RulesProfile,
+    source: Source,
 ) -> Result<Standing, ServiceError> {
     let (start, end) = kpi::window(as_of, rules.window_months);
-    let scan = scan(db, start, end).await?;
+    let scan = scan(db, start, end, source).await?;
     let report = kpi::evaluate(as_of, &scan.total(), rules);
     let months = (0..rules.window_months)
         .map(|i| {
@@ -334,15 +339,29 @@ pub async fn standing(
     // Credit that could still come: classes that count or only wait on a confirmation.
     let (category_case, exclusion) = (category_sql(), exclusion_sql());
     let unconfirmed_reason = literal(Exclusion::Unconfirmed.id());
-    let unredeemed = format!(
-        "SELECT {category_case} AS category, COUNT(*) AS n \
-         FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
-         JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
-         WHERE ac.redeemed_on IS NULL AND ac.issued_on IS NOT NULL \
-         AND (ac.expires_on IS NULL OR ac.expires_on >= ?) \
-         AND {exclusion} IN ('{ELIGIBLE}', {unconfirmed_reason}) GROUP BY 1"
-    );
-    for row in rows(db, &unredeemed, vec![Value::from(as_of)]).await? {
+    let (unredeemed, on) = match source {
+        Source::RawRows => (
+            format!(
+                "SELECT {category_case} AS category, COUNT(*) AS n \
+                 FROM achievement_codes ac JOIN enrollments e ON e.id = ac.enrollment_id \
+                 JOIN classes cl ON cl.id = e.class_id JOIN courses co ON co.id = cl.course_id \
+                 WHERE ac.redeemed_on IS NULL AND ac.issued_on IS NOT NULL \
+                 AND (ac.expires_on IS NULL OR ac.expires_on >= ?) \
+                 AND {exclusion} IN ('{ELIGIBLE}', {unconfirmed_reason}) GROUP BY 1"
+            ),
+            Value::from(as_of),
+        ),
+        // Periods of unredeemed codes are expiry dates (`9999-12-31` for none).
+        Source::Aggregates => (
+            format!(
+                "SELECT category, CAST(SUM(n) AS BIGINT) AS n FROM kpi_buckets \
+                 WHERE kind = 'unredeemed' AND period >= ? \
+                 AND reason IN ('{ELIGIBLE}', {unconfirmed_reason}) GROUP BY 1 HAVING SUM(n) <> 0"
+            ),
+            Value::from(as_of.to_string()),
+        ),
+    };
+    for row in rows(db, &unredeemed, vec![on]).await? {
         potential.unredeemed_codes.add(
             category(&row.try_get::<String>("", "category")?),
             row.try_get("", "n")?,
@@ -436,7 +455,7 @@ impl StandingCache {
             entries.push(hit.clone());
             return Ok(hit.1);
         }
-        let fresh = std::sync::Arc::new(standing(db, as_of, rules).await?);
+        let fresh = std::sync::Arc::new(standing(db, as_of, rules, Source::Aggregates).await?);
         entries.retain(|((_, head), _)| *head == key.1);
         if entries.len() >= CACHED_STANDINGS {
             entries.remove(0);

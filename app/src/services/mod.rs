@@ -9,6 +9,7 @@ pub mod erasure;
 pub mod exports;
 pub mod imports;
 pub mod kpi;
+pub mod kpi_aggregates;
 pub mod kpi_lines;
 pub mod outbox;
 pub mod password_resets;
