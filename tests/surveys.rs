@@ -734,3 +734,81 @@ async fn invitations_skip_learners_who_already_answered(app: TestApp) {
     assert_eq!(send(&app, &class).await, "0 invitations queued");
 }
 db_test!(invitations_skip_learners_who_already_answered);
+
+/// Issue 15 item 2: answers that arrive together are committed together (fewer
+/// transactions than answers), and each thank-you page means its answer is stored, with
+/// its own ledger entries on an intact chain; a second answer on one link and an unknown
+/// link in the same batch are refused alone.
+async fn answers_arriving_together_share_a_commit_and_each_is_stored(app: TestApp) {
+    const LEARNERS: usize = 60;
+    fixtures::course(&app, "AZ-104", 4, "infrastructure").await;
+    fixtures::trainer(&app, "Wave MCT", "MCT-W", fixtures::today_plus(365), None).await;
+    let class = fixtures::class(
+        &app,
+        (
+            "C-W",
+            "AZ-104",
+            "MCT-W",
+            "2026-03-02",
+            "2026-03-05",
+            "virtual",
+            "delivered",
+        ),
+    )
+    .await;
+    let mut roster = String::from("class_ref,learner_name,learner_email,attended\n");
+    for n in 0..LEARNERS {
+        roster.push_str(&format!("C-W,Learner {n},l{n}@wave.example.com,true\n"));
+    }
+    fixtures::import(&app, Kind::Roster, &roster).await.unwrap();
+    send(&app, &class).await;
+    let mut paths: Vec<String> = tokens(&app)
+        .await
+        .into_iter()
+        .map(|(_, token)| format!("/survey/{token}"))
+        .collect();
+    assert_eq!(paths.len(), LEARNERS);
+    paths.push(paths[0].clone());
+    paths.push(format!("/survey/{}", "ab".repeat(32)));
+    let posts = paths.iter().map(|path| {
+        let mut learner = app.anonymous();
+        async move {
+            learner.get(path).await;
+            learner.post(path, &[("q1", "4"), ("q2", "5")]).await
+        }
+    });
+    let answered = futures_util::future::join_all(posts).await;
+    let thanked = answered
+        .iter()
+        .filter(|r| r.status == StatusCode::OK && r.body.contains("Thank you"))
+        .count();
+    assert_eq!(thanked, LEARNERS, "every distinct link thanked once");
+    let first_link = [&answered[0], &answered[LEARNERS]];
+    assert_eq!(
+        first_link
+            .iter()
+            .filter(|r| r.status == StatusCode::CONFLICT)
+            .count(),
+        1,
+        "the second answer on one link is refused"
+    );
+    assert_eq!(answered[LEARNERS + 1].status, StatusCode::NOT_FOUND);
+    let stored = responses(&app).await;
+    assert_eq!(stored.len(), LEARNERS);
+    assert!(stored.iter().all(|r| r.q1 == Some(4) && r.q2 == Some(5)));
+    let commits = app.state.survey_submissions.commits();
+    assert!(
+        commits < LEARNERS as u64,
+        "{commits} commits for {LEARNERS} answers arriving together"
+    );
+    let created = app
+        .ledger_actions()
+        .await
+        .into_iter()
+        .filter(|(t, a, _)| t == "survey_response" && a == "create")
+        .count();
+    assert_eq!(created, LEARNERS, "one ledger entry per stored answer");
+    let chain = tsp_ledger::ledger::verify(app.db()).await.unwrap();
+    assert!(chain.is_valid(), "{chain:?}");
+}
+db_test!(answers_arriving_together_share_a_commit_and_each_is_stored);

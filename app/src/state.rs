@@ -28,6 +28,8 @@ pub struct Inner {
     pub kpi_cache: crate::services::kpi::StandingCache,
     /// The class list's course and MCT pickers, until either table changes.
     pub pickers: crate::services::pickers::PickerCache,
+    /// Survey answers waiting for their (shared) commit.
+    pub survey_submissions: crate::services::surveys::Submissions,
     /// Request counts and latencies for `/metrics`.
     pub metrics: crate::metrics::Metrics,
     /// Sign-in with Microsoft Entra ID / an OpenID provider, when configured.
@@ -64,6 +66,7 @@ impl AppState {
             oidc,
             transport,
             kpi_cache: Default::default(),
+            survey_submissions: Default::default(),
             pickers: Default::default(),
             metrics: Default::default(),
             hasher: PasswordHasher::new(security.password_hash_concurrency),

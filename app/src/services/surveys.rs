@@ -21,7 +21,10 @@ use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
 use crate::mail::{self, Message};
 
 mod import;
+mod submissions;
+
 pub(crate) use import::{import_response_row, parse_response_row};
+pub use submissions::Submissions;
 
 /// Response fields the ledger records only as "changed" (free text may name people).
 pub const PERSONAL_FIELDS: [&str; 1] = ["comment"];
@@ -390,6 +393,7 @@ pub async fn open(db: &DatabaseConnection, token: &str) -> Result<SurveyLink, Se
 
 /// Records the learner's answers given through the link: one response per invitation.
 /// An answered or expired link changes nothing and says so in the returned state.
+/// Several at once are better sent through [`Submissions`], which commits them together.
 pub async fn submit(
     db: &DatabaseConnection,
     token: &str,
@@ -400,11 +404,24 @@ pub async fn submit(
     // The chain lock first: it serializes writers, so two submits of one link cannot
     // both find it unanswered (PostgreSQL `FOR UPDATE`; SQLite `BEGIN IMMEDIATE`).
     let tx = Recorder::lock(tx, &Actor::System).await?;
-    let invitation = invitation_by_token(&tx, token).await?;
-    let now = clock::now();
-    let (state, enrollment) = link_state(&tx, &invitation, now).await?;
-    let class = class_svc::get(&tx, enrollment.class_id).await?;
-    let t = target(&tx, &class).await?;
+    let link = submit_on(&tx, token, answers, comment, clock::now()).await?;
+    tx.commit().await?;
+    Ok(link)
+}
+
+/// [`submit`]'s work inside a transaction that holds the chain lock; writes only for an
+/// open link.
+async fn submit_on(
+    tx: &Recorder,
+    token: &str,
+    answers: Answers,
+    comment: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<SurveyLink, ServiceError> {
+    let invitation = invitation_by_token(tx, token).await?;
+    let (state, enrollment) = link_state(tx, &invitation, now).await?;
+    let class = class_svc::get(tx, enrollment.class_id).await?;
+    let t = target(tx, &class).await?;
     let link = SurveyLink {
         state: state.clone(),
         course_title: t.course_title,
@@ -428,7 +445,7 @@ pub async fn submit(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(tx)
     .await?;
     let actor = Actor::Learner(enrollment.id);
     tx.record_as(
@@ -442,8 +459,7 @@ pub async fn submit(
             .parent("class", class.id),
     )
     .await?;
-    record_responded(&tx, &actor, invitation, now, class.id).await?;
-    tx.commit().await?;
+    record_responded(tx, &actor, invitation, now, class.id).await?;
     Ok(SurveyLink {
         state: LinkState::Open,
         ..link

@@ -293,7 +293,10 @@ pub async fn submit(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
         }
     };
-    let link = svc::submit(&state.db, &token, answers, comment).await?;
+    let link = state
+        .survey_submissions
+        .submit(&state.db, &token, answers, comment)
+        .await?;
     Ok(match link.state {
         LinkState::Open => done_page(&ctx, &link, "thanks"),
         LinkState::Answered => done_page(&ctx, &link, "refused"),

@@ -358,7 +358,7 @@ impl Importer {
             // The same learner twice in one file: the second row updates the first.
             self.flush(tx, actor).await?;
         }
-        let roster = self.roster_of(tx, actor, class.id).await?;
+        let roster = self.roster_of(tx, class.id).await?;
         match roster.get(input.key.as_str()).cloned() {
             Some(existing) => {
                 let outcome = rosters::write(
@@ -372,7 +372,7 @@ impl Importer {
                 )
                 .await?;
                 let line = outcome.model().clone();
-                self.roster_of(tx, actor, class.id)
+                self.roster_of(tx, class.id)
                     .await?
                     .insert(line.email_key.clone(), line);
                 Ok(unit(outcome))
@@ -414,12 +414,12 @@ impl Importer {
     async fn roster_of(
         &mut self,
         tx: &Recorder,
-        actor: &Actor,
         class_id: i64,
     ) -> Result<&mut HashMap<String, enrollments::Model>, ServiceError> {
         if self.roster.as_ref().map(|(id, _)| *id) != Some(class_id) {
-            // Learners still waiting belong in the database before a roster is read.
-            self.flush(tx, actor).await?;
+            // Learners still waiting stay waiting: a line of theirs met again is found in
+            // `pending_keys` (and flushed) before any roster is read, so batches span
+            // classes instead of ending at each one.
             let lines = class_svc::roster(tx, class_id).await?;
             let by_email = lines
                 .into_iter()
