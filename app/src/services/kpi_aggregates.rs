@@ -120,10 +120,13 @@ fn differences(
 /// Every difference between the stored aggregates and the raw rows, class figures first,
 /// each table in key order; empty when they agree. Read in one snapshot.
 pub async fn verify(db: &DatabaseConnection) -> Result<Vec<Difference>, ServiceError> {
-    // SQLite's transaction is a snapshot already (and takes no isolation level).
-    let isolation = crate::db::is_postgres(db).then_some(IsolationLevel::RepeatableRead);
+    // SQLite's transaction is a snapshot already (and takes neither setting).
+    let postgres = crate::db::is_postgres(db);
     let tx = db
-        .begin_with_config(isolation, Some(AccessMode::ReadOnly))
+        .begin_with_config(
+            postgres.then_some(IsolationLevel::RepeatableRead),
+            postgres.then_some(AccessMode::ReadOnly),
+        )
         .await?;
     let figures_from_rows = format!("({})", figures_from_rows_sql());
     let buckets_from_rows = format!("({})", buckets_from_sql(&figures_from_rows));
