@@ -12,7 +12,8 @@ use sea_orm_migration::sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait,
 };
 use tsp_domain::kpi::sql::{
-    AREA_SQL, answer_sum_sql, answers_sql, category_sql, exclusion_sql, expiry_of, month_of,
+    AREA_SQL, answer_sum_sql, answers_sql, category_sql, exclusion_sql, expiry_of, kind, literal,
+    month_of,
 };
 
 /// What one row of a source table adds to its class's figures, written over the row's
@@ -39,7 +40,7 @@ struct Source {
 fn code_contributions(row: &str) -> Vec<Contribution> {
     vec![
         Contribution {
-            kind: "code",
+            kind: kind::CODE,
             period: month_of(&format!("{row}.redeemed_on")),
             answers: "0".into(),
             answer_sum: "0".into(),
@@ -47,7 +48,7 @@ fn code_contributions(row: &str) -> Vec<Contribution> {
         },
         // Issued and waiting: the dashboard's "could still come", by expiry date.
         Contribution {
-            kind: "unredeemed",
+            kind: kind::UNREDEEMED,
             period: expiry_of(&format!("{row}.expires_on")),
             answers: "0".into(),
             answer_sum: "0".into(),
@@ -58,7 +59,7 @@ fn code_contributions(row: &str) -> Vec<Contribution> {
 
 fn response_contributions(row: &str) -> Vec<Contribution> {
     vec![Contribution {
-        kind: "survey",
+        kind: kind::SURVEY,
         period: month_of(&format!("{row}.submitted_on")),
         answers: answers_sql(row),
         answer_sum: answer_sum_sql(row),
@@ -160,7 +161,7 @@ fn class_delta(row: &str, sign: &str) -> Vec<String> {
     vec![
         add_to_buckets(
             [
-                "'class'",
+                &literal(kind::CLASS),
                 &month_of("cl.end_date"),
                 &format!("{sign}1"),
                 "0",
@@ -192,7 +193,7 @@ fn course_delta(row: &str, sign: &str) -> Vec<String> {
     vec![
         add_to_buckets(
             [
-                "'class'",
+                &literal(kind::CLASS),
                 &month_of("cl.end_date"),
                 &format!("{sign}COUNT(*)"),
                 "0",
@@ -339,9 +340,10 @@ pub fn buckets_from_sql(figures: &str) -> String {
          FROM {figures} f JOIN classes cl ON cl.id = f.class_id JOIN courses co ON co.id = cl.course_id \
          GROUP BY 1, 2, 3, 4, 5 \
          UNION ALL \
-         SELECT 'class', {month}, {category}, {AREA_SQL}, {reason}, COUNT(*), 0, 0 \
+         SELECT {class}, {month}, {category}, {AREA_SQL}, {reason}, COUNT(*), 0, 0 \
          FROM classes cl JOIN courses co ON co.id = cl.course_id GROUP BY 1, 2, 3, 4, 5",
-        month = month_of("cl.end_date")
+        month = month_of("cl.end_date"),
+        class = literal(kind::CLASS),
     )
 }
 

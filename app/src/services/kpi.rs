@@ -15,7 +15,7 @@ use crate::domain::kpi::{
 };
 
 pub use crate::domain::kpi::sql::{
-    ELIGIBLE, answer_sum_sql, answers_sql, category_sql, exclusion_sql, literal, month_of,
+    ELIGIBLE, answer_sum_sql, answers_sql, category_sql, exclusion_sql, kind, literal, month_of,
 };
 
 /// The reason column of a row: `None` for a class that counts.
@@ -116,8 +116,9 @@ pub enum Source {
 fn bucket_sum(kind: &str, columns: &str, sums: &str, groups: usize) -> String {
     let group: Vec<String> = (1..=groups).map(|i| i.to_string()).collect();
     format!(
-        "SELECT {columns}, {sums} FROM kpi_buckets WHERE kind = '{kind}' \
+        "SELECT {columns}, {sums} FROM kpi_buckets WHERE kind = {} \
          AND period >= ? AND period <= ? GROUP BY {} HAVING SUM(n) <> 0",
+        literal(kind),
         group.join(", ")
     )
 }
@@ -126,15 +127,15 @@ fn bucket_sum(kind: &str, columns: &str, sums: &str, groups: usize) -> String {
 pub fn aggregate_statements() -> [String; 3] {
     let n = "CAST(SUM(n) AS BIGINT) AS n";
     [
-        bucket_sum("code", "period AS month, category, reason", n, 3),
+        bucket_sum(kind::CODE, "period AS month, category, reason", n, 3),
         bucket_sum(
-            "survey",
+            kind::SURVEY,
             "period AS month, category, NULLIF(area, '') AS area, reason",
             "CAST(SUM(n) AS BIGINT) AS surveys, CAST(SUM(answers) AS BIGINT) AS answers, \
              CAST(SUM(answer_sum) AS BIGINT) AS total",
             4,
         ),
-        bucket_sum("class", "reason", n, 1),
+        bucket_sum(kind::CLASS, "reason", n, 1),
     ]
 }
 
@@ -146,20 +147,18 @@ async fn scan(
 ) -> Result<Scan, ServiceError> {
     let mut scan = Scan::default();
     let [codes, vouchers, responses, classes] = scan_statements();
-    let (codes, responses, classes, months) = match source {
-        Source::RawRows => (codes, responses, classes, false),
-        Source::Aggregates => {
-            let [codes, responses, classes] = aggregate_statements();
-            (codes, responses, classes, true)
-        }
+    let [codes, responses, classes] = match source {
+        Source::RawRows => [codes, responses, classes],
+        Source::Aggregates => aggregate_statements(),
     };
     let days = || vec![Value::from(start), Value::from(end)];
-    let window = || match months {
-        true => vec![
+    // The aggregates are keyed by month (`YYYY-MM`), the raw rows by day.
+    let window = || match source {
+        Source::Aggregates => vec![
             Value::from(start.format("%Y-%m").to_string()),
             Value::from(end.format("%Y-%m").to_string()),
         ],
-        false => days(),
+        Source::RawRows => days(),
     };
 
     // Counted per class and month first (an index-only scan joined to enrollments), then
@@ -355,8 +354,9 @@ pub async fn standing(
         Source::Aggregates => (
             format!(
                 "SELECT category, CAST(SUM(n) AS BIGINT) AS n FROM kpi_buckets \
-                 WHERE kind = 'unredeemed' AND period >= ? \
-                 AND reason IN ('{ELIGIBLE}', {unconfirmed_reason}) GROUP BY 1 HAVING SUM(n) <> 0"
+                 WHERE kind = {unredeemed} AND period >= ? \
+                 AND reason IN ('{ELIGIBLE}', {unconfirmed_reason}) GROUP BY 1 HAVING SUM(n) <> 0",
+                unredeemed = literal(kind::UNREDEEMED)
             ),
             Value::from(as_of.to_string()),
         ),

@@ -80,3 +80,16 @@ pub fn expiry_of(column: &str) -> String {
 
 /// The expiry period of a code that does not expire (sorts after every date).
 pub const NEVER: &str = "9999-12-31";
+
+/// The kinds of aggregate rows (`kpi_class_figures.kind`, `kpi_buckets.kind`): written by
+/// the triggers, read by the dashboard.
+pub mod kind {
+    /// Redeemed codes, by redemption month.
+    pub const CODE: &str = "code";
+    /// Issued codes not redeemed, by expiry date.
+    pub const UNREDEEMED: &str = "unredeemed";
+    /// Survey responses, by submission month.
+    pub const SURVEY: &str = "survey";
+    /// Classes, by end month (buckets only).
+    pub const CLASS: &str = "class";
+}
