@@ -2,9 +2,11 @@
 //! per-class path works at 100 000 learners on both databases, and no query binds one
 //! parameter per learner.
 use axum::http::StatusCode;
-use entity::enrollments;
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use entity::{achievement_codes, enrollments, outbox_messages};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use tsp_ledger::domain::outbox::MessageKind;
 use tsp_ledger::domain::role::Role;
+use tsp_ledger::services::surveys;
 
 use crate::imports::{catalog, class_in};
 use crate::support::TestApp;
@@ -92,15 +94,127 @@ async fn a_class_of_100_000_learners_works_on_every_per_class_path(app: TestApp)
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     browser.get(&page).await.assert_contains("99999 attended");
 
-    // Issuing codes reads the whole class: with an empty pool it is refused, naming sizes.
+    // Issuing codes reads the whole class: with a pool too small it is refused, naming
+    // sizes; with a pool large enough, every attending learner gets a code and an e-mail.
+    let attending = (LEARNERS - 1) as u64;
     let issue = browser.post(&format!("{page}/codes/issue"), &[]).await;
     assert_eq!(issue.status, StatusCode::SEE_OTHER, "{}", issue.body);
     let after = browser.get(&page).await;
     after.assert_contains("99999 attending learners need a code but the pool holds only 0");
+    fill_pool(&app, LEARNERS).await;
+    let issue = browser.post(&format!("{page}/codes/issue"), &[]).await;
+    assert_eq!(issue.status, StatusCode::SEE_OTHER, "{}", issue.body);
+    assert_eq!(issued_codes(&app).await, attending);
+    assert_eq!(queued(&app, MessageKind::AchievementCode).await, attending);
+    browser
+        .get(&page)
+        .await
+        .assert_contains("0 attending learners without a code");
+
+    // Survey invitations to every attending learner, then one reminder each.
+    let sent = browser.post(&format!("{page}/surveys/send"), &[]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(queued(&app, MessageKind::SurveyInvitation).await, attending);
+    let reminders = surveys::send_due_reminders(
+        app.db(),
+        &app.state.config.surveys,
+        &app.state.link(""),
+        &app.state.secret,
+        chrono::Utc::now()
+            + chrono::Duration::days(app.state.config.surveys.reminder_after_days + 1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reminders, attending);
+    assert_eq!(queued(&app, MessageKind::SurveyReminder).await, attending);
+
+    // A recording of the class asks every attending learner for consent; its page shows
+    // the subjects a page at a time and names only the first few in its refusal.
+    let recorded = browser
+        .post(
+            "/recordings",
+            &[
+                ("title", "C-BIG on demand"),
+                ("course_code", "AZ-104"),
+                ("mct_id", "MCT-1"),
+                ("source_class_ref", "C-BIG"),
+                ("courseware_version", ""),
+                ("location", "https://videos.example.com/c-big"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::SEE_OTHER, "{}", recorded.body);
+    let recording = recorded.location().expect("a Location").to_string();
+    assert_eq!(queued(&app, MessageKind::RecordingConsent).await, attending);
+    let shown = browser.get(&recording).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    shown
+        .assert_contains(r#"Consent <span class="count">100000</span>"#)
+        .assert_contains("Subjects 1–100 of 100000")
+        .assert_contains("and 99990 more");
+    assert_eq!(occurrences(&shown.body, "/paper\""), 100);
+    browser
+        .get(&format!("{recording}?page=1000"))
+        .await
+        .assert_contains("Subjects 99901–100000 of 100000");
+
+    // Erasing one learner of the class.
+    let admin = app.create_user(Role::Admin, "admin@example.com").await;
+    let mut admin = app.client_for(admin).await;
+    let erased = admin
+        .post(
+            "/admin/erasure",
+            &[
+                ("email", "learner050000@example.com"),
+                ("reason", "GDPR request at scale"),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
+    admin
+        .get("/admin/erasure")
+        .await
+        .assert_contains("Erased 1 enrollment");
 
     // The roster export holds every line.
     let csv = browser.get(&format!("{page}/roster.csv")).await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.body.lines().count(), LEARNERS + 1);
+}
+
+/// `count` unissued codes in the pool, valid for a year.
+async fn fill_pool(app: &TestApp, count: usize) {
+    let now = tsp_ledger::clock::now();
+    let expires = now.date_naive() + chrono::Duration::days(365);
+    for chunk in (1..=count).collect::<Vec<_>>().chunks(2_000) {
+        let rows = chunk.iter().map(|n| achievement_codes::ActiveModel {
+            code: Set(format!("POOL-{n:06}")),
+            expires_on: Set(Some(expires)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        achievement_codes::Entity::insert_many(rows)
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
+}
+
+async fn issued_codes(app: &TestApp) -> u64 {
+    achievement_codes::Entity::find()
+        .filter(achievement_codes::Column::EnrollmentId.is_not_null())
+        .count(app.db())
+        .await
+        .unwrap()
+}
+
+async fn queued(app: &TestApp, kind: MessageKind) -> u64 {
+    outbox_messages::Entity::find()
+        .filter(outbox_messages::Column::Kind.eq(kind))
+        .count(app.db())
+        .await
+        .unwrap()
 }
 crate::db_test!(a_class_of_100_000_learners_works_on_every_per_class_path);

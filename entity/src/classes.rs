@@ -24,7 +24,34 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// Declared for the class list, which reads each class with its course and MCT in one
+/// query.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::courses::Entity",
+        from = "Column::CourseId",
+        to = "super::courses::Column::Id"
+    )]
+    Course,
+    #[sea_orm(
+        belongs_to = "super::trainers::Entity",
+        from = "Column::TrainerId",
+        to = "super::trainers::Column::Id"
+    )]
+    Trainer,
+}
+
+impl Related<super::courses::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Course.def()
+    }
+}
+
+impl Related<super::trainers::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Trainer.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

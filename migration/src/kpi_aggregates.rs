@@ -83,83 +83,104 @@ const SOURCES: [Source; 2] = [
 ];
 
 const FIGURE_COLUMNS: &str = "class_id, kind, period, n, answers, answer_sum";
+const FIGURE_KEYS: &str = "class_id, kind, period";
 const BUCKET_COLUMNS: &str = "kind, period, category, area, reason, n, answers, answer_sum";
+const BUCKET_KEYS: &str = "kind, period, category, area, reason";
 
-/// `INSERT … SELECT` that adds to existing rows. `from` must hold a WHERE (SQLite reads
-/// `ON CONFLICT` after a bare join as part of the join) and yield each key once.
-fn add_to_figures(select: &str, from: &str) -> String {
+/// The changed rows a trigger reads: on SQLite one row's `NEW` or `OLD` (a row trigger),
+/// on PostgreSQL the statement's transition table (a statement trigger: a multi-row
+/// insert of 128 codes moves each bucket once, not 128 times — and a million-row import
+/// in one transaction does not leave a million dead versions of one hot bucket row
+/// behind, which made every later update of it slower).
+#[derive(Clone, Copy)]
+enum Changed {
+    Row(&'static str),
+    Table(&'static str),
+}
+
+impl Changed {
+    /// The changed rows as the alias `alias`, with the columns `columns` (comma-separated).
+    fn rows(self, columns: &str, alias: &str) -> String {
+        match self {
+            Changed::Table(table) => format!("{table} {alias}"),
+            Changed::Row(row) => {
+                let picked: Vec<String> = columns
+                    .split(',')
+                    .map(|c| format!("{row}.{c} AS {c}", c = c.trim()))
+                    .collect();
+                format!("(SELECT {}) {alias}", picked.join(", "))
+            }
+        }
+    }
+}
+
+/// `INSERT … SELECT` of the net change of `parts` (selects of signed rows with the target's
+/// columns, joined by UNION ALL), one row per key, a key whose change nets to zero left
+/// alone, added to the existing rows.
+fn add_net(table: &str, columns: &str, keys: &str, parts: &[String]) -> String {
     format!(
-        "INSERT INTO kpi_class_figures ({FIGURE_COLUMNS}) SELECT {select} {from} \
-         ON CONFLICT (class_id, kind, period) DO UPDATE SET n = kpi_class_figures.n + excluded.n, \
-         answers = kpi_class_figures.answers + excluded.answers, \
-         answer_sum = kpi_class_figures.answer_sum + excluded.answer_sum"
+        "INSERT INTO {table} ({columns}) SELECT {keys}, SUM(n), SUM(answers), SUM(answer_sum) \
+         FROM ({parts}) d WHERE 1 = 1 GROUP BY {keys} \
+         HAVING SUM(n) <> 0 OR SUM(answers) <> 0 OR SUM(answer_sum) <> 0 \
+         ON CONFLICT ({keys}) DO UPDATE SET n = {table}.n + excluded.n, \
+         answers = {table}.answers + excluded.answers, \
+         answer_sum = {table}.answer_sum + excluded.answer_sum",
+        parts = parts.join(" UNION ALL ")
     )
 }
 
-/// Adds to the bucket of the class `cl` of course `co` named in `from`; `values` are the
-/// kind, period, n, answers and answer sum.
-fn add_to_buckets(values: [&str; 5], from: &str) -> String {
+/// The bucket columns of class `cl` of course `co`, for a select whose kind, period and
+/// figures are `values` (already signed).
+fn bucket_select(values: [&str; 5], from: &str) -> String {
     let [kind, period, n, answers, answer_sum] = values;
     let (category, reason) = (category_sql(), exclusion_sql());
     format!(
-        "INSERT INTO kpi_buckets ({BUCKET_COLUMNS}) SELECT {kind}, {period}, {category}, {AREA_SQL}, \
-         {reason}, {n}, {answers}, {answer_sum} {from} \
-         ON CONFLICT (kind, period, category, area, reason) DO UPDATE SET n = kpi_buckets.n + excluded.n, \
-         answers = kpi_buckets.answers + excluded.answers, \
-         answer_sum = kpi_buckets.answer_sum + excluded.answer_sum"
+        "SELECT {kind} AS kind, {period} AS period, {category} AS category, {AREA_SQL} AS area, \
+         {reason} AS reason, {n} AS n, {answers} AS answers, {answer_sum} AS answer_sum {from}"
     )
 }
 
-/// The statements that add (`sign` "") or take away (`sign` "-") what row `row` of
-/// `source` contributes.
-fn row_delta(source: &Source, row: &str, sign: &str) -> Vec<String> {
-    let mut statements = Vec::new();
-    for c in (source.contributions)(row) {
+/// What the changed rows of `source` add (`sign` "") or take away (`sign` "-"): the
+/// figures parts and the bucket parts.
+fn source_parts(source: &Source, changed: Changed, sign: &str) -> (Vec<String>, Vec<String>) {
+    let (mut figures, mut buckets) = (Vec::new(), Vec::new());
+    for c in (source.contributions)("r") {
         let kind = format!("'{}'", c.kind);
         let (n, answers, sum) = (
             format!("{sign}1"),
             format!("{sign}{}", c.answers),
             format!("{sign}{}", c.answer_sum),
         );
-        let condition = format!("WHERE e.id = {row}.enrollment_id AND {}", c.when);
-        statements.push(add_to_figures(
-            &format!("e.class_id, {kind}, {}, {n}, {answers}, {sum}", c.period),
-            &format!("FROM enrollments e {condition}"),
+        let rows = format!(
+            "FROM {} JOIN enrollments e ON e.id = r.enrollment_id",
+            changed.rows(source.columns, "r")
+        );
+        figures.push(format!(
+            "SELECT e.class_id AS class_id, {kind} AS kind, {period} AS period, {n} AS n, \
+             {answers} AS answers, {sum} AS answer_sum {rows} WHERE {when}",
+            period = c.period,
+            when = c.when,
         ));
-        statements.push(add_to_buckets(
+        buckets.push(bucket_select(
             [&kind, &c.period, &n, &answers, &sum],
             &format!(
-                "FROM enrollments e JOIN classes cl ON cl.id = e.class_id \
-                 JOIN courses co ON co.id = cl.course_id {condition}"
+                "{rows} JOIN classes cl ON cl.id = e.class_id \
+                 JOIN courses co ON co.id = cl.course_id WHERE {}",
+                c.when
             ),
         ));
     }
-    statements
+    (figures, buckets)
 }
 
-/// Class `row` (NEW or OLD) as the alias `cl`, joined to its course `co`.
-fn class_as_of(row: &str) -> String {
-    format!(
-        "FROM (SELECT {row}.id AS id, {row}.status AS status, {row}.modality AS modality, \
-         {row}.course_id AS course_id, {row}.end_date AS end_date) cl \
-         JOIN courses co ON co.id = cl.course_id"
-    )
-}
+const CLASS_COLUMNS: &str = "id, status, modality, course_id, end_date";
+const COURSE_COLUMNS: &str = "id, fundamentals, duration_days, content, solution_area";
 
-/// Course `row` (NEW or OLD) as the alias `co`.
-fn course_as_of(row: &str) -> String {
-    format!(
-        "FROM (SELECT {row}.id AS id, {row}.fundamentals AS fundamentals, \
-         {row}.duration_days AS duration_days, {row}.content AS content, \
-         {row}.solution_area AS solution_area) co"
-    )
-}
-
-/// Class `row` counted (or not) by end month, and its figures moved into its buckets.
-fn class_delta(row: &str, sign: &str) -> Vec<String> {
-    let from = class_as_of(row);
+/// The bucket parts of classes `from` (alias `cl`, joined to their course `co`): each
+/// class counted by end month, and its figures.
+fn class_parts(from: &str, sign: &str) -> Vec<String> {
     vec![
-        add_to_buckets(
+        bucket_select(
             [
                 &literal(kind::CLASS),
                 &month_of("cl.end_date"),
@@ -169,7 +190,7 @@ fn class_delta(row: &str, sign: &str) -> Vec<String> {
             ],
             &format!("{from} WHERE 1 = 1"),
         ),
-        add_to_buckets(
+        bucket_select(
             [
                 "f.kind",
                 "f.period",
@@ -182,117 +203,130 @@ fn class_delta(row: &str, sign: &str) -> Vec<String> {
     ]
 }
 
-/// Every class of course `row`, and their figures, moved into (or out of) the buckets that
-/// the course's values put them in.
-fn course_delta(row: &str, sign: &str) -> Vec<String> {
-    let from = format!(
-        "{} JOIN classes cl ON cl.course_id = co.id",
-        course_as_of(row)
-    );
-    let group = "WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5";
-    vec![
-        add_to_buckets(
-            [
-                &literal(kind::CLASS),
-                &month_of("cl.end_date"),
-                &format!("{sign}COUNT(*)"),
-                "0",
-                "0",
-            ],
-            &format!("{from} {group}"),
-        ),
-        add_to_buckets(
-            [
-                "f.kind",
-                "f.period",
-                &format!("{sign}SUM(f.n)"),
-                &format!("{sign}SUM(f.answers)"),
-                &format!("{sign}SUM(f.answer_sum)"),
-            ],
-            &format!("{from} JOIN kpi_class_figures f ON f.class_id = cl.id {group}"),
-        ),
-    ]
+/// The changed classes, with their course.
+fn changed_classes(changed: Changed) -> String {
+    format!(
+        "FROM {} JOIN courses co ON co.id = cl.course_id",
+        changed.rows(CLASS_COLUMNS, "cl")
+    )
+}
+
+/// Every class of the changed courses.
+fn classes_of_changed_courses(changed: Changed) -> String {
+    format!(
+        "FROM {} JOIN classes cl ON cl.course_id = co.id",
+        changed.rows(COURSE_COLUMNS, "co")
+    )
 }
 
 struct Trigger {
     name: String,
     table: &'static str,
-    /// `INSERT`, `DELETE` or `UPDATE OF …`.
-    event: String,
-    body: Vec<String>,
+    /// `INSERT`, `DELETE` or `UPDATE`.
+    event: &'static str,
+    /// The columns whose update can move a figure (SQLite's `UPDATE OF`; PostgreSQL takes
+    /// no column list on a trigger with transition tables, and nets an irrelevant update
+    /// to nothing instead).
+    columns: &'static str,
 }
 
+/// The triggers, each with the rows it sees as (`OLD`, `NEW`): a `None` side is absent
+/// for that event.
 fn triggers() -> Vec<Trigger> {
     let mut all = Vec::new();
-    for source in &SOURCES {
-        let update = [row_delta(source, "OLD", "-"), row_delta(source, "NEW", "")].concat();
-        for (event, body) in [
-            ("insert", row_delta(source, "NEW", "")),
-            ("delete", row_delta(source, "OLD", "-")),
-            ("update", update),
-        ] {
+    let tables = SOURCES
+        .iter()
+        .map(|s| (s.stem.to_string(), s.table, s.columns))
+        .chain([
+            ("kpi_class".to_string(), "classes", CLASS_COLUMNS),
+            ("kpi_course".to_string(), "courses", COURSE_COLUMNS),
+        ]);
+    for (stem, table, columns) in tables {
+        for event in ["INSERT", "DELETE", "UPDATE"] {
+            // A course is counted through its classes: only its update moves a figure.
+            if table == "courses" && event != "UPDATE" {
+                continue;
+            }
             all.push(Trigger {
-                name: format!("{}_{event}", source.stem),
-                table: source.table,
-                event: match event {
-                    "update" => format!("UPDATE OF {}", source.columns),
-                    other => other.to_uppercase(),
-                },
-                body,
+                name: format!("{stem}_{}", event.to_lowercase()),
+                table,
+                event,
+                columns,
             });
         }
     }
-    let class_update = [class_delta("OLD", "-"), class_delta("NEW", "")].concat();
-    all.push(Trigger {
-        name: "kpi_class_insert".into(),
-        table: "classes",
-        event: "INSERT".into(),
-        body: class_delta("NEW", ""),
-    });
-    all.push(Trigger {
-        name: "kpi_class_update".into(),
-        table: "classes",
-        event: "UPDATE OF course_id, status, modality, end_date".into(),
-        body: class_update,
-    });
-    all.push(Trigger {
-        name: "kpi_class_delete".into(),
-        table: "classes",
-        event: "DELETE".into(),
-        body: class_delta("OLD", "-"),
-    });
-    all.push(Trigger {
-        name: "kpi_course_update".into(),
-        table: "courses",
-        event: "UPDATE OF fundamentals, duration_days, content, solution_area".into(),
-        body: [course_delta("OLD", "-"), course_delta("NEW", "")].concat(),
-    });
     all
+}
+
+/// The statements of trigger `t`'s body, reading its rows as `old` and `new`.
+fn body(t: &Trigger, old: Changed, new: Changed) -> Vec<String> {
+    let sides: Vec<(Changed, &str)> = match t.event {
+        "INSERT" => vec![(new, "")],
+        "DELETE" => vec![(old, "-")],
+        _ => vec![(old, "-"), (new, "")],
+    };
+    if let Some(source) = SOURCES.iter().find(|s| s.table == t.table) {
+        let (mut figures, mut buckets) = (Vec::new(), Vec::new());
+        for (changed, sign) in sides {
+            let (f, b) = source_parts(source, changed, sign);
+            figures.extend(f);
+            buckets.extend(b);
+        }
+        return vec![
+            add_net("kpi_class_figures", FIGURE_COLUMNS, FIGURE_KEYS, &figures),
+            add_net("kpi_buckets", BUCKET_COLUMNS, BUCKET_KEYS, &buckets),
+        ];
+    }
+    let parts: Vec<String> = sides
+        .into_iter()
+        .flat_map(|(changed, sign)| {
+            let from = match t.table {
+                "classes" => changed_classes(changed),
+                _ => classes_of_changed_courses(changed),
+            };
+            class_parts(&from, sign)
+        })
+        .collect();
+    vec![add_net("kpi_buckets", BUCKET_COLUMNS, BUCKET_KEYS, &parts)]
 }
 
 fn create(backend: DbBackend, t: &Trigger) -> Vec<String> {
     match backend {
-        DbBackend::Postgres => vec![
-            format!(
-                "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kpi$ \
-                 BEGIN {body}; RETURN NULL; END $kpi$",
-                name = t.name,
-                body = t.body.join("; ")
-            ),
-            format!(
-                "CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
-                name = t.name,
-                event = t.event,
-                table = t.table
-            ),
-        ],
-        _ => vec![format!(
-            "CREATE TRIGGER {} AFTER {} ON {} FOR EACH ROW BEGIN {}; END",
-            t.name,
-            t.event,
-            t.table,
-            t.body.join("; ")
-        )],
+        DbBackend::Postgres => {
+            let body = body(t, Changed::Table("old_rows"), Changed::Table("new_rows"));
+            let referencing = match t.event {
+                "INSERT" => "NEW TABLE AS new_rows",
+                "DELETE" => "OLD TABLE AS old_rows",
+                _ => "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            };
+            vec![
+                format!(
+                    "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kpi$ \
+                     BEGIN {body}; RETURN NULL; END $kpi$",
+                    name = t.name,
+                    body = body.join("; ")
+                ),
+                format!(
+                    "CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} \
+                     FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+                    name = t.name,
+                    event = t.event,
+                    table = t.table
+                ),
+            ]
+        }
+        _ => {
+            let event = match t.event {
+                "UPDATE" => format!("UPDATE OF {}", t.columns),
+                other => other.to_string(),
+            };
+            vec![format!(
+                "CREATE TRIGGER {} AFTER {event} ON {} FOR EACH ROW BEGIN {}; END",
+                t.name,
+                t.table,
+                body(t, Changed::Row("OLD"), Changed::Row("NEW")).join("; ")
+            )]
+        }
     }
 }
 

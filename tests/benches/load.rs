@@ -6,7 +6,10 @@
 //! 2. the class-list page (four filtered views) and, as its reference, the same server's
 //!    sign-in page, in requests/s at 16 connections, loaded by `wrk` (a process of its
 //!    own; without `wrk`, by this process's own HTTP clients);
-//! 3. survey submissions/s and p99 at 64 concurrent clients, every 2xx checked stored;
+//!    Its reference: the same rows as plain multi-row INSERTs run by `sqlite3` / `psql`;
+//! 3. survey submissions/s and p99 at 64 connections, each link answered once, loaded by
+//!    `wrk` with a Lua script (without `wrk`, by 64 of this process's clients); every
+//!    answer that got its thank-you page is checked stored;
 //! 4. the KPI report next to the same statements run by `sqlite3` / `psql`, as a ratio;
 //! 5. peak memory of the server process: the heap (anonymous memory, sampled every
 //!    50 ms) and the resident set (VmHWM).
@@ -158,48 +161,141 @@ impl Drop for Server {
     }
 }
 
-/// `wrk` at 16 connections for `seconds` on `paths` (taken in turn), with `cookie`:
-/// requests/s, p50 and p99 in ms, and the non-2xx count; `None` without `wrk`.
-fn wrk(base: &str, paths: &[&str], cookie: &str, seconds: u64) -> Option<(f64, f64, f64, u64)> {
-    let script = tempfile::NamedTempFile::new().unwrap();
-    let list: Vec<String> = paths.iter().map(|p| format!("{p:?}")).collect();
-    std::fs::write(
-        script.path(),
-        format!(
-            "local paths = {{{}}}\nlocal i = 0\nwrk.headers[\"Cookie\"] = {cookie:?}\n\
-             request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n",
-            list.join(", ")
-        ),
-    )
-    .unwrap();
+/// What one `wrk` run printed.
+struct WrkRun {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    /// Responses outside 2xx/3xx.
+    bad: u64,
+    /// How long it ran (a script may stop it early).
+    seconds: f64,
+    /// The script's own `done` output.
+    stdout: String,
+}
+
+/// Runs `wrk` with `script` (Lua) against `base`: `None` without `wrk`.
+fn wrk_run(base: &str, script: &str, connections: usize, seconds: u64) -> Option<WrkRun> {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), script).unwrap();
     let output = std::process::Command::new("wrk")
-        .args(["-t2", "-c16", &format!("-d{seconds}s"), "--latency", "-s"])
-        .arg(script.path())
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(file.path())
         .arg(base)
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
     let field = |prefix: &str| -> Option<String> {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
     };
-    let ms = |v: String| -> f64 {
+    let ms = |v: &str| -> f64 {
         let number = |suffix: &str| v.trim_end_matches(suffix).parse::<f64>().unwrap_or(0.0);
         if v.ends_with("us") {
             number("us") / 1000.0
         } else if v.ends_with("ms") {
             number("ms")
+        } else if v.ends_with('m') {
+            number("m") * 60_000.0
         } else {
             number("s") * 1000.0
         }
     };
-    let rps = field("Requests/sec:")?.parse().ok()?;
-    let p50 = ms(field("50%")?);
-    let p99 = ms(field("99%")?);
-    let bad = field("Non-2xx or 3xx responses:")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Some((rps, p50, p99, bad))
+    // "12345 requests in 10.00s, 1.23MB read"
+    let ran = text
+        .lines()
+        .find_map(|l| {
+            l.split_once(" requests in ")
+                .map(|(_, rest)| rest.to_string())
+        })
+        .and_then(|rest| rest.split(',').next().map(|d| ms(d.trim()) / 1000.0))?;
+    Some(WrkRun {
+        rps: field("Requests/sec:")?.parse().ok()?,
+        p50: ms(&field("50%")?),
+        p99: ms(&field("99%")?),
+        bad: field("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        seconds: ran,
+        stdout: text,
+    })
+}
+
+/// `wrk` at 16 connections for `seconds` on `paths` (taken in turn), with `cookie`.
+fn wrk_pages(base: &str, paths: &[&str], cookie: &str, seconds: u64) -> Option<WrkRun> {
+    let list: Vec<String> = paths.iter().map(|p| format!("{p:?}")).collect();
+    let script = format!(
+        "local paths = {{{}}}\nlocal i = 0\nwrk.headers[\"Cookie\"] = {cookie:?}\n\
+         request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n",
+        list.join(", ")
+    );
+    wrk_run(base, &script, 16, seconds)
+}
+
+/// `wrk` answering each survey link of `tokens` once, from `connections` connections,
+/// with the anonymous CSRF `cookie` and `csrf` field: the run and how many answers got
+/// their thank-you page (200), which the script counts itself.
+fn wrk_surveys(
+    base: &str,
+    tokens: &[String],
+    cookie: &str,
+    csrf: &str,
+    connections: usize,
+) -> Option<(WrkRun, usize)> {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), tokens.join("\n") + "\n").unwrap();
+    let script = format!(
+        r#"local tokens = {{}}
+for line in io.lines({path:?}) do tokens[#tokens + 1] = line end
+local threads = {{}}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  next_token = id + 1
+  thanked = 0
+end
+local body = "_csrf=" .. {csrf:?} .. "&q1=5&q2=4&q3=5&q4=4&q5=5&comment=Great+class"
+local headers = {{}}
+headers["Content-Type"] = "application/x-www-form-urlencoded"
+headers["Cookie"] = {cookie:?}
+request = function()
+  -- Two threads: each takes every other link; once they are used up, the thread stops
+  -- (its last requests repeat a used link, answered 409 and not counted).
+  if next_token > #tokens then
+    wrk.thread:stop()
+    return wrk.format("POST", "/survey/" .. tokens[#tokens], headers, body)
+  end
+  local token = tokens[next_token]
+  next_token = next_token + 2
+  return wrk.format("POST", "/survey/" .. token, headers, body)
+end
+response = function(status, headers, body)
+  if status == 200 then thanked = thanked + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("thanked") end
+  io.write(string.format("THANKED %d
+", total))
+end
+"#,
+        path = file.path().display().to_string(),
+    );
+    let run = wrk_run(base, &script, connections, 600)?;
+    let thanked = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("THANKED "))
+        .and_then(|n| n.trim().parse().ok())?;
+    Some((run, thanked))
 }
 
 struct Target {
@@ -396,6 +492,54 @@ where
     best
 }
 
+/// The database's own command-line client on the bench database, reading SQL from stdin.
+fn database_cli(t: &Target) -> std::process::Command {
+    match (&t.postgres, &t.sqlite_file) {
+        (Some((url, schema)), _) => {
+            let mut c = std::process::Command::new("psql");
+            c.args(["-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", url])
+                .env("PGOPTIONS", format!("-c search_path={schema}"));
+            c
+        }
+        (None, Some(file)) => {
+            let mut c = std::process::Command::new("sqlite3");
+            // The app maps the file (PRAGMA mmap_size in app/src/db.rs); so does the CLI.
+            c.args([
+                "-bail",
+                "-cmd",
+                ".output /dev/null",
+                "-cmd",
+                "PRAGMA mmap_size = 1073741824",
+            ])
+            .arg(file);
+            c
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Runs `sql` in the database's own client: seconds taken.
+fn run_in_cli(t: &Target, sql: &str) -> f64 {
+    use std::io::Write;
+    let t0 = Instant::now();
+    let mut child = database_cli(t)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the database CLI (sqlite3 or psql) is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "the CLI ran the statements"
+    );
+    t0.elapsed().as_secs_f64()
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let classes = env_usize("BENCH_CLASSES", 1_000_000);
@@ -433,6 +577,41 @@ async fn main() {
         summary_rows.rows,
         summary_rows.rows as f64 / import_s,
     );
+    // Its reference: the same rows as plain multi-row INSERTs (500 per statement, one
+    // transaction) in the database's own client, onto classes the import did not touch
+    // (the same table, indexes and triggers; no validation, no ledger), then removed.
+    let offset = classes / 2;
+    if offset > learners / 50 + 1 {
+        let stamp = "'2026-01-01 00:00:00+00:00'";
+        let mut sql = String::with_capacity(learners * 120);
+        sql.push_str("BEGIN;\n");
+        for start in (0..learners).step_by(500) {
+            sql.push_str("INSERT INTO enrollments (class_id, learner_name, learner_email, email_key, attended, created_at, updated_at) VALUES ");
+            for i in start..(start + 500).min(learners) {
+                if i > start {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({},'Learner {i}','l{i}@example.com','l{i}@example.com',TRUE,{stamp},{stamp})",
+                    offset + 1 + i / 50
+                ));
+            }
+            sql.push_str(";\n");
+        }
+        sql.push_str("COMMIT;\n");
+        let raw_s = run_in_cli(&t, &sql);
+        println!(
+            "roster import reference: the same {learners} rows as multi-row INSERTs in {}: {raw_s:.1} s = {:.0} rows/s (import / raw {:.2})",
+            if postgres { "psql" } else { "sqlite3" },
+            learners as f64 / raw_s,
+            (summary_rows.rows as f64 / import_s) / (learners as f64 / raw_s),
+        );
+        t.db.execute_unprepared(&format!(
+            "DELETE FROM enrollments WHERE class_id > {offset}"
+        ))
+        .await
+        .unwrap();
+    }
     if postgres {
         t.db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
     } else {
@@ -481,16 +660,20 @@ async fn main() {
         "/classes?modality=virtual&status=confirmed",
     ];
     match (
-        wrk(&base, &pages, &cookie, seconds),
-        wrk(&base, &["/login"], "", seconds),
+        wrk_pages(&base, &pages, &cookie, seconds),
+        wrk_pages(&base, &["/login"], "", seconds),
     ) {
-        (Some((rps, p50, p99, bad)), Some((login, login_p50, login_p99, _))) => {
+        (Some(list), Some(login)) => {
             println!(
-                "class list ({classes} classes), wrk 16 connections: {rps:.0} requests/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {bad} not 2xx"
+                "class list ({classes} classes), wrk 16 connections: {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, {} not 2xx",
+                list.rps, list.p50, list.p99, list.bad
             );
             println!(
-                "sign-in page of the same server, wrk 16 connections: {login:.0} requests/s, p50 {login_p50:.2} ms, p99 {login_p99:.2} ms; ratio class list / sign-in {:.3}",
-                rps / login
+                "sign-in page of the same server, wrk 16 connections: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms; ratio class list / sign-in {:.3}",
+                login.rps,
+                login.p50,
+                login.p99,
+                list.rps / login.rps
             );
         }
         _ => {
@@ -569,38 +752,56 @@ async fn main() {
     );
     let nonce = tsp_ledger::auth::random_token();
     let csrf = tsp_ledger::auth::csrf::anonymous_token(&state.secret, &nonce);
-    let answered = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (latencies, failed, elapsed) = {
-        let (http, base, tokens, answered) =
-            (http.clone(), base.clone(), tokens.clone(), answered.clone());
-        let cookie = format!("{}={nonce}", tsp_ledger::auth::csrf::NONCE_COOKIE);
-        load(seconds.max(60), tokens.len(), move |i| {
-            let request = http
-                .post(format!("{base}/survey/{}", tokens[i]))
-                .header("cookie", cookie.clone())
-                .form(&[
-                    ("_csrf", csrf.as_str()),
-                    ("q1", "5"),
-                    ("q2", "4"),
-                    ("q3", "5"),
-                    ("q4", "4"),
-                    ("q5", "5"),
-                    ("comment", "Great class"),
-                ]);
-            let answered = answered.clone();
-            async move {
-                match request.send().await {
-                    Ok(r) if r.status().is_success() || r.status().is_redirection() => {
-                        answered.lock().unwrap().push(i);
-                        true
+    let cookie = format!("{}={nonce}", tsp_ledger::auth::csrf::NONCE_COOKIE);
+    let (sps, p50, p99, acknowledged, loader) =
+        match wrk_surveys(&base, &tokens, &cookie, &csrf, CLIENTS) {
+            Some((run, thanked)) => (
+                thanked as f64 / run.seconds,
+                run.p50,
+                run.p99,
+                thanked,
+                format!("wrk, {CLIENTS} connections"),
+            ),
+            None => {
+                let answered = Arc::new(std::sync::Mutex::new(Vec::new()));
+                let (http, base, tokens, answered2) =
+                    (http.clone(), base.clone(), tokens.clone(), answered.clone());
+                let (latencies, failed, elapsed) = load(seconds.max(60), tokens.len(), move |i| {
+                    let request = http
+                        .post(format!("{base}/survey/{}", tokens[i]))
+                        .header("cookie", cookie.clone())
+                        .form(&[
+                            ("_csrf", csrf.as_str()),
+                            ("q1", "5"),
+                            ("q2", "4"),
+                            ("q3", "5"),
+                            ("q4", "4"),
+                            ("q5", "5"),
+                            ("comment", "Great class"),
+                        ]);
+                    let answered = answered2.clone();
+                    async move {
+                        match request.send().await {
+                            Ok(r) if r.status().is_success() => {
+                                answered.lock().unwrap().push(i);
+                                true
+                            }
+                            _ => false,
+                        }
                     }
-                    _ => false,
-                }
+                })
+                .await;
+                let (sps, p50, p99) = summary(latencies, elapsed);
+                let acknowledged = answered.lock().unwrap().len();
+                (
+                    sps,
+                    p50,
+                    p99,
+                    acknowledged,
+                    format!("{CLIENTS} in-process clients, {failed} failed"),
+                )
             }
-        })
-        .await
-    };
-    let (sps, p50, p99) = summary(latencies, elapsed);
+        };
     let stored: i64 = {
         use sea_orm::{EntityTrait, PaginatorTrait};
         entity::survey_responses::Entity::find()
@@ -608,9 +809,8 @@ async fn main() {
             .await
             .unwrap() as i64
     };
-    let acknowledged = answered.lock().unwrap().len();
     println!(
-        "survey submissions: {sps:.0} /s, p50 {p50:.1} ms, p99 {p99:.1} ms ({acknowledged} acknowledged, {stored} stored, {failed} failed)"
+        "survey submissions ({loader}): {sps:.0} /s, p50 {p50:.1} ms, p99 {p99:.1} ms ({acknowledged} thanked, {stored} stored)"
     );
     assert_eq!(
         stored as usize, acknowledged,
@@ -683,45 +883,9 @@ async fn main() {
                 + ";\n"
         })
         .collect();
-    let mut cli = match (&t.postgres, &t.sqlite_file) {
-        (Some((url, schema)), _) => {
-            let mut c = std::process::Command::new("psql");
-            c.args(["-X", "-q", "-o", "/dev/null", url])
-                .env("PGOPTIONS", format!("-c search_path={schema}"));
-            c
-        }
-        (None, Some(file)) => {
-            let mut c = std::process::Command::new("sqlite3");
-            // The app maps the file (PRAGMA mmap_size in app/src/db.rs); so does the CLI.
-            c.args([
-                "-cmd",
-                ".output /dev/null",
-                "-cmd",
-                "PRAGMA mmap_size = 1073741824",
-            ])
-            .arg(file);
-            c
-        }
-        _ => unreachable!(),
-    };
-    let raw_s = best_of_3(|| {
-        let mut child = cli
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("the database CLI (sqlite3 or psql) is installed");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(sql.as_bytes())
-            .unwrap();
-        async move {
-            assert!(child.wait().unwrap().success());
-        }
-    })
-    .await;
+    let raw_s = (0..3)
+        .map(|_| run_in_cli(&t, &sql))
+        .fold(f64::INFINITY, f64::min);
     println!(
         "KPI report ({learners} codes, {learners} responses), cold: from the aggregates {:.1} ms; \
          scanning the raw rows {app_s:.2} s; the same scan queries in {}: {raw_s:.2} s (ratio {:.2})",

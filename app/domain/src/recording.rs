@@ -134,20 +134,31 @@ pub struct Subject {
 /// *Rule 3*: a recording can be published only when every consent subject has granted.
 /// The refusal names each subject who has not, with their status.
 pub fn check_consents(subjects: &[Subject]) -> Vec<String> {
-    let missing: Vec<String> = subjects
+    let missing: Vec<&Subject> = subjects
         .iter()
         .filter(|s| s.status != ConsentStatus::Granted)
-        .map(|s| format!("{} ({})", s.label, s.status.label().to_lowercase()))
         .collect();
     if missing.is_empty() {
-        vec![]
-    } else {
-        vec![format!(
-            "not every consent subject has granted: {}",
-            missing.join(", ")
-        )]
+        return vec![];
     }
+    // A recording of a large class has thousands of subjects: the reason names the first
+    // few and counts the rest, the consent table lists them all.
+    let mut named: Vec<String> = missing
+        .iter()
+        .take(NAMED_SUBJECTS)
+        .map(|s| format!("{} ({})", s.label, s.status.label().to_lowercase()))
+        .collect();
+    if missing.len() > NAMED_SUBJECTS {
+        named.push(format!("and {} more", missing.len() - NAMED_SUBJECTS));
+    }
+    vec![format!(
+        "not every consent subject has granted: {}",
+        named.join(", ")
+    )]
 }
+
+/// How many subjects a refusal names before it counts the rest.
+pub const NAMED_SUBJECTS: usize = 10;
 
 /// Rules 2 and 3 together: every reason publishing is refused (empty: it may publish).
 pub fn publication_refusals(
@@ -308,6 +319,25 @@ mod tests {
         assert!(
             check_presenter(Content::Unofficial, &presenter(false, "2020-01-01"), today).is_empty()
         );
+    }
+
+    #[test]
+    fn rule_3_refusal_names_the_first_subjects_missing_consent_and_counts_the_rest() {
+        let mut subjects = granted(1);
+        subjects.extend((1..=25).map(|n| Subject {
+            label: format!("learner #{n}"),
+            status: ConsentStatus::Requested,
+        }));
+        let r = check_consents(&subjects);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].contains("learner #10 (requested), and 15 more"),
+            "{r:?}"
+        );
+        assert!(!r[0].contains("learner #11"), "{r:?}");
+        // Exactly as many as are named: no count.
+        let r = check_consents(&subjects[..=NAMED_SUBJECTS]);
+        assert!(r[0].ends_with("learner #10 (requested)"), "{r:?}");
     }
 
     #[test]

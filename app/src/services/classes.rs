@@ -27,7 +27,7 @@ mod lifecycle;
 mod list;
 use lifecycle::check_attendance_stays_true;
 pub use lifecycle::{change_status, confirm};
-pub use list::{COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, list, list_page, with_names};
+pub use list::{COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, list, list_page};
 
 /// A class as typed in the form or a `classes` CSV row (same field names; the form
 /// has no `status`, the CSV has no `location`, survey link or reason).
@@ -287,27 +287,36 @@ async fn names(
     ))
 }
 
-/// Validates `input` against the catalogue, the lifecycle and rule 1, then writes it
-/// over `existing` (or as a new class) and records the change.
-pub(crate) async fn write(
+/// What a checked class write puts into the columns it derives (the rest come from the
+/// input as typed).
+pub(crate) struct Checked {
+    status: ClassStatus,
+    location: Option<String>,
+    survey: Option<String>,
+    recording_id: Option<i64>,
+}
+
+/// Validates `input` over `existing` (or as a new class) against the catalogue, the
+/// lifecycle and rule 1: every reason the write would be refused, before anything is
+/// written.
+pub(crate) async fn check(
     tx: &Recorder,
-    actor: &Actor,
     via: Via<'_>,
-    existing: Option<classes::Model>,
+    existing: Option<&classes::Model>,
     input: &ClassInput,
-    (course, trainer): (courses::Model, trainers::Model),
-) -> Result<Outcome<classes::Model>, ServiceError> {
+    (course, trainer): (&courses::Model, &trainers::Model),
+) -> Result<Checked, ServiceError> {
     // An import finds the class by its ref, so only a form can collide with another.
     if let Via::Form { .. } = via
         && let Some(other) = by_ref(tx, &input.class_ref).await?
-        && existing.as_ref().map(|c| c.id) != Some(other.id)
+        && existing.map(|c| c.id) != Some(other.id)
     {
         return Err(ServiceError::field(
             "class_ref",
             format!("{} is already used by another class", input.class_ref),
         ));
     }
-    let old_status = existing.as_ref().map(|c| c.status);
+    let old_status = existing.map(|c| c.status);
     let new_status = match (old_status, input.status) {
         (None, None) => ClassStatus::Scheduled,
         (None, Some(s)) => s,
@@ -336,7 +345,7 @@ pub(crate) async fn write(
         return Err(ServiceError::field("status", message));
     }
     // Rule 7: the status must stay true of the dates, whichever of them changes.
-    let moves = existing.as_ref().is_none_or(|old| {
+    let moves = existing.is_none_or(|old| {
         old.start_date != input.start_date
             || old.end_date != input.end_date
             || old.status != new_status
@@ -346,7 +355,7 @@ pub(crate) async fn write(
         check_status_dates(new_status, input.start_date, input.end_date, today)
             .map_err(|u| ServiceError::field(u.field, u.message))?;
     }
-    if let Some(old) = &existing
+    if let Some(old) = existing
         && moves
         && (new_status == ClassStatus::Cancelled || input.start_date > today)
     {
@@ -363,7 +372,7 @@ pub(crate) async fn write(
             })?;
     }
     // A class already on a course that was retired since keeps it; a new one cannot.
-    if existing.as_ref().map(|c| c.course_id) != Some(course.id) {
+    if existing.map(|c| c.course_id) != Some(course.id) {
         check_schedulable(&course.course_code, course.retired, new_status)
             .map_err(|m| ServiceError::field("course_code", m))?;
     }
@@ -376,17 +385,17 @@ pub(crate) async fn write(
         )
         .map_err(|m| ServiceError::field("mct_id", m))?;
     }
-    let location = match (&input.location, &existing) {
+    let location = match (&input.location, existing) {
         (Some(l), _) => l.clone(),
         (None, Some(old)) => old.location.clone(),
         (None, None) => None,
     };
-    let survey = match (&input.external_survey_url, &existing) {
+    let survey = match (&input.external_survey_url, existing) {
         (Some(u), _) => u.clone(),
         (None, Some(old)) => old.external_survey_url.clone(),
         (None, None) => None,
     };
-    let recording_id = match (input.recording_id, &existing) {
+    let recording_id = match (input.recording_id, existing) {
         (Some(r), _) => r,
         (None, Some(old)) => old.recording_id,
         (None, None) => None,
@@ -394,87 +403,172 @@ pub(crate) async fn write(
     if let Some(rid) = recording_id {
         // Rule 3: a recording newly attached must be published and of this course; one
         // already attached stays (even if withdrawn since) while course and modality do.
-        let kept = existing.as_ref().is_some_and(|old| {
+        let kept = existing.is_some_and(|old| {
             old.recording_id == Some(rid)
                 && old.course_id == course.id
                 && old.modality == input.modality
         });
         if !kept {
-            super::recordings::check_class_recording(tx, rid, &course, input.modality).await?;
+            super::recordings::check_class_recording(tx, rid, course, input.modality).await?;
         }
     }
+    Ok(Checked {
+        status: new_status,
+        location,
+        survey,
+        recording_id,
+    })
+}
+
+/// The columns of `input` and `checked` on `active`: a value equal to the stored one
+/// stays unchanged, so `is_changed()` afterwards says whether the write changes anything.
+fn assign(
+    active: &mut classes::ActiveModel,
+    input: &ClassInput,
+    checked: &Checked,
+    (course, trainer): (&courses::Model, &trainers::Model),
+) {
+    active.class_ref.set_ne(input.class_ref.clone());
+    active.course_id.set_ne(course.id);
+    active.trainer_id.set_ne(trainer.id);
+    active.start_date.set_ne(input.start_date);
+    active.end_date.set_ne(input.end_date);
+    active.modality.set_ne(input.modality);
+    active.status.set_ne(checked.status);
+    active.location.set_ne(checked.location.clone());
+    active.external_survey_url.set_ne(checked.survey.clone());
+    active.recording_id.set_ne(checked.recording_id);
+}
+
+/// A new class, checked, waiting to be inserted with others ([`insert_many`]).
+pub(crate) struct NewClass {
+    active: classes::ActiveModel,
+    class_ref: String,
+    action: &'static str,
+    reason: Option<String>,
+    course: courses::Model,
+    trainer: trainers::Model,
+}
+
+/// The row and ledger action of a new class `checked` by [`check`].
+pub(crate) fn new_class(
+    via: Via<'_>,
+    input: &ClassInput,
+    checked: &Checked,
+    (course, trainer): (courses::Model, trainers::Model),
+) -> NewClass {
     let now = clock::now();
-    // The one place a class's input meets its columns: a value equal to the stored one
-    // stays unchanged, so `is_changed()` afterwards says whether the write changes anything.
-    let assign = |active: &mut classes::ActiveModel| {
-        active.class_ref.set_ne(input.class_ref.clone());
-        active.course_id.set_ne(course.id);
-        active.trainer_id.set_ne(trainer.id);
-        active.start_date.set_ne(input.start_date);
-        active.end_date.set_ne(input.end_date);
-        active.modality.set_ne(input.modality);
-        active.status.set_ne(new_status);
-        active.location.set_ne(location.clone());
-        active.external_survey_url.set_ne(survey.clone());
-        active.recording_id.set_ne(recording_id);
+    let mut active = classes::ActiveModel {
+        confirmed_at: Set((checked.status == ClassStatus::Confirmed).then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
     };
-    let (model, before, action, reason) = match existing {
-        Some(old) => {
-            let mut active: classes::ActiveModel = old.clone().into();
-            assign(&mut active);
-            if !active.is_changed() {
-                return Ok(Outcome::Unchanged(old));
-            }
-            let old_status = old.status;
-            let reason = match via {
-                Via::Form { reason } => amendment_reason(old_status, reason)
-                    .map_err(|m| ServiceError::field("reason", m))?,
-                Via::Import(_) if old_status.is_closed() => {
-                    return Err(ServiceError::field(
-                        "class_ref",
-                        format!(
-                            "{} is confirmed: amend it on its page, with a reason",
-                            old.class_ref
-                        ),
-                    ));
-                }
-                Via::Import(by) => by.reason().map(str::to_string),
-            };
-            let action = match (via, old_status.is_closed()) {
-                (_, true) => "amend",
-                (Via::Form { .. }, false) => "update",
-                (Via::Import(_), false) => "import",
-            };
-            let (old_course, old_trainer) = parts(tx, &old).await?;
-            let before = snapshot(&old, &old_course, &old_trainer);
-            if new_status == ClassStatus::Confirmed && old_status != ClassStatus::Confirmed {
-                active.confirmed_at = Set(Some(now));
-            }
-            active.updated_at = Set(now);
-            (active.update(tx).await?, Some(before), action, reason)
-        }
-        None => {
-            let mut active = classes::ActiveModel {
-                confirmed_at: Set((new_status == ClassStatus::Confirmed).then_some(now)),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            assign(&mut active);
-            let model = active.insert(tx).await?;
-            let (action, reason) = match via {
-                Via::Import(by) => ("import", by.reason().map(str::to_string)),
-                Via::Form { .. } => ("create", None),
-            };
-            (model, None, action, reason)
-        }
+    assign(&mut active, input, checked, (&course, &trainer));
+    let (action, reason) = match via {
+        Via::Import(by) => ("import", by.reason().map(str::to_string)),
+        Via::Form { .. } => ("create", None),
     };
+    NewClass {
+        active,
+        class_ref: input.class_ref.clone(),
+        action,
+        reason,
+        course,
+        trainer,
+    }
+}
+
+/// Inserts new classes in one multi-row statement, each recorded as [`write`] records
+/// it (an import of a million classes writes them a batch at a time).
+pub(crate) async fn insert_many(
+    tx: &Recorder,
+    actor: &Actor,
+    new: Vec<NewClass>,
+) -> Result<Vec<classes::Model>, ServiceError> {
+    if new.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = new.iter().map(|n| n.active.clone()).collect();
+    let by_ref = super::insert_returning_by(tx, rows, |m| m.class_ref.clone()).await?;
+    for n in &new {
+        let model = super::inserted(&by_ref, &n.class_ref)?;
+        record_new(tx, actor, n, model.clone()).await?;
+    }
+    Ok(by_ref.into_values().collect())
+}
+
+async fn record_new(
+    tx: &Recorder,
+    actor: &Actor,
+    new: &NewClass,
+    model: classes::Model,
+) -> Result<Outcome<classes::Model>, ServiceError> {
+    let mut entry = Entry::new("class", model.id, new.action);
+    if let Some(reason) = &new.reason {
+        entry = entry.reason(reason.clone());
+    }
+    let after = snapshot(&model, &new.course, &new.trainer);
+    Ok(record_write(tx, actor, entry, None, &after, model).await?)
+}
+
+/// Validates `input` ([`check`]), then writes it over `existing` (or as a new class) and
+/// records the change.
+pub(crate) async fn write(
+    tx: &Recorder,
+    actor: &Actor,
+    via: Via<'_>,
+    existing: Option<classes::Model>,
+    input: &ClassInput,
+    (course, trainer): (courses::Model, trainers::Model),
+) -> Result<Outcome<classes::Model>, ServiceError> {
+    let checked = check(tx, via, existing.as_ref(), input, (&course, &trainer)).await?;
+    let new_status = checked.status;
+    let Some(old) = existing else {
+        let new = new_class(via, input, &checked, (course, trainer));
+        let model = new.active.clone().insert(tx).await?;
+        return record_new(tx, actor, &new, model).await;
+    };
+    let now = clock::now();
+    let mut active: classes::ActiveModel = old.clone().into();
+    assign(&mut active, input, &checked, (&course, &trainer));
+    if !active.is_changed() {
+        return Ok(Outcome::Unchanged(old));
+    }
+    let old_status = old.status;
+    let reason = match via {
+        Via::Form { reason } => {
+            amendment_reason(old_status, reason).map_err(|m| ServiceError::field("reason", m))?
+        }
+        Via::Import(_) if old_status.is_closed() => {
+            return Err(ServiceError::field(
+                "class_ref",
+                format!(
+                    "{} is confirmed: amend it on its page, with a reason",
+                    old.class_ref
+                ),
+            ));
+        }
+        Via::Import(by) => by.reason().map(str::to_string),
+    };
+    let action = match (via, old_status.is_closed()) {
+        (_, true) => "amend",
+        (Via::Form { .. }, false) => "update",
+        (Via::Import(_), false) => "import",
+    };
+    let (old_course, old_trainer) = parts(tx, &old).await?;
+    let before = snapshot(&old, &old_course, &old_trainer);
+    if new_status == ClassStatus::Confirmed && old_status != ClassStatus::Confirmed {
+        active.confirmed_at = Set(Some(now));
+    }
+    active.updated_at = Set(now);
+    let model = active.update(tx).await?;
     let mut entry = Entry::new("class", model.id, action);
     if let Some(reason) = reason {
         entry = entry.reason(reason);
     }
     let after = snapshot(&model, &course, &trainer);
-    Ok(record_write(tx, actor, entry, before, &after, model).await?)
+    Ok(record_write(tx, actor, entry, Some(before), &after, model).await?)
 }
 
 pub async fn create(

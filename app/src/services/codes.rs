@@ -157,35 +157,82 @@ pub async fn issue(
         )));
     }
     let dates = class_svc::date_range(class.start_date, class.end_date);
-    for (learner, code) in waiting.iter().zip(pool) {
-        let token = crate::auth::random_token();
-        let now = clock::now();
-        let before = code.clone();
-        let mut active: achievement_codes::ActiveModel = code.into();
-        active.enrollment_id = Set(Some(learner.id));
-        active.issued_on = Set(Some(today));
-        active.token_hash = Set(Some(crate::auth::token_hash(&token)));
-        active.emailed_at = Set(Some(now));
-        active.updated_at = Set(now);
-        let code = active.update(&tx).await?;
-        let email = AchievementCodeEmail {
-            learner_name: learner.learner_name.clone(),
-            code: code.code.clone(),
-            course_code: course.course_code.clone(),
-            course_title: course.title.clone(),
-            dates: dates.clone(),
-            link: format!("{}/{token}", page_base.trim_end_matches('/')),
+    let now = clock::now();
+    let mut outbox = mail::Outbox::new();
+    let pairs: Vec<(&enrollments::Model, achievement_codes::Model)> =
+        waiting.iter().zip(pool).collect();
+    for chunk in pairs.chunks(ISSUE_BATCH) {
+        let issued: Vec<(String, achievement_codes::Model)> = chunk
+            .iter()
+            .map(|(learner, code)| {
+                let token = crate::auth::random_token();
+                let issued = achievement_codes::Model {
+                    enrollment_id: Some(learner.id),
+                    issued_on: Some(today),
+                    token_hash: Some(crate::auth::token_hash(&token)),
+                    emailed_at: Some(now),
+                    updated_at: now,
+                    ..code.clone()
+                };
+                (token, issued)
+            })
+            .collect();
+        assign_issued(&tx, issued.iter().map(|(_, code)| code)).await?;
+        for ((learner, before), (token, code)) in chunk.iter().zip(&issued) {
+            let email = AchievementCodeEmail {
+                learner_name: learner.learner_name.clone(),
+                code: code.code.clone(),
+                course_code: course.course_code.clone(),
+                course_title: course.title.clone(),
+                dates: dates.clone(),
+                link: format!("{}/{token}", page_base.trim_end_matches('/')),
+            }
+            .to(&learner.learner_email, Some(format!("class:{}", class.id)))
+            .map_err(mail::render_error)?;
+            outbox.push(&tx, email).await?;
+            let entry = Entry::new("achievement_code", code.id, "issue")
+                .changes(changes(Some(before), code))
+                .parent("class", class.id);
+            tx.record_as(actor, entry).await?;
         }
-        .to(&learner.learner_email, Some(format!("class:{}", class.id)))
-        .map_err(mail::render_error)?;
-        mail::enqueue(&tx, email).await?;
-        let entry = Entry::new("achievement_code", code.id, "issue")
-            .changes(changes(Some(&before), &code))
-            .parent("class", class.id);
-        tx.record_as(actor, entry).await?;
     }
+    outbox.finish(&tx).await?;
     tx.commit().await?;
     Ok(waiting.len())
+}
+
+/// Pool codes handed out per statement by [`issue`].
+const ISSUE_BATCH: usize = 128;
+
+/// Writes `codes` as issued (learner, token, dates) in one statement: a `CASE` on the id
+/// gives each row its own learner and token.
+async fn assign_issued<'a>(
+    tx: &Recorder,
+    codes: impl Iterator<Item = &'a achievement_codes::Model> + Clone,
+) -> Result<(), ServiceError> {
+    use achievement_codes::Column as C;
+    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+    let (mut learner, mut token) = (CaseStatement::new(), CaseStatement::new());
+    for code in codes.clone() {
+        learner = learner.case(Expr::col(C::Id).eq(code.id), Expr::val(code.enrollment_id));
+        token = token.case(
+            Expr::col(C::Id).eq(code.id),
+            Expr::val(code.token_hash.clone()),
+        );
+    }
+    let Some(first) = codes.clone().next() else {
+        return Ok(());
+    };
+    achievement_codes::Entity::update_many()
+        .col_expr(C::EnrollmentId, learner.into())
+        .col_expr(C::TokenHash, token.into())
+        .col_expr(C::IssuedOn, Expr::val(first.issued_on))
+        .col_expr(C::EmailedAt, Expr::val(first.emailed_at))
+        .col_expr(C::UpdatedAt, Expr::val(first.updated_at))
+        .filter(C::Id.is_in(codes.map(|c| c.id)))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// What a learner's own page shows: their code and the class it is for, nothing else.

@@ -1,7 +1,7 @@
 //! Class rosters: learners added one by one, by a pasted or uploaded CSV, or by the
 //! `roster` import; read a page at a time (a class can have 100 000 learners), attendance
 //! marked for the lines a page shows.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use entity::{classes, enrollments};
 use sea_orm::{
@@ -276,24 +276,18 @@ pub(crate) async fn insert_many(
         return Ok(vec![]);
     }
     let now = clock::now();
-    let rows = lines.iter().map(|l| new_line(l.class_id, &l.input, now));
-    let inserted = enrollments::Entity::insert_many(rows)
-        .exec_with_returning(tx)
-        .await?;
-    // RETURNING does not promise the input order: match rows by class and e-mail.
-    let by_key: HashMap<(i64, &str), &enrollments::Model> = inserted
+    let rows = lines
         .iter()
-        .map(|m| ((m.class_id, m.email_key.as_str()), m))
+        .map(|l| new_line(l.class_id, &l.input, now))
         .collect();
+    let by_key =
+        super::insert_returning_by(tx, rows, |m| (m.class_id, m.email_key.clone())).await?;
     for line in &lines {
-        let model = by_key
-            .get(&(line.class_id, line.input.key.as_str()))
-            .ok_or_else(|| {
-                ServiceError::Other(anyhow::anyhow!("an inserted roster line was not returned"))
-            })?;
+        let key = (line.class_id, line.input.key.as_str().to_string());
+        let model = super::inserted(&by_key, &key)?;
         record(tx, actor, line.action, None, model, line.reason.as_deref()).await?;
     }
-    Ok(inserted)
+    Ok(by_key.into_values().collect())
 }
 
 /// The reason to record for a roster change: required once the class is confirmed.

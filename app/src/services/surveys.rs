@@ -2,8 +2,11 @@
 //!
 //! Learners are never named in the ledger (SPEC §6): entries carry enrollment ids, and
 //! of the free-text comment only that one was given.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use entity::{classes, enrollments, survey_invitations, survey_responses};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
@@ -15,7 +18,6 @@ use crate::clock;
 use crate::config::SurveysConfig;
 use crate::db::begin_write;
 use crate::domain::erasure;
-use crate::domain::survey::ResponseSource;
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::survey_messages::{SurveyInvitation, SurveyReminder};
 use crate::mail::{self, Message};
@@ -119,6 +121,10 @@ async fn target<'a>(
 /// The purpose a survey link's token is derived for.
 pub const SURVEY_TOKEN: &str = "survey-invitation";
 
+/// Reminders written per batch (their learners read in one query, their counts moved in
+/// one update).
+const REMINDER_BATCH: usize = 500;
+
 /// Invites every attending learner of the class who has no invitation yet and has not
 /// answered already (a response imported from MTM counts), and queues their e-mails,
 /// all in one transaction. Returns how many were invited.
@@ -169,24 +175,30 @@ pub async fn send_invitations(
     let now = clock::now();
     let expires_at = now + Duration::days(config.valid_days);
     let tx = Recorder::lock(tx, actor).await?;
-    let mut count = 0;
+    let rows = learners
+        .iter()
+        .map(|learner| {
+            let token = crate::auth::derived_token(secret, SURVEY_TOKEN, learner.id);
+            survey_invitations::ActiveModel {
+                enrollment_id: Set(learner.id),
+                token_hash: Set(crate::auth::token_hash(&token)),
+                sent_at: Set(now),
+                expires_at: Set(expires_at),
+                reminders_sent: Set(0),
+                last_reminder_at: Set(None),
+                responded_at: Set(None),
+                cancelled_at: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let by_learner = super::insert_returning_by(&tx, rows, |i| i.enrollment_id).await?;
+    let mut outbox = mail::Outbox::new();
     for learner in learners {
         let token = crate::auth::derived_token(secret, SURVEY_TOKEN, learner.id);
-        let invitation = survey_invitations::ActiveModel {
-            enrollment_id: Set(learner.id),
-            token_hash: Set(crate::auth::token_hash(&token)),
-            sent_at: Set(now),
-            expires_at: Set(expires_at),
-            reminders_sent: Set(0),
-            last_reminder_at: Set(None),
-            responded_at: Set(None),
-            cancelled_at: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
-        let mut changes = diff(&json!({}), &invitation_snapshot(&invitation), &[]);
+        let invitation = super::inserted(&by_learner, &learner.id)?;
+        let mut changes = diff(&json!({}), &invitation_snapshot(invitation), &[]);
         changes["link"] = json!({"after": if target.external.is_some() { "mtm" } else { "token" }});
         tx.record_as(
             actor,
@@ -209,9 +221,9 @@ pub async fn send_invitations(
         let email = message
             .to(&learner.learner_email, Some(format!("class:{}", class.id)))
             .map_err(mail::render_error)?;
-        mail::enqueue(&tx, email).await?;
-        count += 1;
+        outbox.push(&tx, email).await?;
     }
+    let count = outbox.finish(&tx).await?;
     tx.commit().await?;
     Ok(count)
 }
@@ -264,58 +276,84 @@ pub async fn send_due_reminders(
     if due.is_empty() {
         return Ok(0);
     }
-    let mut count = 0;
+    let mut outbox = mail::Outbox::new();
     let mut class_cache: Option<(classes::Model, String, String)> = None;
-    for invitation in due {
-        let Some(learner) = enrollments::Entity::find_by_id(invitation.enrollment_id)
-            .one(&tx)
+    use sea_orm::sea_query::ExprTrait;
+    // A few hundred at a time: their learners in one query, their counts in one update.
+    for chunk in due.chunks(REMINDER_BATCH) {
+        let ids: Vec<i64> = chunk.iter().map(|i| i.id).collect();
+        let learners: HashMap<i64, enrollments::Model> = enrollments::Entity::find()
+            .filter(enrollments::Column::Id.is_in(chunk.iter().map(|i| i.enrollment_id)))
+            .all(&tx)
             .await?
-        else {
-            continue;
-        };
-        if class_cache.as_ref().map(|c| c.0.id) != Some(learner.class_id) {
-            let class = class_svc::get(&tx, learner.class_id).await?;
-            let t = target(&tx, &class).await?;
-            class_cache = Some((class.clone(), t.course_title, t.dates));
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        survey_invitations::Entity::update_many()
+            .col_expr(
+                survey_invitations::Column::RemindersSent,
+                Expr::col(survey_invitations::Column::RemindersSent).add(1),
+            )
+            .col_expr(survey_invitations::Column::LastReminderAt, Some(now).into())
+            .filter(survey_invitations::Column::Id.is_in(ids))
+            .filter(
+                survey_invitations::Column::EnrollmentId
+                    .is_in(learners.keys().copied().collect::<Vec<_>>()),
+            )
+            .exec(&tx)
+            .await?;
+        for invitation in chunk {
+            let Some(learner) = learners.get(&invitation.enrollment_id) else {
+                continue;
+            };
+            if class_cache.as_ref().map(|c| c.0.id) != Some(learner.class_id) {
+                let class = class_svc::get(&tx, learner.class_id).await?;
+                let t = target(&tx, &class).await?;
+                class_cache = Some((class.clone(), t.course_title, t.dates));
+            }
+            let (class, course_title, dates) = class_cache.as_ref().expect("filled above");
+            let external = class
+                .external_survey_url
+                .as_deref()
+                .filter(|u| !u.trim().is_empty());
+            let link = match external {
+                Some(url) => url.to_string(),
+                None => survey_link(
+                    link_base,
+                    &crate::auth::derived_token(secret, SURVEY_TOKEN, invitation.enrollment_id),
+                ),
+            };
+            let updated = survey_invitations::Model {
+                reminders_sent: invitation.reminders_sent + 1,
+                last_reminder_at: Some(now),
+                ..invitation.clone()
+            };
+            tx.record_as(
+                &Actor::System,
+                Entry::new("survey_invitation", updated.id, "remind")
+                    .changes(diff(
+                        &invitation_snapshot(invitation),
+                        &invitation_snapshot(&updated),
+                        &[],
+                    ))
+                    .parent("class", class.id),
+            )
+            .await?;
+            let message = SurveyReminder {
+                learner_name: learner.learner_name.clone(),
+                course_title: course_title.clone(),
+                dates: dates.clone(),
+                link,
+                external: external.is_some(),
+                valid_until: updated.expires_at.date_naive().to_string(),
+            };
+            let email = message
+                .to(&learner.learner_email, Some(format!("class:{}", class.id)))
+                .map_err(mail::render_error)?;
+            outbox.push(&tx, email).await?;
         }
-        let (class, course_title, dates) = class_cache.as_ref().expect("filled above");
-        let external = class
-            .external_survey_url
-            .as_deref()
-            .filter(|u| !u.trim().is_empty());
-        let before = invitation_snapshot(&invitation);
-        let mut active: survey_invitations::ActiveModel = invitation.clone().into();
-        let link = match external {
-            Some(url) => url.to_string(),
-            None => survey_link(
-                link_base,
-                &crate::auth::derived_token(secret, SURVEY_TOKEN, invitation.enrollment_id),
-            ),
-        };
-        active.reminders_sent = Set(invitation.reminders_sent + 1);
-        active.last_reminder_at = Set(Some(now));
-        let updated = active.update(&tx).await?;
-        tx.record_as(
-            &Actor::System,
-            Entry::new("survey_invitation", updated.id, "remind")
-                .changes(diff(&before, &invitation_snapshot(&updated), &[]))
-                .parent("class", class.id),
-        )
-        .await?;
-        let message = SurveyReminder {
-            learner_name: learner.learner_name.clone(),
-            course_title: course_title.clone(),
-            dates: dates.clone(),
-            link,
-            external: external.is_some(),
-            valid_until: updated.expires_at.date_naive().to_string(),
-        };
-        let email = message
-            .to(&learner.learner_email, Some(format!("class:{}", class.id)))
-            .map_err(mail::render_error)?;
-        mail::enqueue(&tx, email).await?;
-        count += 1;
     }
+    let count = outbox.finish(&tx).await?;
     tx.commit().await?;
     Ok(count)
 }
@@ -404,66 +442,36 @@ pub async fn submit(
     // The chain lock first: it serializes writers, so two submits of one link cannot
     // both find it unanswered (PostgreSQL `FOR UPDATE`; SQLite `BEGIN IMMEDIATE`).
     let tx = Recorder::lock(tx, &Actor::System).await?;
-    let link = submit_on(&tx, token, answers, comment, clock::now()).await?;
+    let answer = submissions::Answer {
+        token: token.to_string(),
+        answers,
+        comment,
+    };
+    let link = submissions::submit_all_on(&tx, std::slice::from_ref(&answer), clock::now())
+        .await?
+        .pop()
+        .expect("one outcome per answer")?;
     tx.commit().await?;
     Ok(link)
 }
 
-/// [`submit`]'s work inside a transaction that holds the chain lock; writes only for an
-/// open link.
-async fn submit_on(
-    tx: &Recorder,
-    token: &str,
-    answers: Answers,
-    comment: Option<String>,
+/// The ledger entry of `invitation` answered at `now`.
+fn respond_entry(
+    invitation: &survey_invitations::Model,
     now: DateTime<Utc>,
-) -> Result<SurveyLink, ServiceError> {
-    let invitation = invitation_by_token(tx, token).await?;
-    let (state, enrollment) = link_state(tx, &invitation, now).await?;
-    let class = class_svc::get(tx, enrollment.class_id).await?;
-    let t = target(tx, &class).await?;
-    let link = SurveyLink {
-        state: state.clone(),
-        course_title: t.course_title,
-        dates: t.dates,
+    class_id: i64,
+) -> Entry {
+    let responded = survey_invitations::Model {
+        responded_at: Some(now),
+        ..invitation.clone()
     };
-    if state != LinkState::Open {
-        return Ok(link);
-    }
-    let [q1, q2, q3, q4, q5] = answers;
-    let response = survey_responses::ActiveModel {
-        enrollment_id: Set(enrollment.id),
-        invitation_id: Set(Some(invitation.id)),
-        q1: Set(q1),
-        q2: Set(q2),
-        q3: Set(q3),
-        q4: Set(q4),
-        q5: Set(q5),
-        comment: Set(comment),
-        submitted_on: Set(now.date_naive()),
-        source: Set(ResponseSource::Web),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    let actor = Actor::Learner(enrollment.id);
-    tx.record_as(
-        &actor,
-        Entry::new("survey_response", response.id, "create")
-            .changes(diff(
-                &json!({}),
-                &response_snapshot(&response),
-                &PERSONAL_FIELDS,
-            ))
-            .parent("class", class.id),
-    )
-    .await?;
-    record_responded(tx, &actor, invitation, now, class.id).await?;
-    Ok(SurveyLink {
-        state: LinkState::Open,
-        ..link
-    })
+    Entry::new("survey_invitation", invitation.id, "respond")
+        .changes(diff(
+            &invitation_snapshot(invitation),
+            &invitation_snapshot(&responded),
+            &[],
+        ))
+        .parent("class", class_id)
 }
 
 async fn record_responded(
@@ -473,17 +481,11 @@ async fn record_responded(
     now: DateTime<Utc>,
     class_id: i64,
 ) -> Result<(), ServiceError> {
-    let before = invitation_snapshot(&invitation);
+    let entry = respond_entry(&invitation, now, class_id);
     let mut active: survey_invitations::ActiveModel = invitation.into();
     active.responded_at = Set(Some(now));
-    let updated = active.update(tx).await?;
-    tx.record_as(
-        actor,
-        Entry::new("survey_invitation", updated.id, "respond")
-            .changes(diff(&before, &invitation_snapshot(&updated), &[]))
-            .parent("class", class_id),
-    )
-    .await?;
+    active.update(tx).await?;
+    tx.record_as(actor, entry).await?;
     Ok(())
 }
 

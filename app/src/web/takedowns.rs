@@ -44,7 +44,10 @@ pub async fn record(
         },
         Err(errors) => errors,
     };
-    let feedback = Feedback { errors, consent: 0 };
+    let feedback = Feedback {
+        errors,
+        ..Default::default()
+    };
     show_page(
         &state,
         &ctx,

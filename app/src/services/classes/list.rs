@@ -1,6 +1,4 @@
 //! The class list: its filter, the search, keyset pages and the names shown beside each row.
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use entity::{classes, courses, trainers};
 use sea_orm::{
@@ -241,7 +239,10 @@ async fn page_where(
                 ),
         );
     }
+    // One query: each class with its course and MCT (a page costs one round trip).
     let mut found = query
+        .find_also_related(courses::Entity)
+        .find_also_related(trainers::Entity)
         .order_by_desc(classes::Column::StartDate)
         .order_by_desc(classes::Column::Id)
         .limit(page_size + 1)
@@ -249,55 +250,24 @@ async fn page_where(
         .await?;
     let next = (found.len() as u64 > page_size).then(|| {
         found.truncate(page_size as usize);
-        found.last().map(|c| Cursor {
+        found.last().map(|(c, _, _)| Cursor {
             start_date: c.start_date,
             id: c.id,
         })
     });
+    let rows = found
+        .into_iter()
+        .map(|(class, course, trainer)| {
+            Ok(ClassRow {
+                class,
+                course: course.ok_or(ServiceError::NotFound)?,
+                trainer: trainer.ok_or(ServiceError::NotFound)?,
+            })
+        })
+        .collect::<Result<_, ServiceError>>()?;
     Ok(ClassPage {
-        rows: with_names(db, found).await?,
+        rows,
         next: next.flatten(),
         total: 0,
     })
-}
-
-/// Attaches course and MCT to each class with two queries for the whole batch.
-pub async fn with_names(
-    db: &impl ConnectionTrait,
-    found: Vec<classes::Model>,
-) -> Result<Vec<ClassRow>, ServiceError> {
-    let course_ids: Vec<i64> = found.iter().map(|c| c.course_id).collect();
-    let trainer_ids: Vec<i64> = found.iter().map(|c| c.trainer_id).collect();
-    let courses: HashMap<i64, courses::Model> = courses::Entity::find()
-        .filter(courses::Column::Id.is_in(course_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let trainers: HashMap<i64, trainers::Model> = trainers::Entity::find()
-        .filter(trainers::Column::Id.is_in(trainer_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    found
-        .into_iter()
-        .map(|class| {
-            let course = courses
-                .get(&class.course_id)
-                .cloned()
-                .ok_or(ServiceError::NotFound)?;
-            let trainer = trainers
-                .get(&class.trainer_id)
-                .cloned()
-                .ok_or(ServiceError::NotFound)?;
-            Ok(ClassRow {
-                class,
-                course,
-                trainer,
-            })
-        })
-        .collect()
 }

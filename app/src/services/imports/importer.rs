@@ -14,6 +14,9 @@ pub(super) use rows::{Rows, with_rows};
 /// Recently used classes by ref: roster files list a class's learners together, so a
 /// small cache saves a lookup per row without growing with the file.
 const CLASS_CACHE: usize = 4096;
+/// New classes per multi-row insert (13 columns each: well under every backend's limit
+/// on bound parameters).
+const CLASS_BATCH: usize = 128;
 
 pub(super) struct Importer {
     kind: Kind,
@@ -36,6 +39,9 @@ pub(super) struct Importer {
     /// New roster lines not inserted yet, and their (class, e-mail) keys.
     pending: Vec<NewLine>,
     pending_keys: HashSet<(i64, String)>,
+    /// New classes not inserted yet, and their refs.
+    pending_classes: Vec<class_svc::NewClass>,
+    pub(super) pending_refs: HashSet<String>,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
 }
@@ -60,6 +66,8 @@ impl Importer {
             roster: None,
             pending: Vec::new(),
             pending_keys: HashSet::new(),
+            pending_classes: Vec::new(),
+            pending_refs: HashSet::new(),
             courses: HashMap::new(),
             trainers: HashMap::new(),
         }
@@ -396,8 +404,27 @@ impl Importer {
         }
     }
 
-    /// Inserts the learners waiting in `pending` and puts them in the roster cache.
+    /// Queues a new class for the next multi-row insert.
+    pub(super) async fn queue_class(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        class_ref: String,
+        new: class_svc::NewClass,
+    ) -> Result<(), ServiceError> {
+        self.pending_refs.insert(class_ref);
+        self.pending_classes.push(new);
+        if self.pending_classes.len() >= CLASS_BATCH {
+            self.flush(tx, actor).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the classes and learners waiting, and puts the learners in the roster cache.
     pub(super) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
+        let classes = std::mem::take(&mut self.pending_classes);
+        self.pending_refs.clear();
+        class_svc::insert_many(tx, actor, classes).await?;
         let lines = std::mem::take(&mut self.pending);
         self.pending_keys.clear();
         let inserted = rosters::insert_many(tx, actor, lines).await?;

@@ -72,19 +72,20 @@ pub(super) async fn request_missing(
     let course = course_svc::get(tx, recording.course_id).await?;
     let trainer = trainer_svc::get(tx, recording.trainer_id).await?;
     let dates = class_svc::date_range(class.start_date, class.end_date);
-    let mut count = 0;
-    for learner in class_svc::roster(tx, class_id).await? {
-        if !learner.attended || asked.contains(&learner.id) {
-            continue;
-        }
-        let token = crate::auth::random_token();
-        let row = new_row(
-            None,
-            Some(learner.id),
-            Some(crate::auth::token_hash(&token)),
-        )
-        .insert(tx)
-        .await?;
+    let learners: Vec<_> = class_svc::roster(tx, class_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.attended && !asked.contains(&l.id))
+        .map(|l| (l, crate::auth::random_token()))
+        .collect();
+    let rows = learners
+        .iter()
+        .map(|(l, token)| new_row(None, Some(l.id), Some(crate::auth::token_hash(token))))
+        .collect();
+    let by_learner = crate::services::insert_returning_by(tx, rows, |c| c.enrollment_id).await?;
+    let mut outbox = mail::Outbox::new();
+    for (learner, token) in learners {
+        let row = crate::services::inserted(&by_learner, &Some(learner.id))?;
         let email = RecordingConsentRequest {
             learner_name: learner.learner_name.clone(),
             recording_title: recording.title.clone(),
@@ -99,14 +100,13 @@ pub(super) async fn request_missing(
             Some(format!("recording:{}", recording.id)),
         )
         .map_err(mail::render_error)?;
-        mail::enqueue(tx, email).await?;
+        outbox.push(tx, email).await?;
         let entry = Entry::new("recording_consent", row.id, "request")
-            .changes(diff(&json!({}), &consent_snapshot(&row), &[]))
+            .changes(diff(&json!({}), &consent_snapshot(row), &[]))
             .parent("recording", recording.id);
         tx.record_as(actor, entry).await?;
-        count += 1;
     }
-    Ok(count)
+    Ok(outbox.finish(tx).await? as usize)
 }
 
 /// Asks the learners added to the source class's roster since the recording was

@@ -207,6 +207,11 @@ async fn details(
                 .source_class_id
                 .and_then(|id| classes.get(&id).cloned());
             let rows = consents.remove(&recording.id).unwrap_or_default();
+            // Looked up by enrollment: a recording of a class of 100 000 has 100 000 rows.
+            let by_learner: HashMap<i64, &recording_consents::Model> = rows
+                .iter()
+                .filter_map(|c| Some((c.enrollment_id?, c)))
+                .collect();
             let mut subjects = vec![];
             for c in rows.iter().filter(|c| c.trainer_id.is_some()) {
                 subjects.push(SubjectLine {
@@ -225,10 +230,7 @@ async fn details(
                 .cloned()
                 .unwrap_or_default();
             for learner in roster.into_iter().filter(|l| l.attended) {
-                let consent = rows
-                    .iter()
-                    .find(|c| c.enrollment_id == Some(learner.id))
-                    .cloned();
+                let consent = by_learner.get(&learner.id).map(|c| (*c).clone());
                 subjects.push(SubjectLine {
                     status: consent
                         .as_ref()

@@ -77,6 +77,7 @@ pub async fn paper(
             let feedback = Feedback {
                 errors: FieldErrors(vec![(field, message)]),
                 consent,
+                ..Default::default()
             };
             show_page(
                 &state,

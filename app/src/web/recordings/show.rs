@@ -1,7 +1,7 @@
 //! The recording page (facts, use, consent, takedowns, history), publishing and
 //! withdrawing; refused forms of its consent and takedown sections come back here.
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser};
 use crate::web::history::{self, HistoryLine};
-use crate::web::page::{FieldErrors, Page, PageContext};
+use crate::web::page::{FieldErrors, Page, PageContext, page_number};
 
 pub struct SubjectRow {
     pub consent_id: Option<i64>,
@@ -81,7 +81,13 @@ struct ShowPage {
     flags: Vec<Flag>,
     refusals: Vec<String>,
     not_asked: usize,
+    /// This page of the consent subjects (a recording of a large class has thousands).
     subjects: Vec<SubjectRow>,
+    subject_count: usize,
+    first_shown: u64,
+    last_shown: u64,
+    subjects_prev: Option<u64>,
+    subjects_next: Option<u64>,
     takedowns: Vec<TakedownRow>,
     used_by: Vec<UsedBy>,
     history: Vec<HistoryLine>,
@@ -107,6 +113,17 @@ struct ShowPage {
 pub(in crate::web) struct Feedback {
     pub errors: FieldErrors,
     pub consent: i64,
+    /// The page of consent subjects shown (`?page=`).
+    pub page: String,
+}
+
+/// Consent subjects per page of the recording page.
+const SUBJECT_PAGE: u64 = 100;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SubjectsQuery {
+    page: String,
 }
 
 pub(in crate::web) async fn show_page(
@@ -121,9 +138,13 @@ pub(in crate::web) async fn show_page(
     let r = svc::detail(&state.db, recording).await?;
     let today = today();
     let may_edit = user.role.may_edit_records();
-    let subjects = r
+    let subject_page = page_number(&feedback.page, SUBJECT_PAGE)?;
+    let first_shown = (subject_page - 1) * SUBJECT_PAGE + 1;
+    let subjects: Vec<SubjectRow> = r
         .subjects
         .iter()
+        .skip((first_shown - 1) as usize)
+        .take(SUBJECT_PAGE as usize)
         .map(|s| {
             let how = match &s.consent {
                 None => "Added to the roster since: not asked yet".to_string(),
@@ -157,6 +178,8 @@ pub(in crate::web) async fn show_page(
             }
         })
         .collect();
+    let last_shown = first_shown - 1 + subjects.len() as u64;
+    let subject_count = r.subjects.len();
     let takedowns = r
         .takedowns
         .iter()
@@ -234,6 +257,11 @@ pub(in crate::web) async fn show_page(
         },
         not_asked: r.subjects.iter().filter(|s| s.consent.is_none()).count(),
         subjects,
+        subject_count,
+        first_shown,
+        last_shown,
+        subjects_prev: (subject_page > 1).then(|| subject_page - 1),
+        subjects_next: ((last_shown as usize) < subject_count).then(|| subject_page + 1),
         takedowns,
         used_by,
         history,
@@ -261,8 +289,13 @@ pub async fn show(
     ctx: PageContext,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Query(query): Query<SubjectsQuery>,
 ) -> Result<Response, AppError> {
-    show_page(&state, &ctx, &user, id, Feedback::default(), StatusCode::OK).await
+    let feedback = Feedback {
+        page: query.page,
+        ..Default::default()
+    };
+    show_page(&state, &ctx, &user, id, feedback, StatusCode::OK).await
 }
 
 /// `POST /recordings/{id}/publish`: refused, with every reason, until rules 2 and 3 hold.
@@ -295,7 +328,7 @@ pub async fn withdraw(
         Err(ServiceError::Field { field, message }) => {
             let feedback = Feedback {
                 errors: FieldErrors(vec![(field, message)]),
-                consent: 0,
+                ..Default::default()
             };
             show_page(
                 &state,

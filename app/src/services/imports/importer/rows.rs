@@ -125,12 +125,26 @@ impl Rows for Classes {
         record: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let input = importer.fields::<ClassFields>(record)?.parse(true)?;
+        if importer.pending_refs.contains(&input.class_ref) {
+            // The same class twice in one file: the second row updates the first.
+            importer.flush(tx, actor).await?;
+        }
         let existing = class_svc::by_ref(tx, &input.class_ref).await?;
         let named = importer.names(tx, &input).await?;
-        let via = Via::Import(&importer.by);
-        let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
         importer.classes.remove(&input.class_ref);
-        Ok(unit(outcome))
+        let via = Via::Import(&importer.by);
+        if existing.is_some() {
+            let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
+            return Ok(unit(outcome));
+        }
+        // A new class is checked now (its errors name this line) and inserted with the
+        // next batch.
+        let checked = class_svc::check(tx, via, None, &input, (&named.0, &named.1)).await?;
+        let new = class_svc::new_class(via, &input, &checked, named);
+        importer
+            .queue_class(tx, actor, input.class_ref, new)
+            .await?;
+        Ok(Outcome::Created(()))
     }
 }
 
