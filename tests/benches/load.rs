@@ -168,8 +168,6 @@ struct WrkRun {
     p99: f64,
     /// Responses outside 2xx/3xx.
     bad: u64,
-    /// How long it ran (a script may stop it early).
-    seconds: f64,
     /// The script's own `done` output.
     stdout: String,
 }
@@ -190,7 +188,11 @@ fn wrk_run(base: &str, script: &str, connections: usize, seconds: u64) -> Option
         .arg(base)
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    parse_wrk(String::from_utf8_lossy(&output.stdout).to_string())
+}
+
+/// The figures of wrk's printed summary.
+fn parse_wrk(text: String) -> Option<WrkRun> {
     let field = |prefix: &str| -> Option<String> {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
@@ -201,20 +203,10 @@ fn wrk_run(base: &str, script: &str, connections: usize, seconds: u64) -> Option
             number("us") / 1000.0
         } else if v.ends_with("ms") {
             number("ms")
-        } else if v.ends_with('m') {
-            number("m") * 60_000.0
         } else {
             number("s") * 1000.0
         }
     };
-    // "12345 requests in 10.00s, 1.23MB read"
-    let ran = text
-        .lines()
-        .find_map(|l| {
-            l.split_once(" requests in ")
-                .map(|(_, rest)| rest.to_string())
-        })
-        .and_then(|rest| rest.split(',').next().map(|d| ms(d.trim()) / 1000.0))?;
     Some(WrkRun {
         rps: field("Requests/sec:")?.parse().ok()?,
         p50: ms(&field("50%")?),
@@ -222,7 +214,6 @@ fn wrk_run(base: &str, script: &str, connections: usize, seconds: u64) -> Option
         bad: field("Non-2xx or 3xx responses:")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-        seconds: ran,
         stdout: text,
     })
 }
@@ -239,15 +230,26 @@ fn wrk_pages(base: &str, paths: &[&str], cookie: &str, seconds: u64) -> Option<W
 }
 
 /// `wrk` answering each survey link of `tokens` once, from `connections` connections,
-/// with the anonymous CSRF `cookie` and `csrf` field: the run and how many answers got
-/// their thank-you page (200), which the script counts itself.
-fn wrk_surveys(
+/// with the anonymous CSRF `cookie` and `csrf` field. wrk runs for its whole `-d`, so the
+/// bench watches the responses arrive in `db` and stops it (SIGINT: it prints its
+/// summary) once every link is answered. Returns the seconds until then, the run, and how
+/// many answers got their thank-you page (200), which the script counts itself.
+async fn wrk_surveys(
+    db: &DatabaseConnection,
     base: &str,
     tokens: &[String],
     cookie: &str,
     csrf: &str,
     connections: usize,
-) -> Option<(WrkRun, usize)> {
+) -> Option<(f64, WrkRun, usize)> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let stored = || async {
+        entity::survey_responses::Entity::find()
+            .count(db)
+            .await
+            .unwrap() as usize
+    };
+    let before = stored().await;
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), tokens.join("\n") + "\n").unwrap();
     let script = format!(
@@ -260,42 +262,100 @@ function setup(thread)
 end
 function init(args)
   next_token = id + 1
+  -- wrk calls the first thread's request() once more to check it, and never sends that.
+  checked = id ~= 0
   thanked = 0
+  other = 0
+  other_status = 0
 end
 local body = "_csrf=" .. {csrf:?} .. "&q1=5&q2=4&q3=5&q4=4&q5=5&comment=Great+class"
 local headers = {{}}
 headers["Content-Type"] = "application/x-www-form-urlencoded"
 headers["Cookie"] = {cookie:?}
 request = function()
-  -- Two threads: each takes every other link; once they are used up, the thread stops
-  -- (its last requests repeat a used link, answered 409 and not counted).
-  if next_token > #tokens then
-    wrk.thread:stop()
-    return wrk.format("POST", "/survey/" .. tokens[#tokens], headers, body)
+  if not checked then
+    checked = true
+    return wrk.format("POST", "/survey/" .. tokens[1], headers, body)
   end
-  local token = tokens[next_token]
+  -- Two threads: each takes every other link; once they are used up, a thread repeats
+  -- its last one (answered 409, not counted) until the bench stops wrk.
+  local token = tokens[math.min(next_token, #tokens)]
   next_token = next_token + 2
   return wrk.format("POST", "/survey/" .. token, headers, body)
 end
 response = function(status, headers, body)
-  if status == 200 then thanked = thanked + 1 end
+  if status == 200 then
+    thanked = thanked + 1
+  else
+    other = other + 1
+    other_status = status
+  end
 end
 function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do total = total + t:get("thanked") end
-  io.write(string.format("THANKED %d
-", total))
+  local total, rest, status = 0, 0, 0
+  for _, t in ipairs(threads) do
+    total = total + t:get("thanked")
+    rest = rest + t:get("other")
+    if t:get("other_status") ~= 0 then status = t:get("other_status") end
+  end
+  io.write(string.format("THANKED %d OTHER %d LAST %d\n", total, rest, status))
 end
 "#,
         path = file.path().display().to_string(),
     );
-    let run = wrk_run(base, &script, connections, 600)?;
-    let thanked = run
+    let script_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script_file.path(), script).unwrap();
+    let t0 = Instant::now();
+    let child = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            "-d600s",
+            "--latency",
+            "-s",
+        ])
+        .arg(script_file.path())
+        .arg(base)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    // Every link answered, or no progress for 5 s (answers refused): stop wrk.
+    let (mut last, mut last_change) = (before, Instant::now());
+    let elapsed = loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = stored().await;
+        if now >= before + tokens.len() {
+            break t0.elapsed().as_secs_f64();
+        }
+        if now != last {
+            (last, last_change) = (now, Instant::now());
+        } else if last_change.elapsed() > Duration::from_secs(5) {
+            break last_change.duration_since(t0).as_secs_f64();
+        }
+    };
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let run = parse_wrk(text)?;
+    let counts: Vec<usize> = run
         .stdout
         .lines()
         .find_map(|l| l.strip_prefix("THANKED "))
-        .and_then(|n| n.trim().parse().ok())?;
-    Some((run, thanked))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect()
+        })?;
+    if counts.first() != Some(&tokens.len()) {
+        println!(
+            "wrk: {} answers thanked, {} other responses (last status {})",
+            counts[0], counts[1], counts[2]
+        );
+    }
+    Some((elapsed, run, counts[0]))
 }
 
 struct Target {
@@ -754,9 +814,9 @@ async fn main() {
     let csrf = tsp_ledger::auth::csrf::anonymous_token(&state.secret, &nonce);
     let cookie = format!("{}={nonce}", tsp_ledger::auth::csrf::NONCE_COOKIE);
     let (sps, p50, p99, acknowledged, loader) =
-        match wrk_surveys(&base, &tokens, &cookie, &csrf, CLIENTS) {
-            Some((run, thanked)) => (
-                thanked as f64 / run.seconds,
+        match wrk_surveys(&t.db, &base, &tokens, &cookie, &csrf, CLIENTS).await {
+            Some((seconds, run, thanked)) => (
+                thanked as f64 / seconds,
                 run.p50,
                 run.p99,
                 thanked,
