@@ -16,7 +16,7 @@ use tsp_ledger::services::{codes, kpi, surveys};
 
 use crate::fixtures::{self, date};
 use crate::imports::cli_config;
-use crate::support::TestApp;
+use crate::support::{Client, TestApp, TestResponse};
 use tsp_ledger::domain::outbox::MessageKind;
 use tsp_ledger::domain::outbox::OutboxStatus;
 
@@ -55,6 +55,24 @@ fn token_after(text: &str, marker: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_hexdigit())
         .collect()
+}
+
+/// `admin` erases `email` for `reason` through the confirmed form; the page it lands on,
+/// which reports what was erased.
+pub(crate) async fn erase_through_form(
+    admin: &mut Client<'_>,
+    email: &str,
+    reason: &str,
+) -> TestResponse {
+    let erased = admin
+        .post(
+            "/admin/erasure",
+            &[("email", email), ("reason", reason), ("confirm", "true")],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
+    assert_eq!(erased.location(), Some("/admin/erasure"));
+    admin.get("/admin/erasure").await
 }
 
 async fn outbox(app: &TestApp) -> Vec<outbox_messages::Model> {
@@ -338,20 +356,7 @@ async fn an_erased_learner_leaves_no_trace_and_changes_no_figure(app: TestApp) {
         .await
         .unwrap()
         .len();
-    let erased = admin
-        .post(
-            "/admin/erasure",
-            &[
-                ("email", " Ada@Example.COM "),
-                ("reason", "GDPR request REQ-2026-001"),
-                ("confirm", "true"),
-            ],
-        )
-        .await;
-    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
-    assert_eq!(erased.location(), Some("/admin/erasure"));
-    admin
-        .get("/admin/erasure")
+    erase_through_form(&mut admin, " Ada@Example.COM ", "GDPR request REQ-2026-001")
         .await
         .assert_contains("Erased 2 enrollments")
         .assert_contains("1 code link and 2 survey links cancelled")
@@ -771,19 +776,7 @@ async fn an_erased_learner_is_not_on_the_disk_either() {
     );
     let admin_id = app.create_user(Role::Admin, "boss@example.com").await;
     let mut admin = app.client_for(admin_id).await;
-    let erased = admin
-        .post(
-            "/admin/erasure",
-            &[
-                ("email", "ada@example.com"),
-                ("reason", "REQ-DISK-1"),
-                ("confirm", "true"),
-            ],
-        )
-        .await;
-    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
-    admin
-        .get("/admin/erasure")
+    erase_through_form(&mut admin, "ada@example.com", "REQ-DISK-1")
         .await
         .assert_contains("write-ahead log was emptied");
     let bytes = sqlite_bytes(&app);

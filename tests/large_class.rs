@@ -161,19 +161,7 @@ async fn a_class_of_100_000_learners_works_on_every_per_class_path(app: TestApp)
     // Erasing one learner of the class.
     let admin = app.create_user(Role::Admin, "admin@example.com").await;
     let mut admin = app.client_for(admin).await;
-    let erased = admin
-        .post(
-            "/admin/erasure",
-            &[
-                ("email", "learner050000@example.com"),
-                ("reason", "GDPR request at scale"),
-                ("confirm", "true"),
-            ],
-        )
-        .await;
-    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
-    admin
-        .get("/admin/erasure")
+    crate::erasure::erase_through_form(&mut admin, "learner050000@example.com", "GDPR at scale")
         .await
         .assert_contains("Erased 1 enrollment");
 
