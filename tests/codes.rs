@@ -122,6 +122,12 @@ async fn pool_imports_are_idempotent(app: TestApp) {
         ["ABC-001", "ABC-002"]
     );
     assert!(codes.iter().all(|c| c.enrollment_id.is_none()));
+    // The same new code twice in one file (inserted in batches): one code, one entry.
+    let summary = fixtures::import(&app, Kind::CodePool, "achievement_code\nabc-009\nABC-009\n")
+        .await
+        .unwrap();
+    assert_eq!((summary.created, summary.unchanged), (1, 1));
+    assert_eq!(ledger(&app).await.len(), entries + 1);
     // A bad row: nothing of the file is written.
     let errors = import_errors(
         fixtures::import(
@@ -136,7 +142,7 @@ async fn pool_imports_are_idempotent(app: TestApp) {
         errors[0].starts_with("line 3: achievement_code: "),
         "{errors:?}"
     );
-    assert_eq!(all_codes(&app).await.len(), 2);
+    assert_eq!(all_codes(&app).await.len(), 3);
 }
 db_test!(pool_imports_are_idempotent);
 

@@ -480,18 +480,18 @@ pub(crate) fn parse_code_row(row: &CodeFields) -> Result<CodeRow, ServiceError> 
 
 /// One `code-pool` CSV row. Returns what
 /// the row did (the summary counts it), or the field it is wrong in.
-pub(crate) async fn import_pool_row(
+/// The pool code of a `code-pool` row that is new, or `None` when the code is known
+/// already, in the pool or issued (loading the same file again changes nothing).
+pub(crate) async fn new_pool_code(
     tx: &Recorder,
-    actor: &Actor,
     row: &PoolFields,
-) -> Result<Outcome<()>, ServiceError> {
+) -> Result<Option<achievement_codes::ActiveModel>, ServiceError> {
     let code = parse_pool_row(row)?;
     if by_code(tx, &code).await?.is_some() {
-        // Already known, in the pool or issued: loading the same file again changes nothing.
-        return Ok(Outcome::Unchanged(()));
+        return Ok(None);
     }
     let now = clock::now();
-    let model = achievement_codes::ActiveModel {
+    Ok(Some(achievement_codes::ActiveModel {
         code: Set(code),
         enrollment_id: Set(None),
         issued_on: Set(None),
@@ -502,12 +502,24 @@ pub(crate) async fn import_pool_row(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
+    }))
+}
+
+/// Inserts new pool codes a multi-row statement at a time, each with its ledger entry.
+pub(crate) async fn insert_pool(
+    tx: &Recorder,
+    actor: &Actor,
+    rows: Vec<achievement_codes::ActiveModel>,
+) -> Result<(), ServiceError> {
+    let codes: Vec<String> = rows.iter().map(|r| r.code.clone().unwrap()).collect();
+    let by_code = super::insert_returning_by(tx, rows, |m| m.code.clone()).await?;
+    for code in &codes {
+        let model = super::inserted(&by_code, code)?;
+        let entry =
+            Entry::new("achievement_code", model.id, "import").changes(changes(None, model));
+        tx.record_as(actor, entry).await?;
     }
-    .insert(tx)
-    .await?;
-    let entry = Entry::new("achievement_code", model.id, "import").changes(changes(None, &model));
-    tx.record_as(actor, entry).await?;
-    Ok(Outcome::Created(()))
+    Ok(())
 }
 
 /// One `codes` CSV row. Returns what

@@ -14,9 +14,8 @@ pub(super) use rows::{Rows, with_rows};
 /// Recently used classes by ref: roster files list a class's learners together, so a
 /// small cache saves a lookup per row without growing with the file.
 const CLASS_CACHE: usize = 4096;
-/// New classes per multi-row insert (13 columns each: well under every backend's limit
-/// on bound parameters).
-const CLASS_BATCH: usize = 128;
+/// New classes (or pool codes) held before their multi-row insert.
+const NEW_ROW_BATCH: usize = 128;
 
 pub(super) struct Importer {
     kind: Kind,
@@ -42,6 +41,9 @@ pub(super) struct Importer {
     /// New classes not inserted yet, and their refs.
     pending_classes: Vec<class_svc::NewClass>,
     pub(super) pending_refs: HashSet<String>,
+    /// New pool codes not inserted yet, and the codes themselves.
+    pending_pool_rows: Vec<entity::achievement_codes::ActiveModel>,
+    pub(super) pending_pool: HashSet<String>,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
 }
@@ -68,6 +70,8 @@ impl Importer {
             pending_keys: HashSet::new(),
             pending_classes: Vec::new(),
             pending_refs: HashSet::new(),
+            pending_pool_rows: Vec::new(),
+            pending_pool: HashSet::new(),
             courses: HashMap::new(),
             trainers: HashMap::new(),
         }
@@ -414,14 +418,33 @@ impl Importer {
     ) -> Result<(), ServiceError> {
         self.pending_refs.insert(class_ref);
         self.pending_classes.push(new);
-        if self.pending_classes.len() >= CLASS_BATCH {
+        if self.pending_classes.len() >= NEW_ROW_BATCH {
             self.flush(tx, actor).await?;
         }
         Ok(())
     }
 
-    /// Inserts the classes and learners waiting, and puts the learners in the roster cache.
+    /// Queues a new pool code for the next multi-row insert.
+    pub(super) async fn queue_pool_code(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        new: entity::achievement_codes::ActiveModel,
+    ) -> Result<(), ServiceError> {
+        self.pending_pool.insert(new.code.clone().unwrap());
+        self.pending_pool_rows.push(new);
+        if self.pending_pool_rows.len() >= NEW_ROW_BATCH {
+            self.flush(tx, actor).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the classes, pool codes and learners waiting, and puts the learners in the
+    /// roster cache.
     pub(super) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
+        let pool = std::mem::take(&mut self.pending_pool_rows);
+        self.pending_pool.clear();
+        codes::insert_pool(tx, actor, pool).await?;
         let classes = std::mem::take(&mut self.pending_classes);
         self.pending_refs.clear();
         class_svc::insert_many(tx, actor, classes).await?;

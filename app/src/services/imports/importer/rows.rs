@@ -200,13 +200,37 @@ macro_rules! first_field_rows {
     };
 }
 
-first_field_rows!(
-    CodePool,
-    table = "achievement_codes",
-    columns = ["achievement_code"],
-    parse = codes::parse_pool_row,
-    import = codes::import_pool_row,
-);
+impl Rows for CodePool {
+    const COLUMNS: &'static [&'static str] = &["achievement_code"];
+    const TABLE: &'static str = "achievement_codes";
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, codes::parse_pool_row)
+    }
+
+    /// A new code is inserted with the next batch (a pool file holds thousands).
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let row: codes::PoolFields = importer.fields(record)?;
+        if importer
+            .pending_pool
+            .contains(&codes::parse_pool_row(&row)?)
+        {
+            return Ok(Outcome::Unchanged(()));
+        }
+        match codes::new_pool_code(tx, &row).await? {
+            None => Ok(Outcome::Unchanged(())),
+            Some(new) => {
+                importer.queue_pool_code(tx, actor, new).await?;
+                Ok(Outcome::Created(()))
+            }
+        }
+    }
+}
 
 first_field_rows!(
     Codes,
