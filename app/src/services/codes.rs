@@ -16,7 +16,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Outcome, ServiceError, classes as class_svc, courses as course_svc, rosters};
+use super::{Outcome, ServiceError, classes as class_svc, courses as course_svc};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::Email;
@@ -532,6 +532,7 @@ pub(crate) async fn import_code_row(
     tx: &Recorder,
     actor: &Actor,
     row: &CodeFields,
+    lookups: &mut impl super::imports::Lookups,
 ) -> Result<Outcome<()>, ServiceError> {
     let CodeRow {
         class_ref,
@@ -540,7 +541,8 @@ pub(crate) async fn import_code_row(
         issued_on,
         redeemed_on,
     } = parse_code_row(row)?;
-    let class = class_svc::by_ref(tx, &class_ref)
+    let class = lookups
+        .class(tx, &class_ref)
         .await?
         .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
     // Rule 7 holds for Microsoft's report too: a code is issued on or after the first day
@@ -561,7 +563,7 @@ pub(crate) async fn import_code_row(
             ),
         ));
     }
-    let learner = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
+    let learner = lookups.learner(tx, class.id, &key).await?.ok_or_else(|| {
         ServiceError::field(
             "learner_email",
             format!("{} is not on the roster of {class_ref}", key.as_str()),

@@ -120,6 +120,25 @@ const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 /// Rows handed from the reading thread to the writer at a time.
 const BATCH_ROWS: usize = 512;
 
+/// The class and roster lookups an import row makes, answered from the importer's caches
+/// (a Microsoft report or an MTM export lists a class's learners together: one query per
+/// class instead of two per row).
+pub(crate) trait Lookups {
+    /// The class with `class_ref`, if any.
+    async fn class(
+        &mut self,
+        tx: &Recorder,
+        class_ref: &str,
+    ) -> Result<Option<entity::classes::Model>, ServiceError>;
+    /// The roster line of `key` on class `class_id`, if any.
+    async fn learner(
+        &mut self,
+        tx: &Recorder,
+        class_id: i64,
+        key: &crate::domain::account::Email,
+    ) -> Result<Option<entity::enrollments::Model>, ServiceError>;
+}
+
 /// A roster pasted on a class page: every row is for this class (`class_ref` may be left
 /// out), and `reason` is the amendment reason the person gave if the class is confirmed.
 pub struct ClassRoster {

@@ -46,6 +46,49 @@ pub(super) struct Importer {
     pub(super) pending_pool: HashSet<String>,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
+    /// The class of the previous row looked up through [`Lookups::learner`].
+    last_class: Option<i64>,
+}
+
+impl Lookups for Importer {
+    async fn class(
+        &mut self,
+        tx: &Recorder,
+        class_ref: &str,
+    ) -> Result<Option<classes::Model>, ServiceError> {
+        if let Some(class) = self.classes.get(class_ref) {
+            return Ok(Some(class.clone()));
+        }
+        let Some(class) = class_svc::by_ref(tx, class_ref).await? else {
+            return Ok(None);
+        };
+        if self.classes.len() >= CLASS_CACHE {
+            self.classes.clear();
+        }
+        self.classes.insert(class_ref.to_string(), class.clone());
+        Ok(Some(class))
+    }
+
+    async fn learner(
+        &mut self,
+        tx: &Recorder,
+        class_id: i64,
+        key: &crate::domain::account::Email,
+    ) -> Result<Option<enrollments::Model>, ServiceError> {
+        // The roster is loaded once its class comes twice in a row (a report lists a
+        // class's learners together); a file that jumps between classes costs one lookup
+        // per row, never a whole roster per row.
+        let cached = self.roster.as_ref().map(|(id, _)| *id) == Some(class_id);
+        let consecutive = self.last_class.replace(class_id) == Some(class_id);
+        if cached || consecutive {
+            return Ok(self
+                .roster_of(tx, class_id)
+                .await?
+                .get(key.as_str())
+                .cloned());
+        }
+        rosters::find(tx, class_id, key).await
+    }
 }
 
 impl Importer {
@@ -72,6 +115,7 @@ impl Importer {
             pending_refs: HashSet::new(),
             pending_pool_rows: Vec::new(),
             pending_pool: HashSet::new(),
+            last_class: None,
             courses: HashMap::new(),
             trainers: HashMap::new(),
         }

@@ -13,7 +13,7 @@ use crate::domain::account::Email;
 use crate::domain::fields::{parse_code, parse_date};
 use crate::domain::survey::ResponseSource;
 use crate::ledger::{Actor, Entry, Recorder, diff};
-use crate::services::{Outcome, ServiceError, classes as class_svc, rosters};
+use crate::services::{Outcome, ServiceError};
 
 /// A `survey-responses` CSV row as read (the field names are its columns).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -63,6 +63,7 @@ pub(crate) async fn import_response_row(
     tx: &Recorder,
     actor: &Actor,
     row: &ResponseFields,
+    lookups: &mut impl crate::services::imports::Lookups,
 ) -> Result<Outcome<()>, ServiceError> {
     let ResponseRow {
         class_ref,
@@ -70,10 +71,11 @@ pub(crate) async fn import_response_row(
         submitted_on,
         answers,
     } = parse_response_row(row)?;
-    let class = class_svc::by_ref(tx, &class_ref)
+    let class = lookups
+        .class(tx, &class_ref)
         .await?
         .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
-    let enrollment = rosters::find(tx, class.id, &key).await?.ok_or_else(|| {
+    let enrollment = lookups.learner(tx, class.id, &key).await?.ok_or_else(|| {
         ServiceError::field(
             "learner_email",
             format!("is not on the roster of {}", class.class_ref),

@@ -176,10 +176,21 @@ impl Rows for Roster {
 }
 
 /// A kind reported by its first bad field: its row struct is checked by `parse` and
-/// written by `import`, both in the kind's service.
+/// written by `import` (or `import_with_lookups`, which also takes the importer's cached
+/// class and roster lookups), both in the kind's service.
 macro_rules! first_field_rows {
     ($rows:ident, table = $table:literal, columns = [$($column:literal),+ $(,)?],
      parse = $parse:path, import = $import:path $(,)?) => {
+        first_field_rows!(@impl $rows, $table, [$($column),+], $parse,
+            |_importer, tx, actor, fields| $import(tx, actor, fields));
+    };
+    ($rows:ident, table = $table:literal, columns = [$($column:literal),+ $(,)?],
+     parse = $parse:path, import_with_lookups = $import:path $(,)?) => {
+        first_field_rows!(@impl $rows, $table, [$($column),+], $parse,
+            |importer, tx, actor, fields| $import(tx, actor, fields, importer));
+    };
+    (@impl $rows:ident, $table:literal, [$($column:literal),+], $parse:path,
+     |$importer:ident, $tx:ident, $actor:ident, $fields:ident| $call:expr) => {
         impl Rows for $rows {
             const COLUMNS: &'static [&'static str] = &[$($column),+];
             const TABLE: &'static str = $table;
@@ -189,12 +200,13 @@ macro_rules! first_field_rows {
             }
 
             async fn write(
-                importer: &mut Importer,
-                tx: &Recorder,
-                actor: &Actor,
+                $importer: &mut Importer,
+                $tx: &Recorder,
+                $actor: &Actor,
                 record: &csv::StringRecord,
             ) -> Result<Outcome<()>, RowError> {
-                Ok($import(tx, actor, &importer.fields(record)?).await?)
+                let $fields = &$importer.fields(record)?;
+                Ok($call.await?)
             }
         }
     };
@@ -243,7 +255,7 @@ first_field_rows!(
         "redeemed_on",
     ],
     parse = codes::parse_code_row,
-    import = codes::import_code_row,
+    import_with_lookups = codes::import_code_row,
 );
 
 first_field_rows!(
@@ -260,7 +272,7 @@ first_field_rows!(
         "q5",
     ],
     parse = surveys::parse_response_row,
-    import = surveys::import_response_row,
+    import_with_lookups = surveys::import_response_row,
 );
 
 first_field_rows!(
