@@ -130,21 +130,8 @@ async fn a_class_of_100_000_learners_works_on_every_per_class_path(app: TestApp)
 
     // A recording of the class asks every attending learner for consent; its page shows
     // the subjects a page at a time and names only the first few in its refusal.
-    let recorded = browser
-        .post(
-            "/recordings",
-            &[
-                ("title", "C-BIG on demand"),
-                ("course_code", "AZ-104"),
-                ("mct_id", "MCT-1"),
-                ("source_class_ref", "C-BIG"),
-                ("courseware_version", ""),
-                ("location", "https://videos.example.com/c-big"),
-            ],
-        )
-        .await;
-    assert_eq!(recorded.status, StatusCode::SEE_OTHER, "{}", recorded.body);
-    let recording = recorded.location().expect("a Location").to_string();
+    let id = crate::recordings::create_recording_by(&mut browser, "MCT-1", "C-BIG").await;
+    let recording = format!("/recordings/{id}");
     assert_eq!(queued(&app, MessageKind::RecordingConsent).await, attending);
     let shown = browser.get(&recording).await;
     assert_eq!(shown.status, StatusCode::OK);

@@ -115,13 +115,18 @@ pub async fn setup(app: &TestApp, affiliated: bool) -> Setup {
 }
 
 pub async fn create_recording(coordinator: &mut Client<'_>, source: &str) -> i64 {
+    create_recording_by(coordinator, "MCT-R", source).await
+}
+
+/// A recording of AZ-104 presented by `mct_id`, made from class `source`: its id.
+pub async fn create_recording_by(coordinator: &mut Client<'_>, mct_id: &str, source: &str) -> i64 {
     let response = coordinator
         .post(
             "/recordings",
             &[
                 ("title", "AZ-104 March cohort"),
                 ("course_code", "AZ-104"),
-                ("mct_id", "MCT-R"),
+                ("mct_id", mct_id),
                 ("source_class_ref", source),
                 ("courseware_version", ""),
                 ("location", "https://videos.example.com/az104-march"),
