@@ -125,7 +125,10 @@ impl Server {
             )
             .env("TSP_LEDGER__DATA__DIR", &data)
             .env("TSP_LEDGER__SECURITY__SECRET_KEY", hex::encode(SECRET))
-            .env("TSP_LEDGER__MAIL__TRANSPORT", "stub")
+            // Mail as a fresh install sends it: one file per message in its data
+            // directory (the stub transport keeps every message in memory, which is what
+            // the heap figure measured before 2026-12-04 evening).
+            .env("TSP_LEDGER__MAIL__TRANSPORT", "file")
             // Its request log at the default level, written where nobody reads it (as to
             // a journal): formatting it is part of serving.
             .stdout(std::process::Stdio::null())
