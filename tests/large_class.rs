@@ -3,7 +3,9 @@
 //! parameter per learner.
 use axum::http::StatusCode;
 use entity::{achievement_codes, enrollments, outbox_messages};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use tsp_ledger::domain::outbox::MessageKind;
 use tsp_ledger::domain::role::Role;
 use tsp_ledger::services::surveys;
@@ -13,29 +15,38 @@ use crate::support::TestApp;
 
 const LEARNERS: usize = 100_000;
 
-/// `count` attending learners on `class_id`, written straight into the table (an import
-/// of this size is the benchmark's job): `Learner 000001` … with matching e-mails.
-async fn fill_roster(app: &TestApp, class_id: i64, count: usize) {
-    let now = tsp_ledger::clock::now();
-    for chunk in (1..=count).collect::<Vec<_>>().chunks(2_000) {
-        let rows = chunk.iter().map(|n| {
-            let email = format!("learner{n:06}@example.com");
-            enrollments::ActiveModel {
-                class_id: Set(class_id),
-                learner_name: Set(format!("Learner {n:06}")),
-                learner_email: Set(email.clone()),
-                email_key: Set(email),
-                attended: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-        });
-        enrollments::Entity::insert_many(rows)
-            .exec(app.db())
+/// Rows `1..=count` made by `row`, written straight into their table 2 000 per statement
+/// (an import of this size is the benchmark's job).
+async fn fill<A>(app: &TestApp, count: usize, row: impl Fn(usize) -> A)
+where
+    A: ActiveModelTrait + Send,
+{
+    let numbers: Vec<usize> = (1..=count).collect();
+    for chunk in numbers.chunks(2_000) {
+        A::Entity::insert_many(chunk.iter().map(|n| row(*n)))
+            .exec_without_returning(app.db())
             .await
             .unwrap();
     }
+}
+
+/// `count` attending learners on `class_id`: `Learner 000001` … with matching e-mails.
+async fn fill_roster(app: &TestApp, class_id: i64, count: usize) {
+    let now = tsp_ledger::clock::now();
+    fill(app, count, |n| {
+        let email = format!("learner{n:06}@example.com");
+        enrollments::ActiveModel {
+            class_id: Set(class_id),
+            learner_name: Set(format!("Learner {n:06}")),
+            learner_email: Set(email.clone()),
+            email_key: Set(email),
+            attended: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    })
+    .await;
 }
 
 /// The enrollment ids the page's attendance form says it shows.
@@ -162,19 +173,14 @@ async fn a_class_of_100_000_learners_works_on_every_per_class_path(app: TestApp)
 async fn fill_pool(app: &TestApp, count: usize) {
     let now = tsp_ledger::clock::now();
     let expires = now.date_naive() + chrono::Duration::days(365);
-    for chunk in (1..=count).collect::<Vec<_>>().chunks(2_000) {
-        let rows = chunk.iter().map(|n| achievement_codes::ActiveModel {
-            code: Set(format!("POOL-{n:06}")),
-            expires_on: Set(Some(expires)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
-        achievement_codes::Entity::insert_many(rows)
-            .exec(app.db())
-            .await
-            .unwrap();
-    }
+    fill(app, count, |n| achievement_codes::ActiveModel {
+        code: Set(format!("POOL-{n:06}")),
+        expires_on: Set(Some(expires)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .await;
 }
 
 async fn issued_codes(app: &TestApp) -> u64 {

@@ -14,6 +14,12 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// Whether `token` has the shape of one of [`random_token`]'s or [`derived_token`]'s (64 hex
+/// digits): anything else cannot match a stored hash, so it is not looked up.
+pub fn is_token_shaped(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Tokens are stored only as their SHA-256.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

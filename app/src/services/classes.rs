@@ -450,6 +450,12 @@ pub(crate) struct NewClass {
     trainer: trainers::Model,
 }
 
+impl NewClass {
+    pub(crate) fn class_ref(&self) -> &str {
+        &self.class_ref
+    }
+}
+
 /// The row and ledger action of a new class `checked` by [`check`].
 pub(crate) fn new_class(
     via: Via<'_>,

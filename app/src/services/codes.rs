@@ -166,7 +166,7 @@ pub async fn issue(
     let mut outbox = mail::Outbox::new();
     let pairs: Vec<(&enrollments::Model, achievement_codes::Model)> =
         waiting.iter().zip(pool).collect();
-    for chunk in pairs.chunks(ISSUE_BATCH) {
+    for chunk in pairs.chunks(super::ROWS_PER_STATEMENT) {
         let issued: Vec<(String, achievement_codes::Model)> = chunk
             .iter()
             .map(|(learner, code)| {
@@ -182,7 +182,7 @@ pub async fn issue(
                 (token, issued)
             })
             .collect();
-        assign_issued(&tx, issued.iter().map(|(_, code)| code)).await?;
+        assign_issued(&tx, issued.iter().map(|(_, code)| code), today, now).await?;
         for ((learner, before), (token, code)) in chunk.iter().zip(&issued) {
             let email = AchievementCodeEmail {
                 learner_name: learner.learner_name.clone(),
@@ -206,14 +206,13 @@ pub async fn issue(
     Ok(waiting.len())
 }
 
-/// Pool codes handed out per statement by [`issue`].
-const ISSUE_BATCH: usize = 128;
-
-/// Writes `codes` as issued (learner, token, dates) in one statement: a `CASE` on the id
-/// gives each row its own learner and token.
+/// Writes `codes` as issued on `today`, e-mailed at `now`, in one statement: a `CASE` on
+/// the id gives each row its own learner and token.
 async fn assign_issued<'a>(
     tx: &Recorder,
     codes: impl Iterator<Item = &'a achievement_codes::Model> + Clone,
+    today: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ServiceError> {
     use achievement_codes::Column as C;
     use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
@@ -225,15 +224,12 @@ async fn assign_issued<'a>(
             Expr::val(code.token_hash.clone()),
         );
     }
-    let Some(first) = codes.clone().next() else {
-        return Ok(());
-    };
     achievement_codes::Entity::update_many()
         .col_expr(C::EnrollmentId, learner.into())
         .col_expr(C::TokenHash, token.into())
-        .col_expr(C::IssuedOn, Expr::val(first.issued_on))
-        .col_expr(C::EmailedAt, Expr::val(first.emailed_at))
-        .col_expr(C::UpdatedAt, Expr::val(first.updated_at))
+        .col_expr(C::IssuedOn, Expr::val(Some(today)))
+        .col_expr(C::EmailedAt, Expr::val(Some(now)))
+        .col_expr(C::UpdatedAt, Expr::val(now))
         .filter(C::Id.is_in(codes.map(|c| c.id)))
         .exec(tx)
         .await?;
@@ -256,7 +252,7 @@ pub async fn by_token(
     token: &str,
 ) -> Result<Option<LearnerCode>, ServiceError> {
     // Tokens are 64 hex digits: anything else cannot match, so skip the lookup.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::auth::is_token_shaped(token) {
         return Ok(None);
     }
     let Some(code) = achievement_codes::Entity::find()

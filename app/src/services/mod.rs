@@ -105,9 +105,10 @@ impl<M> Outcome<M> {
     }
 }
 
-/// Rows per multi-row insert of [`insert_returning_by`] (tables of up to 20 columns stay
-/// far below every backend's limit on bound parameters).
-const ROWS_PER_INSERT: usize = 128;
+/// Rows per multi-row statement of a bulk write ([`insert_returning_by`], issuing codes,
+/// reminders, an import's new rows): tables of up to 20 columns stay far below every
+/// backend's limit on bound parameters.
+pub(crate) const ROWS_PER_STATEMENT: usize = 128;
 
 /// Inserts `rows` a multi-row statement at a time (a use case for a class of 100 000
 /// learners writes 100 000 rows) and returns the inserted models by `key`, which must be
@@ -124,7 +125,7 @@ where
 {
     use sea_orm::EntityTrait;
     let mut inserted = std::collections::HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         for model in A::Entity::insert_many(chunk.iter().cloned())
             .exec_with_returning(tx)
             .await?

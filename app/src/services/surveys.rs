@@ -121,10 +121,6 @@ async fn target<'a>(
 /// The purpose a survey link's token is derived for.
 pub const SURVEY_TOKEN: &str = "survey-invitation";
 
-/// Reminders written per batch (their learners read in one query, their counts moved in
-/// one update).
-const REMINDER_BATCH: usize = 500;
-
 /// Invites every attending learner of the class who has no invitation yet and has not
 /// answered already (a response imported from MTM counts), and queues their e-mails,
 /// all in one transaction. Returns how many were invited.
@@ -280,7 +276,7 @@ pub async fn send_due_reminders(
     let mut class_cache: Option<(classes::Model, String, String)> = None;
     use sea_orm::sea_query::ExprTrait;
     // A few hundred at a time: their learners in one query, their counts in one update.
-    for chunk in due.chunks(REMINDER_BATCH) {
+    for chunk in due.chunks(super::ROWS_PER_STATEMENT) {
         let ids: Vec<i64> = chunk.iter().map(|i| i.id).collect();
         let learners: HashMap<i64, enrollments::Model> = enrollments::Entity::find()
             .filter(enrollments::Column::Id.is_in(chunk.iter().map(|i| i.enrollment_id)))
@@ -379,7 +375,7 @@ async fn invitation_by_token(
     token: &str,
 ) -> Result<survey_invitations::Model, ServiceError> {
     // Only a well-formed token is looked up (hex, 64 characters).
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::auth::is_token_shaped(token) {
         return Err(ServiceError::NotFound);
     }
     // A cancelled link (the learner was erased) is as unknown as a mistyped one.

@@ -14,8 +14,6 @@ pub(super) use rows::{Rows, with_rows};
 /// Recently used classes by ref: roster files list a class's learners together, so a
 /// small cache saves a lookup per row without growing with the file.
 const CLASS_CACHE: usize = 4096;
-/// New classes (or pool codes) held before their multi-row insert.
-const NEW_ROW_BATCH: usize = 128;
 
 pub(super) struct Importer {
     kind: Kind,
@@ -38,12 +36,10 @@ pub(super) struct Importer {
     /// New roster lines not inserted yet, and their (class, e-mail) keys.
     pending: Vec<NewLine>,
     pending_keys: HashSet<(i64, String)>,
-    /// New classes not inserted yet, and their refs.
+    /// New classes and new pool codes not inserted yet (a batch: at most
+    /// [`crate::services::ROWS_PER_STATEMENT`]).
     pending_classes: Vec<class_svc::NewClass>,
-    pub(super) pending_refs: HashSet<String>,
-    /// New pool codes not inserted yet, and the codes themselves.
-    pending_pool_rows: Vec<entity::achievement_codes::ActiveModel>,
-    pub(super) pending_pool: HashSet<String>,
+    pending_pool: Vec<entity::achievement_codes::ActiveModel>,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
     /// The class of the previous row looked up through [`Lookups::learner`].
@@ -112,9 +108,7 @@ impl Importer {
             pending: Vec::new(),
             pending_keys: HashSet::new(),
             pending_classes: Vec::new(),
-            pending_refs: HashSet::new(),
-            pending_pool_rows: Vec::new(),
-            pending_pool: HashSet::new(),
+            pending_pool: Vec::new(),
             last_class: None,
             courses: HashMap::new(),
             trainers: HashMap::new(),
@@ -452,17 +446,27 @@ impl Importer {
         }
     }
 
+    /// Whether class `class_ref` waits in the batch (a file naming it twice).
+    pub(super) fn class_pending(&self, class_ref: &str) -> bool {
+        self.pending_classes
+            .iter()
+            .any(|n| n.class_ref() == class_ref)
+    }
+
+    /// Whether pool code `code` waits in the batch.
+    pub(super) fn pool_code_pending(&self, code: &str) -> bool {
+        self.pending_pool.iter().any(|r| r.code.as_ref() == code)
+    }
+
     /// Queues a new class for the next multi-row insert.
     pub(super) async fn queue_class(
         &mut self,
         tx: &Recorder,
         actor: &Actor,
-        class_ref: String,
         new: class_svc::NewClass,
     ) -> Result<(), ServiceError> {
-        self.pending_refs.insert(class_ref);
         self.pending_classes.push(new);
-        if self.pending_classes.len() >= NEW_ROW_BATCH {
+        if self.pending_classes.len() >= crate::services::ROWS_PER_STATEMENT {
             self.flush(tx, actor).await?;
         }
         Ok(())
@@ -475,9 +479,8 @@ impl Importer {
         actor: &Actor,
         new: entity::achievement_codes::ActiveModel,
     ) -> Result<(), ServiceError> {
-        self.pending_pool.insert(new.code.clone().unwrap());
-        self.pending_pool_rows.push(new);
-        if self.pending_pool_rows.len() >= NEW_ROW_BATCH {
+        self.pending_pool.push(new);
+        if self.pending_pool.len() >= crate::services::ROWS_PER_STATEMENT {
             self.flush(tx, actor).await?;
         }
         Ok(())
@@ -486,12 +489,8 @@ impl Importer {
     /// Inserts the classes, pool codes and learners waiting, and puts the learners in the
     /// roster cache.
     pub(super) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
-        let pool = std::mem::take(&mut self.pending_pool_rows);
-        self.pending_pool.clear();
-        codes::insert_pool(tx, actor, pool).await?;
-        let classes = std::mem::take(&mut self.pending_classes);
-        self.pending_refs.clear();
-        class_svc::insert_many(tx, actor, classes).await?;
+        codes::insert_pool(tx, actor, std::mem::take(&mut self.pending_pool)).await?;
+        class_svc::insert_many(tx, actor, std::mem::take(&mut self.pending_classes)).await?;
         let lines = std::mem::take(&mut self.pending);
         self.pending_keys.clear();
         let inserted = rosters::insert_many(tx, actor, lines).await?;

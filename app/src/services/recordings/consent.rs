@@ -203,7 +203,7 @@ async fn consent_by_token(
     token: &str,
 ) -> Result<recording_consents::Model, ServiceError> {
     // Tokens are 64 hex digits: anything else cannot match, so skip the lookup.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::auth::is_token_shaped(token) {
         return Err(ServiceError::NotFound);
     }
     recording_consents::Entity::find()

@@ -229,13 +229,11 @@ pub(super) async fn submit_all_on(
     batch: &[impl std::borrow::Borrow<Answer>],
     now: DateTime<Utc>,
 ) -> Result<Vec<Result<SurveyLink, ServiceError>>, ServiceError> {
-    // Only a well-formed token is looked up (hex, 64 characters).
-    let well_formed = |t: &str| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit());
     let hashes: Vec<Option<String>> = batch
         .iter()
         .map(|a| {
             let token = &a.borrow().token;
-            well_formed(token).then(|| crate::auth::token_hash(token))
+            crate::auth::is_token_shaped(token).then(|| crate::auth::token_hash(token))
         })
         .collect();
     let links = Links::load(tx, hashes.iter().flatten().cloned().collect()).await?;

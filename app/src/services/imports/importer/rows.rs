@@ -125,7 +125,7 @@ impl Rows for Classes {
         record: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let input = importer.fields::<ClassFields>(record)?.parse(true)?;
-        if importer.pending_refs.contains(&input.class_ref) {
+        if importer.class_pending(&input.class_ref) {
             // The same class twice in one file: the second row updates the first.
             importer.flush(tx, actor).await?;
         }
@@ -141,9 +141,7 @@ impl Rows for Classes {
         // next batch.
         let checked = class_svc::check(tx, via, None, &input, (&named.0, &named.1)).await?;
         let new = class_svc::new_class(via, &input, &checked, named);
-        importer
-            .queue_class(tx, actor, input.class_ref, new)
-            .await?;
+        importer.queue_class(tx, actor, new).await?;
         Ok(Outcome::Created(()))
     }
 }
@@ -228,10 +226,7 @@ impl Rows for CodePool {
         record: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let row: codes::PoolFields = importer.fields(record)?;
-        if importer
-            .pending_pool
-            .contains(&codes::parse_pool_row(&row)?)
-        {
+        if importer.pool_code_pending(&codes::parse_pool_row(&row)?) {
             return Ok(Outcome::Unchanged(()));
         }
         match codes::new_pool_code(tx, &row).await? {
