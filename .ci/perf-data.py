@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the CSV files the README's import and class-list figures were measured with.
 
-usage: perf-data.py DIR   (writes tp.csv, tr.csv, cl.csv, ro.csv, ro-bad.csv, cl1m.csv)
+usage: perf-data.py DIR   (writes tp.csv, tr.csv, cl.csv, ro.csv, ro-bad.csv, cl1m.csv,
+       cp.csv, co.csv, sr.csv, vo.csv, tr-big.csv, tp-big.csv)
 """
 import os
 import random
@@ -59,3 +60,41 @@ def roster(bad_line=None):
 ROSTER_HEADER = "class_ref,learner_name,learner_email,attended"
 write("ro.csv", ROSTER_HEADER, roster())
 write("ro-bad.csv", ROSTER_HEADER, roster(bad_line=999_990))
+
+
+def class_dates(i):
+    y, m, d = 2024 + i % 3, 1 + i % 12, 1 + i % 27
+    return f"{y}-{m:02d}-{d:02d}", f"{y}-{m:02d}-{d + 1:02d}"
+
+
+def taught_learners(count):
+    """(class_ref, e-mail, n, end date) of learners of delivered and confirmed classes."""
+    made = 0
+    for i in range(CLASSES):
+        if STATUSES[i % 4] not in ("delivered", "confirmed"):
+            continue
+        _, end = class_dates(i)
+        for j in range(50):
+            if made == count:
+                return
+            n = i * 50 + j
+            yield f"C-{i:07d}", f"learner{n}@example.com", n, end
+            made += 1
+
+
+ROWS = 200_000
+write("cp.csv", "achievement_code", (f"POOL-{n:08d}" for n in range(ROWS)))
+write("co.csv", "class_ref,learner_email,achievement_code,issued_on,redeemed_on",
+      (f"{ref},{email},MS-{n:08d},{end},{end if n % 2 else ''}"
+       for ref, email, n, end in taught_learners(ROWS)))
+write("sr.csv", "class_ref,learner_email,submitted_on,q1,q2,q3,q4,q5",
+      (f"{ref},{email},{end},{1 + n % 5},{1 + n % 4},{2 + n % 4},5,{'' if n % 3 else 4}"
+       for ref, email, n, end in taught_learners(ROWS)))
+write("vo.csv", "purchased_on,exam_code,level,quantity,order_ref",
+      (f"2026-{1 + n % 11:02d}-{1 + n % 28:02d},EX-{n % 300:03d},"
+       f"{'fundamentals' if n % 3 else 'advanced'},{1 + n % 9},ORD-{n:08d}" for n in range(ROWS)))
+write("tr-big.csv", "name,email,mct_id,mct_valid_until,affiliated",
+      (f"Trainer {i},t{i}@example.com,MCT-{i:06d},2030-12-31,true" for i in range(20_000)))
+write("tp-big.csv", "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version",
+      (f"BIG-{i:06d},Course number {i},{1 + i % 5},{'true' if i % 7 == 0 else 'false'},"
+       f"{AREAS[i % 7]},{'official' if i % 5 else 'unofficial'},2026-01" for i in range(20_000)))

@@ -48,3 +48,5 @@ mod input;
 mod structure;
 // issue 15 item 5: classes of any size
 mod large_class;
+// issue 15 item 3: imports at scale
+mod bulk_imports;

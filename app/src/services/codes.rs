@@ -29,7 +29,7 @@ use crate::mail::{self, Message};
 
 mod import;
 pub(crate) use import::{
-    PoolFields, import_code_row, insert_pool, new_pool_code, parse_code_row, parse_pool_row,
+    CodeImport, CodeRow, import_code_row, import_pool_row, parse_code_row, parse_pool_row,
 };
 
 /// Longest code accepted (Microsoft's are far shorter).
@@ -79,16 +79,6 @@ pub async fn by_code(
 ) -> Result<Option<achievement_codes::Model>, ServiceError> {
     Ok(achievement_codes::Entity::find()
         .filter(achievement_codes::Column::Code.eq(code))
-        .one(db)
-        .await?)
-}
-
-async fn of_enrollment(
-    db: &impl ConnectionTrait,
-    enrollment_id: i64,
-) -> Result<Option<achievement_codes::Model>, ServiceError> {
-    Ok(achievement_codes::Entity::find()
-        .filter(achievement_codes::Column::EnrollmentId.eq(enrollment_id))
         .one(db)
         .await?)
 }

@@ -120,9 +120,9 @@ const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 /// Rows handed from the reading thread to the writer at a time.
 const BATCH_ROWS: usize = 512;
 
-/// The class and roster lookups an import row makes, answered from the importer's caches
-/// (a Microsoft report or an MTM export lists a class's learners together: one query per
-/// class instead of two per row).
+/// The lookups an import row makes, answered from what the importer read for the row's
+/// whole chunk (a few queries per 512 rows instead of several per row), and the batches
+/// its new rows wait in.
 pub(crate) trait Lookups {
     /// The class with `class_ref`, if any.
     async fn class(
@@ -137,6 +137,10 @@ pub(crate) trait Lookups {
         class_id: i64,
         key: &crate::domain::account::Email,
     ) -> Result<Option<entity::enrollments::Model>, ServiceError>;
+    /// The codes the chunk names, and the `codes` and `code-pool` imports' new codes.
+    fn codes(&mut self) -> &mut codes::CodeImport;
+    /// The responses the chunk's learners gave, and the import's new responses.
+    fn responses(&mut self) -> &mut surveys::ResponseImport;
 }
 
 /// A roster pasted on a class page: every row is for this class (`class_ref` may be left
@@ -224,9 +228,13 @@ pub async fn run(
             Chunk::Unreadable(error) => importer.fail(error),
             Chunk::Rows(rows) => {
                 rows_read += rows.len() as u64;
+                importer.prefetch(&tx, &rows).await?;
                 for (line, record) in rows {
                     importer.row(&tx, actor, line, &record).await?;
                 }
+                // What waits is written with its chunk: the next chunk's lookups start
+                // from what is stored.
+                importer.flush(&tx, actor).await?;
                 // PostgreSQL plans this import's own lookups from the table's statistics;
                 // taken on a nearly empty table they say "scan it", which over a million
                 // rows inserted by this very transaction turns quadratic. ANALYZE in the

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod erasure;
 pub mod exports;
 pub mod imports;
+mod keyed;
 pub mod kpi;
 pub mod kpi_aggregates;
 pub mod kpi_lines;

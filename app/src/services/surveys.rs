@@ -25,7 +25,7 @@ use crate::mail::{self, Message};
 mod import;
 mod submissions;
 
-pub(crate) use import::{import_response_row, parse_response_row};
+pub(crate) use import::{ResponseImport, ResponseRow, import_response_row, parse_response_row};
 pub use submissions::Submissions;
 
 /// Response fields the ledger records only as "changed" (free text may name people).

@@ -12,6 +12,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::keyed::Keyed;
 use super::{Outcome, ServiceError, record_write};
 use crate::clock;
 use crate::db::begin_write;
@@ -157,16 +158,29 @@ pub(crate) async fn write(
             active.updated_at = Set(now);
             (active.update(tx).await?, Some(before))
         }
-        None => {
-            let mut active = exam_vouchers::ActiveModel {
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            assign(&mut active, input);
-            (active.insert(tx).await?, None)
-        }
+        None => (new_row(input).insert(tx).await?, None),
     };
+    record(tx, actor, action, before, model).await
+}
+
+fn new_row(input: &VoucherInput) -> exam_vouchers::ActiveModel {
+    let now = clock::now();
+    let mut active = exam_vouchers::ActiveModel {
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    assign(&mut active, input);
+    active
+}
+
+async fn record(
+    tx: &Recorder,
+    actor: &Actor,
+    action: &'static str,
+    before: Option<Value>,
+    model: exam_vouchers::Model,
+) -> Result<Outcome<exam_vouchers::Model>, ServiceError> {
     let entry = Entry::new(ENTITY, model.id, action);
     Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
 }
@@ -229,20 +243,73 @@ pub(crate) fn parse_row(row: &VoucherFields) -> Result<VoucherInput, ServiceErro
     })
 }
 
-/// One `vouchers` CSV row. Keyed by `(order_ref, exam_code)`: the same row again changes
-/// nothing, a changed one updates.
-pub(crate) async fn import_row(
-    tx: &Recorder,
-    actor: &Actor,
-    row: &VoucherFields,
-) -> Result<Outcome<()>, ServiceError> {
-    let input = parse_row(row)?;
-    let existing = by_key(tx, &input.order_ref, &input.exam_code).await?;
-    Ok(match write(tx, actor, "import", existing, &input).await? {
-        Outcome::Created(_) => Outcome::Created(()),
-        Outcome::Updated(_) => Outcome::Updated(()),
-        Outcome::Unchanged(_) => Outcome::Unchanged(()),
-    })
+/// The purchases on the orders an import's chunk names, read for the whole chunk, and
+/// its new purchases waiting for the next multi-row insert.
+pub(crate) struct VoucherImport {
+    purchases: Keyed<(String, String), exam_vouchers::ActiveModel, ()>,
+}
+
+impl Default for VoucherImport {
+    fn default() -> Self {
+        VoucherImport {
+            purchases: Keyed::new(|v: &exam_vouchers::Model| {
+                (v.order_ref.clone(), v.exam_code.clone())
+            }),
+        }
+    }
+}
+
+impl VoucherImport {
+    /// Reads the purchases on the orders `order_refs`.
+    pub(crate) async fn prefetch(
+        &mut self,
+        tx: &Recorder,
+        order_refs: impl IntoIterator<Item = String>,
+    ) -> Result<(), ServiceError> {
+        self.purchases
+            .load(tx, exam_vouchers::Column::OrderRef, order_refs)
+            .await
+    }
+
+    /// Inserts the waiting purchases, each with its ledger entry.
+    pub(crate) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
+        for (model, ()) in self.purchases.insert_pending(tx).await? {
+            record(tx, actor, "import", None, model).await?;
+        }
+        Ok(())
+    }
+
+    /// One `vouchers` CSV row. Keyed by `(order_ref, exam_code)`: the same row again
+    /// changes nothing, a changed one updates.
+    pub(crate) async fn import_row(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        row: &VoucherFields,
+    ) -> Result<Outcome<()>, ServiceError> {
+        let input = parse_row(row)?;
+        let key = (input.order_ref.clone(), input.exam_code.clone());
+        if self.purchases.is_pending(&key) {
+            // The same purchase twice in one file: the second row updates the first.
+            self.flush(tx, actor).await?;
+        }
+        let Some(existing) = self.purchases.get(&key).cloned() else {
+            if self.purchases.queue(key, new_row(&input), ()) {
+                self.flush(tx, actor).await?;
+            }
+            return Ok(Outcome::Created(()));
+        };
+        Ok(
+            match write(tx, actor, "import", Some(existing), &input).await? {
+                Outcome::Updated(model) => {
+                    self.purchases.put(model);
+                    Outcome::Updated(())
+                }
+                Outcome::Created(_) => Outcome::Created(()),
+                Outcome::Unchanged(_) => Outcome::Unchanged(()),
+            },
+        )
+    }
 }
 
 pub const LIST_LIMIT: u64 = 500;

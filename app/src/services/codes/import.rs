@@ -1,6 +1,8 @@
 //! The `code-pool` and `codes` imports: new codes for the pool, and Microsoft's report of
-//! codes issued and redeemed.
+//! codes issued and redeemed. Both read what a chunk of rows names with a few queries and
+//! insert new codes a multi-row statement at a time.
 use super::*;
+use crate::services::keyed::Keyed;
 
 /// A `code-pool` CSV row as read (the field names are its columns).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -28,9 +30,9 @@ pub(crate) struct CodeFields {
 
 /// A `codes` row as checked without the database (before an import locks).
 pub(crate) struct CodeRow {
-    class_ref: String,
-    key: Email,
-    code: String,
+    pub(crate) class_ref: String,
+    pub(crate) key: Email,
+    pub(crate) code: String,
     issued_on: NaiveDate,
     redeemed_on: Option<NaiveDate>,
 }
@@ -54,46 +56,116 @@ pub(crate) fn parse_code_row(row: &CodeFields) -> Result<CodeRow, ServiceError> 
     })
 }
 
-/// The pool code of a `code-pool` row that is new, or `None` when the code is known
-/// already, in the pool or issued (loading the same file again changes nothing).
-pub(crate) async fn new_pool_code(
-    tx: &Recorder,
-    row: &PoolFields,
-) -> Result<Option<achievement_codes::ActiveModel>, ServiceError> {
-    let code = parse_pool_row(row)?;
-    if by_code(tx, &code).await?.is_some() {
-        return Ok(None);
+/// The codes an import's chunk names, read for the whole chunk, and its new codes
+/// waiting for the next multi-row insert (with the class a `codes` row names, for its
+/// entry's parent; none for a pool code).
+pub(crate) struct CodeImport {
+    codes: Keyed<String, achievement_codes::ActiveModel, Option<i64>>,
+    /// The code each learner the chunk names holds, by enrollment id.
+    held: HashMap<i64, String>,
+}
+
+impl Default for CodeImport {
+    fn default() -> Self {
+        CodeImport {
+            codes: Keyed::new(|c: &achievement_codes::Model| c.code.clone()),
+            held: HashMap::new(),
+        }
     }
+}
+
+impl CodeImport {
+    /// Reads the codes named in `codes` and those held by the learners `enrollment_ids`.
+    pub(crate) async fn prefetch(
+        &mut self,
+        tx: &Recorder,
+        codes: impl IntoIterator<Item = String>,
+        enrollment_ids: impl IntoIterator<Item = i64>,
+    ) -> Result<(), ServiceError> {
+        use achievement_codes::Column as C;
+        self.codes.load(tx, C::Code, codes).await?;
+        self.codes
+            .load_more(tx, C::EnrollmentId, enrollment_ids, None)
+            .await?;
+        self.held = self
+            .codes
+            .found()
+            .filter_map(|c| Some((c.enrollment_id?, c.code.clone())))
+            .collect();
+        Ok(())
+    }
+
+    /// Inserts the waiting codes, each with its ledger entry.
+    pub(crate) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
+        for (model, class_id) in self.codes.insert_pending(tx).await? {
+            let mut entry =
+                Entry::new("achievement_code", model.id, "import").changes(changes(None, &model));
+            if let Some(class_id) = class_id {
+                entry = entry.parent("class", class_id);
+            }
+            tx.record_as(actor, entry).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a new code (inserting a statement's worth once one waits).
+    async fn queue(
+        &mut self,
+        tx: &Recorder,
+        actor: &Actor,
+        row: achievement_codes::ActiveModel,
+        class_id: Option<i64>,
+    ) -> Result<(), ServiceError> {
+        let code = row.code.clone().unwrap();
+        if let Some(id) = row.enrollment_id.clone().unwrap() {
+            self.held.insert(id, code.clone());
+        }
+        if self.codes.queue(code, row, class_id) {
+            self.flush(tx, actor).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A new code's row, issued to `enrollment_id` or (`None`) for the pool.
+fn new_code(
+    code: String,
+    enrollment_id: Option<i64>,
+    issued_on: Option<NaiveDate>,
+    redeemed_on: Option<NaiveDate>,
+) -> achievement_codes::ActiveModel {
     let now = clock::now();
-    Ok(Some(achievement_codes::ActiveModel {
+    achievement_codes::ActiveModel {
         code: Set(code),
-        enrollment_id: Set(None),
-        issued_on: Set(None),
+        enrollment_id: Set(enrollment_id),
+        issued_on: Set(issued_on),
         emailed_at: Set(None),
-        redeemed_on: Set(None),
+        redeemed_on: Set(redeemed_on),
         expires_on: Set(None),
         token_hash: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }))
+    }
 }
 
-/// Inserts new pool codes a multi-row statement at a time, each with its ledger entry.
-pub(crate) async fn insert_pool(
+/// One `code-pool` row: a new code joins the pool; a code known already, in the pool or
+/// issued, is left as it is (loading the same file again changes nothing).
+pub(crate) async fn import_pool_row(
     tx: &Recorder,
     actor: &Actor,
-    rows: Vec<achievement_codes::ActiveModel>,
-) -> Result<(), ServiceError> {
-    let codes: Vec<String> = rows.iter().map(|r| r.code.clone().unwrap()).collect();
-    let by_code = crate::services::insert_returning_by(tx, rows, |m| m.code.clone()).await?;
-    for code in &codes {
-        let model = crate::services::inserted(&by_code, code)?;
-        let entry =
-            Entry::new("achievement_code", model.id, "import").changes(changes(None, model));
-        tx.record_as(actor, entry).await?;
+    row: &PoolFields,
+    lookups: &mut impl crate::services::imports::Lookups,
+) -> Result<Outcome<()>, ServiceError> {
+    let code = parse_pool_row(row)?;
+    let known = lookups.codes();
+    if known.codes.is_pending(&code) || known.codes.get(&code).is_some() {
+        return Ok(Outcome::Unchanged(()));
     }
-    Ok(())
+    known
+        .queue(tx, actor, new_code(code, None, None, None), None)
+        .await?;
+    Ok(Outcome::Created(()))
 }
 
 /// One `codes` CSV row. Returns what
@@ -143,7 +215,13 @@ pub(crate) async fn import_code_row(
             format!("{} is not on the roster of {class_ref}", key.as_str()),
         )
     })?;
-    let existing = by_code(tx, &code_text).await?;
+    let known = lookups.codes();
+    let held = known.held.get(&learner.id);
+    if known.codes.is_pending(&code_text) || held.is_some_and(|c| known.codes.is_pending(c)) {
+        // The same code or learner twice in one file: the second row sees the first.
+        known.flush(tx, actor).await?;
+    }
+    let existing = known.codes.get(&code_text).cloned();
     if existing
         .as_ref()
         .and_then(|c| c.enrollment_id)
@@ -154,36 +232,22 @@ pub(crate) async fn import_code_row(
             format!("{code_text} is already issued to another learner"),
         ));
     }
-    if let Some(held) = of_enrollment(tx, learner.id).await?
-        && held.code != code_text
+    if let Some(held) = known.held.get(&learner.id)
+        && *held != code_text
     {
         return Err(ServiceError::field(
             "achievement_code",
             format!(
-                "{} already holds code {} in {class_ref}: a learner gets one code per class",
+                "{} already holds code {held} in {class_ref}: a learner gets one code per class",
                 key.as_str(),
-                held.code
             ),
         ));
     }
-    let now = clock::now();
     let (model, before) = match existing {
         None => {
-            let model = achievement_codes::ActiveModel {
-                code: Set(code_text),
-                enrollment_id: Set(Some(learner.id)),
-                issued_on: Set(Some(issued_on)),
-                emailed_at: Set(None),
-                redeemed_on: Set(redeemed_on),
-                expires_on: Set(None),
-                token_hash: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(tx)
-            .await?;
-            (model, None)
+            let row = new_code(code_text, Some(learner.id), Some(issued_on), redeemed_on);
+            known.queue(tx, actor, row, Some(class.id)).await?;
+            return Ok(Outcome::Created(()));
         }
         Some(old) => {
             let redeemed = redeemed_on.or(old.redeemed_on);
@@ -198,16 +262,16 @@ pub(crate) async fn import_code_row(
             active.enrollment_id = Set(Some(learner.id));
             active.issued_on = Set(Some(issued_on));
             active.redeemed_on = Set(redeemed);
-            active.updated_at = Set(now);
-            (active.update(tx).await?, Some(before))
+            active.updated_at = Set(clock::now());
+            let model = active.update(tx).await?;
+            known.held.insert(learner.id, model.code.clone());
+            known.codes.put(model.clone());
+            (model, before)
         }
     };
     let entry = Entry::new("achievement_code", model.id, "import")
-        .changes(changes(before.as_ref(), &model))
+        .changes(changes(Some(&before), &model))
         .parent("class", class.id);
     tx.record_as(actor, entry).await?;
-    Ok(match before {
-        Some(_) => Outcome::Updated(()),
-        None => Outcome::Created(()),
-    })
+    Ok(Outcome::Updated(()))
 }

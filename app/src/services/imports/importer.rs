@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{classes, courses, enrollments, trainers};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::de::DeserializeOwned;
 
 use super::*;
@@ -32,18 +33,24 @@ pub(super) struct Importer {
     last_bad_line: u64,
     pub(super) summary: Summary,
     classes: HashMap<String, classes::Model>,
+    /// Class refs the chunk names that no class has (they may be created by the chunk).
+    absent_classes: HashSet<String>,
+    /// The roster lines the chunk names, by (class, e-mail key); `None`: not on the roster.
+    learners: HashMap<(i64, String), Option<enrollments::Model>>,
     roster: Option<(i64, HashMap<String, enrollments::Model>)>,
     /// New roster lines not inserted yet, and their (class, e-mail) keys.
     pending: Vec<NewLine>,
     pending_keys: HashSet<(i64, String)>,
-    /// New classes and new pool codes not inserted yet (a batch: at most
+    /// New classes not inserted yet (a batch: at most
     /// [`crate::services::ROWS_PER_STATEMENT`]).
     pending_classes: Vec<class_svc::NewClass>,
-    pending_pool: Vec<entity::achievement_codes::ActiveModel>,
+    /// The codes, survey responses and voucher purchases the chunk names, and their new
+    /// rows waiting for the next insert.
+    codes: codes::CodeImport,
+    responses: surveys::ResponseImport,
+    pub(super) vouchers: vouchers::VoucherImport,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
-    /// The class of the previous row looked up through [`Lookups::learner`].
-    last_class: Option<i64>,
 }
 
 impl Lookups for Importer {
@@ -55,13 +62,13 @@ impl Lookups for Importer {
         if let Some(class) = self.classes.get(class_ref) {
             return Ok(Some(class.clone()));
         }
+        if self.absent_classes.contains(class_ref) {
+            return Ok(None);
+        }
         let Some(class) = class_svc::by_ref(tx, class_ref).await? else {
             return Ok(None);
         };
-        if self.classes.len() >= CLASS_CACHE {
-            self.classes.clear();
-        }
-        self.classes.insert(class_ref.to_string(), class.clone());
+        self.cache_class(class.clone());
         Ok(Some(class))
     }
 
@@ -71,19 +78,18 @@ impl Lookups for Importer {
         class_id: i64,
         key: &crate::domain::account::Email,
     ) -> Result<Option<enrollments::Model>, ServiceError> {
-        // The roster is loaded once its class comes twice in a row (a report lists a
-        // class's learners together); a file that jumps between classes costs one lookup
-        // per row, never a whole roster per row.
-        let cached = self.roster.as_ref().map(|(id, _)| *id) == Some(class_id);
-        let consecutive = self.last_class.replace(class_id) == Some(class_id);
-        if cached || consecutive {
-            return Ok(self
-                .roster_of(tx, class_id)
-                .await?
-                .get(key.as_str())
-                .cloned());
+        if let Some(line) = self.learners.get(&(class_id, key.as_str().to_string())) {
+            return Ok(line.clone());
         }
         rosters::find(tx, class_id, key).await
+    }
+
+    fn codes(&mut self) -> &mut codes::CodeImport {
+        &mut self.codes
+    }
+
+    fn responses(&mut self) -> &mut surveys::ResponseImport {
+        &mut self.responses
     }
 }
 
@@ -104,12 +110,15 @@ impl Importer {
             last_bad_line: 0,
             summary: Summary::default(),
             classes: HashMap::new(),
+            absent_classes: HashSet::new(),
+            learners: HashMap::new(),
             roster: None,
             pending: Vec::new(),
             pending_keys: HashSet::new(),
             pending_classes: Vec::new(),
-            pending_pool: Vec::new(),
-            last_class: None,
+            codes: Default::default(),
+            responses: Default::default(),
+            vouchers: Default::default(),
             courses: HashMap::new(),
             trainers: HashMap::new(),
         }
@@ -308,6 +317,18 @@ impl Importer {
         }
     }
 
+    /// The rows of `records` that `parse` accepts (one that it refuses is reported when it
+    /// is written).
+    fn parsed<'r, T: DeserializeOwned, R>(
+        &self,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+        parse: impl Fn(&T) -> Result<R, ServiceError>,
+    ) -> Vec<R> {
+        records
+            .filter_map(|r| parse(&self.fields::<T>(r).ok()?).ok())
+            .collect()
+    }
+
     /// The row as the kind's field struct, whose field names are the kind's columns
     /// (`csv` deserializes by the header): each cell read through `cell`, so an optional
     /// column that is absent is blank and an exported cell's spreadsheet guard comes off.
@@ -317,6 +338,21 @@ impl Importer {
             .collect();
         row.deserialize(Some(&self.column_names))
             .map_err(|e| FieldErrors(vec![("row", format!("cannot be read: {e}"))]))
+    }
+
+    /// Before a chunk's rows are written: what they refer to, read for all of them at once.
+    pub(super) async fn prefetch(
+        &mut self,
+        tx: &Recorder,
+        rows: &[(u64, csv::StringRecord)],
+    ) -> Result<(), ImportFailure> {
+        if !self.header_ok {
+            return Ok(());
+        }
+        let width = self.width;
+        let records = rows.iter().map(|(_, r)| r).filter(|r| r.len() == width);
+        with_rows!(self.kind, R => R::prefetch(self, tx, records).await)?;
+        Ok(())
     }
 
     pub(super) async fn row(
@@ -453,11 +489,6 @@ impl Importer {
             .any(|n| n.class_ref() == class_ref)
     }
 
-    /// Whether pool code `code` waits in the batch.
-    pub(super) fn pool_code_pending(&self, code: &str) -> bool {
-        self.pending_pool.iter().any(|r| r.code.as_ref() == code)
-    }
-
     /// Queues a new class for the next multi-row insert.
     pub(super) async fn queue_class(
         &mut self,
@@ -472,25 +503,18 @@ impl Importer {
         Ok(())
     }
 
-    /// Queues a new pool code for the next multi-row insert.
-    pub(super) async fn queue_pool_code(
-        &mut self,
-        tx: &Recorder,
-        actor: &Actor,
-        new: entity::achievement_codes::ActiveModel,
-    ) -> Result<(), ServiceError> {
-        self.pending_pool.push(new);
-        if self.pending_pool.len() >= crate::services::ROWS_PER_STATEMENT {
-            self.flush(tx, actor).await?;
-        }
-        Ok(())
-    }
-
-    /// Inserts the classes, pool codes and learners waiting, and puts the learners in the
-    /// roster cache.
+    /// Inserts every new row waiting (classes, codes, responses, purchases, learners), and
+    /// puts the classes and learners in their caches.
     pub(super) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
-        codes::insert_pool(tx, actor, std::mem::take(&mut self.pending_pool)).await?;
-        class_svc::insert_many(tx, actor, std::mem::take(&mut self.pending_classes)).await?;
+        self.codes.flush(tx, actor).await?;
+        self.responses.flush(tx, actor).await?;
+        self.vouchers.flush(tx, actor).await?;
+        let classes =
+            class_svc::insert_many(tx, actor, std::mem::take(&mut self.pending_classes)).await?;
+        for class in classes {
+            self.absent_classes.remove(&class.class_ref);
+            self.cache_class(class);
+        }
         let lines = std::mem::take(&mut self.pending);
         self.pending_keys.clear();
         let inserted = rosters::insert_many(tx, actor, lines).await?;
@@ -556,7 +580,7 @@ impl Importer {
 
     async fn class_of_row(
         &mut self,
-        tx: &impl ConnectionTrait,
+        tx: &Recorder,
         r: &csv::StringRecord,
     ) -> Result<classes::Model, RowError> {
         let raw = self.get(r, "class_ref");
@@ -573,17 +597,83 @@ impl Importer {
             .into());
         }
         let class_ref = parse_code(&raw, 64).map_err(|m| ServiceError::field("class_ref", m))?;
-        if let Some(class) = self.classes.get(&class_ref) {
-            return Ok(class.clone());
-        }
-        let class = class_svc::by_ref(tx, &class_ref)
+        Ok(self
+            .class(tx, &class_ref)
             .await?
-            .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?;
+            .ok_or_else(|| ServiceError::field("class_ref", format!("no class {class_ref}")))?)
+    }
+
+    pub(super) fn cache_class(&mut self, class: classes::Model) {
         if self.classes.len() >= CLASS_CACHE {
             self.classes.clear();
         }
-        self.classes.insert(class_ref, class.clone());
-        Ok(class)
+        self.classes.insert(class.class_ref.clone(), class);
+    }
+
+    /// Reads the classes `refs` names that are not cached, with one query per chunk of
+    /// rows; a ref no class has is remembered as absent until the next chunk.
+    pub(super) async fn prefetch_classes(
+        &mut self,
+        tx: &Recorder,
+        refs: impl IntoIterator<Item = String>,
+    ) -> Result<(), ServiceError> {
+        self.absent_classes.clear();
+        let wanted: HashSet<String> = refs
+            .into_iter()
+            .filter(|r| !self.classes.contains_key(r))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        if self.classes.len() + wanted.len() > CLASS_CACHE {
+            self.classes.clear();
+        }
+        let found = classes::Entity::find()
+            .filter(classes::Column::ClassRef.is_in(wanted.iter().cloned()))
+            .all(tx)
+            .await?;
+        self.absent_classes = wanted;
+        for class in found {
+            self.absent_classes.remove(&class.class_ref);
+            self.classes.insert(class.class_ref.clone(), class);
+        }
+        Ok(())
+    }
+
+    /// Reads the roster lines `(class_ref, e-mail key)` a chunk's rows name with one query
+    /// (after [`Importer::prefetch_classes`]); returns their enrollment ids.
+    pub(super) async fn prefetch_learners(
+        &mut self,
+        tx: &Recorder,
+        wanted: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Vec<i64>, ServiceError> {
+        self.learners.clear();
+        for (class_ref, key) in wanted {
+            if let Some(class) = self.classes.get(&class_ref) {
+                self.learners.insert((class.id, key), None);
+            }
+        }
+        let class_ids: HashSet<i64> = self.learners.keys().map(|(c, _)| *c).collect();
+        let emails: HashSet<String> = self.learners.keys().map(|(_, e)| e.clone()).collect();
+        if class_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let found = enrollments::Entity::find()
+            .filter(enrollments::Column::ClassId.is_in(class_ids))
+            .filter(enrollments::Column::EmailKey.is_in(emails))
+            .all(tx)
+            .await?;
+        let mut ids = Vec::with_capacity(found.len());
+        for line in found {
+            if let Some(slot) = self
+                .learners
+                .get_mut(&(line.class_id, line.email_key.clone()))
+            {
+                ids.push(line.id);
+                *slot = Some(line);
+            }
+        }
+        Ok(ids)
     }
 }
 

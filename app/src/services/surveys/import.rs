@@ -1,8 +1,12 @@
-//! The `survey-responses` import: responses collected outside the app, one CSV row each.
+//! The `survey-responses` import: responses collected outside the app, one CSV row each;
+//! what a chunk of rows names is read with a few queries, new responses inserted a
+//! multi-row statement at a time.
+use std::collections::HashMap;
+
 use entity::{survey_invitations, survey_responses};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     Answers, PERSONAL_FIELDS, QUESTIONS, answers_of, parse_answer, record_responded,
@@ -13,6 +17,7 @@ use crate::domain::account::Email;
 use crate::domain::fields::{parse_code, parse_date};
 use crate::domain::survey::ResponseSource;
 use crate::ledger::{Actor, Entry, Recorder, diff};
+use crate::services::keyed::Keyed;
 use crate::services::{Outcome, ServiceError};
 
 /// A `survey-responses` CSV row as read (the field names are its columns).
@@ -31,8 +36,8 @@ pub(crate) struct ResponseFields {
 
 /// A `survey-responses` row as checked without the database (before an import locks).
 pub(crate) struct ResponseRow {
-    class_ref: String,
-    key: Email,
+    pub(crate) class_ref: String,
+    pub(crate) key: Email,
     submitted_on: chrono::NaiveDate,
     answers: Answers,
 }
@@ -55,6 +60,86 @@ pub(crate) fn parse_response_row(row: &ResponseFields) -> Result<ResponseRow, Se
         submitted_on,
         answers,
     })
+}
+
+/// The responses and open invitations of the learners an import's chunk names, read for
+/// the whole chunk, and its new responses waiting for the next multi-row insert (each
+/// with its class, its entry's parent).
+pub(crate) struct ResponseImport {
+    responses: Keyed<i64, survey_responses::ActiveModel, i64>,
+    /// Invitations not answered yet, by enrollment id.
+    open: HashMap<i64, survey_invitations::Model>,
+}
+
+impl Default for ResponseImport {
+    fn default() -> Self {
+        ResponseImport {
+            responses: Keyed::new(|r: &survey_responses::Model| r.enrollment_id),
+            open: HashMap::new(),
+        }
+    }
+}
+
+impl ResponseImport {
+    /// Reads the responses and open invitations of the learners `enrollment_ids`.
+    pub(crate) async fn prefetch(
+        &mut self,
+        tx: &Recorder,
+        enrollment_ids: &[i64],
+    ) -> Result<(), ServiceError> {
+        self.responses
+            .load(
+                tx,
+                survey_responses::Column::EnrollmentId,
+                enrollment_ids.iter().copied(),
+            )
+            .await?;
+        self.open.clear();
+        for chunk in enrollment_ids.chunks(crate::services::ROWS_PER_STATEMENT * 4) {
+            let open = survey_invitations::Entity::find()
+                .filter(survey_invitations::Column::EnrollmentId.is_in(chunk.iter().copied()))
+                .filter(survey_invitations::Column::RespondedAt.is_null())
+                .all(tx)
+                .await?;
+            self.open
+                .extend(open.into_iter().map(|i| (i.enrollment_id, i)));
+        }
+        Ok(())
+    }
+
+    /// Inserts the waiting responses, each with its ledger entry.
+    pub(crate) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
+        for (response, class_id) in self.responses.insert_pending(tx).await? {
+            record(tx, actor, None, &response, class_id).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn record(
+    tx: &Recorder,
+    actor: &Actor,
+    before: Option<Value>,
+    response: &survey_responses::Model,
+    class_id: i64,
+) -> Result<(), ServiceError> {
+    let action = if before.is_some() {
+        "import_update"
+    } else {
+        "import"
+    };
+    tx.record_as(
+        actor,
+        Entry::new("survey_response", response.id, action)
+            .changes(diff(
+                before.as_ref().unwrap_or(&json!({})),
+                &response_snapshot(response),
+                &PERSONAL_FIELDS,
+            ))
+            .parent("class", class_id),
+    )
+    .await?;
+    Ok(())
 }
 
 /// One `survey-responses` CSV row. Returns what the row did (the summary counts it), or
@@ -81,13 +166,14 @@ pub(crate) async fn import_response_row(
             format!("is not on the roster of {}", class.class_ref),
         )
     })?;
-    let existing = survey_responses::Entity::find()
-        .filter(survey_responses::Column::EnrollmentId.eq(enrollment.id))
-        .one(tx)
-        .await?;
+    let known = lookups.responses();
+    if known.responses.is_pending(&enrollment.id) {
+        // The same learner twice in one file: the second row updates the first.
+        known.flush(tx, actor).await?;
+    }
     let [q1, q2, q3, q4, q5] = answers;
     let now = clock::now();
-    let (response, before) = match existing {
+    let outcome = match known.responses.get(&enrollment.id).cloned() {
         Some(old) if answers_of(&old) == answers && old.submitted_on == submitted_on => {
             return Ok(Outcome::Unchanged(()));
         }
@@ -101,7 +187,10 @@ pub(crate) async fn import_response_row(
             active.q5 = Set(q5);
             active.submitted_on = Set(submitted_on);
             active.source = Set(ResponseSource::Import);
-            (active.update(tx).await?, Some(before))
+            let response = active.update(tx).await?;
+            record(tx, actor, Some(before), &response, class.id).await?;
+            known.responses.put(response);
+            Outcome::Updated(())
         }
         None => {
             let response = survey_responses::ActiveModel {
@@ -117,39 +206,16 @@ pub(crate) async fn import_response_row(
                 source: Set(ResponseSource::Import),
                 created_at: Set(now),
                 ..Default::default()
+            };
+            if known.responses.queue(enrollment.id, response, class.id) {
+                known.flush(tx, actor).await?;
             }
-            .insert(tx)
-            .await?;
-            (response, None)
+            Outcome::Created(())
         }
     };
-    let action = if before.is_some() {
-        "import_update"
-    } else {
-        "import"
-    };
-    tx.record_as(
-        actor,
-        Entry::new("survey_response", response.id, action)
-            .changes(diff(
-                before.as_ref().unwrap_or(&json!({})),
-                &response_snapshot(&response),
-                &PERSONAL_FIELDS,
-            ))
-            .parent("class", class.id),
-    )
-    .await?;
     // An answered MTM survey stops the reminders of the learner's invitation.
-    if let Some(invitation) = survey_invitations::Entity::find()
-        .filter(survey_invitations::Column::EnrollmentId.eq(enrollment.id))
-        .filter(survey_invitations::Column::RespondedAt.is_null())
-        .one(tx)
-        .await?
-    {
+    if let Some(invitation) = known.open.remove(&enrollment.id) {
         record_responded(tx, actor, invitation, now, class.id).await?;
     }
-    Ok(match before {
-        Some(_) => Outcome::Updated(()),
-        None => Outcome::Created(()),
-    })
+    Ok(outcome)
 }

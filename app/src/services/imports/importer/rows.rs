@@ -13,6 +13,17 @@ pub(in crate::services::imports) trait Rows {
     /// The first pass: every field of the row that can be checked without the database.
     fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors;
 
+    /// Before a chunk's rows are written: what they refer to, read for the whole chunk
+    /// with a few queries, so that [`Rows::write`] looks nothing up row by row.
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        let _ = (importer, tx, records);
+        Ok(())
+    }
+
     /// The second pass: what the row refers to, then its write.
     async fn write(
         importer: &mut Importer,
@@ -118,6 +129,20 @@ impl Rows for Classes {
         importer.check_every_field(record, |f: ClassFields| f.parse(true))
     }
 
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        let refs = importer.parsed(records, |f: &ClassFields| {
+            f.clone()
+                .parse(true)
+                .map(|input| input.class_ref)
+                .map_err(|_| ServiceError::NotFound)
+        });
+        importer.prefetch_classes(tx, refs).await
+    }
+
     async fn write(
         importer: &mut Importer,
         tx: &Recorder,
@@ -129,12 +154,12 @@ impl Rows for Classes {
             // The same class twice in one file: the second row updates the first.
             importer.flush(tx, actor).await?;
         }
-        let existing = class_svc::by_ref(tx, &input.class_ref).await?;
+        let existing = importer.class(tx, &input.class_ref).await?;
         let named = importer.names(tx, &input).await?;
-        importer.classes.remove(&input.class_ref);
         let via = Via::Import(&importer.by);
         if existing.is_some() {
             let outcome = class_svc::write(tx, actor, via, existing, &input, named).await?;
+            importer.cache_class(outcome.model().clone());
             return Ok(unit(outcome));
         }
         // A new class is checked now (its errors name this line) and inserted with the
@@ -163,6 +188,20 @@ impl Rows for Roster {
         errors
     }
 
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        if importer.fixed_class.is_some() {
+            return Ok(());
+        }
+        let refs: Vec<String> = records
+            .filter_map(|r| parse_code(&importer.get(r, "class_ref"), 64).ok())
+            .collect();
+        importer.prefetch_classes(tx, refs).await
+    }
+
     async fn write(
         importer: &mut Importer,
         tx: &Recorder,
@@ -173,28 +212,27 @@ impl Rows for Roster {
     }
 }
 
-/// A kind reported by its first bad field: its row struct is checked by `parse` and
-/// written by `import` (or `import_with_lookups`, which also takes the importer's cached
-/// class and roster lookups), both in the kind's service.
+/// A kind reported by its first bad field: its row struct is checked by `parse`, what a
+/// chunk's rows refer to is read by `prefetch`, and each row is written by `write`.
 macro_rules! first_field_rows {
     ($rows:ident, table = $table:literal, columns = [$($column:literal),+ $(,)?],
-     parse = $parse:path, import = $import:path $(,)?) => {
-        first_field_rows!(@impl $rows, $table, [$($column),+], $parse,
-            |_importer, tx, actor, fields| $import(tx, actor, fields));
-    };
-    ($rows:ident, table = $table:literal, columns = [$($column:literal),+ $(,)?],
-     parse = $parse:path, import_with_lookups = $import:path $(,)?) => {
-        first_field_rows!(@impl $rows, $table, [$($column),+], $parse,
-            |importer, tx, actor, fields| $import(tx, actor, fields, importer));
-    };
-    (@impl $rows:ident, $table:literal, [$($column:literal),+], $parse:path,
-     |$importer:ident, $tx:ident, $actor:ident, $fields:ident| $call:expr) => {
+     parse = $parse:path, prefetch = $prefetch:path,
+     write = |$importer:ident, $tx:ident, $actor:ident, $fields:ident| $call:expr $(,)?) => {
         impl Rows for $rows {
             const COLUMNS: &'static [&'static str] = &[$($column),+];
             const TABLE: &'static str = $table;
 
             fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
                 importer.check_first_field(record, $parse)
+            }
+
+            async fn prefetch<'r>(
+                importer: &mut Importer,
+                tx: &Recorder,
+                records: impl Iterator<Item = &'r csv::StringRecord>,
+            ) -> Result<(), ServiceError> {
+                let rows = importer.parsed(records, $parse);
+                $prefetch(importer, tx, rows).await
             }
 
             async fn write(
@@ -210,33 +248,21 @@ macro_rules! first_field_rows {
     };
 }
 
-impl Rows for CodePool {
-    const COLUMNS: &'static [&'static str] = &["achievement_code"];
-    const TABLE: &'static str = "achievement_codes";
+first_field_rows!(
+    CodePool,
+    table = "achievement_codes",
+    columns = ["achievement_code"],
+    parse = codes::parse_pool_row,
+    prefetch = prefetch_pool,
+    write = |importer, tx, actor, fields| codes::import_pool_row(tx, actor, fields, importer),
+);
 
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, codes::parse_pool_row)
-    }
-
-    /// A new code is inserted with the next batch (a pool file holds thousands).
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let row: codes::PoolFields = importer.fields(record)?;
-        if importer.pool_code_pending(&codes::parse_pool_row(&row)?) {
-            return Ok(Outcome::Unchanged(()));
-        }
-        match codes::new_pool_code(tx, &row).await? {
-            None => Ok(Outcome::Unchanged(())),
-            Some(new) => {
-                importer.queue_pool_code(tx, actor, new).await?;
-                Ok(Outcome::Created(()))
-            }
-        }
-    }
+async fn prefetch_pool(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<String>,
+) -> Result<(), ServiceError> {
+    importer.codes.prefetch(tx, rows, []).await
 }
 
 first_field_rows!(
@@ -250,8 +276,27 @@ first_field_rows!(
         "redeemed_on",
     ],
     parse = codes::parse_code_row,
-    import_with_lookups = codes::import_code_row,
+    prefetch = prefetch_codes,
+    write = |importer, tx, actor, fields| codes::import_code_row(tx, actor, fields, importer),
 );
+
+async fn prefetch_codes(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<codes::CodeRow>,
+) -> Result<(), ServiceError> {
+    let learners = rows
+        .iter()
+        .map(|r| (r.class_ref.clone(), r.key.as_str().into()));
+    importer
+        .prefetch_classes(tx, rows.iter().map(|r| r.class_ref.clone()))
+        .await?;
+    let ids = importer.prefetch_learners(tx, learners).await?;
+    importer
+        .codes
+        .prefetch(tx, rows.into_iter().map(|r| r.code), ids)
+        .await
+}
 
 first_field_rows!(
     SurveyResponses,
@@ -267,8 +312,24 @@ first_field_rows!(
         "q5",
     ],
     parse = surveys::parse_response_row,
-    import_with_lookups = surveys::import_response_row,
+    prefetch = prefetch_responses,
+    write = |importer, tx, actor, fields| surveys::import_response_row(tx, actor, fields, importer),
 );
+
+async fn prefetch_responses(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<surveys::ResponseRow>,
+) -> Result<(), ServiceError> {
+    let learners = rows
+        .iter()
+        .map(|r| (r.class_ref.clone(), r.key.as_str().into()));
+    importer
+        .prefetch_classes(tx, rows.iter().map(|r| r.class_ref.clone()))
+        .await?;
+    let ids: Vec<i64> = importer.prefetch_learners(tx, learners).await?;
+    importer.responses.prefetch(tx, &ids).await
+}
 
 first_field_rows!(
     Vouchers,
@@ -281,5 +342,17 @@ first_field_rows!(
         "order_ref",
     ],
     parse = vouchers::parse_row,
-    import = vouchers::import_row,
+    prefetch = prefetch_vouchers,
+    write = |importer, tx, actor, fields| importer.vouchers.import_row(tx, actor, fields),
 );
+
+async fn prefetch_vouchers(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<vouchers::VoucherInput>,
+) -> Result<(), ServiceError> {
+    importer
+        .vouchers
+        .prefetch(tx, rows.into_iter().map(|r| r.order_ref))
+        .await
+}
