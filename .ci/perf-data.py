@@ -52,8 +52,10 @@ def roster(bad_line=None):
     for i in range(CLASSES):
         for j in range(50):
             domain = "example" if n + 2 == bad_line else "example.com"
+            # Attendance is ticked only for a class that took place (not a cancelled one).
+            ticked = j % 3 and STATUSES[i % 4] != "cancelled"
             yield (f'C-{i:07d},"Learner {n}, Jr.",learner{n}@{domain},'
-                   f"{'true' if j % 3 else 'false'}")
+                   f"{'true' if ticked else 'false'}")
             n += 1
 
 
@@ -94,7 +96,7 @@ write("vo.csv", "purchased_on,exam_code,level,quantity,order_ref",
       (f"2026-{1 + n % 11:02d}-{1 + n % 28:02d},EX-{n % 300:03d},"
        f"{'fundamentals' if n % 3 else 'advanced'},{1 + n % 9},ORD-{n:08d}" for n in range(ROWS)))
 write("tr-big.csv", "name,email,mct_id,mct_valid_until,affiliated",
-      (f"Trainer {i},t{i}@example.com,MCT-{i:06d},2030-12-31,true" for i in range(20_000)))
+      (f"Trainer {i},big{i}@example.com,MCT-{i:06d},2030-12-31,true" for i in range(20_000)))
 write("tp-big.csv", "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version",
       (f"BIG-{i:06d},Course number {i},{1 + i % 5},{'true' if i % 7 == 0 else 'false'},"
        f"{AREAS[i % 7]},{'official' if i % 5 else 'unofficial'},2026-01" for i in range(20_000)))

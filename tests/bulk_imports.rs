@@ -77,6 +77,24 @@ async fn every_kind_runs_a_few_statements_per_chunk_not_one_per_row(app: TestApp
     let most = rows as usize / 10;
     let files = [
         (
+            Kind::TitlePlan,
+            file(
+                "course_code,title,duration_days,fundamentals,solution_area,content,courseware_version",
+                |_, n| {
+                    format!(
+                        "BULK-{n},Course {n},{},false,security,official,2026-01",
+                        1 + n % 5
+                    )
+                },
+            ),
+        ),
+        (
+            Kind::Trainers,
+            file("name,email,mct_id,mct_valid_until,affiliated", |_, n| {
+                format!("Trainer {n},t{n}@mct.example.com,MCT-B{n},2030-12-31,true")
+            }),
+        ),
+        (
             Kind::Classes,
             file(
                 "class_ref,course_code,mct_id,start_date,end_date,modality,status",
@@ -225,5 +243,16 @@ purchased_on,exam_code,level,quantity,order_ref
     let purchases = exam_vouchers::Entity::find().all(app.db()).await.unwrap();
     assert_eq!(purchases.len(), 1);
     assert_eq!(purchases[0].quantity, 5);
+    // Two new MCTs with one e-mail in one file: the second is refused by its line.
+    let mcts = "\
+name,email,mct_id,mct_valid_until,affiliated
+Ana,same@mct.example.com,MCT-X1,2030-12-31,true
+Bo,same@mct.example.com,MCT-X2,2030-12-31,true
+";
+    let (errors, _, _) = invalid(fixtures::import(&app, Kind::Trainers, mcts).await);
+    assert_eq!(
+        errors,
+        ["line 3: email: is already used by MCT MCT-X1 (Ana)"]
+    );
 }
 db_test!(a_record_twice_in_one_file_is_written_once_the_later_row_updating_it);

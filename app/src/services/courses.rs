@@ -7,6 +7,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::keyed::{Keyed, KeyedRecord};
 use super::{Outcome, Search, ServiceError, lower_like, record_write};
 use crate::clock;
 use crate::db::begin_write;
@@ -179,19 +180,85 @@ pub(crate) async fn write(
             active.updated_at = Set(now);
             (active.update(tx).await?, Some(before))
         }
-        None => {
-            let mut active = courses::ActiveModel {
-                retired: Set(false),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            assign(&mut active, input);
-            (active.insert(tx).await?, None)
-        }
+        None => (new_row(input).insert(tx).await?, None),
     };
-    let entry = Entry::new("course", model.id, action);
+    let entry = Entry::new(ENTITY, model.id, action);
     Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
+}
+
+/// The ledger's name for these records.
+const ENTITY: &str = "course";
+
+fn new_row(input: &CourseInput) -> courses::ActiveModel {
+    let now = clock::now();
+    let mut active = courses::ActiveModel {
+        retired: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    assign(&mut active, input);
+    active
+}
+
+/// The `title-plan` import's record: a course by its code.
+pub(crate) struct Courses;
+
+impl KeyedRecord for Courses {
+    type Active = courses::ActiveModel;
+    type Input = CourseInput;
+    type Key = String;
+    const ENTITY: &'static str = ENTITY;
+
+    fn key(input: &CourseInput) -> String {
+        input.course_code.clone()
+    }
+
+    fn key_of(model: &courses::Model) -> String {
+        model.course_code.clone()
+    }
+
+    fn id(model: &courses::Model) -> i64 {
+        model.id
+    }
+
+    async fn prefetch(
+        rows: &mut Keyed<String, courses::ActiveModel, ()>,
+        tx: &impl ConnectionTrait,
+        inputs: &[CourseInput],
+    ) -> Result<(), ServiceError> {
+        let codes = inputs.iter().map(|i| i.course_code.clone());
+        rows.load_more(tx, courses::Column::CourseCode, codes, None)
+            .await
+    }
+
+    fn unchanged(stored: &courses::Model, input: &CourseInput) -> bool {
+        let mut active: courses::ActiveModel = stored.clone().into();
+        assign(&mut active, input);
+        !active.is_changed()
+    }
+
+    fn new_row(
+        _: &Keyed<String, courses::ActiveModel, ()>,
+        input: &CourseInput,
+    ) -> Result<courses::ActiveModel, ServiceError> {
+        Ok(new_row(input))
+    }
+
+    fn snapshot(model: &courses::Model) -> Value {
+        snapshot(model)
+    }
+
+    async fn update(
+        tx: &Recorder,
+        actor: &Actor,
+        stored: courses::Model,
+        input: &CourseInput,
+    ) -> Result<courses::Model, ServiceError> {
+        Ok(write(tx, actor, "import", Some(stored), input)
+            .await?
+            .into_model())
+    }
 }
 
 async fn ensure_code_free(

@@ -94,6 +94,11 @@ where
         self.pending_keys.contains(key)
     }
 
+    /// The new rows waiting for the next insert.
+    pub(crate) fn pending_rows(&self) -> impl Iterator<Item = &A> {
+        self.pending.iter().map(|(_, row, _)| row)
+    }
+
     /// Remembers a row the chunk wrote (an update).
     pub(crate) fn put(&mut self, model: Model<A>) {
         self.found.insert((self.key_of)(&model), model);
@@ -128,5 +133,116 @@ where
             stored.push((model, extra));
         }
         Ok(stored)
+    }
+}
+
+/// A record kind an import writes by one key (a course by its code, an MCT by MCT ID, a
+/// voucher purchase by order and exam): the service's own pieces, which
+/// [`RecordImport`] puts together.
+pub(crate) trait KeyedRecord {
+    type Active: ActiveModelTrait + Clone + Send;
+    type Input;
+    type Key: Eq + Hash + Clone;
+    /// The ledger's name for the record.
+    const ENTITY: &'static str;
+
+    fn key(input: &Self::Input) -> Self::Key;
+    fn key_of(model: &Model<Self::Active>) -> Self::Key;
+    fn id(model: &Model<Self::Active>) -> i64;
+    /// Reads the stored records the chunk's `inputs` name (and any they could clash with).
+    async fn prefetch(
+        rows: &mut Keyed<Self::Key, Self::Active, ()>,
+        tx: &impl ConnectionTrait,
+        inputs: &[Self::Input],
+    ) -> Result<(), ServiceError>;
+    /// Whether writing `input` over `stored` would change nothing.
+    fn unchanged(stored: &Model<Self::Active>, input: &Self::Input) -> bool;
+    /// The row of a new record; refused when it clashes with a stored or waiting one on
+    /// another unique column (an MCT's e-mail).
+    fn new_row(
+        rows: &Keyed<Self::Key, Self::Active, ()>,
+        input: &Self::Input,
+    ) -> Result<Self::Active, ServiceError>;
+    /// A new record's ledger view.
+    fn snapshot(model: &Model<Self::Active>) -> serde_json::Value;
+    /// Writes `input` over `stored` (the service's own write, checks and entry included).
+    async fn update(
+        tx: &crate::ledger::Recorder,
+        actor: &crate::ledger::Actor,
+        stored: Model<Self::Active>,
+        input: &Self::Input,
+    ) -> Result<Model<Self::Active>, ServiceError>;
+}
+
+/// An import of a [`KeyedRecord`] kind: the chunk's records read at once, new ones
+/// inserted a multi-row statement at a time, each with its `import` entry.
+pub(crate) struct RecordImport<R: KeyedRecord> {
+    rows: Keyed<R::Key, R::Active, ()>,
+}
+
+impl<R> Default for RecordImport<R>
+where
+    R: KeyedRecord,
+    Model<R::Active>: sea_orm::IntoActiveModel<R::Active> + Clone,
+{
+    fn default() -> Self {
+        RecordImport {
+            rows: Keyed::new(R::key_of),
+        }
+    }
+}
+
+impl<R> RecordImport<R>
+where
+    R: KeyedRecord,
+    Model<R::Active>: sea_orm::IntoActiveModel<R::Active> + Clone,
+{
+    pub(crate) async fn prefetch(
+        &mut self,
+        tx: &impl ConnectionTrait,
+        inputs: &[R::Input],
+    ) -> Result<(), ServiceError> {
+        self.rows.found.clear();
+        R::prefetch(&mut self.rows, tx, inputs).await
+    }
+
+    /// Inserts the waiting records, each with its ledger entry.
+    pub(crate) async fn flush(
+        &mut self,
+        tx: &crate::ledger::Recorder,
+        actor: &crate::ledger::Actor,
+    ) -> Result<(), ServiceError> {
+        for (model, ()) in self.rows.insert_pending(tx).await? {
+            let entry = crate::ledger::Entry::new(R::ENTITY, R::id(&model), "import");
+            super::record_write(tx, actor, entry, None, &R::snapshot(&model), ()).await?;
+        }
+        Ok(())
+    }
+
+    /// One row: a new record waits for the next insert; a changed one is updated; the
+    /// same record again (in this file or stored) changes nothing.
+    pub(crate) async fn import(
+        &mut self,
+        tx: &crate::ledger::Recorder,
+        actor: &crate::ledger::Actor,
+        input: &R::Input,
+    ) -> Result<super::Outcome<()>, ServiceError> {
+        let key = R::key(input);
+        if self.rows.is_pending(&key) {
+            // The same record twice in one file: the second row updates the first.
+            self.flush(tx, actor).await?;
+        }
+        let Some(stored) = self.rows.get(&key).cloned() else {
+            if self.rows.queue(key, R::new_row(&self.rows, input)?, ()) {
+                self.flush(tx, actor).await?;
+            }
+            return Ok(super::Outcome::Created(()));
+        };
+        if R::unchanged(&stored, input) {
+            return Ok(super::Outcome::Unchanged(()));
+        }
+        let model = R::update(tx, actor, stored, input).await?;
+        self.rows.put(model);
+        Ok(super::Outcome::Updated(()))
     }
 }

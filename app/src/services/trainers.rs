@@ -8,6 +8,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::keyed::{Keyed, KeyedRecord};
 use super::{Outcome, Search, ServiceError, lower_like, record_write};
 use crate::clock;
 use crate::db::begin_write;
@@ -210,18 +211,109 @@ pub(crate) async fn write(
             (active.update(tx).await?, Some(before))
         }
         None => {
-            let mut active = trainers::ActiveModel {
-                user_id: Set(link.flatten()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            assign(&mut active, input);
+            let mut active = new_row(input);
+            active.user_id = Set(link.flatten());
             (active.insert(tx).await?, None)
         }
     };
     let entry = Entry::new("trainer", model.id, action);
     Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
+}
+
+fn new_row(input: &TrainerInput) -> trainers::ActiveModel {
+    let now = clock::now();
+    let mut active = trainers::ActiveModel {
+        user_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    assign(&mut active, input);
+    active
+}
+
+/// The `trainers` import's record: an MCT by MCT ID, whose e-mail no other MCT has.
+pub(crate) struct Mcts;
+
+impl KeyedRecord for Mcts {
+    type Active = trainers::ActiveModel;
+    type Input = TrainerInput;
+    type Key = String;
+    const ENTITY: &'static str = "trainer";
+
+    fn key(input: &TrainerInput) -> String {
+        input.mct_id.clone()
+    }
+
+    fn key_of(model: &trainers::Model) -> String {
+        model.mct_id.clone()
+    }
+
+    fn id(model: &trainers::Model) -> i64 {
+        model.id
+    }
+
+    /// The MCTs by the chunk's MCT IDs and by its e-mails (a new MCT's e-mail must be free).
+    async fn prefetch(
+        rows: &mut Keyed<String, trainers::ActiveModel, ()>,
+        tx: &impl ConnectionTrait,
+        inputs: &[TrainerInput],
+    ) -> Result<(), ServiceError> {
+        let ids = inputs.iter().map(|i| i.mct_id.clone());
+        rows.load_more(tx, trainers::Column::MctId, ids, None)
+            .await?;
+        let emails = inputs.iter().map(|i| i.email.as_str().to_string());
+        rows.load_more(tx, trainers::Column::Email, emails, None)
+            .await
+    }
+
+    fn unchanged(stored: &trainers::Model, input: &TrainerInput) -> bool {
+        let mut active: trainers::ActiveModel = stored.clone().into();
+        assign(&mut active, input);
+        !active.is_changed()
+    }
+
+    fn new_row(
+        rows: &Keyed<String, trainers::ActiveModel, ()>,
+        input: &TrainerInput,
+    ) -> Result<trainers::ActiveModel, ServiceError> {
+        let email = input.email.as_str();
+        if let Some(other) = rows.found().find(|t| t.email == email) {
+            return Err(ServiceError::field(
+                "email",
+                format!("is already used by MCT {} ({})", other.mct_id, other.name),
+            ));
+        }
+        if let Some(other) = rows
+            .pending_rows()
+            .find(|t| t.email.as_ref().as_str() == email)
+        {
+            return Err(ServiceError::field(
+                "email",
+                format!(
+                    "is already used by MCT {} ({})",
+                    other.mct_id.as_ref(),
+                    other.name.as_ref()
+                ),
+            ));
+        }
+        Ok(new_row(input))
+    }
+
+    fn snapshot(model: &trainers::Model) -> Value {
+        snapshot(model)
+    }
+
+    async fn update(
+        tx: &Recorder,
+        actor: &Actor,
+        stored: trainers::Model,
+        input: &TrainerInput,
+    ) -> Result<trainers::Model, ServiceError> {
+        Ok(write(tx, actor, "import", Some(stored), input, None)
+            .await?
+            .into_model())
+    }
 }
 
 pub async fn create(

@@ -12,7 +12,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::keyed::Keyed;
+use super::keyed::{Keyed, KeyedRecord, RecordImport};
 use super::{Outcome, ServiceError, record_write};
 use crate::clock;
 use crate::db::begin_write;
@@ -160,7 +160,8 @@ pub(crate) async fn write(
         }
         None => (new_row(input).insert(tx).await?, None),
     };
-    record(tx, actor, action, before, model).await
+    let entry = Entry::new(ENTITY, model.id, action);
+    Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
 }
 
 fn new_row(input: &VoucherInput) -> exam_vouchers::ActiveModel {
@@ -172,17 +173,6 @@ fn new_row(input: &VoucherInput) -> exam_vouchers::ActiveModel {
     };
     assign(&mut active, input);
     active
-}
-
-async fn record(
-    tx: &Recorder,
-    actor: &Actor,
-    action: &'static str,
-    before: Option<Value>,
-    model: exam_vouchers::Model,
-) -> Result<Outcome<exam_vouchers::Model>, ServiceError> {
-    let entry = Entry::new(ENTITY, model.id, action);
-    Ok(record_write(tx, actor, entry, before, &snapshot(&model), model).await?)
 }
 
 /// Refuses a second line for the same exam on the same order.
@@ -243,72 +233,66 @@ pub(crate) fn parse_row(row: &VoucherFields) -> Result<VoucherInput, ServiceErro
     })
 }
 
-/// The purchases on the orders an import's chunk names, read for the whole chunk, and
-/// its new purchases waiting for the next multi-row insert.
-pub(crate) struct VoucherImport {
-    purchases: Keyed<(String, String), exam_vouchers::ActiveModel, ()>,
-}
+/// The `vouchers` import's record: a purchase by `(order_ref, exam_code)`, the same row
+/// again changing nothing and a changed one updating.
+pub(crate) struct Purchases;
 
-impl Default for VoucherImport {
-    fn default() -> Self {
-        VoucherImport {
-            purchases: Keyed::new(|v: &exam_vouchers::Model| {
-                (v.order_ref.clone(), v.exam_code.clone())
-            }),
-        }
+pub(crate) type VoucherImport = RecordImport<Purchases>;
+
+impl KeyedRecord for Purchases {
+    type Active = exam_vouchers::ActiveModel;
+    type Input = VoucherInput;
+    type Key = (String, String);
+    const ENTITY: &'static str = ENTITY;
+
+    fn key(input: &VoucherInput) -> Self::Key {
+        (input.order_ref.clone(), input.exam_code.clone())
     }
-}
 
-impl VoucherImport {
-    /// Reads the purchases on the orders `order_refs`.
-    pub(crate) async fn prefetch(
-        &mut self,
-        tx: &Recorder,
-        order_refs: impl IntoIterator<Item = String>,
+    fn key_of(model: &exam_vouchers::Model) -> Self::Key {
+        (model.order_ref.clone(), model.exam_code.clone())
+    }
+
+    fn id(model: &exam_vouchers::Model) -> i64 {
+        model.id
+    }
+
+    async fn prefetch(
+        rows: &mut Keyed<Self::Key, Self::Active, ()>,
+        tx: &impl ConnectionTrait,
+        inputs: &[VoucherInput],
     ) -> Result<(), ServiceError> {
-        self.purchases
-            .load(tx, exam_vouchers::Column::OrderRef, order_refs)
+        let orders = inputs.iter().map(|i| i.order_ref.clone());
+        rows.load_more(tx, exam_vouchers::Column::OrderRef, orders, None)
             .await
     }
 
-    /// Inserts the waiting purchases, each with its ledger entry.
-    pub(crate) async fn flush(&mut self, tx: &Recorder, actor: &Actor) -> Result<(), ServiceError> {
-        for (model, ()) in self.purchases.insert_pending(tx).await? {
-            record(tx, actor, "import", None, model).await?;
-        }
-        Ok(())
+    fn unchanged(stored: &exam_vouchers::Model, input: &VoucherInput) -> bool {
+        let mut active: exam_vouchers::ActiveModel = stored.clone().into();
+        assign(&mut active, input);
+        !active.is_changed()
     }
 
-    /// One `vouchers` CSV row. Keyed by `(order_ref, exam_code)`: the same row again
-    /// changes nothing, a changed one updates.
-    pub(crate) async fn import_row(
-        &mut self,
+    fn new_row(
+        _: &Keyed<Self::Key, Self::Active, ()>,
+        input: &VoucherInput,
+    ) -> Result<Self::Active, ServiceError> {
+        Ok(new_row(input))
+    }
+
+    fn snapshot(model: &exam_vouchers::Model) -> Value {
+        snapshot(model)
+    }
+
+    async fn update(
         tx: &Recorder,
         actor: &Actor,
-        row: &VoucherFields,
-    ) -> Result<Outcome<()>, ServiceError> {
-        let input = parse_row(row)?;
-        let key = (input.order_ref.clone(), input.exam_code.clone());
-        if self.purchases.is_pending(&key) {
-            // The same purchase twice in one file: the second row updates the first.
-            self.flush(tx, actor).await?;
-        }
-        let Some(existing) = self.purchases.get(&key).cloned() else {
-            if self.purchases.queue(key, new_row(&input), ()) {
-                self.flush(tx, actor).await?;
-            }
-            return Ok(Outcome::Created(()));
-        };
-        Ok(
-            match write(tx, actor, "import", Some(existing), &input).await? {
-                Outcome::Updated(model) => {
-                    self.purchases.put(model);
-                    Outcome::Updated(())
-                }
-                Outcome::Created(_) => Outcome::Created(()),
-                Outcome::Unchanged(_) => Outcome::Unchanged(()),
-            },
-        )
+        stored: exam_vouchers::Model,
+        input: &VoucherInput,
+    ) -> Result<exam_vouchers::Model, ServiceError> {
+        Ok(write(tx, actor, "import", Some(stored), input)
+            .await?
+            .into_model())
     }
 }
 

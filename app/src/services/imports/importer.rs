@@ -4,6 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{classes, courses, enrollments, trainers};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::services::keyed::RecordImport;
 use serde::de::DeserializeOwned;
 
 use super::*;
@@ -48,7 +50,9 @@ pub(super) struct Importer {
     /// rows waiting for the next insert.
     codes: codes::CodeImport,
     responses: surveys::ResponseImport,
-    pub(super) vouchers: vouchers::VoucherImport,
+    vouchers: vouchers::VoucherImport,
+    courses_import: RecordImport<course_svc::Courses>,
+    trainers_import: RecordImport<trainer_svc::Mcts>,
     courses: HashMap<String, courses::Model>,
     trainers: HashMap<String, trainers::Model>,
 }
@@ -119,6 +123,8 @@ impl Importer {
             codes: Default::default(),
             responses: Default::default(),
             vouchers: Default::default(),
+            courses_import: Default::default(),
+            trainers_import: Default::default(),
             courses: HashMap::new(),
             trainers: HashMap::new(),
         }
@@ -509,6 +515,8 @@ impl Importer {
         self.codes.flush(tx, actor).await?;
         self.responses.flush(tx, actor).await?;
         self.vouchers.flush(tx, actor).await?;
+        self.courses_import.flush(tx, actor).await?;
+        self.trainers_import.flush(tx, actor).await?;
         let classes =
             class_svc::insert_many(tx, actor, std::mem::take(&mut self.pending_classes)).await?;
         for class in classes {

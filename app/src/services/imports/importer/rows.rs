@@ -76,6 +76,17 @@ impl Rows for TitlePlan {
         importer.check_every_field(record, |f: CourseFields| f.parse())
     }
 
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        let inputs = importer.parsed(records, |f: &CourseFields| {
+            f.parse().map_err(|_| ServiceError::NotFound)
+        });
+        importer.courses_import.prefetch(tx, &inputs).await
+    }
+
     async fn write(
         importer: &mut Importer,
         tx: &Recorder,
@@ -83,10 +94,7 @@ impl Rows for TitlePlan {
         record: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let input = importer.fields::<CourseFields>(record)?.parse()?;
-        let existing = course_svc::by_code(tx, &input.course_code).await?;
-        Ok(unit(
-            course_svc::write(tx, actor, "import", existing, &input).await?,
-        ))
+        Ok(importer.courses_import.import(tx, actor, &input).await?)
     }
 }
 
@@ -99,6 +107,17 @@ impl Rows for Trainers {
         importer.check_every_field(record, |f: TrainerFields| f.parse())
     }
 
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        let inputs = importer.parsed(records, |f: &TrainerFields| {
+            f.parse().map_err(|_| ServiceError::NotFound)
+        });
+        importer.trainers_import.prefetch(tx, &inputs).await
+    }
+
     async fn write(
         importer: &mut Importer,
         tx: &Recorder,
@@ -106,10 +125,7 @@ impl Rows for Trainers {
         record: &csv::StringRecord,
     ) -> Result<Outcome<()>, RowError> {
         let input = importer.fields::<TrainerFields>(record)?.parse()?;
-        let existing = trainer_svc::by_mct_id(tx, &input.mct_id).await?;
-        Ok(unit(
-            trainer_svc::write(tx, actor, "import", existing, &input, None).await?,
-        ))
+        Ok(importer.trainers_import.import(tx, actor, &input).await?)
     }
 }
 
@@ -343,7 +359,11 @@ first_field_rows!(
     ],
     parse = vouchers::parse_row,
     prefetch = prefetch_vouchers,
-    write = |importer, tx, actor, fields| importer.vouchers.import_row(tx, actor, fields),
+    write = |importer, tx, actor, fields| importer.vouchers.import(
+        tx,
+        actor,
+        &vouchers::parse_row(fields)?
+    ),
 );
 
 async fn prefetch_vouchers(
@@ -351,8 +371,5 @@ async fn prefetch_vouchers(
     tx: &Recorder,
     rows: Vec<vouchers::VoucherInput>,
 ) -> Result<(), ServiceError> {
-    importer
-        .vouchers
-        .prefetch(tx, rows.into_iter().map(|r| r.order_ref))
-        .await
+    importer.vouchers.prefetch(tx, &rows).await
 }
