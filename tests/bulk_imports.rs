@@ -2,16 +2,13 @@
 //! with a few queries and writes new rows in multi-row statements, so the statements an
 //! import runs grow with its chunks, not its rows; a record named twice in one file is
 //! still written once, the later row updating the earlier.
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use entity::{achievement_codes, exam_vouchers, survey_responses};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tsp_ledger::ledger::Actor;
 use tsp_ledger::services::imports::{self, Kind, Summary};
 
 use crate::fixtures;
-use crate::imports::{catalog, class_in, cli_config, invalid};
+use crate::imports::{catalog, class_in, invalid};
 use crate::support::TestApp;
 
 const CLASSES: usize = 4;
@@ -43,19 +40,15 @@ async fn delivered_classes(app: &TestApp) {
 /// Runs an import on a pool of its own that counts every statement; returns the summary
 /// and the count.
 async fn counted_import(app: &TestApp, kind: Kind, csv: &str) -> (Summary, usize) {
-    let mut db = tsp_ledger::db::connect(&cli_config(app).database)
-        .await
-        .unwrap();
-    let statements = Arc::new(AtomicUsize::new(0));
-    let counter = statements.clone();
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::Relaxed);
-    });
+    let (db, statements) = app.counted_pool().await;
     let by = imports::ImportBy::operator();
     let source = imports::Source::bytes(csv.as_bytes());
     let result = imports::run(&db, &Actor::Cli, &by, kind, source, None, |_, _| {}).await;
     db.close().await.ok();
-    (result.unwrap(), statements.load(Ordering::Relaxed))
+    (
+        result.unwrap(),
+        statements.load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// The rows of a file of `kind` with one line per learner of [`delivered_classes`].

@@ -1617,3 +1617,49 @@ async fn the_class_list_pickers_follow_every_catalog_change(app: TestApp) {
     assert!(!browser.get("/classes").await.body.contains("SC-900"));
 }
 crate::db_test!(the_class_list_pickers_follow_every_catalog_change);
+
+/// A repeat view of a list page is served from the page cache (the session and one
+/// single-row read of the table versions), and every change to a class, course or MCT,
+/// made by any path, plain SQL included, shows on the next view.
+async fn the_class_list_pages_are_cached_until_a_class_course_or_mct_changes(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    use std::sync::atomic::Ordering;
+    crate::imports::catalog(&app).await;
+    crate::imports::class_in(&app, "C-1", "scheduled").await;
+    let (db, statements) = app.counted_pool().await;
+    let server = app.instance(db);
+    let id = app
+        .create_user(Role::Coordinator, "coordinator@example.com")
+        .await;
+    let mut browser = server.client_for(id).await;
+    let before = statements.load(Ordering::Relaxed);
+    browser.get("/classes").await.assert_contains("C-1");
+    let first = statements.load(Ordering::Relaxed) - before;
+    let before = statements.load(Ordering::Relaxed);
+    browser.get("/classes").await.assert_contains("C-1");
+    let repeat = statements.load(Ordering::Relaxed) - before;
+    assert!(
+        repeat <= 3 && repeat < first,
+        "a repeat view ran {repeat} statements (the first {first})"
+    );
+    // Changes behind the app's back, one table at a time.
+    for (sql, shown) in [
+        ("UPDATE classes SET class_ref = 'C-1-MOVED'", "C-1-MOVED"),
+        (
+            "UPDATE courses SET title = 'Azure Administrator Renamed'",
+            "Azure Administrator Renamed",
+        ),
+        ("UPDATE trainers SET name = 'Ana Renamed'", "Ana Renamed"),
+    ] {
+        app.db().execute_unprepared(sql).await.unwrap();
+        browser.get("/classes").await.assert_contains(shown);
+    }
+    crate::imports::class_in(&app, "C-2", "scheduled").await;
+    browser.get("/classes").await.assert_contains("C-2");
+    app.db()
+        .execute_unprepared("DELETE FROM classes WHERE class_ref = 'C-2'")
+        .await
+        .unwrap();
+    assert!(!browser.get("/classes").await.body.contains("C-2"));
+}
+crate::db_test!(the_class_list_pages_are_cached_until_a_class_course_or_mct_changes);

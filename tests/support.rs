@@ -156,6 +156,24 @@ impl TestApp {
         &self.state.db
     }
 
+    /// A pool of its own on this test's database that counts every statement run on it.
+    pub async fn counted_pool(
+        &self,
+    ) -> (
+        DatabaseConnection,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let mut db = tsp_ledger::db::connect(&crate::imports::cli_config(self).database)
+            .await
+            .unwrap();
+        let statements = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        (db, statements)
+    }
+
     /// Creates an account directly through the service (no HTTP).
     pub async fn create_user(&self, role: Role, email: &str) -> i64 {
         let account = tsp_ledger::services::accounts::NewAccount {

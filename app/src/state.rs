@@ -28,6 +28,8 @@ pub struct Inner {
     pub kpi_cache: crate::services::kpi::StandingCache,
     /// The class list's course and MCT pickers, until either table changes.
     pub pickers: crate::services::pickers::PickerCache,
+    /// The class list's pages, until a class, course or MCT changes.
+    pub class_pages: crate::services::classes::PageCache,
     /// Survey answers waiting for their (shared) commit.
     pub survey_submissions: crate::services::surveys::Submissions,
     /// Request counts and latencies for `/metrics`.
@@ -68,6 +70,7 @@ impl AppState {
             kpi_cache: Default::default(),
             survey_submissions: Default::default(),
             pickers: Default::default(),
+            class_pages: Default::default(),
             metrics: Default::default(),
             hasher: PasswordHasher::new(security.password_hash_concurrency),
             throttles: Throttles::from_config(security),

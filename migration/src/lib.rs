@@ -13,6 +13,7 @@ mod m20261215_000001_ledger_texts_and_checkpoints;
 mod m20261216_000001_password_resets;
 pub mod m20261217_000001_vocabulary_checks;
 mod m20261218_000001_kpi_aggregates;
+mod m20261219_000001_table_versions;
 
 pub mod kpi_aggregates;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000001_password_resets::Migration),
             Box::new(m20261217_000001_vocabulary_checks::Migration),
             Box::new(m20261218_000001_kpi_aggregates::Migration),
+            Box::new(m20261219_000001_table_versions::Migration),
         ]
     }
 }

@@ -27,7 +27,7 @@ mod lifecycle;
 mod list;
 use lifecycle::check_attendance_stays_true;
 pub use lifecycle::{change_status, confirm};
-pub use list::{COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, list, list_page};
+pub use list::{COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, PageCache, list, list_page};
 
 /// A class as typed in the form or a `classes` CSV row (same field names; the form
 /// has no `status`, the CSV has no `location`, survey link or reason).

@@ -22,6 +22,7 @@ pub mod sign_in;
 pub mod surveys;
 pub mod takedowns;
 pub mod trainers;
+pub mod versions;
 pub mod vouchers;
 
 #[cfg(test)]

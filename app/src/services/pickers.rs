@@ -1,13 +1,14 @@
 //! The catalog as picker options (the class list's course and MCT filters), read once and
 //! kept until either table changes: without it every list request loads every course and
-//! every MCT. A change is seen from the tables themselves (row count and newest
-//! `updated_at`), so a write by another instance invalidates it too.
+//! every MCT. A change is seen from the tables' [`Versions`], so a write by another
+//! instance, or by plain SQL, invalidates it too.
 use std::sync::Arc;
 
 use entity::{courses, trainers};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
 use super::ServiceError;
+use super::versions::Versions;
 
 /// `(value, label)` pairs for a `<select>`.
 pub type Options = Vec<(String, String)>;
@@ -34,8 +35,8 @@ pub struct Pickers {
     pub mcts: Arc<Options>,
 }
 
-/// What the cached options were read from: each table's row count and newest change.
-type Stamp = (i64, String, i64, String);
+/// What the cached options were read at: the courses' and the MCTs' versions.
+type Stamp = (i64, i64);
 
 #[derive(Default)]
 pub struct PickerCache {
@@ -43,8 +44,14 @@ pub struct PickerCache {
 }
 
 impl PickerCache {
-    pub async fn pickers(&self, db: &impl ConnectionTrait) -> Result<Pickers, ServiceError> {
-        let now = stamp(db).await?;
+    /// The options, read again when `versions` (read by the caller for its whole
+    /// request) differ from those they were read at.
+    pub async fn pickers(
+        &self,
+        db: &impl ConnectionTrait,
+        versions: Versions,
+    ) -> Result<Pickers, ServiceError> {
+        let now = (versions.courses, versions.trainers);
         if let Some((stamp, pickers)) = self.cached.read().await.as_ref()
             && *stamp == now
         {
@@ -67,22 +74,4 @@ impl PickerCache {
         *self.cached.write().await = Some((now, pickers.clone()));
         Ok(pickers)
     }
-}
-
-/// One row, four aggregates: cheap on a catalog of any size.
-async fn stamp(db: &impl ConnectionTrait) -> Result<Stamp, ServiceError> {
-    let sql = "SELECT (SELECT COUNT(*) FROM courses) AS courses, \
-        (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM courses) AS courses_changed, \
-        (SELECT COUNT(*) FROM trainers) AS trainers, \
-        (SELECT COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM trainers) AS trainers_changed";
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or_else(|| ServiceError::Other(anyhow::anyhow!("the picker stamp returned no row")))?;
-    Ok((
-        row.try_get("", "courses")?,
-        row.try_get("", "courses_changed")?,
-        row.try_get("", "trainers")?,
-        row.try_get("", "trainers_changed")?,
-    ))
 }

@@ -1,4 +1,8 @@
-//! The class list: its filter, the search, keyset pages and the names shown beside each row.
+//! The class list: its filter, the search, keyset pages and the names shown beside each row,
+//! and the cache of its pages.
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use entity::{classes, courses, trainers};
 use sea_orm::{
@@ -8,10 +12,11 @@ use sea_orm::{
 
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
+use crate::services::versions::Versions;
 use crate::services::{Search, ServiceError, lower_like};
 
 /// The class list's filters (all optional; combined with AND).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ClassFilter {
     pub status: Option<ClassStatus>,
     pub modality: Option<Modality>,
@@ -134,7 +139,7 @@ const FEW_MATCHES: usize = 5000;
 
 /// Where a page starts: after the last row of the previous page in list order
 /// (`start_date` newest first, then id), so deep pages cost what the first one does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub start_date: NaiveDate,
     pub id: i64,
@@ -184,6 +189,57 @@ pub async fn list(
         total,
         ..page_where(db, condition, after, page_size).await?
     })
+}
+
+/// Pages of the class list kept under the [`Versions`] of the tables they were read
+/// from: a repeat view costs the one-row read of the versions instead of a count and a
+/// page of rows, and any write to classes, courses or MCTs (whoever makes it) reads the
+/// page again. Bounded: at most [`CACHED_PAGES`] pages.
+#[derive(Default)]
+pub struct PageCache {
+    pages: std::sync::Mutex<HashMap<PageKey, (Versions, Arc<ClassPage>)>>,
+}
+
+type PageKey = (ClassFilter, Option<Cursor>, u64);
+
+/// Pages kept at most (a page of 50 rows is about 30 KiB).
+const CACHED_PAGES: usize = 64;
+
+impl PageCache {
+    /// [`list`], from the cache when `versions` (read by the caller before anything
+    /// else of its request) are those the page was read at.
+    pub async fn list(
+        &self,
+        db: &impl ConnectionTrait,
+        versions: Versions,
+        filter: &ClassFilter,
+        after: Option<Cursor>,
+        page_size: u64,
+    ) -> Result<Arc<ClassPage>, ServiceError> {
+        let key = (filter.clone(), after, page_size);
+        if let Some((read_at, page)) = self.pages().get(&key)
+            && *read_at == versions
+        {
+            return Ok(page.clone());
+        }
+        let page = Arc::new(list(db, filter, after, page_size).await?);
+        let mut pages = self.pages();
+        if pages.len() >= CACHED_PAGES {
+            pages.retain(|_, (read_at, _)| *read_at == versions);
+            if pages.len() >= CACHED_PAGES {
+                pages.clear();
+            }
+        }
+        // Kept under the versions read before the page: a change landing in between
+        // makes the next request read it again.
+        pages.insert(key, (versions, page.clone()));
+        Ok(page)
+    }
+
+    fn pages(&self) -> std::sync::MutexGuard<'_, HashMap<PageKey, (Versions, Arc<ClassPage>)>> {
+        // A panic while holding the map leaves nothing half-written in it.
+        self.pages.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// How many classes match, counted in the database up to `cap + 1`:

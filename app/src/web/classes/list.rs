@@ -13,7 +13,7 @@ use crate::domain::delivery::{ClassStatus, Modality};
 use crate::domain::fields::parse_optional_date;
 use crate::domain::role::Role;
 use crate::services::classes::{self as svc, ClassFilter, Cursor};
-use crate::services::exports;
+use crate::services::{exports, versions};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::CurrentUser;
@@ -117,9 +117,14 @@ pub async fn list(
     let (filter, errors) = query.filter();
     let after = Cursor::decode(&query.after);
     let scoped_filter = scoped(&state, &user, filter).await?;
+    // Read first, so whatever is cached under them was read no earlier than this request.
+    let versions = versions::read(&state.db).await?;
     let (rows, total, next) = match &scoped_filter {
         Some(filter) => {
-            let page = svc::list(&state.db, filter, after, PAGE_SIZE).await?;
+            let page = state
+                .class_pages
+                .list(&state.db, versions, filter, after, PAGE_SIZE)
+                .await?;
             let total = if page.total > svc::COUNT_CAP {
                 format!("More than {} classes match.", svc::COUNT_CAP)
             } else {
@@ -142,7 +147,7 @@ pub async fn list(
     let (courses, mcts) = if is_trainer {
         Default::default()
     } else {
-        let pickers = state.pickers.pickers(&state.db).await?;
+        let pickers = state.pickers.pickers(&state.db, versions).await?;
         (pickers.courses, pickers.mcts)
     };
     let title = if is_trainer { "My classes" } else { "Classes" };
