@@ -761,6 +761,11 @@ async fn main() {
         }
     }
 
+    println!(
+        "memory of the server process after the class list: {}",
+        memory(server.pid())
+    );
+
     // 3. Survey submissions: invitations for the learners of the first classes, then each
     // client answers distinct links (one anonymous CSRF nonce, as a browser would hold).
     let classes_needed = surveys.div_ceil(50);
