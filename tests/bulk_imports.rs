@@ -8,20 +8,11 @@ use tsp_ledger::ledger::Actor;
 use tsp_ledger::services::imports::{self, Kind, Summary};
 
 use crate::fixtures;
-use crate::imports::{catalog, class_in, invalid};
+use crate::imports::{catalog, class_in, invalid, summary};
 use crate::support::TestApp;
 
 const CLASSES: usize = 4;
 const LEARNERS: usize = 250;
-
-fn summary(rows: u64, created: u64, updated: u64, unchanged: u64) -> Summary {
-    Summary {
-        rows,
-        created,
-        updated,
-        unchanged,
-    }
-}
 
 /// Four delivered classes `B-0`…`B-3` with 250 learners each (`b{n}@example.com`).
 async fn delivered_classes(app: &TestApp) {

@@ -198,7 +198,7 @@ pub(crate) fn invalid(result: Result<Summary, ImportFailure>) -> (Vec<String>, u
     }
 }
 
-fn summary(rows: u64, created: u64, updated: u64, unchanged: u64) -> Summary {
+pub(crate) fn summary(rows: u64, created: u64, updated: u64, unchanged: u64) -> Summary {
     Summary {
         rows,
         created,

@@ -162,17 +162,21 @@ impl Importer {
         Ok(())
     }
 
-    /// Reads the roster lines `(class_ref, e-mail key)` a chunk's rows name with one query
-    /// (after [`Importer::prefetch_classes`]); returns their enrollment ids.
+    /// Reads the classes and the roster lines `(class_ref, learner)` a chunk's rows name,
+    /// one query each; returns the lines' enrollment ids.
     pub(super) async fn prefetch_learners(
         &mut self,
         tx: &Recorder,
-        wanted: impl IntoIterator<Item = (String, String)>,
+        wanted: impl IntoIterator<Item = (String, crate::domain::account::Email)>,
     ) -> Result<Vec<i64>, ServiceError> {
+        let wanted: Vec<_> = wanted.into_iter().collect();
+        self.prefetch_classes(tx, wanted.iter().map(|(class_ref, _)| class_ref.clone()))
+            .await?;
         self.learners.clear();
         for (class_ref, key) in wanted {
             if let Some(class) = self.classes.get(&class_ref) {
-                self.learners.insert((class.id, key), None);
+                self.learners
+                    .insert((class.id, key.as_str().to_string()), None);
             }
         }
         let class_ids: HashSet<i64> = self.learners.keys().map(|(c, _)| *c).collect();

@@ -301,12 +301,7 @@ async fn prefetch_codes(
     tx: &Recorder,
     rows: Vec<codes::CodeRow>,
 ) -> Result<(), ServiceError> {
-    let learners = rows
-        .iter()
-        .map(|r| (r.class_ref.clone(), r.key.as_str().into()));
-    importer
-        .prefetch_classes(tx, rows.iter().map(|r| r.class_ref.clone()))
-        .await?;
+    let learners = rows.iter().map(|r| (r.class_ref.clone(), r.key.clone()));
     let ids = importer.prefetch_learners(tx, learners).await?;
     importer
         .codes
@@ -337,13 +332,8 @@ async fn prefetch_responses(
     tx: &Recorder,
     rows: Vec<surveys::ResponseRow>,
 ) -> Result<(), ServiceError> {
-    let learners = rows
-        .iter()
-        .map(|r| (r.class_ref.clone(), r.key.as_str().into()));
-    importer
-        .prefetch_classes(tx, rows.iter().map(|r| r.class_ref.clone()))
-        .await?;
-    let ids: Vec<i64> = importer.prefetch_learners(tx, learners).await?;
+    let learners = rows.iter().map(|r| (r.class_ref.clone(), r.key.clone()));
+    let ids = importer.prefetch_learners(tx, learners).await?;
     importer.responses.prefetch(tx, &ids).await
 }
 
