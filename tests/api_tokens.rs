@@ -13,7 +13,11 @@ use crate::support::{Client, TestApp, TestResponse, form_encode};
 
 const KPI: &str = "/api/v1/kpi?as_of=2026-11-22";
 
-async fn get_bearer(client: &mut Client<'_>, path: &str, authorization: &str) -> TestResponse {
+pub(crate) async fn get_bearer(
+    client: &mut Client<'_>,
+    path: &str,
+    authorization: &str,
+) -> TestResponse {
     client
         .send(
             Request::get(path)
@@ -43,14 +47,14 @@ async fn post_bearer(
 }
 
 /// A client with no cookies at all, like `curl`.
-fn bare(app: &TestApp) -> Client<'_> {
+pub(crate) fn bare(app: &TestApp) -> Client<'_> {
     let mut client = app.anonymous();
     client.cookies.clear();
     client
 }
 
 /// Creates a token through the admin page and returns the secret shown on it.
-async fn create_token(admin: &mut Client<'_>, name: &str) -> String {
+pub(crate) async fn create_token(admin: &mut Client<'_>, name: &str) -> String {
     let response = admin.post("/admin/tokens", &[("name", name)]).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     response.assert_contains("it cannot be shown again");

@@ -488,6 +488,26 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [401, 200, 200, 403, 200],
         },
+        // issue 16 item 8: classes over the API (a trainer reads their own classes only:
+        // C-M is another MCT's, so it is not found), and the public description
+        Row {
+            method: Get,
+            path: "/api/v1/classes?status=confirmed",
+            fields: &[],
+            expect: [401, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/api/v1/classes/C-M",
+            fields: &[],
+            expect: [401, 200, 200, 404, 200],
+        },
+        Row {
+            method: Get,
+            path: "/api/v1/openapi.json",
+            fields: &[],
+            expect: [200, 200, 200, 200, 200],
+        },
         // issue 5: organisation settings (a valid form, so admins are redirected)
         Row {
             method: Get,

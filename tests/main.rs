@@ -50,3 +50,5 @@ mod structure;
 mod large_class;
 // issue 15 item 3: imports at scale
 mod bulk_imports;
+// issue 16 item 8: the classes API and its OpenAPI description
+mod api;

@@ -76,25 +76,29 @@ pub async fn page(
         .filter(matches)
         .count(db)
         .await?;
-    let learners = match search {
-        Some(_) => {
-            enrollments::Entity::find()
-                .filter(of_class.clone())
-                .count(db)
-                .await?
-        }
-        None => matching,
-    };
-    let attended = enrollments::Entity::find()
-        .filter(of_class.add(C::Attended.eq(true)))
-        .count(db)
-        .await?;
+    let (learners, attended) = counts(db, class_id).await?;
     Ok(RosterPage {
         lines,
         matching,
         learners,
         attended,
     })
+}
+
+/// A class's learners and how many of them are ticked as attending (two counts in the
+/// database, whatever the roster's size).
+pub async fn counts(db: &impl ConnectionTrait, class_id: i64) -> Result<(u64, u64), ServiceError> {
+    use enrollments::Column as C;
+    let of_class = Condition::all().add(C::ClassId.eq(class_id));
+    let learners = enrollments::Entity::find()
+        .filter(of_class.clone())
+        .count(db)
+        .await?;
+    let attended = enrollments::Entity::find()
+        .filter(of_class.add(C::Attended.eq(true)))
+        .count(db)
+        .await?;
+    Ok((learners, attended))
 }
 
 /// Which roster lines an attendance form is about: the page it showed, or all of them.

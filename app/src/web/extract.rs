@@ -142,6 +142,27 @@ fn bearer_secret(parts: &Parts) -> Option<Option<String>> {
     Some(secret)
 }
 
+/// A caller of the JSON API whose session role `P` allows, or any valid token.
+async fn api_caller<P: Permission>(
+    parts: &mut Parts,
+    state: &crate::state::AppState,
+) -> Result<ApiCaller, AppError> {
+    match bearer_secret(parts) {
+        Some(Some(secret)) => {
+            match crate::services::api_tokens::authenticate(&state.db, &secret).await? {
+                Some(token) => Ok(ApiCaller::Token(token.id)),
+                None => Err(AppError::InvalidToken),
+            }
+        }
+        Some(None) => Err(AppError::InvalidToken),
+        None => {
+            let Authorized(user, _) =
+                <Authorized<P> as FromRequestParts<_>>::from_request_parts(parts, state).await?;
+            Ok(ApiCaller::Session(user))
+        }
+    }
+}
+
 impl FromRequestParts<crate::state::AppState> for ApiReader {
     type Rejection = AppError;
 
@@ -149,19 +170,30 @@ impl FromRequestParts<crate::state::AppState> for ApiReader {
         parts: &mut Parts,
         state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
-        match bearer_secret(parts) {
-            Some(Some(secret)) => {
-                match crate::services::api_tokens::authenticate(&state.db, &secret).await? {
-                    Some(token) => Ok(ApiReader(ApiCaller::Token(token.id))),
-                    None => Err(AppError::InvalidToken),
-                }
-            }
-            Some(None) => Err(AppError::InvalidToken),
-            None => {
-                let Authorized(user, _) =
-                    <ReaderUser as FromRequestParts<_>>::from_request_parts(parts, state).await?;
-                Ok(ApiReader(ApiCaller::Session(user)))
-            }
-        }
+        Ok(ApiReader(api_caller::<Readers>(parts, state).await?))
+    }
+}
+
+/// Every role: a trainer signed in reads the JSON API too, scoped to their own classes.
+pub struct SignedIn;
+
+impl Permission for SignedIn {
+    fn allows(_: Role) -> bool {
+        true
+    }
+}
+
+/// A caller of the JSON API's class routes: any signed-in session (a trainer sees only
+/// their own classes) or an unrevoked API token (every class).
+pub struct ApiUser(pub ApiCaller);
+
+impl FromRequestParts<crate::state::AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ApiUser(api_caller::<SignedIn>(parts, state).await?))
     }
 }

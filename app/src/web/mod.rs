@@ -166,6 +166,10 @@ pub fn routes() -> Vec<Route> {
             classes::remove_learner,
         ),
         Route::get("/api/v1/kpi", api::kpi),
+        // issue 16 item 8: classes over the API, and its description
+        Route::get("/api/v1/classes", api::classes),
+        Route::get("/api/v1/classes/{class_ref}", api::class),
+        Route::get("/api/v1/openapi.json", api::openapi),
         Route::get("/kpi/lines", line_items::page),
         Route::get("/kpi/lines.csv", line_items::csv),
         // issue 5: API tokens

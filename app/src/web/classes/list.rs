@@ -38,7 +38,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// The filter, and a message per parameter that could not be used.
-    fn filter(&self) -> (ClassFilter, FieldErrors) {
+    pub(crate) fn filter(&self) -> (ClassFilter, FieldErrors) {
         let mut e = FieldErrors::default();
         let opt = |raw: &str| {
             if raw.trim().is_empty() {
@@ -66,7 +66,7 @@ impl ListQuery {
     }
 
     /// This query string without the page cursor, for export and next-page links.
-    fn without_cursor(&self) -> String {
+    pub(crate) fn without_cursor(&self) -> String {
         let pairs = [
             ("status", &self.status),
             ("modality", &self.modality),

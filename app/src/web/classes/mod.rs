@@ -21,7 +21,7 @@ use crate::web::extract::CurrentUser;
 
 /// Applies who is asking: a trainer's list holds only their own classes. `None` means
 /// the trainer has no MCT record yet, so they have no classes.
-async fn scoped(
+pub(crate) async fn scoped(
     state: &AppState,
     user: &CurrentUser,
     mut filter: ClassFilter,
