@@ -402,6 +402,12 @@ fn valid_file(kind: Kind, case: usize, rows: &[Valid]) -> String {
                 ["fundamentals", "advanced"][v.pick % 2],
                 v.number
             ),
+            // The codes issued by the `codes` file `valid_rows_round_trip` loads first.
+            Kind::Redemptions => format!(
+                "CODE{case}X{i},2026-03-{:02},{}",
+                7 + v.number % 20,
+                if v.flag { learner.as_str() } else { "" }
+            ),
         };
         text.push_str(&line);
         text.push('\n');
@@ -415,11 +421,26 @@ async fn valid_rows_round_trip(
     case: usize,
     rows: &[Valid],
 ) -> Result<(), String> {
-    if matches!(kind, Kind::Codes | Kind::SurveyResponses) {
+    if matches!(
+        kind,
+        Kind::Codes | Kind::SurveyResponses | Kind::Redemptions
+    ) {
         let learners = valid_file(Kind::Roster, case, rows);
         fixtures::import(app, Kind::Roster, &learners)
             .await
             .map_err(|e| format!("roster for {}: {e:?}", kind.id()))?;
+    }
+    if kind == Kind::Redemptions {
+        // Codes issued, not yet redeemed: the report's rows redeem them.
+        let mut issued = format!("{}\n", Kind::Codes.columns().join(","));
+        for i in 0..rows.len() {
+            issued.push_str(&format!(
+                "C-1,l{case}-{i}@example.com,CODE{case}X{i},2026-03-06,\n"
+            ));
+        }
+        fixtures::import(app, Kind::Codes, &issued)
+            .await
+            .map_err(|e| format!("codes for redemptions: {e:?}"))?;
     }
     let file = valid_file(kind, case, rows);
     let n = rows.len() as u64;

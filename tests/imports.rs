@@ -204,6 +204,7 @@ pub(crate) fn summary(rows: u64, created: u64, updated: u64, unchanged: u64) -> 
         created,
         updated,
         unchanged,
+        ..Summary::default()
     }
 }
 

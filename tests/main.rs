@@ -52,3 +52,5 @@ mod large_class;
 mod bulk_imports;
 // issue 16 item 8: the classes API and its OpenAPI description
 mod api;
+// issue 16 item 1: Microsoft's redemption report
+mod redemptions;

@@ -29,7 +29,8 @@ use crate::mail::{self, Message};
 
 mod import;
 pub(crate) use import::{
-    CodeImport, CodeRow, import_code_row, import_pool_row, parse_code_row, parse_pool_row,
+    CodeImport, CodeRow, import_code_row, import_pool_row, import_redemption_row, parse_code_row,
+    parse_pool_row, parse_redemption_row,
 };
 
 /// Longest code accepted (Microsoft's are far shorter).

@@ -246,9 +246,10 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
     let mut taken = HashSet::new();
     let Attendance {
         roster,
-        codes,
+        mut codes,
         responses,
     } = attendance(&mut rng, &classes, &learners, today, &mut taken);
+    let redemptions = redemption_report(&mut codes, today);
     // Codes left in the pool for the classes still to come.
     let pool: Vec<Vec<String>> = (0..80)
         .map(|_| vec![achievement_code(&mut rng, &mut taken)])
@@ -267,8 +268,33 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
             file(Kind::Codes, &codes),
             file(Kind::SurveyResponses, &responses),
             file(Kind::Vouchers, &vouchers),
+            file(Kind::Redemptions, &redemptions),
         ],
     }
+}
+
+/// Microsoft's redemption report for the last 30 days: those redemptions reach the app
+/// through it (they are taken out of the `codes` file), and it credits two codes this
+/// partner never issued, which the import lists as not ours. Draws nothing.
+fn redemption_report(codes: &mut [Vec<String>], today: NaiveDate) -> Vec<Vec<String>> {
+    let from = plus(today, -30);
+    let mut report = Vec::new();
+    for row in codes.iter_mut() {
+        if let Ok(redeemed) = row[4].parse::<NaiveDate>()
+            && redeemed >= from
+        {
+            report.push(vec![row[2].clone(), row[4].clone(), row[1].clone()]);
+            row[4].clear();
+        }
+    }
+    for n in 1..=2 {
+        report.push(vec![
+            format!("MSL-ELSEWHERE-{n:04}"),
+            plus(today, -3).to_string(),
+            String::new(),
+        ]);
+    }
+    report
 }
 
 /// Title Plan: courseware versions from the last year and a half.

@@ -47,7 +47,14 @@ pub struct Summary {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Of the unchanged rows, codes Microsoft credited that this app never issued (a
+    /// `redemptions` report), and the first [`NOT_OURS_LISTED`] of them.
+    pub not_ours: u64,
+    pub not_ours_codes: Vec<String>,
 }
+
+/// Codes "credited but not ours" a summary names (the count covers the rest).
+pub const NOT_OURS_LISTED: usize = 20;
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -55,7 +62,20 @@ impl fmt::Display for Summary {
             f,
             "{} rows: {} created, {} updated, {} unchanged",
             self.rows, self.created, self.updated, self.unchanged
-        )
+        )?;
+        if self.not_ours > 0 {
+            let more = self.not_ours - self.not_ours_codes.len() as u64;
+            write!(
+                f,
+                "; {} credited by Microsoft but not issued by this app (not ours): {}",
+                self.not_ours,
+                self.not_ours_codes.join(", ")
+            )?;
+            if more > 0 {
+                write!(f, " and {more} more")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -255,6 +275,8 @@ pub async fn run(
         return Err(importer.into_failure(Checked::Everything));
     }
     tx.commit().await?;
+    importer.summary.not_ours_codes = importer.codes.not_ours.clone();
+    importer.summary.not_ours = importer.codes.not_ours_count;
     if importer.summary.created >= REFRESH_STATISTICS_AFTER && !postgres {
         // SQLite plans the class list's filters from table statistics; keep them current
         // after a big load (sampled, so this takes milliseconds). PostgreSQL's autovacuum

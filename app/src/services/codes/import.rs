@@ -63,6 +63,12 @@ pub(crate) struct CodeImport {
     codes: Keyed<String, achievement_codes::ActiveModel, Option<i64>>,
     /// The code each learner the chunk names holds, by enrollment id.
     held: HashMap<i64, String>,
+    /// A `redemptions` chunk's holders: enrollment id → (e-mail key, class id).
+    holders: HashMap<i64, (String, i64)>,
+    /// Codes a `redemptions` report credits that this app never issued: how many rows,
+    /// and the first [`crate::services::imports::NOT_OURS_LISTED`] codes.
+    pub(crate) not_ours_count: u64,
+    pub(crate) not_ours: Vec<String>,
 }
 
 impl Default for CodeImport {
@@ -70,11 +76,45 @@ impl Default for CodeImport {
         CodeImport {
             codes: Keyed::new(|c: &achievement_codes::Model| c.code.clone()),
             held: HashMap::new(),
+            holders: HashMap::new(),
+            not_ours_count: 0,
+            not_ours: Vec::new(),
         }
     }
 }
 
 impl CodeImport {
+    /// Reads the codes a `redemptions` chunk names and who holds them (one query each).
+    pub(crate) async fn prefetch_redeemed(
+        &mut self,
+        tx: &Recorder,
+        codes: impl IntoIterator<Item = String>,
+    ) -> Result<(), ServiceError> {
+        self.codes
+            .load(tx, achievement_codes::Column::Code, codes)
+            .await?;
+        let ids: Vec<i64> = self.codes.found().filter_map(|c| c.enrollment_id).collect();
+        self.holders.clear();
+        for chunk in ids.chunks(crate::services::ROWS_PER_STATEMENT * 4) {
+            let lines = enrollments::Entity::find()
+                .filter(enrollments::Column::Id.is_in(chunk.iter().copied()))
+                .all(tx)
+                .await?;
+            self.holders
+                .extend(lines.into_iter().map(|l| (l.id, (l.email_key, l.class_id))));
+        }
+        Ok(())
+    }
+
+    fn note_not_ours(&mut self, code: String) {
+        self.not_ours_count += 1;
+        if self.not_ours.len() < crate::services::imports::NOT_OURS_LISTED
+            && !self.not_ours.contains(&code)
+        {
+            self.not_ours.push(code);
+        }
+    }
+
     /// Reads the codes named in `codes` and those held by the learners `enrollment_ids`.
     pub(crate) async fn prefetch(
         &mut self,
@@ -166,6 +206,96 @@ pub(crate) async fn import_pool_row(
         .queue(tx, actor, new_code(code, None, None, None), None)
         .await?;
     Ok(Outcome::Created(()))
+}
+
+/// A `redemptions` row (Microsoft's redemption report) as read: the code and its date;
+/// the learner's e-mail when the report has it. Other columns are not read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RedemptionFields {
+    achievement_code: String,
+    redeemed_on: String,
+    learner_email: String,
+}
+
+pub(crate) struct RedemptionRow {
+    pub(crate) code: String,
+    redeemed_on: NaiveDate,
+    key: Option<Email>,
+}
+
+pub(crate) fn parse_redemption_row(row: &RedemptionFields) -> Result<RedemptionRow, ServiceError> {
+    let field = |name: &'static str| move |m: String| ServiceError::field(name, m);
+    let code = parse_code(&row.achievement_code, CODE_MAX).map_err(field("achievement_code"))?;
+    let redeemed_on = parse_date(&row.redeemed_on).map_err(field("redeemed_on"))?;
+    check_redeemed(redeemed_on, None, clock::now().date_naive())?;
+    let key = match row.learner_email.trim() {
+        "" => None,
+        raw => Some(Email::parse(raw).map_err(field("learner_email"))?),
+    };
+    Ok(RedemptionRow {
+        code,
+        redeemed_on,
+        key,
+    })
+}
+
+/// One row of Microsoft's redemption report: a code this app issued gets its redemption
+/// date (a later report's date replaces an earlier one; a row never clears one); a code it
+/// never issued — unknown, or still in the pool — is counted as "credited but not ours"
+/// and changes nothing. With the learner's e-mail, it must be the e-mail of the learner
+/// the code was issued to.
+pub(crate) async fn import_redemption_row(
+    tx: &Recorder,
+    actor: &Actor,
+    row: &RedemptionFields,
+    known: &mut CodeImport,
+) -> Result<Outcome<()>, ServiceError> {
+    let RedemptionRow {
+        code,
+        redeemed_on,
+        key,
+    } = parse_redemption_row(row)?;
+    let issued = known
+        .codes
+        .get(&code)
+        .filter(|c| c.enrollment_id.is_some())
+        .cloned();
+    let Some(stored) = issued else {
+        known.note_not_ours(code);
+        return Ok(Outcome::Unchanged(()));
+    };
+    let enrollment_id = stored.enrollment_id.unwrap_or_default();
+    let (email_key, class_id) =
+        known.holders.get(&enrollment_id).cloned().ok_or_else(|| {
+            ServiceError::Other(anyhow::anyhow!("code {code} has no roster line"))
+        })?;
+    if let Some(key) = key
+        && key.as_str() != email_key
+    {
+        return Err(ServiceError::field(
+            "learner_email",
+            format!(
+                "{} is not the learner code {code} was issued to",
+                key.as_str()
+            ),
+        ));
+    }
+    check_redeemed(redeemed_on, stored.issued_on, clock::now().date_naive())?;
+    if stored.redeemed_on == Some(redeemed_on) {
+        return Ok(Outcome::Unchanged(()));
+    }
+    let before = stored.clone();
+    let mut active: achievement_codes::ActiveModel = stored.into();
+    active.redeemed_on = Set(Some(redeemed_on));
+    active.updated_at = Set(clock::now());
+    let model = active.update(tx).await?;
+    known.codes.put(model.clone());
+    let entry = Entry::new("achievement_code", model.id, "import")
+        .changes(changes(Some(&before), &model))
+        .parent("class", class_id);
+    tx.record_as(actor, entry).await?;
+    Ok(Outcome::Updated(()))
 }
 
 /// One `codes` CSV row. Returns what

@@ -48,7 +48,7 @@ pub(super) struct Importer {
     pending_classes: Vec<class_svc::NewClass>,
     /// The codes, survey responses and voucher purchases the chunk names, and their new
     /// rows waiting for the next insert.
-    codes: codes::CodeImport,
+    pub(super) codes: codes::CodeImport,
     responses: surveys::ResponseImport,
     vouchers: vouchers::VoucherImport,
     courses_import: RecordImport<course_svc::Courses>,
@@ -137,8 +137,9 @@ impl Importer {
             self.header_ok = false;
             return;
         }
+        let ignores_others = self.kind.ignores_other_columns();
         for name in names {
-            if !self.kind.columns().contains(&name.as_str()) {
+            if !ignores_others && !self.kind.columns().contains(&name.as_str()) {
                 let e = header_error(format!(
                     "unknown column {name:?}: a {} file has the columns {}",
                     self.kind.id(),
@@ -149,7 +150,8 @@ impl Importer {
         }
         let mut seen = HashSet::with_capacity(names.len());
         for name in names {
-            if !seen.insert(name.as_str()) {
+            let read = !ignores_others || self.kind.columns().contains(&name.as_str());
+            if read && !seen.insert(name.as_str()) {
                 let e = header_error(format!("column {name} appears more than once"));
                 self.fail(e);
             }
@@ -169,8 +171,10 @@ impl Importer {
             .map(|(c, _)| *c)
             .collect();
         for column in missing {
-            let optional =
-                column == "class_ref" && self.kind == Kind::Roster && self.fixed_class.is_some();
+            let optional = self.kind.optional_columns().contains(&column)
+                || (column == "class_ref"
+                    && self.kind == Kind::Roster
+                    && self.fixed_class.is_some());
             if !optional {
                 let e = header_error(format!(
                     "missing column {column}: a {} file has the columns {}",
@@ -229,6 +233,10 @@ impl Importer {
         let nul: Vec<(String, String)> = record
             .iter()
             .enumerate()
+            .filter(|(i, _)| {
+                // A column the kind ignores is not read, so it is not checked either.
+                !self.kind.ignores_other_columns() || self.columns.contains(&Some(*i))
+            })
             .filter_map(|(i, cell)| {
                 let message = crate::domain::fields::refuse_nul(cell).err()?;
                 let column = self.columns.iter().position(|c| *c == Some(i)).map_or_else(

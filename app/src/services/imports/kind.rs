@@ -11,6 +11,7 @@ tsp_domain::id_enum!(
         Codes = "codes" / "Issued achievement codes",
         SurveyResponses = "survey-responses" / "Survey responses (MTM)",
         Vouchers = "vouchers" / "Exam vouchers",
+        Redemptions = "redemptions" / "Microsoft's redemption report (codes redeemed)",
     }
 );
 
@@ -18,6 +19,17 @@ impl Kind {
     /// The header SPEC §7 gives, in order.
     pub fn columns(self) -> &'static [&'static str] {
         with_rows!(self, R => R::COLUMNS)
+    }
+
+    /// Columns a file may leave out.
+    pub fn optional_columns(self) -> &'static [&'static str] {
+        with_rows!(self, R => R::OPTIONAL)
+    }
+
+    /// Whether columns beyond [`Kind::columns`] are ignored (a report exported by another
+    /// system) rather than refused.
+    pub fn ignores_other_columns(self) -> bool {
+        with_rows!(self, R => R::IGNORES_OTHER_COLUMNS)
     }
 
     /// The table the kind fills (the one its own lookups read back while it runs).

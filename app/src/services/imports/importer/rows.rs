@@ -9,6 +9,10 @@ pub(in crate::services::imports) trait Rows {
     const COLUMNS: &'static [&'static str];
     /// The table the kind fills (the one its own lookups read back while it runs).
     const TABLE: &'static str;
+    /// Columns a file may leave out.
+    const OPTIONAL: &'static [&'static str] = &[];
+    /// Whether columns beyond `COLUMNS` are ignored (a report exported by another system).
+    const IGNORES_OTHER_COLUMNS: bool = false;
 
     /// The first pass: every field of the row that can be checked without the database.
     fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors;
@@ -38,7 +42,8 @@ pub(in crate::services::imports) trait Rows {
 macro_rules! with_rows {
     ($kind:expr, $rows:ident => $body:expr) => {
         with_rows!(@each $kind, $rows => $body;
-            TitlePlan, Trainers, Classes, Roster, CodePool, Codes, SurveyResponses, Vouchers)
+            TitlePlan, Trainers, Classes, Roster, CodePool, Codes, SurveyResponses, Vouchers,
+            Redemptions)
     };
     (@each $kind:expr, $rows:ident => $body:expr; $($name:ident),+) => {
         match $kind {
@@ -59,6 +64,7 @@ pub(in crate::services::imports) struct CodePool;
 pub(in crate::services::imports) struct Codes;
 pub(in crate::services::imports) struct SurveyResponses;
 pub(in crate::services::imports) struct Vouchers;
+pub(in crate::services::imports) struct Redemptions;
 
 impl Rows for TitlePlan {
     const COLUMNS: &'static [&'static str] = &[
@@ -362,4 +368,39 @@ async fn prefetch_vouchers(
     rows: Vec<vouchers::VoucherInput>,
 ) -> Result<(), ServiceError> {
     importer.vouchers.prefetch(tx, &rows).await
+}
+
+/// Microsoft's redemption report, as it comes: keyed by the achievement code alone, the
+/// learner's e-mail optional, any other column ignored.
+impl Rows for Redemptions {
+    const COLUMNS: &'static [&'static str] = &["achievement_code", "redeemed_on", "learner_email"];
+    const TABLE: &'static str = "achievement_codes";
+    const OPTIONAL: &'static [&'static str] = &["learner_email"];
+    const IGNORES_OTHER_COLUMNS: bool = true;
+
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, codes::parse_redemption_row)
+    }
+
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        let rows = importer.parsed(records, codes::parse_redemption_row);
+        importer
+            .codes
+            .prefetch_redeemed(tx, rows.into_iter().map(|r| r.code))
+            .await
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let fields = importer.fields(record)?;
+        Ok(codes::import_redemption_row(tx, actor, &fields, &mut importer.codes).await?)
+    }
 }
