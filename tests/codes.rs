@@ -199,6 +199,14 @@ async fn issuing_gives_each_attending_learner_one_code_by_email(app: TestApp) {
         let token = token_in(&mail.text_body);
         assert_eq!(token.len(), 64);
         assert!(mail.html_body.contains(&format!("/codes/{token}")));
+        // Both parts link to Microsoft Learn's redemption page (`codes.redeem_url`).
+        let redeem = &app.state.config.codes.redeem_url;
+        assert!(
+            mail.text_body.contains(redeem.as_str()),
+            "{}",
+            mail.text_body
+        );
+        assert!(mail.html_body.contains(&format!("href=\"{redeem}\"")));
         assert_eq!(
             c.token_hash.as_deref(),
             Some(tsp_ledger::auth::token_hash(&token).as_str()),
@@ -211,6 +219,7 @@ async fn issuing_gives_each_attending_learner_one_code_by_email(app: TestApp) {
         page.assert_contains(&c.code)
             .assert_contains("Course AZ-104")
             .assert_contains("2026-03-02 → 2026-03-05");
+        page.assert_contains(&format!("href=\"{}\"", app.state.config.codes.redeem_url));
         let other = if holder.id == zoe.id { &omar } else { &zoe };
         assert!(!page.body.contains(&other.learner_name));
         assert!(!page.body.contains(&holder.learner_email));
@@ -582,8 +591,26 @@ async fn concurrent_issues_never_hand_out_one_code_twice(app: TestApp) {
     let actor = tsp_ledger::ledger::Actor::Cli;
     let today = fixtures::today_plus(0);
     let (ra, rb) = tokio::join!(
-        tsp_ledger::services::codes::issue(app.db(), &actor, a.id, today, "https://x/codes"),
-        tsp_ledger::services::codes::issue(app.db(), &actor, b.id, today, "https://x/codes"),
+        tsp_ledger::services::codes::issue(
+            app.db(),
+            &actor,
+            a.id,
+            today,
+            tsp_ledger::services::codes::CodeLinks {
+                page_base: "https://x/codes",
+                redeem_url: "https://learn.example/redeem"
+            }
+        ),
+        tsp_ledger::services::codes::issue(
+            app.db(),
+            &actor,
+            b.id,
+            today,
+            tsp_ledger::services::codes::CodeLinks {
+                page_base: "https://x/codes",
+                redeem_url: "https://learn.example/redeem"
+            }
+        ),
     );
     assert_eq!((ra.unwrap(), rb.unwrap()), (2, 2));
     let codes = all_codes(&app).await;

@@ -147,7 +147,10 @@ K2,linus@example.com,MS-3,2026-04-03,2026-04-21
         &Actor::Cli,
         k1.id,
         today,
-        &app.state.link("/codes"),
+        codes::CodeLinks {
+            page_base: &app.state.link("/codes"),
+            redeem_url: &app.state.config.codes.redeem_url,
+        },
     )
     .await
     .unwrap();
@@ -705,7 +708,10 @@ async fn the_cli_erases_and_fails_on_an_unknown_email(app: TestApp) {
         &Actor::Cli,
         k2.id,
         today,
-        &app.state.link("/codes"),
+        codes::CodeLinks {
+            page_base: &app.state.link("/codes"),
+            redeem_url: &app.state.config.codes.redeem_url,
+        },
     )
     .await
     .unwrap();

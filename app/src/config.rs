@@ -16,6 +16,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub mail: MailConfig,
     pub surveys: SurveysConfig,
+    pub codes: CodesConfig,
     pub ledger: LedgerConfig,
     pub metrics: MetricsConfig,
     pub oidc: OidcConfig,
@@ -177,6 +178,12 @@ pub struct SurveysConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct CodesConfig {
+    /// Microsoft Learn's page where a learner redeems an achievement code.
+    pub redeem_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct MetricsConfig {
     /// A bearer token that may read `/metrics` (besides signed-in admins); empty: none.
     pub token: String,
@@ -292,6 +299,12 @@ impl Config {
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("mail.from is not an e-mail address: {:?}", self.mail.from);
+        }
+        if !self.codes.redeem_url.starts_with("https://") || self.codes.redeem_url.contains(' ') {
+            bail!(
+                "codes.redeem_url must be an https:// address, got {:?}",
+                self.codes.redeem_url
+            );
         }
         if self.surveys.questions.len() != 5 {
             bail!(
@@ -554,6 +567,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("database.url"));
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[("TSP_LEDGER__CODES__REDEEM_URL", "http://learn.example/redeem")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("codes.redeem_url"), "{err}");
         // A closed set names the setting and every allowed value.
         for (key, value, allowed) in [
             ("TSP_LEDGER__MAIL__TRANSPORT", "pigeon", "`file`, `smtp`"),

@@ -128,6 +128,8 @@ message!(
         dates: String,
         /// The learner's code page (`/codes/<token>`), no sign-in needed.
         link: String,
+        /// Microsoft Learn's redemption page (`codes.redeem_url`).
+        redeem_url: String,
     }
 );
 

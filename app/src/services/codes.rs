@@ -104,12 +104,20 @@ pub async fn of_class(
 /// Gives every attending learner of the class who has no code yet one pool code, oldest
 /// first, and e-mails it with a link `{page_base}/{token}`. All or nothing: when the pool
 /// is too small nothing is issued. Returns how many codes were issued.
+/// Where an achievement-code e-mail points: the learner's own code page (under
+/// `page_base`, `/codes` of the app) and Microsoft Learn's redemption page.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeLinks<'a> {
+    pub page_base: &'a str,
+    pub redeem_url: &'a str,
+}
+
 pub async fn issue(
     db: &DatabaseConnection,
     actor: &Actor,
     class_id: i64,
     today: NaiveDate,
-    page_base: &str,
+    links: CodeLinks<'_>,
 ) -> Result<usize, ServiceError> {
     let tx = begin_write(db).await?;
     // The chain head is locked first: concurrent issues are serialized, so two classes
@@ -181,7 +189,8 @@ pub async fn issue(
                 course_code: course.course_code.clone(),
                 course_title: course.title.clone(),
                 dates: dates.clone(),
-                link: format!("{}/{token}", page_base.trim_end_matches('/')),
+                link: format!("{}/{token}", links.page_base.trim_end_matches('/')),
+                redeem_url: links.redeem_url.to_string(),
             }
             .to(&learner.learner_email, Some(format!("class:{}", class.id)))
             .map_err(mail::render_error)?;

@@ -98,7 +98,11 @@ pub async fn issue(
     let base = state.link("/codes");
     let secure = state.config.server.secure_cookies;
     let to = format!("/classes/{id}#codes");
-    match svc::issue(&state.db, &Actor::User(user.id), id, today, &base).await {
+    let links = svc::CodeLinks {
+        page_base: &base,
+        redeem_url: &state.config.codes.redeem_url,
+    };
+    match svc::issue(&state.db, &Actor::User(user.id), id, today, links).await {
         Ok(0) => Ok(redirect_with_flash(
             &to,
             FlashKind::Success,
@@ -127,6 +131,7 @@ struct LearnerPage {
     page: Page,
     code: svc::LearnerCode,
     expires_on: String,
+    redeem_url: String,
 }
 
 /// `GET /codes/{token}`: the learner's own code, no sign-in. An unknown token is a 404.
@@ -141,6 +146,7 @@ pub async fn learner_page(
     let page = LearnerPage {
         page: ctx.page("Your achievement code"),
         expires_on: date(code.expires_on),
+        redeem_url: state.config.codes.redeem_url.clone(),
         code,
     };
     Ok(Html(page.render()?).into_response())
