@@ -590,6 +590,25 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[("redeemed_on", "2026-03-10")],
             expect: [SEE_OTHER, 404, 404, 403, 403],
         },
+        // issue 16 item 1: send a code again (no such code: 404 for those who may)
+        Row {
+            method: Post,
+            path: "/codes/999999/resend",
+            fields: &[],
+            expect: [SEE_OTHER, 404, 404, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/codes/{class}/resend",
+            fields: &[],
+            expect: [SEE_OTHER; 5],
+        },
+        Row {
+            method: Get,
+            path: "/codes?q=c-1",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
         // issue 4: surveys
         // Sends to the one attending learner once; later cells find nobody left to invite.
         Row {

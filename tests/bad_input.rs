@@ -382,7 +382,15 @@ fn valid_file(kind: Kind, case: usize, rows: &[Valid]) -> String {
                 ["scheduled", "delivered", "confirmed", "cancelled"][v.pick]
             ),
             Kind::Roster => format!("C-1,{q},{learner},{}", v.flag),
-            Kind::CodePool => key.replace('-', "X"),
+            Kind::CodePool => format!(
+                "{},{}",
+                key.replace('-', "X"),
+                if v.flag {
+                    date_plus(v.day + 30)
+                } else {
+                    String::new()
+                }
+            ),
             Kind::Codes => format!(
                 "C-1,{learner},CODE{case}X{i},2026-03-06,{}",
                 if v.flag { "2026-03-20" } else { "" }

@@ -59,7 +59,7 @@ async fn learner(app: &TestApp, class_id: i64, email_key: &str) -> enrollments::
         .unwrap()
 }
 
-async fn outbox(app: &TestApp) -> Vec<outbox_messages::Model> {
+pub(crate) async fn outbox(app: &TestApp) -> Vec<outbox_messages::Model> {
     outbox_messages::Entity::find()
         .filter(outbox_messages::Column::Kind.eq("achievement_code"))
         .order_by_asc(outbox_messages::Column::Id)
@@ -84,7 +84,7 @@ async fn issue(client: &mut Client<'_>, class_id: i64) -> String {
 }
 
 /// The `/codes/<token>` token in an e-mail's text.
-fn token_in(text: &str) -> String {
+pub(crate) fn token_in(text: &str) -> String {
     let start = text.find("/codes/").expect("a learner page link") + "/codes/".len();
     text[start..]
         .chars()

@@ -151,3 +151,86 @@ MS-1,2026-03-10,ben@example.com
         .assert_contains("redemption report (codes redeemed)");
 }
 db_test!(a_bad_redemption_row_is_named_and_nothing_is_written);
+
+/// The codes desk: what the pool holds and when it runs out, finding an issued code by
+/// code, class or learner, and sending a learner their code again with a new link.
+async fn the_codes_desk_finds_resends_and_shows_the_pool(app: TestApp) {
+    use axum::http::StatusCode;
+    issued(&app).await;
+    let today = tsp_ledger::clock::now().date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    let pool = format!(
+        "achievement_code,expires_on\nP-2,{}\nP-3,{}\nP-4,{}\n",
+        day(10),
+        day(90),
+        day(-1)
+    );
+    fixtures::import(&app, Kind::CodePool, &pool).await.unwrap();
+    assert_eq!(
+        code(&app, "P-2").await.expires_on,
+        Some(today + chrono::Duration::days(10))
+    );
+    let mut coordinator = app.client_as(Role::Coordinator).await;
+    let page = coordinator.get("/codes").await;
+    page.assert_contains("<strong>3</strong> codes ready to hand out")
+        .assert_contains(&format!(
+            "first code expires on <strong>{}</strong>; 1 expires within 30 days",
+            day(10)
+        ))
+        .assert_contains("1 pool code (no longer handed out)");
+
+    // Finding a code: by learner, by code, by class ref.
+    let found = coordinator.get("/codes?q=ben").await;
+    found.assert_contains("MS-2");
+    assert!(!found.body.contains("MS-1"), "{}", found.body);
+    let found = coordinator.get("/codes?q=ms-1").await;
+    found.assert_contains("MS-1");
+    assert!(!found.body.contains("MS-2"));
+    let found = coordinator.get("/codes?q=c-1").await;
+    found.assert_contains("MS-1").assert_contains("MS-2");
+    coordinator
+        .get("/codes?q=nobody")
+        .await
+        .assert_contains("No issued code matches");
+
+    // Sending again: a new link each time, the older one stops working.
+    let ms1 = code(&app, "MS-1").await;
+    let mut links = vec![];
+    for _ in 0..2 {
+        let response = coordinator
+            .post(&format!("/codes/{}/resend", ms1.id), &[])
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER);
+        let mails = crate::codes::outbox(&app).await;
+        let last = mails.last().unwrap();
+        assert_eq!(last.to_address, "ana@example.com");
+        links.push(crate::codes::token_in(&last.text_body));
+    }
+    assert_ne!(links[0], links[1]);
+    let mut learner = app.anonymous();
+    assert_eq!(
+        learner.get(&format!("/codes/{}", links[0])).await.status,
+        StatusCode::NOT_FOUND
+    );
+    learner
+        .get(&format!("/codes/{}", links[1]))
+        .await
+        .assert_contains("MS-1");
+    let resent: Vec<_> = ledger(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "resend" && e.entity_id == ms1.id.to_string())
+        .collect();
+    assert_eq!(resent.len(), 2);
+    // A pool code has nobody to go to.
+    let p1 = code(&app, "P-1").await;
+    let refused = coordinator
+        .post(&format!("/codes/{}/resend", p1.id), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    coordinator
+        .get("/codes")
+        .await
+        .assert_contains("P-1 is in the pool: it has not been issued to anyone");
+}
+db_test!(the_codes_desk_finds_resends_and_shows_the_pool);

@@ -570,7 +570,10 @@ mod tests {
         let err = Config::load_from(
             Path::new("/nonexistent"),
             None,
-            &env(&[("TSP_LEDGER__CODES__REDEEM_URL", "http://learn.example/redeem")]),
+            &env(&[(
+                "TSP_LEDGER__CODES__REDEEM_URL",
+                "http://learn.example/redeem",
+            )]),
         )
         .unwrap_err();
         assert!(err.to_string().contains("codes.redeem_url"), "{err}");

@@ -27,7 +27,9 @@ use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::messages::AchievementCodeEmail;
 use crate::mail::{self, Message};
 
+mod desk;
 mod import;
+pub use desk::{EXPIRING_DAYS, PoolFacts, issued, issued_count, pool_facts, resend};
 pub(crate) use import::{
     CodeImport, CodeRow, import_code_row, import_pool_row, import_redemption_row, parse_code_row,
     parse_pool_row, parse_redemption_row,
@@ -56,7 +58,7 @@ fn changes(before: Option<&achievement_codes::Model>, after: &achievement_codes:
 }
 
 /// Pool codes that can still be handed out on `today` (unassigned, not expired).
-fn available(today: NaiveDate) -> Condition {
+fn available_on(today: NaiveDate) -> Condition {
     Condition::all()
         .add(achievement_codes::Column::EnrollmentId.is_null())
         .add(
@@ -69,7 +71,7 @@ fn available(today: NaiveDate) -> Condition {
 /// How many codes the pool holds that can still be handed out.
 pub async fn pool_size(db: &impl ConnectionTrait, today: NaiveDate) -> Result<u64, ServiceError> {
     Ok(achievement_codes::Entity::find()
-        .filter(available(today))
+        .filter(available_on(today))
         .count(db)
         .await?)
 }
@@ -147,7 +149,7 @@ pub async fn issue(
         return Ok(0);
     }
     let pool = achievement_codes::Entity::find()
-        .filter(available(today))
+        .filter(available_on(today))
         .order_by_asc(achievement_codes::Column::CreatedAt)
         .order_by_asc(achievement_codes::Column::Id)
         .limit(waiting.len() as u64)
@@ -297,20 +299,11 @@ impl IssuedCode {
     }
 }
 
-/// Issued codes, newest first: `limit` of them after skipping `offset`.
-pub async fn issued(
+/// The issued `codes` with their learners and classes (two queries), in their order.
+async fn with_learners(
     db: &impl ConnectionTrait,
-    offset: u64,
-    limit: u64,
+    codes: Vec<achievement_codes::Model>,
 ) -> Result<Vec<IssuedCode>, ServiceError> {
-    let codes = achievement_codes::Entity::find()
-        .filter(achievement_codes::Column::EnrollmentId.is_not_null())
-        .order_by_desc(achievement_codes::Column::IssuedOn)
-        .order_by_desc(achievement_codes::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
     let enrollment_ids: Vec<i64> = codes.iter().filter_map(|c| c.enrollment_id).collect();
     let learners: HashMap<i64, enrollments::Model> = if enrollment_ids.is_empty() {
         HashMap::new()
@@ -350,13 +343,6 @@ pub async fn issued(
 }
 
 /// How many codes have been issued.
-pub async fn issued_count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
-    Ok(achievement_codes::Entity::find()
-        .filter(achievement_codes::Column::EnrollmentId.is_not_null())
-        .count(db)
-        .await?)
-}
-
 /// `redeemed_on` is a date no later than `today` and no earlier than `issued_on`.
 fn check_redeemed(
     redeemed_on: NaiveDate,

@@ -250,9 +250,10 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
         responses,
     } = attendance(&mut rng, &classes, &learners, today, &mut taken);
     let redemptions = redemption_report(&mut codes, today);
-    // Codes left in the pool for the classes still to come.
+    // Codes left in the pool for the classes still to come, valid for a year.
+    let expires_on = plus(today, 365).to_string();
     let pool: Vec<Vec<String>> = (0..80)
-        .map(|_| vec![achievement_code(&mut rng, &mut taken)])
+        .map(|_| vec![achievement_code(&mut rng, &mut taken), expires_on.clone()])
         .collect();
 
     let vouchers = voucher_rows(&mut rng, first_month, today);

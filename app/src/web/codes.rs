@@ -12,7 +12,7 @@ use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash
 use crate::clock;
 use crate::domain::delivery::Modality;
 use crate::ledger::Actor;
-use crate::services::{ServiceError, codes as svc};
+use crate::services::{Search, ServiceError, codes as svc};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, EditorUser, ReaderUser};
@@ -169,6 +169,14 @@ struct ListLine {
 struct ListPage {
     page: Page,
     pool: u64,
+    /// The pool's first expiry date ("" when no code has one), how many codes expire
+    /// within `expiring_days`, and how many expired unused.
+    next_expiry: String,
+    expiring: u64,
+    expired: u64,
+    expiring_days: i64,
+    /// The search typed (code, class ref, learner name or e-mail).
+    q: String,
     issued: u64,
     lines: Vec<ListLine>,
     may_edit: bool,
@@ -187,6 +195,7 @@ struct ListPage {
 #[serde(default)]
 pub struct ListQuery {
     page: String,
+    q: String,
 }
 
 /// What a failed redemption sends back to the list.
@@ -201,31 +210,43 @@ async fn list_page(
     state: &AppState,
     ctx: &PageContext,
     user: &CurrentUser,
-    number: u64,
+    (number, q): (u64, &str),
     feedback: RedeemFeedback,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let today = clock::now().date_naive();
     let number = number.max(1);
-    let issued = svc::issued_count(&state.db).await?;
+    let search = Search::parse(q);
+    let issued = svc::issued_count(&state.db, search.as_ref()).await?;
     // `page_number` bounds `number`, so the offset fits the database's integers.
-    let lines = svc::issued(&state.db, (number - 1) * PAGE_SIZE, PAGE_SIZE)
-        .await?
-        .into_iter()
-        .map(|c| ListLine {
-            id: c.code.id,
-            class_id: c.class.id,
-            no_kpi_credit: !c.kpi_credit(),
-            class_ref: c.class.class_ref,
-            learner: c.learner_name,
-            code: c.code.code,
-            issued_on: date(c.code.issued_on),
-            redeemed_on: date(c.code.redeemed_on),
-        })
-        .collect();
+    let lines = svc::issued(
+        &state.db,
+        search.as_ref(),
+        (number - 1) * PAGE_SIZE,
+        PAGE_SIZE,
+    )
+    .await?
+    .into_iter()
+    .map(|c| ListLine {
+        id: c.code.id,
+        class_id: c.class.id,
+        no_kpi_credit: !c.kpi_credit(),
+        class_ref: c.class.class_ref,
+        learner: c.learner_name,
+        code: c.code.code,
+        issued_on: date(c.code.issued_on),
+        redeemed_on: date(c.code.redeemed_on),
+    })
+    .collect();
+    let pool = svc::pool_facts(&state.db, today).await?;
     let page = ListPage {
         page: ctx.page("Achievement codes"),
-        pool: svc::pool_size(&state.db, today).await?,
+        pool: pool.available,
+        next_expiry: date(pool.next_expiry),
+        expiring: pool.expiring,
+        expired: pool.expired,
+        expiring_days: svc::EXPIRING_DAYS,
+        q: q.to_string(),
         issued,
         lines,
         may_edit: user.role.may_edit_records(),
@@ -252,11 +273,40 @@ pub async fn list(
         &state,
         &ctx,
         &user,
-        number,
+        (number, &query.q),
         RedeemFeedback::default(),
         StatusCode::OK,
     )
     .await
+}
+
+/// `POST /codes/{id}/resend`: sends the learner their code again, with a new link.
+pub async fn resend(
+    State(state): State<AppState>,
+    user: EditorUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let base = state.link("/codes");
+    let links = svc::CodeLinks {
+        page_base: &base,
+        redeem_url: &state.config.codes.redeem_url,
+    };
+    let secure = state.config.server.secure_cookies;
+    match svc::resend(&state.db, &Actor::User(user.id), id, links).await {
+        Ok(to) => Ok(redirect_with_flash(
+            "/codes",
+            FlashKind::Success,
+            format!("Code sent again to {to}, with a new link (the old one no longer works)."),
+            secure,
+        )),
+        Err(ServiceError::Refused(message)) => Ok(redirect_with_flash(
+            "/codes",
+            FlashKind::Error,
+            message,
+            secure,
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -310,7 +360,7 @@ pub async fn redeem(
                 &state,
                 &ctx,
                 &user,
-                1,
+                (1, ""),
                 feedback,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

@@ -188,6 +188,8 @@ pub fn routes() -> Vec<Route> {
         Route::get("/codes/{token}", codes::learner_page),
         Route::reload("/codes/{id}/redeem", 2),
         Route::post("/codes/{id}/redeem", codes::redeem),
+        Route::reload("/codes/{id}/resend", 2),
+        Route::post("/codes/{id}/resend", codes::resend),
         // issue 4: surveys
         Route::post("/classes/{id}/surveys/send", surveys::send),
         Route::get("/survey/{token}", surveys::show),

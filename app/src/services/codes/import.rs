@@ -4,17 +4,28 @@
 use super::*;
 use crate::services::keyed::Keyed;
 
-/// A `code-pool` CSV row as read (the field names are its columns).
+/// A `code-pool` CSV row as read (the field names are its columns; `expires_on` may be
+/// left out).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct PoolFields {
     achievement_code: String,
+    expires_on: String,
 }
 
-/// A `code-pool` row's code, checked without the database (before an import locks).
-pub(crate) fn parse_pool_row(row: &PoolFields) -> Result<String, ServiceError> {
-    parse_code(&row.achievement_code, CODE_MAX)
-        .map_err(|m| ServiceError::field("achievement_code", m))
+/// A `code-pool` row as checked without the database (before an import locks).
+pub(crate) struct PoolRow {
+    pub(crate) code: String,
+    expires_on: Option<NaiveDate>,
+}
+
+pub(crate) fn parse_pool_row(row: &PoolFields) -> Result<PoolRow, ServiceError> {
+    Ok(PoolRow {
+        code: parse_code(&row.achievement_code, CODE_MAX)
+            .map_err(|m| ServiceError::field("achievement_code", m))?,
+        expires_on: parse_optional_date(&row.expires_on)
+            .map_err(|m| ServiceError::field("expires_on", m))?,
+    })
 }
 
 /// A `codes` CSV row (Microsoft's report) as read (the field names are its columns).
@@ -189,22 +200,23 @@ fn new_code(
     }
 }
 
-/// One `code-pool` row: a new code joins the pool; a code known already, in the pool or
-/// issued, is left as it is (loading the same file again changes nothing).
+/// One `code-pool` row: a new code joins the pool (with its expiry date when the file has
+/// one); a code known already, in the pool or issued, is left as it is (loading the same
+/// file again changes nothing).
 pub(crate) async fn import_pool_row(
     tx: &Recorder,
     actor: &Actor,
     row: &PoolFields,
     lookups: &mut impl crate::services::imports::Lookups,
 ) -> Result<Outcome<()>, ServiceError> {
-    let code = parse_pool_row(row)?;
+    let PoolRow { code, expires_on } = parse_pool_row(row)?;
     let known = lookups.codes();
     if known.codes.is_pending(&code) || known.codes.get(&code).is_some() {
         return Ok(Outcome::Unchanged(()));
     }
-    known
-        .queue(tx, actor, new_code(code, None, None, None), None)
-        .await?;
+    let mut row = new_code(code, None, None, None);
+    row.expires_on = Set(expires_on);
+    known.queue(tx, actor, row, None).await?;
     Ok(Outcome::Created(()))
 }
 

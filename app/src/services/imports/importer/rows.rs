@@ -270,21 +270,37 @@ macro_rules! first_field_rows {
     };
 }
 
-first_field_rows!(
-    CodePool,
-    table = "achievement_codes",
-    columns = ["achievement_code"],
-    parse = codes::parse_pool_row,
-    prefetch = prefetch_pool,
-    write = |importer, tx, actor, fields| codes::import_pool_row(tx, actor, fields, importer),
-);
+/// Microsoft's pool codes, each with its expiry date when the file has one.
+impl Rows for CodePool {
+    const COLUMNS: &'static [&'static str] = &["achievement_code", "expires_on"];
+    const TABLE: &'static str = "achievement_codes";
+    const OPTIONAL: &'static [&'static str] = &["expires_on"];
 
-async fn prefetch_pool(
-    importer: &mut Importer,
-    tx: &Recorder,
-    rows: Vec<String>,
-) -> Result<(), ServiceError> {
-    importer.codes.prefetch(tx, rows, []).await
+    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
+        importer.check_first_field(record, codes::parse_pool_row)
+    }
+
+    async fn prefetch<'r>(
+        importer: &mut Importer,
+        tx: &Recorder,
+        records: impl Iterator<Item = &'r csv::StringRecord>,
+    ) -> Result<(), ServiceError> {
+        let rows = importer.parsed(records, codes::parse_pool_row);
+        importer
+            .codes
+            .prefetch(tx, rows.into_iter().map(|r| r.code), [])
+            .await
+    }
+
+    async fn write(
+        importer: &mut Importer,
+        tx: &Recorder,
+        actor: &Actor,
+        record: &csv::StringRecord,
+    ) -> Result<Outcome<()>, RowError> {
+        let fields = importer.fields(record)?;
+        Ok(codes::import_pool_row(tx, actor, &fields, importer).await?)
+    }
 }
 
 first_field_rows!(
