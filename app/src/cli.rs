@@ -355,7 +355,17 @@ async fn demo(config: &Config, seed: u64) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     for (kind, summary) in &done {
-        println!("  {:<18} {:>6} created", kind.id(), summary.created);
+        if summary.updated > 0 || summary.not_ours > 0 {
+            // Microsoft's redemption report dates codes the codes file issued.
+            println!(
+                "  {:<18} {:>6} codes dated, {} not ours",
+                kind.id(),
+                summary.updated,
+                summary.not_ours
+            );
+        } else {
+            println!("  {:<18} {:>6} created", kind.id(), summary.created);
+        }
     }
     println!(
         "open {}/ to see the dashboard, or run `tsp-ledger kpi --format text`",
