@@ -1663,3 +1663,39 @@ async fn the_class_list_pages_are_cached_until_a_class_course_or_mct_changes(app
     assert!(!browser.get("/classes").await.body.contains("C-2"));
 }
 crate::db_test!(the_class_list_pages_are_cached_until_a_class_course_or_mct_changes);
+
+/// A new class's ref is proposed from `classes.ref_pattern` (the year's next number), a
+/// ref left blank is numbered on save, and "Copy this class" starts the form from another
+/// class with the next ref.
+async fn new_classes_are_numbered_from_the_pattern_and_can_be_copied(app: TestApp) {
+    use chrono::Datelike;
+    crate::imports::catalog(&app).await;
+    let year = tsp_ledger::clock::now().date_naive().year();
+    let user = app.create_user(Role::Coordinator, "cora@example.com").await;
+    let mut coordinator = app.client_for(user).await;
+    coordinator
+        .get("/classes/new")
+        .await
+        .assert_contains(&format!("value=\"C-{year}-0001\""));
+    let mut fields = class_form("", "AZ-104", "MCT-1", "2026-03-02", "2026-03-05");
+    fields.push(("location", "Lisbon, room 4"));
+    let created = coordinator.post("/classes", &fields).await;
+    let id = crate::catalog::id_from_location(&created);
+    assert_eq!(stored(&app, id).await.class_ref, format!("C-{year}-0001"));
+    let copy = coordinator.get(&format!("/classes/new?copy={id}")).await;
+    copy.assert_contains(&format!("value=\"C-{year}-0002\""))
+        .assert_contains("value=\"Lisbon, room 4\"")
+        .assert_contains("value=\"2026-03-02\"");
+    coordinator
+        .get(&format!("/classes/{id}"))
+        .await
+        .assert_contains(&format!("href=\"/classes/new?copy={id}\""));
+    // Another pattern, set in the configuration.
+    let other = app.reconfigured(|c| c.classes.ref_pattern = "TSP/{YYYY}/{NNN}".into());
+    let mut coordinator = other.client_for(user).await;
+    coordinator
+        .get("/classes/new")
+        .await
+        .assert_contains(&format!("value=\"TSP/{year}/001\""));
+}
+db_test!(new_classes_are_numbered_from_the_pattern_and_can_be_copied);

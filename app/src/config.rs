@@ -16,6 +16,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub mail: MailConfig,
     pub surveys: SurveysConfig,
+    pub classes: ClassesConfig,
     pub codes: CodesConfig,
     pub ledger: LedgerConfig,
     pub metrics: MetricsConfig,
@@ -178,6 +179,12 @@ pub struct SurveysConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct ClassesConfig {
+    /// The pattern new class refs are proposed from (`domain::numbering`).
+    pub ref_pattern: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct CodesConfig {
     /// Microsoft Learn's page where a learner redeems an achievement code.
     pub redeem_url: String,
@@ -299,6 +306,9 @@ impl Config {
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("mail.from is not an e-mail address: {:?}", self.mail.from);
+        }
+        if let Err(why) = crate::domain::numbering::check_pattern(&self.classes.ref_pattern) {
+            bail!("classes.ref_pattern {why}");
         }
         if !self.codes.redeem_url.starts_with("https://") || self.codes.redeem_url.contains(' ') {
             bail!(
@@ -577,6 +587,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("codes.redeem_url"), "{err}");
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[("TSP_LEDGER__CLASSES__REF_PATTERN", "C-{YYYY}")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("classes.ref_pattern"), "{err}");
         // A closed set names the setting and every allowed value.
         for (key, value, allowed) in [
             ("TSP_LEDGER__MAIL__TRANSPORT", "pigeon", "`file`, `smtp`"),

@@ -97,6 +97,7 @@ pub mod delivery;
 pub mod erasure;
 pub mod fields;
 pub mod kpi;
+pub mod numbering;
 pub mod outbox;
 pub mod plural;
 pub mod policy;

@@ -190,6 +190,41 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<classes::Model, S
         .ok_or(ServiceError::NotFound)
 }
 
+/// The ref proposed for a new class scheduled on `today`: the next number of `pattern`
+/// (`classes.ref_pattern`) in `today`'s year. Reads the highest refs of the year's
+/// prefix off the class-ref index.
+pub async fn next_ref(
+    db: &impl ConnectionTrait,
+    pattern: &str,
+    today: NaiveDate,
+) -> Result<String, ServiceError> {
+    use crate::domain::numbering;
+    use chrono::Datelike;
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, Func};
+    let prefix = numbering::prefix(pattern, today.year());
+    // Zero-padded counters sort as numbers among refs of one length; a longer ref holds
+    // a bigger number (or a suffix, which `next_ref` skips): the longest come first.
+    let taken: Vec<String> = classes::Entity::find()
+        .select_only()
+        .column(classes::Column::ClassRef)
+        .filter(classes::Column::ClassRef.gte(prefix.clone()))
+        .filter(classes::Column::ClassRef.lt(format!("{prefix}\u{7f}")))
+        .order_by_desc(Expr::expr(Func::char_length(Expr::col(
+            classes::Column::ClassRef,
+        ))))
+        .order_by_desc(classes::Column::ClassRef)
+        .limit(50)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(numbering::next_ref(
+        pattern,
+        today.year(),
+        taken.iter().map(String::as_str),
+    ))
+}
+
 pub async fn by_ref(
     db: &impl ConnectionTrait,
     class_ref: &str,

@@ -1,6 +1,6 @@
 //! The class form: scheduling a class, editing it, and amending a confirmed one.
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::Form;
@@ -97,14 +97,45 @@ async fn form_page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
+/// `?copy={id}` on the new-class form: start from that class.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct NewQuery {
+    copy: String,
+}
+
+/// The ref proposed for a class scheduled now (`classes.ref_pattern`).
+async fn proposed_ref(state: &AppState) -> Result<String, AppError> {
+    let today = crate::clock::now().date_naive();
+    Ok(svc::next_ref(&state.db, &state.config.classes.ref_pattern, today).await?)
+}
+
+/// `GET /classes/new`: the form with the next class ref proposed; `?copy={id}` fills it
+/// from that class (course, MCT, dates, modality, location, survey link, recording), to
+/// be scheduled as a new class.
 pub async fn new(
     State(state): State<AppState>,
     ctx: PageContext,
     _user: EditorUser,
+    Query(query): Query<NewQuery>,
 ) -> Result<Response, AppError> {
+    let copied = match query.copy.trim() {
+        "" => None,
+        raw => {
+            let id: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
+            let class = svc::get(&state.db, id).await?;
+            let (course, trainer) = svc::parts(&state.db, &class).await?;
+            Some(ClassFields::of(&class, &course, &trainer))
+        }
+    };
     let form = ClassFields {
-        modality: Modality::InPerson.id().into(),
-        ..Default::default()
+        class_ref: proposed_ref(&state).await?,
+        status: String::new(),
+        reason: String::new(),
+        ..copied.unwrap_or_else(|| ClassFields {
+            modality: Modality::InPerson.id().into(),
+            ..Default::default()
+        })
     };
     form_page(
         &state,
@@ -122,8 +153,12 @@ pub async fn create(
     State(state): State<AppState>,
     ctx: PageContext,
     user: EditorUser,
-    Form(form): Form<ClassFields>,
+    Form(mut form): Form<ClassFields>,
 ) -> Result<Response, AppError> {
+    // A ref left blank is numbered from the pattern.
+    if form.class_ref.trim().is_empty() {
+        form.class_ref = proposed_ref(&state).await?;
+    }
     let errors = match form.parse(false) {
         Ok(input) => match svc::create(&state.db, &Actor::User(user.id), &input).await {
             Ok(class) => {
