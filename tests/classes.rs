@@ -1699,3 +1699,34 @@ async fn new_classes_are_numbered_from_the_pattern_and_can_be_copied(app: TestAp
         .assert_contains(&format!("value=\"TSP/{year}/001\""));
 }
 db_test!(new_classes_are_numbered_from_the_pattern_and_can_be_copied);
+
+/// Saving a class whose MCT is booked on another live class on overlapping dates saves it
+/// and warns, naming the other class; dates that do not overlap are a plain success.
+async fn an_mct_booked_on_overlapping_classes_is_a_warning(app: TestApp) {
+    crate::imports::catalog(&app).await;
+    crate::imports::class_in(&app, "C-1", "scheduled").await;
+    let user = app.create_user(Role::Coordinator, "cora@example.com").await;
+    let mut coordinator = app.client_for(user).await;
+    let created = coordinator
+        .post(
+            "/classes",
+            &class_form("C-2", "AZ-104", "MCT-1", "2026-03-05", "2026-03-06"),
+        )
+        .await;
+    let page = crate::catalog::follow(&mut coordinator, &created).await;
+    assert_eq!(
+        flash(&page),
+        "warning: C-2 scheduled. Check the MCT: Ana Trainer is also booked on C-1 (2026-03-02 → 2026-03-05) on overlapping dates."
+    );
+    assert!(class_count(&app).await >= 2, "saved all the same");
+    // Not overlapping: a plain success.
+    let created = coordinator
+        .post(
+            "/classes",
+            &class_form("C-3", "AZ-104", "MCT-1", "2026-03-09", "2026-03-10"),
+        )
+        .await;
+    let page = crate::catalog::follow(&mut coordinator, &created).await;
+    assert_eq!(flash(&page), "success: C-3 scheduled.");
+}
+db_test!(an_mct_booked_on_overlapping_classes_is_a_warning);

@@ -235,9 +235,29 @@ pub fn check_schedulable(
     }
 }
 
+/// Whether two deliveries' date ranges (inclusive) share a day: an MCT booked on both
+/// cannot teach both live.
+pub fn dates_overlap(
+    (a_start, a_end): (NaiveDate, NaiveDate),
+    (b_start, b_end): (NaiveDate, NaiveDate),
+) -> bool {
+    a_start <= b_end && b_start <= a_end
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deliveries_overlap_when_they_share_a_day() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let march = (d("2026-03-02"), d("2026-03-05"));
+        assert!(dates_overlap(march, (d("2026-03-05"), d("2026-03-06"))));
+        assert!(dates_overlap(march, (d("2026-03-03"), d("2026-03-03"))));
+        assert!(dates_overlap(march, (d("2026-02-01"), d("2026-04-01"))));
+        assert!(!dates_overlap(march, (d("2026-03-06"), d("2026-03-09"))));
+        assert!(!dates_overlap(march, (d("2026-02-27"), d("2026-03-01"))));
+    }
     use ClassStatus::*;
 
     #[test]

@@ -190,6 +190,32 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<classes::Model, S
         .ok_or(ServiceError::NotFound)
 }
 
+/// The MCT's other live classes (not cancelled, not recorded) whose dates overlap
+/// `class`'s (`domain::delivery::dates_overlap`, as SQL), first five by start date. None
+/// for a cancelled or recorded class: it books nobody's days.
+pub async fn double_bookings(
+    db: &impl ConnectionTrait,
+    class: &classes::Model,
+) -> Result<Vec<classes::Model>, ServiceError> {
+    use crate::domain::delivery::Modality;
+    if class.status == ClassStatus::Cancelled || class.modality == Modality::Recorded {
+        return Ok(vec![]);
+    }
+    use classes::Column as C;
+    use sea_orm::QuerySelect;
+    Ok(classes::Entity::find()
+        .filter(C::TrainerId.eq(class.trainer_id))
+        .filter(C::Id.ne(class.id))
+        .filter(C::Status.ne(ClassStatus::Cancelled))
+        .filter(C::Modality.ne(Modality::Recorded))
+        .filter(C::StartDate.lte(class.end_date))
+        .filter(C::EndDate.gte(class.start_date))
+        .order_by_asc(C::StartDate)
+        .limit(5)
+        .all(db)
+        .await?)
+}
+
 /// The ref proposed for a new class scheduled on `today`: the next number of `pattern`
 /// (`classes.ref_pattern`) in `today`'s year. Reads the highest refs of the year's
 /// prefix off the class-ref index.

@@ -15,6 +15,8 @@ tsp_domain::id_enum!(
     /// What a flash message reports; its id is also the CSS modifier.
     FlashKind {
         Success = "success" / "Done",
+        /// Done, with something to check (an MCT booked twice).
+        Warning = "warning" / "Done, check",
         Error = "error" / "Not done",
     }
 );
@@ -23,7 +25,7 @@ impl FlashKind {
     /// An error interrupts (`alert`); a success is announced politely (`status`).
     pub fn aria_role(self) -> &'static str {
         match self {
-            FlashKind::Success => "status",
+            FlashKind::Success | FlashKind::Warning => "status",
             FlashKind::Error => "alert",
         }
     }

@@ -97,6 +97,38 @@ async fn form_page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
+/// The flash after saving `class`: `done`, or a warning naming the MCT's other live
+/// classes on overlapping dates (saved all the same: the coordinator decides).
+async fn with_double_bookings(
+    state: &AppState,
+    class: &entity::classes::Model,
+    done: String,
+) -> Result<(FlashKind, String), AppError> {
+    let others = svc::double_bookings(&state.db, class).await?;
+    if others.is_empty() {
+        return Ok((FlashKind::Success, done));
+    }
+    let trainer = trainer_svc::get(&state.db, class.trainer_id).await?;
+    let listed: Vec<String> = others
+        .iter()
+        .map(|c| {
+            format!(
+                "{} ({})",
+                c.class_ref,
+                svc::date_range(c.start_date, c.end_date)
+            )
+        })
+        .collect();
+    Ok((
+        FlashKind::Warning,
+        format!(
+            "{done} Check the MCT: {} is also booked on {} on overlapping dates.",
+            trainer.name,
+            listed.join(", ")
+        ),
+    ))
+}
+
 /// `?copy={id}` on the new-class form: start from that class.
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -162,10 +194,13 @@ pub async fn create(
     let errors = match form.parse(false) {
         Ok(input) => match svc::create(&state.db, &Actor::User(user.id), &input).await {
             Ok(class) => {
+                let (kind, text) =
+                    with_double_bookings(&state, &class, format!("{} scheduled.", class.class_ref))
+                        .await?;
                 return Ok(redirect_with_flash(
                     &format!("/classes/{}", class.id),
-                    FlashKind::Success,
-                    format!("{} scheduled.", class.class_ref),
+                    kind,
+                    text,
                     state.config.server.secure_cookies,
                 ));
             }
@@ -229,9 +264,13 @@ pub async fn update(
                         ),
                         _ => format!("{} saved.", outcome.model().class_ref),
                     };
+                    let (kind, text) = match &outcome {
+                        Outcome::Unchanged(_) => (FlashKind::Success, text),
+                        _ => with_double_bookings(&state, outcome.model(), text).await?,
+                    };
                     return Ok(redirect_with_flash(
                         &format!("/classes/{id}"),
-                        FlashKind::Success,
+                        kind,
                         text,
                         state.config.server.secure_cookies,
                     ));
