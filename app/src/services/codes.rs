@@ -31,8 +31,8 @@ mod desk;
 mod import;
 pub use desk::{EXPIRING_DAYS, PoolFacts, issued, issued_count, pool_facts, resend};
 pub(crate) use import::{
-    CodeImport, CodeRow, import_code_row, import_pool_row, import_redemption_row, parse_code_row,
-    parse_pool_row, parse_redemption_row,
+    CodeImport, CodeRow, PoolRow, RedemptionRow, import_code_row, import_pool_row,
+    import_redemption_row, parse_code_row, parse_pool_row, parse_redemption_row,
 };
 
 /// Longest code accepted (Microsoft's are far shorter).

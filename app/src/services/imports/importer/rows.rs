@@ -238,11 +238,16 @@ impl Rows for Roster {
 /// chunk's rows refer to is read by `prefetch`, and each row is written by `write`.
 macro_rules! first_field_rows {
     ($rows:ident, table = $table:literal, columns = [$($column:literal),+ $(,)?],
+     $(optional = [$($optional:literal),+ $(,)?], ignores_other_columns = $ignores:literal,)?
      parse = $parse:path, prefetch = $prefetch:path,
      write = |$importer:ident, $tx:ident, $actor:ident, $fields:ident| $call:expr $(,)?) => {
         impl Rows for $rows {
             const COLUMNS: &'static [&'static str] = &[$($column),+];
             const TABLE: &'static str = $table;
+            $(
+                const OPTIONAL: &'static [&'static str] = &[$($optional),+];
+                const IGNORES_OTHER_COLUMNS: bool = $ignores;
+            )?
 
             fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
                 importer.check_first_field(record, $parse)
@@ -270,37 +275,25 @@ macro_rules! first_field_rows {
     };
 }
 
-/// Microsoft's pool codes, each with its expiry date when the file has one.
-impl Rows for CodePool {
-    const COLUMNS: &'static [&'static str] = &["achievement_code", "expires_on"];
-    const TABLE: &'static str = "achievement_codes";
-    const OPTIONAL: &'static [&'static str] = &["expires_on"];
+// Microsoft's pool codes, each with its expiry date when the file has one.
+first_field_rows!(
+    CodePool,
+    table = "achievement_codes",
+    columns = ["achievement_code", "expires_on"],
+    optional = ["expires_on"],
+    ignores_other_columns = false,
+    parse = codes::parse_pool_row,
+    prefetch = prefetch_pool,
+    write = |importer, tx, actor, fields| codes::import_pool_row(tx, actor, fields, importer),
+);
 
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, codes::parse_pool_row)
-    }
-
-    async fn prefetch<'r>(
-        importer: &mut Importer,
-        tx: &Recorder,
-        records: impl Iterator<Item = &'r csv::StringRecord>,
-    ) -> Result<(), ServiceError> {
-        let rows = importer.parsed(records, codes::parse_pool_row);
-        importer
-            .codes
-            .prefetch(tx, rows.into_iter().map(|r| r.code), [])
-            .await
-    }
-
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let fields = importer.fields(record)?;
-        Ok(codes::import_pool_row(tx, actor, &fields, importer).await?)
-    }
+async fn prefetch_pool(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<codes::PoolRow>,
+) -> Result<(), ServiceError> {
+    let codes = rows.into_iter().map(|r| r.code);
+    importer.codes.prefetch(tx, codes, []).await
 }
 
 first_field_rows!(
@@ -386,37 +379,26 @@ async fn prefetch_vouchers(
     importer.vouchers.prefetch(tx, &rows).await
 }
 
-/// Microsoft's redemption report, as it comes: keyed by the achievement code alone, the
-/// learner's e-mail optional, any other column ignored.
-impl Rows for Redemptions {
-    const COLUMNS: &'static [&'static str] = &["achievement_code", "redeemed_on", "learner_email"];
-    const TABLE: &'static str = "achievement_codes";
-    const OPTIONAL: &'static [&'static str] = &["learner_email"];
-    const IGNORES_OTHER_COLUMNS: bool = true;
+// Microsoft's redemption report, as it comes: keyed by the achievement code alone, the
+// learner's e-mail optional, any other column ignored.
+first_field_rows!(
+    Redemptions,
+    table = "achievement_codes",
+    columns = ["achievement_code", "redeemed_on", "learner_email"],
+    optional = ["learner_email"],
+    ignores_other_columns = true,
+    parse = codes::parse_redemption_row,
+    prefetch = prefetch_redemptions,
+    write = |importer, tx, actor, fields| {
+        codes::import_redemption_row(tx, actor, fields, &mut importer.codes)
+    },
+);
 
-    fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
-        importer.check_first_field(record, codes::parse_redemption_row)
-    }
-
-    async fn prefetch<'r>(
-        importer: &mut Importer,
-        tx: &Recorder,
-        records: impl Iterator<Item = &'r csv::StringRecord>,
-    ) -> Result<(), ServiceError> {
-        let rows = importer.parsed(records, codes::parse_redemption_row);
-        importer
-            .codes
-            .prefetch_redeemed(tx, rows.into_iter().map(|r| r.code))
-            .await
-    }
-
-    async fn write(
-        importer: &mut Importer,
-        tx: &Recorder,
-        actor: &Actor,
-        record: &csv::StringRecord,
-    ) -> Result<Outcome<()>, RowError> {
-        let fields = importer.fields(record)?;
-        Ok(codes::import_redemption_row(tx, actor, &fields, &mut importer.codes).await?)
-    }
+async fn prefetch_redemptions(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<codes::RedemptionRow>,
+) -> Result<(), ServiceError> {
+    let codes = rows.into_iter().map(|r| r.code);
+    importer.codes.prefetch_redeemed(tx, codes).await
 }
