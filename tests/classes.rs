@@ -1217,7 +1217,8 @@ async fn the_class_page_shows_its_roster_and_history(app: TestApp) {
     for needle in [
         "<td>create</td>".to_string(),
         format!("<td>enrollment {enrollment_id} create</td>"),
-        format!("<td>user:{user}</td>"),
+        // The person, by name (issue 16 item 7), not `user:{user}`.
+        "<td>Coordinator cora (cora@example.com)</td>".to_string(),
     ] {
         assert!(history.contains(&needle), "{needle} in:\n{history}");
     }

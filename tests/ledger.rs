@@ -667,3 +667,42 @@ async fn texts_beside_the_chain_can_be_blanked_by_an_erasure_only(app: TestApp) 
     assert_eq!(broken.first_broken.unwrap().0, 2);
 }
 db_test!(texts_beside_the_chain_can_be_blanked_by_an_erasure_only);
+
+/// The ledger page and a record's history name people, not `user:2` (learners only by
+/// enrollment), and show each change as `field: before → after`.
+async fn the_history_names_people_and_reads_changes_as_before_and_after(app: TestApp) {
+    crate::imports::catalog(&app).await;
+    let class = crate::imports::class_in(&app, "C-1", "scheduled").await;
+    let cora = app.create_user(Role::Coordinator, "cora@example.com").await;
+    let mut coordinator = app.client_for(cora).await;
+    let mut fields = vec![
+        ("class_ref", "C-1"),
+        ("course_code", "AZ-104"),
+        ("mct_id", "MCT-1"),
+        ("start_date", "2026-03-02"),
+        ("end_date", "2026-03-05"),
+        ("modality", "in_person"),
+    ];
+    fields.push(("location", "Lisbon, room 4"));
+    let saved = coordinator
+        .post(&format!("/classes/{}", class.id), &fields)
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let who = "Coordinator cora (cora@example.com)";
+    coordinator
+        .get(&format!("/classes/{}", class.id))
+        .await
+        .assert_contains(who)
+        .assert_contains("location: Lisbon, room 4")
+        .assert_contains("the command line (local operator)");
+    let mut admin = app.client_as(Role::Admin).await;
+    let page = admin.get("/admin/ledger").await;
+    page.assert_contains(who)
+        .assert_contains(&format!("user:{cora}"))
+        .assert_contains("location: Lisbon, room 4");
+    assert!(
+        !page.body.contains("<code class=\"changes\">"),
+        "changes are read, not raw JSON"
+    );
+}
+db_test!(the_history_names_people_and_reads_changes_as_before_and_after);

@@ -246,10 +246,13 @@ pub async fn set_active(
 pub struct LedgerRow {
     pub id: i64,
     pub at: String,
+    /// Who acted, by name ([`crate::web::history::actor_names`]), and as stored.
     pub actor: String,
+    pub raw_actor: String,
     pub entity: String,
     pub action: String,
-    pub changes: String,
+    /// `field: before → after`, one line each.
+    pub changes: Vec<String>,
     pub reason: String,
 }
 
@@ -295,15 +298,22 @@ pub async fn ledger_page(
         .then(|| entries.last().map(|e| e.id))
         .flatten();
     let texts = ledger::texts_of(&state.db, &entries).await?;
+    let names =
+        crate::web::history::actor_names(&state.db, entries.iter().map(|e| e.actor.as_str()))
+            .await?;
     let rows = entries
         .into_iter()
         .map(|e: ledger_entries::Model| LedgerRow {
             id: e.id,
             at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            actor: e.actor,
+            actor: names
+                .get(&e.actor)
+                .cloned()
+                .unwrap_or_else(|| e.actor.clone()),
+            raw_actor: e.actor,
             entity: format!("{} {}", e.entity_type, e.entity_id),
             action: e.action,
-            changes: e.changes,
+            changes: crate::web::history::describe_changes(&e.changes),
             reason: ledger::all_texts_of(&texts, e.id),
         })
         .collect();

@@ -1,10 +1,55 @@
 //! The history on a record's page (a class, a recording): its ledger entries and those of
 //! what belongs to it, newest first, as rows a person reads. `templates/partials/history.html`
 //! shows them.
-use sea_orm::ConnectionTrait;
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::ledger;
 use crate::web::error::AppError;
+
+/// Who acted in each of `actors` (the ledger's `user:2`, `learner:7`, `cli`, `system`), as
+/// a person reads it: an account by its name and e-mail (one query for them all), a
+/// learner by enrollment only (the ledger never names learners), the command line, the
+/// app itself. An actor not understood is shown as stored.
+pub async fn actor_names<'a>(
+    db: &impl ConnectionTrait,
+    actors: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, AppError> {
+    let actors: Vec<&str> = actors.into_iter().collect();
+    let user_ids: Vec<i64> = actors
+        .iter()
+        .filter_map(|a| a.strip_prefix("user:")?.parse().ok())
+        .collect();
+    let users: HashMap<i64, entity::users::Model> = if user_ids.is_empty() {
+        HashMap::new()
+    } else {
+        entity::users::Entity::find()
+            .filter(entity::users::Column::Id.is_in(user_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect()
+    };
+    Ok(actors
+        .into_iter()
+        .map(|raw| {
+            let shown = match raw.split_once(':') {
+                Some(("user", id)) => id
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| users.get(&id))
+                    .map_or_else(|| raw.to_string(), |u| format!("{} ({})", u.name, u.email)),
+                Some(("learner", id)) => format!("a learner (enrollment {id})"),
+                _ if raw == "cli" => "the command line (local operator)".to_string(),
+                _ if raw == "system" => "the app itself".to_string(),
+                _ => raw.to_string(),
+            };
+            (raw.to_string(), shown)
+        })
+        .collect())
+}
 
 /// How many entries a record's page shows.
 const LIMIT: u64 = 100;
@@ -26,11 +71,12 @@ pub async fn of(
 ) -> Result<Vec<HistoryLine>, AppError> {
     let entries = ledger::history(db, entity_type, id, LIMIT).await?;
     let texts = ledger::texts_of(db, &entries).await?;
+    let names = actor_names(db, entries.iter().map(|e| e.actor.as_str())).await?;
     Ok(entries
         .into_iter()
         .map(|e| HistoryLine {
             at: e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            actor: e.actor,
+            actor: names.get(&e.actor).cloned().unwrap_or(e.actor),
             what: if e.entity_type == entity_type {
                 e.action
             } else {
