@@ -907,7 +907,7 @@ db_test!(ledger_entries_never_hold_a_learners_name_or_email);
 async fn the_class_history_shows_its_roster_entries(app: TestApp) {
     let class = setup(&app, "scheduled").await;
     let other = class_in(&app, "C-2", "scheduled").await;
-    let (mut browser, actor) = coordinator(&app).await;
+    let (mut browser, _) = coordinator(&app).await;
     for (class_id, name, email) in [
         (class.id, "Historia Learner", "historia@example.com"),
         (other.id, "Elsewhere Learner", "elsewhere@example.com"),
@@ -937,7 +937,8 @@ async fn the_class_history_shows_its_roster_entries(app: TestApp) {
         format!("<td>enrollment {} create</td>", mine.id),
         format!("<td>enrollment {} attendance</td>", mine.id),
         "<td>import</td>".to_string(),
-        format!("<td>{actor}</td>"),
+        // The stored `user:N` reads as the person (issue 16 item 7).
+        "<td>Coordinator coordinator (coordinator@example.com)</td>".to_string(),
     ] {
         assert!(history.contains(&what), "{what:?} in\n{history}");
     }
