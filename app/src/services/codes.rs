@@ -114,6 +114,29 @@ pub struct CodeLinks<'a> {
     pub redeem_url: &'a str,
 }
 
+impl CodeLinks<'_> {
+    /// The code e-mail to `learner` holding `code` (its page reached with `token`).
+    fn email(
+        &self,
+        learner: &enrollments::Model,
+        code: &achievement_codes::Model,
+        token: &str,
+        (class, course): (&classes::Model, &entity::courses::Model),
+    ) -> Result<mail::Email, ServiceError> {
+        AchievementCodeEmail {
+            learner_name: learner.learner_name.clone(),
+            code: code.code.clone(),
+            course_code: course.course_code.clone(),
+            course_title: course.title.clone(),
+            dates: class_svc::date_range(class.start_date, class.end_date),
+            link: format!("{}/{token}", self.page_base.trim_end_matches('/')),
+            redeem_url: self.redeem_url.to_string(),
+        }
+        .to(&learner.learner_email, Some(format!("class:{}", class.id)))
+        .map_err(|e| mail::render_error(e).into())
+    }
+}
+
 pub async fn issue(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -162,7 +185,6 @@ pub async fn issue(
             pool.len()
         )));
     }
-    let dates = class_svc::date_range(class.start_date, class.end_date);
     let now = clock::now();
     let mut outbox = mail::Outbox::new();
     let pairs: Vec<(&enrollments::Model, achievement_codes::Model)> =
@@ -185,17 +207,7 @@ pub async fn issue(
             .collect();
         assign_issued(&tx, issued.iter().map(|(_, code)| code), today, now).await?;
         for ((learner, before), (token, code)) in chunk.iter().zip(&issued) {
-            let email = AchievementCodeEmail {
-                learner_name: learner.learner_name.clone(),
-                code: code.code.clone(),
-                course_code: course.course_code.clone(),
-                course_title: course.title.clone(),
-                dates: dates.clone(),
-                link: format!("{}/{token}", links.page_base.trim_end_matches('/')),
-                redeem_url: links.redeem_url.to_string(),
-            }
-            .to(&learner.learner_email, Some(format!("class:{}", class.id)))
-            .map_err(mail::render_error)?;
+            let email = links.email(learner, code, token, (&class, &course))?;
             outbox.push(&tx, email).await?;
             let entry = Entry::new("achievement_code", code.id, "issue")
                 .changes(changes(Some(before), code))

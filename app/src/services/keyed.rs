@@ -12,7 +12,7 @@ use super::{ROWS_PER_STATEMENT, ServiceError, insert_returning_by};
 type Model<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;
 
 /// Keys per `IN` list: far below every backend's limit on bound parameters.
-const KEYS_PER_QUERY: usize = 512;
+pub(crate) const KEYS_PER_QUERY: usize = 512;
 
 /// Rows of one table by key `K`; new rows of type `A` wait with what their ledger entry
 /// needs (`X`). A key the chunk named that is neither found nor pending is absent from

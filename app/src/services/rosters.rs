@@ -76,29 +76,40 @@ pub async fn page(
         .filter(matches)
         .count(db)
         .await?;
-    let (learners, attended) = counts(db, class_id).await?;
+    // Without a search every line matches: no second count of the same rows.
+    let learners = match search {
+        Some(_) => {
+            enrollments::Entity::find()
+                .filter(of_class)
+                .count(db)
+                .await?
+        }
+        None => matching,
+    };
     Ok(RosterPage {
         lines,
         matching,
         learners,
-        attended,
+        attended: attended(db, class_id).await?,
     })
 }
 
 /// A class's learners and how many of them are ticked as attending (two counts in the
 /// database, whatever the roster's size).
 pub async fn counts(db: &impl ConnectionTrait, class_id: i64) -> Result<(u64, u64), ServiceError> {
-    use enrollments::Column as C;
-    let of_class = Condition::all().add(C::ClassId.eq(class_id));
     let learners = enrollments::Entity::find()
-        .filter(of_class.clone())
+        .filter(enrollments::Column::ClassId.eq(class_id))
         .count(db)
         .await?;
-    let attended = enrollments::Entity::find()
-        .filter(of_class.add(C::Attended.eq(true)))
+    Ok((learners, attended(db, class_id).await?))
+}
+
+async fn attended(db: &impl ConnectionTrait, class_id: i64) -> Result<u64, ServiceError> {
+    Ok(enrollments::Entity::find()
+        .filter(enrollments::Column::ClassId.eq(class_id))
+        .filter(enrollments::Column::Attended.eq(true))
         .count(db)
-        .await?;
-    Ok((learners, attended))
+        .await?)
 }
 
 /// Which roster lines an attendance form is about: the page it showed, or all of them.

@@ -157,17 +157,7 @@ pub async fn resend(
     active.emailed_at = Set(Some(now));
     active.updated_at = Set(now);
     let code = active.update(&tx).await?;
-    let email = AchievementCodeEmail {
-        learner_name: learner.learner_name.clone(),
-        code: code.code.clone(),
-        course_code: course.course_code,
-        course_title: course.title,
-        dates: class_svc::date_range(class.start_date, class.end_date),
-        link: format!("{}/{token}", links.page_base.trim_end_matches('/')),
-        redeem_url: links.redeem_url.to_string(),
-    }
-    .to(&learner.learner_email, Some(format!("class:{}", class.id)))
-    .map_err(mail::render_error)?;
+    let email = links.email(&learner, &code, &token, (&class, &course))?;
     mail::enqueue(&tx, email).await?;
     let entry = Entry::new("achievement_code", code.id, "resend")
         .changes(changes(Some(&before), &code))

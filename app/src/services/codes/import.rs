@@ -106,7 +106,7 @@ impl CodeImport {
             .await?;
         let ids: Vec<i64> = self.codes.found().filter_map(|c| c.enrollment_id).collect();
         self.holders.clear();
-        for chunk in ids.chunks(crate::services::ROWS_PER_STATEMENT * 4) {
+        for chunk in ids.chunks(crate::services::keyed::KEYS_PER_QUERY) {
             let lines = enrollments::Entity::find()
                 .filter(enrollments::Column::Id.is_in(chunk.iter().copied()))
                 .all(tx)

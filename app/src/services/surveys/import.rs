@@ -95,7 +95,7 @@ impl ResponseImport {
             )
             .await?;
         self.open.clear();
-        for chunk in enrollment_ids.chunks(crate::services::ROWS_PER_STATEMENT * 4) {
+        for chunk in enrollment_ids.chunks(crate::services::keyed::KEYS_PER_QUERY) {
             let open = survey_invitations::Entity::find()
                 .filter(survey_invitations::Column::EnrollmentId.is_in(chunk.iter().copied()))
                 .filter(survey_invitations::Column::RespondedAt.is_null())
