@@ -538,6 +538,45 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 200, 200, 403, 200],
         },
+        // issue 16 item 2: what needs doing
+        Row {
+            method: Get,
+            path: "/todo",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        // issue 16 item 6: an MCT's calendar feed, only for a trainer (the matrix's is
+        // linked to an MCT; the address is shown once, in the answer)
+        Row {
+            method: Get,
+            path: "/calendar/feed",
+            fields: &[],
+            expect: [SEE_OTHER; 5],
+        },
+        Row {
+            method: Post,
+            path: "/calendar/feed",
+            fields: &[],
+            expect: [SEE_OTHER, 403, 403, 200, 403],
+        },
+        Row {
+            method: Get,
+            path: "/calendar/feed/revoke",
+            fields: &[],
+            expect: [SEE_OTHER; 5],
+        },
+        Row {
+            method: Post,
+            path: "/calendar/feed/revoke",
+            fields: &[],
+            expect: [SEE_OTHER, 403, 403, SEE_OTHER, 403],
+        },
+        Row {
+            method: Get,
+            path: "/calendar/0000.ics",
+            fields: &[],
+            expect: [404; 5],
+        },
         // issue 4: outbox
         Row {
             method: Get,

@@ -578,9 +578,41 @@ async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
         "back on the class after sign-in"
     );
     web.shot("mct-confirms").await;
+    // Their home lists the delivery waiting for them, linked to the class.
+    web.open("/").await;
+    assert_eq!(web.heading().await, "Welcome, Tom Trainer");
+    assert!(
+        web.text("section[aria-labelledby=confirm-h]")
+            .await
+            .contains("C-BROWSER-1")
+    );
+    web.shot("mct-home").await;
+    web.submit("section[aria-labelledby=confirm-h] li a").await;
+    assert_eq!(web.path().await, class_path);
     web.submit("form[action$='/confirm'] button[type=submit]")
         .await;
     assert!(web.text("h1 .status").await.contains("Confirmed"));
+    // Confirmed: nothing waits any more; they make their calendar address.
+    web.open("/").await;
+    assert!(
+        web.text("section[aria-labelledby=confirm-h]")
+            .await
+            .contains("Nothing waits for your confirmation")
+    );
+    web.submit("form[action='/calendar/feed'] button[type=submit]")
+        .await;
+    let feed = web
+        .find("#feed-url")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        feed.starts_with(&format!("{base}/calendar/")) && feed.ends_with(".ics"),
+        "{feed}"
+    );
+    web.shot("mct-calendar-address").await;
     // A trainer sees only their own classes: another MCT's class is a 404 page.
     fixtures::trainer(&app, "Una Other", "MCT-8", fixtures::today_plus(365), None).await;
     let other = fixtures::class(
@@ -699,6 +731,18 @@ async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
         score.text().await.unwrap()
     );
     web.shot("dashboard").await;
+    // The To do card leads to the list: Una's class has ended and is still scheduled.
+    web.submit("section[aria-labelledby=todo-h] a[href='/todo']")
+        .await;
+    assert_eq!(web.heading().await, "To do");
+    let past = web.text("section[aria-labelledby=past-h]").await;
+    assert!(
+        past.contains("C-OTHER-1") && !past.contains("C-BROWSER-1"),
+        "{past}"
+    );
+    web.shot("to-do").await;
+    web.submit("section[aria-labelledby=past-h] td a").await;
+    assert_eq!(web.path().await, format!("/classes/{}", other.id));
     web.open(&class_path).await;
     assert_eq!(web.text("#survey-responses").await, "1");
     assert_eq!(web.text("#survey-q2 .survey-average").await, "4.00");

@@ -740,6 +740,15 @@ async fn vocabulary_columns_refuse_values_outside_their_list(app: TestApp) {
         ),
         ("users.role", Role::ALL.iter().map(|v| v.id()).collect()),
     ];
+    // The outbox's kinds were widened by a later migration (issue 16).
+    assert_eq!(
+        migration::m20261222_000001_notices_and_calendars::OUTBOX_KINDS,
+        tsp_ledger::domain::outbox::MessageKind::ALL
+            .iter()
+            .map(|v| v.id())
+            .collect::<Vec<_>>(),
+        "outbox_messages.kind: the database's list is the domain's"
+    );
     for (column, values) in &domain {
         let (_, _, listed) = VOCABULARIES
             .iter()

@@ -15,7 +15,7 @@ use tsp_ledger::domain::delivery::ClassStatus;
 
 // ---------------------------------------------------------------- helpers
 
-fn class_form<'a>(
+pub(crate) fn class_form<'a>(
     class_ref: &'a str,
     course: &'a str,
     mct: &'a str,

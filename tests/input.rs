@@ -441,6 +441,7 @@ async fn a_permanent_smtp_refusal_fails_the_message_at_once(app: TestApp) {
                 text: "Hello".into(),
                 html: "<p>Hello</p>".into(),
                 related: None,
+                calendar: None,
             },
         )
         .await

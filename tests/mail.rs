@@ -23,6 +23,7 @@ fn email(n: usize) -> Email {
         text: format!("Hello {n}"),
         html: format!("<p>Hello {n}</p>"),
         related: None,
+        calendar: None,
     }
 }
 
@@ -41,7 +42,7 @@ async fn messages(app: &TestApp) -> Vec<outbox_messages::Model> {
 }
 
 /// SMTP to `port` on loopback, retrying at once (no backoff), at most `attempts` times.
-fn smtp_config(app: &TestApp, port: u16, attempts: i32) -> MailConfig {
+pub(crate) fn smtp_config(app: &TestApp, port: u16, attempts: i32) -> MailConfig {
     MailConfig {
         transport: tsp_ledger::config::MailTransport::Smtp,
         smtp_host: "127.0.0.1".into(),
@@ -54,7 +55,7 @@ fn smtp_config(app: &TestApp, port: u16, attempts: i32) -> MailConfig {
     }
 }
 
-fn worker(app: &TestApp, config: &MailConfig) -> Worker {
+pub(crate) fn worker(app: &TestApp, config: &MailConfig) -> Worker {
     let transport = Transport::from_config(config).unwrap();
     Worker::new(app.db().clone(), config, transport).unwrap()
 }

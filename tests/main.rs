@@ -54,3 +54,7 @@ mod bulk_imports;
 mod api;
 // issue 16 item 1: Microsoft's redemption report
 mod redemptions;
+// issue 16 item 2: what needs doing
+mod todo;
+// issue 16 item 6: an MCT's home and calendar
+mod home;

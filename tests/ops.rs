@@ -44,6 +44,7 @@ fn email(to: &str) -> tsp_ledger::mail::Email {
         text: "t".into(),
         html: "<p>t</p>".into(),
         related: None,
+        calendar: None,
     }
 }
 

@@ -67,7 +67,7 @@ async fn recording(app: &TestApp, id: i64) -> recordings::Model {
 /// AZ-104 with a live class C-R (two learners) taught by MCT-R, who signs in as a
 /// trainer (`presenter`, their user id). `affiliated` decides rule 2.
 pub struct Setup {
-    presenter: i64,
+    pub presenter: i64,
     pub class: classes::Model,
 }
 
@@ -417,6 +417,40 @@ async fn a_learners_revocation_via_the_link_flips_a_published_recording_to_needs
         .assert_contains("/recordings?show=attention");
     let page = coordinator.get(&format!("/recordings/{id}")).await;
     page.assert_contains("Needs action");
+
+    // The coordinators are told, once (issue 16 item 2), and the To do page lists it.
+    let (today, now) = (fixtures::today_plus(0), tsp_ledger::clock::now());
+    let config = &app.state.config;
+    let sent = tsp_ledger::services::todo::nudges::send_due(app.db(), config, today, now)
+        .await
+        .unwrap();
+    assert_eq!(sent.consents_revoked, [row.id]);
+    let notices = outbox(&app, "consent_revoked").await;
+    let coordinators = sea_orm::PaginatorTrait::count(
+        entity::users::Entity::find().filter(entity::users::Column::Role.eq(Role::Coordinator)),
+        app.db(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(notices.len() as u64, coordinators, "one per coordinator");
+    assert_eq!(
+        notices[0].subject,
+        "Consent revoked: \"AZ-104 March cohort\" needs action"
+    );
+    assert!(
+        notices[0].text_body.contains("Ada Lovelace")
+            || notices[0].text_body.contains("Grace Hopper")
+    );
+    assert!(notices[0].text_body.contains(&format!("/recordings/{id}")));
+    let again = tsp_ledger::services::todo::nudges::send_due(app.db(), config, today, now)
+        .await
+        .unwrap();
+    assert!(again.consents_revoked.is_empty());
+    coordinator
+        .get("/todo")
+        .await
+        .assert_contains(&link)
+        .assert_contains("consent revoked after publication");
 }
 db_test!(a_learners_revocation_via_the_link_flips_a_published_recording_to_needs_action);
 

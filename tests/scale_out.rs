@@ -225,6 +225,7 @@ async fn two_instances_drain_the_outbox_exactly_once() {
             text: format!("Hello {n}"),
             html: format!("<p>Hello {n}</p>"),
             related: None,
+            calendar: None,
         };
         mail::enqueue(app.db(), email).await.unwrap();
     }

@@ -271,6 +271,10 @@ async fn send_outbox(config: Config) -> anyhow::Result<ExitCode> {
     if notices > 0 {
         println!("queued {notices} overdue-takedown notices");
     }
+    let nudges = server::queue_nudges(&state).await?;
+    if nudges > 0 {
+        println!("queued {nudges} to-do reminders and notices");
+    }
     let report = state.mail_worker()?.drain().await?;
     println!(
         "outbox: {} sent, {} to retry later, {} failed",

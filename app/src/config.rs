@@ -17,6 +17,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub surveys: SurveysConfig,
     pub classes: ClassesConfig,
+    pub todo: TodoConfig,
     pub codes: CodesConfig,
     pub ledger: LedgerConfig,
     pub metrics: MetricsConfig,
@@ -184,6 +185,24 @@ pub struct ClassesConfig {
     pub ref_pattern: String,
 }
 
+/// When the To do page's nudges fall due (`domain::todo`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TodoConfig {
+    pub confirm_reminder_days: i64,
+    pub confirm_escalation_days: i64,
+    pub code_reminder_days: i64,
+}
+
+impl TodoConfig {
+    pub fn nudges(&self) -> crate::domain::todo::Nudges {
+        crate::domain::todo::Nudges {
+            confirm_reminder_days: self.confirm_reminder_days,
+            confirm_escalation_days: self.confirm_escalation_days,
+            code_reminder_days: self.code_reminder_days,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct CodesConfig {
     /// Microsoft Learn's page where a learner redeems an achievement code.
@@ -309,6 +328,17 @@ impl Config {
         }
         if let Err(why) = crate::domain::numbering::check_pattern(&self.classes.ref_pattern) {
             bail!("classes.ref_pattern {why}");
+        }
+        let todo = &self.todo;
+        if todo.confirm_reminder_days < 1 || todo.code_reminder_days < 1 {
+            bail!("todo.confirm_reminder_days and todo.code_reminder_days must be at least 1 day");
+        }
+        if todo.confirm_escalation_days <= todo.confirm_reminder_days {
+            bail!(
+                "todo.confirm_escalation_days ({}) must be more than todo.confirm_reminder_days ({}): coordinators are told after the MCT was reminded",
+                todo.confirm_escalation_days,
+                todo.confirm_reminder_days
+            );
         }
         if !self.codes.redeem_url.starts_with("https://") || self.codes.redeem_url.contains(' ') {
             bail!(
@@ -594,6 +624,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("classes.ref_pattern"), "{err}");
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            None,
+            &env(&[("TSP_LEDGER__TODO__CONFIRM_ESCALATION_DAYS", "3")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("todo.confirm_escalation_days"),
+            "{err}"
+        );
         // A closed set names the setting and every allowed value.
         for (key, value, allowed) in [
             ("TSP_LEDGER__MAIL__TRANSPORT", "pigeon", "`file`, `smtp`"),

@@ -152,9 +152,22 @@ const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 /// rule they are rendered from changed (a rebuild from the raw rows; see
 /// `migration::kpi_aggregates`).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("applying database migrations")?;
+    // On SQLite, sea-orm-migration runs a migration's statements outside a transaction,
+    // each on whichever pooled connection is free: a statement could run on a connection
+    // that has not yet seen the previous one's schema change ("trigger … already exists",
+    // "missing value for column"). One transaction keeps them on one connection, in order,
+    // and a failed migration leaves nothing half-applied.
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        let txn = db.begin().await.context("applying database migrations")?;
+        Migrator::up(&txn, None)
+            .await
+            .context("applying database migrations")?;
+        txn.commit().await.context("applying database migrations")?;
+    } else {
+        Migrator::up(db, None)
+            .await
+            .context("applying database migrations")?;
+    }
     if migration::kpi_aggregates::install(db)
         .await
         .context("installing the KPI aggregates")?

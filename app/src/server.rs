@@ -211,7 +211,7 @@ where
     }
 }
 
-/// How often the server looks for survey reminders and overdue takedowns.
+/// How often the server looks for survey reminders, to-do nudges and overdue takedowns.
 const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The work `serve` does besides answering requests: the outbox worker, and queuing the
@@ -227,6 +227,11 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
                 Ok(0) => {}
                 Ok(n) => tracing::info!(reminders = n, "survey reminders queued"),
                 Err(e) => tracing::error!(error = %e, "queuing survey reminders failed"),
+            }
+            match queue_nudges(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(emails = n, "to-do nudges queued"),
+                Err(e) => tracing::error!(error = %e, "queuing the to-do nudges failed"),
             }
             match queue_takedown_notices(&state).await {
                 Ok(0) => {}
@@ -265,6 +270,16 @@ pub async fn queue_due_reminders(state: &AppState) -> Result<u64, crate::service
         crate::clock::now(),
     )
     .await
+}
+
+/// The To do page's nudges that have fallen due (each goes out once); returns the
+/// e-mails queued.
+pub async fn queue_nudges(state: &AppState) -> Result<u64, crate::services::ServiceError> {
+    let now = crate::clock::now();
+    let sent =
+        crate::services::todo::nudges::send_due(&state.db, &state.config, now.date_naive(), now)
+            .await?;
+    Ok(sent.emails)
 }
 
 /// Rule 6: today's overdue-takedown notice to each coordinator (at most one a day).

@@ -25,6 +25,8 @@ pub struct Model {
     pub related: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// An iCalendar file sent as an attachment (`invite.ics`), if any.
+    pub calendar: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,8 @@ pub struct Model {
     /// The sign-in account (role `trainer`) of this MCT, if they have one.
     #[sea_orm(unique)]
     pub user_id: Option<i64>,
+    /// SHA-256 (hex) of the secret token of the MCT's calendar feed; none: no feed.
+    pub calendar_token_hash: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

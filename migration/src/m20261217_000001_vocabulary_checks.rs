@@ -1,3 +1,4 @@
+use sea_orm_migration::SchemaManagerConnection;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
@@ -77,6 +78,82 @@ fn list(values: &[&str]) -> String {
         .join(", ")
 }
 
+/// Installs the guard of `table.column`: only `values` may be written there. Rows already
+/// holding another value stop the migration, naming the column.
+pub async fn install_guard(
+    db: &SchemaManagerConnection<'_>,
+    table: &str,
+    column: &str,
+    values: &[&str],
+) -> Result<(), DbErr> {
+    let allowed = list(values);
+    let bad = db
+        .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT COUNT(*) AS n FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN ({allowed})"
+            ),
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if bad > 0 {
+        return Err(DbErr::Migration(format!(
+            "{bad} rows of {table}.{column} hold a value outside {allowed}: correct them first"
+        )));
+    }
+    let message = format!("{table}.{column} must be one of {}", values.join(", "));
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.execute_unprepared(&format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {table}_{column}_vocabulary \
+                 CHECK ({column} IN ({allowed}))"
+            ))
+            .await?;
+        }
+        _ => {
+            for (event, on) in [
+                ("insert", "INSERT".to_string()),
+                ("update", format!("UPDATE OF {column}")),
+            ] {
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER {table}_{column}_vocabulary_{event} BEFORE {on} ON {table} \
+                     WHEN NEW.{column} IS NOT NULL AND NEW.{column} NOT IN ({allowed}) \
+                     BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {message}'); END"
+                ))
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the guard of `table.column` (to widen its list: remove, then install anew).
+pub async fn drop_guard(
+    db: &SchemaManagerConnection<'_>,
+    table: &str,
+    column: &str,
+) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.execute_unprepared(&format!(
+                "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_vocabulary"
+            ))
+            .await?;
+        }
+        _ => {
+            for event in ["insert", "update"] {
+                db.execute_unprepared(&format!(
+                    "DROP TRIGGER IF EXISTS {table}_{column}_vocabulary_{event}"
+                ))
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -85,46 +162,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         for (table, column, values) in VOCABULARIES {
-            let allowed = list(values);
-            let bad = db
-                .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
-                    db.get_database_backend(),
-                    format!(
-                        "SELECT COUNT(*) AS n FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN ({allowed})"
-                    ),
-                ))
-                .await?
-                .map(|row| row.try_get::<i64>("", "n"))
-                .transpose()?
-                .unwrap_or(0);
-            if bad > 0 {
-                return Err(DbErr::Migration(format!(
-                    "{bad} rows of {table}.{column} hold a value outside {allowed}: correct them first"
-                )));
-            }
-            let message = format!("{table}.{column} must be one of {}", values.join(", "));
-            match db.get_database_backend() {
-                DbBackend::Postgres => {
-                    db.execute_unprepared(&format!(
-                        "ALTER TABLE {table} ADD CONSTRAINT {table}_{column}_vocabulary \
-                         CHECK ({column} IN ({allowed}))"
-                    ))
-                    .await?;
-                }
-                _ => {
-                    for (event, on) in [
-                        ("insert", "INSERT".to_string()),
-                        ("update", format!("UPDATE OF {column}")),
-                    ] {
-                        db.execute_unprepared(&format!(
-                            "CREATE TRIGGER {table}_{column}_vocabulary_{event} BEFORE {on} ON {table} \
-                             WHEN NEW.{column} IS NOT NULL AND NEW.{column} NOT IN ({allowed}) \
-                             BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {message}'); END"
-                        ))
-                        .await?;
-                    }
-                }
-            }
+            install_guard(db, table, column, values).await?;
         }
         Ok(())
     }
@@ -132,22 +170,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         for (table, column, _) in VOCABULARIES {
-            match db.get_database_backend() {
-                DbBackend::Postgres => {
-                    db.execute_unprepared(&format!(
-                        "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_vocabulary"
-                    ))
-                    .await?;
-                }
-                _ => {
-                    for event in ["insert", "update"] {
-                        db.execute_unprepared(&format!(
-                            "DROP TRIGGER IF EXISTS {table}_{column}_vocabulary_{event}"
-                        ))
-                        .await?;
-                    }
-                }
-            }
+            drop_guard(db, table, column).await?;
         }
         Ok(())
     }

@@ -91,6 +91,7 @@ macro_rules! clap_value {
 }
 
 pub mod account;
+pub mod calendar;
 pub mod catalog;
 pub mod csv_cell;
 pub mod delivery;
@@ -107,3 +108,4 @@ pub mod role;
 pub mod sign_in;
 pub mod survey;
 pub mod throttle;
+pub mod todo;

@@ -10,6 +10,12 @@ id_enum!(
         SurveyInvitation = "survey_invitation" / "Survey invitation",
         SurveyReminder = "survey_reminder" / "Survey reminder",
         TakedownOverdue = "takedown_overdue" / "Takedown overdue notice",
+        ConfirmationReminder = "confirmation_reminder" / "Confirmation reminder",
+        ConfirmationOverdue = "confirmation_overdue" / "Unconfirmed deliveries notice",
+        CodeReminder = "code_reminder" / "Achievement code reminder",
+        StandingEnding = "standing_ending" / "MCT standing ending notice",
+        ConsentRevoked = "consent_revoked" / "Consent revoked notice",
+        ClassAssignment = "class_assignment" / "Class assignment",
     }
 );
 

@@ -35,7 +35,7 @@ macro_rules! message {
             }
         }
 
-        impl Message for $name {
+        impl $crate::mail::Message for $name {
             const KIND: $crate::domain::outbox::MessageKind = $crate::domain::outbox::MessageKind::$kind;
             $(const PERSONAL_LINK: bool = $personal;)?
 
@@ -157,6 +157,7 @@ message!(
 /// so itself (`personal_link = true` in its declaration), and the match names every kind,
 /// so a new kind does not compile until its message type is named here.
 pub fn carries_personal_link(kind: MessageKind) -> bool {
+    use super::notices;
     use super::survey_messages::{SurveyInvitation, SurveyReminder};
     match kind {
         MessageKind::DeliveryConfirmation => DeliveryConfirmationRequest::PERSONAL_LINK,
@@ -166,6 +167,12 @@ pub fn carries_personal_link(kind: MessageKind) -> bool {
         MessageKind::TakedownOverdue => TakedownOverdueNotice::PERSONAL_LINK,
         MessageKind::SurveyInvitation => SurveyInvitation::PERSONAL_LINK,
         MessageKind::SurveyReminder => SurveyReminder::PERSONAL_LINK,
+        MessageKind::ConfirmationReminder => notices::ConfirmationReminder::PERSONAL_LINK,
+        MessageKind::ConfirmationOverdue => notices::ConfirmationOverdue::PERSONAL_LINK,
+        MessageKind::CodeReminder => notices::CodeReminder::PERSONAL_LINK,
+        MessageKind::StandingEnding => notices::StandingEnding::PERSONAL_LINK,
+        MessageKind::ConsentRevoked => notices::ConsentRevoked::PERSONAL_LINK,
+        MessageKind::ClassAssignment => notices::ClassAssignment::PERSONAL_LINK,
     }
 }
 

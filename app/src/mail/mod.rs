@@ -1,6 +1,7 @@
 //! E-mail (SPEC §5): messages are rendered and written to the outbox inside the
 //! transaction of the change that causes them; a worker sends them later.
 pub mod messages;
+pub mod notices;
 pub mod survey_messages;
 pub mod transport;
 pub mod worker;
@@ -29,6 +30,18 @@ pub struct Email {
     pub html: String,
     /// The record it is about (`class:42`), for the outbox page.
     pub related: Option<String>,
+    /// An iCalendar file attached as `invite.ics` (the class assignment).
+    pub calendar: Option<String>,
+}
+
+impl Email {
+    /// The same e-mail with `ics` attached.
+    pub fn with_calendar(self, ics: String) -> Email {
+        Email {
+            calendar: Some(ics),
+            ..self
+        }
+    }
 }
 
 /// One kind of e-mail: its subject and its two askama parts (see `messages`).
@@ -51,6 +64,7 @@ pub trait Message {
             text,
             html,
             related,
+            calendar: None,
         })
     }
 }
@@ -94,6 +108,7 @@ fn queued_row(
         related: Set(email.related),
         created_at: Set(now),
         sent_at: Set(None),
+        calendar: Set(email.calendar),
         ..Default::default()
     }
 }

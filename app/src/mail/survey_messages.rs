@@ -1,5 +1,4 @@
 //! Survey e-mails to learners: the invitation and its reminders (SPEC §5).
-use super::Message;
 use super::messages::message;
 
 message!(
@@ -44,6 +43,7 @@ message!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::Message;
 
     #[test]
     fn survey_emails_carry_the_link_in_both_parts() {

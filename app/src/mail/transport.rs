@@ -129,29 +129,40 @@ impl std::fmt::Display for SendError {
 }
 
 /// The RFC 5322 message: a plain-text and an HTML alternative, with the Message-ID that
-/// was fixed when the message was queued.
+/// was fixed when the message was queued; a calendar, when the message has one, rides
+/// along as an `invite.ics` attachment (multipart/mixed around the alternative).
 fn build(from: &Mailbox, message: &outbox_messages::Model) -> Result<lettre::Message, String> {
     let to: Mailbox = message
         .to_address
         .parse()
         .map_err(|e| format!("recipient {:?}: {e}", message.to_address))?;
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(message.text_body.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(message.html_body.clone()),
+        );
+    let body = match &message.calendar {
+        None => body,
+        Some(ics) => {
+            let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                .map_err(|e| format!("the calendar's content type: {e}"))?;
+            MultiPart::mixed().multipart(body).singlepart(
+                lettre::message::Attachment::new("invite.ics".to_string())
+                    .body(ics.clone(), calendar),
+            )
+        }
+    };
     lettre::Message::builder()
         .from(from.clone())
         .to(to)
         .subject(message.subject.clone())
         .message_id(Some(message.message_id.clone()))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(message.text_body.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(message.html_body.clone()),
-                ),
-        )
+        .multipart(body)
         .map_err(|e| format!("building the message: {e}"))
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Outcome, ServiceError, courses as course_svc, record_write, trainers as trainer_svc};
 use crate::clock;
+use crate::config::ServerConfig;
 use crate::db::begin_write;
 use crate::domain::delivery::{
     Acting, ClassStatus, Modality, amendment_reason, check_dates, check_schedulable,
@@ -579,35 +580,47 @@ pub(crate) async fn write(
     Ok(record_write(tx, actor, entry, Some(before), &after, model).await?)
 }
 
+/// Schedules a class from the form; its MCT is e-mailed the assignment (with the class
+/// as a calendar attachment).
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
     input: &ClassInput,
+    server: &ServerConfig,
 ) -> Result<classes::Model, ServiceError> {
     let tx = begin_write(db).await?;
     let tx = Recorder::lock(tx, actor).await?;
     let named = names(&tx, input).await?;
+    let (course, trainer) = named.clone();
     let via = Via::Form { reason: "" };
     let class = write(&tx, actor, via, None, input, named)
         .await?
         .into_model();
+    scheduling::tell_assigned_trainer(&tx, &class, &course, &trainer, server).await?;
     tx.commit().await?;
     Ok(class)
 }
 
+/// Saves the form over a class; a new MCT is e-mailed the assignment.
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
     input: &ClassInput,
     reason: &str,
+    server: &ServerConfig,
 ) -> Result<Outcome<classes::Model>, ServiceError> {
     let tx = begin_write(db).await?;
     let old = get(&tx, id).await?;
     let tx = Recorder::lock(tx, actor).await?;
     let named = names(&tx, input).await?;
+    let (course, trainer) = named.clone();
     let via = Via::Form { reason };
+    let previous_trainer = old.trainer_id;
     let outcome = write(&tx, actor, via, Some(old), input, named).await?;
+    if outcome.model().trainer_id != previous_trainer {
+        scheduling::tell_assigned_trainer(&tx, outcome.model(), &course, &trainer, server).await?;
+    }
     tx.commit().await?;
     Ok(outcome)
 }

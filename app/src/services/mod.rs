@@ -1,12 +1,14 @@
 //! Use cases: each runs in one transaction and appends its ledger entries inside it.
 pub mod accounts;
 pub mod api_tokens;
+pub mod calendar;
 pub mod classes;
 pub mod codes;
 pub mod courses;
 pub mod demo;
 pub mod erasure;
 pub mod exports;
+pub mod home;
 pub mod imports;
 mod keyed;
 pub mod kpi;
@@ -21,6 +23,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod surveys;
 pub mod takedowns;
+pub mod todo;
 pub mod trainers;
 pub mod versions;
 pub mod vouchers;

@@ -120,6 +120,8 @@ struct DashboardPage {
     trainers: TrainerStanding,
     /// Recordings needing action and overdue takedowns (rules 3, 4, 6), today.
     recordings: crate::services::recordings::Attention,
+    /// The To do page's lists, counted.
+    todo: crate::services::todo::Counts,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -275,12 +277,6 @@ fn renewal_text(today: chrono::NaiveDate, anniversary: (u32, u32)) -> String {
     }
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct TrainerHome {
-    page: Page,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct DashboardQuery {
@@ -384,10 +380,7 @@ pub async fn home(
         return Ok(Redirect::to("/login").into_response());
     };
     if !user.role.may_read_records() {
-        let page = TrainerHome {
-            page: ctx.page("Dashboard"),
-        };
-        return Ok(Html(page.render()?).into_response());
+        return super::home::trainer_page(&state, &ctx, &user, None).await;
     }
     let today = clock::now().date_naive();
     let (as_of, error) = match q.as_of.trim() {
@@ -440,6 +433,7 @@ pub async fn home(
         potential: PotentialView::of(&standing.potential),
         trainers: standing.trainers.clone(),
         recordings: crate::services::recordings::attention(&state.db, today).await?,
+        todo: crate::services::todo::counts(&state.db, today, &state.config.todo.nudges()).await?,
     };
     Ok(Html(page.render()?).into_response())
 }

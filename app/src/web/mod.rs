@@ -12,6 +12,7 @@ pub mod erasure;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod home;
 pub mod imports;
 pub mod line_items;
 pub mod metrics;
@@ -23,6 +24,7 @@ pub mod recordings;
 pub mod settings;
 pub mod surveys;
 pub mod takedowns;
+pub mod todo;
 pub mod trainers;
 pub mod upload;
 pub mod vouchers;
@@ -181,6 +183,12 @@ pub fn routes() -> Vec<Route> {
         Route::post("/admin/erasure", erasure::erase),
         // issue 4: outbox
         Route::get("/outbox", outbox::list),
+        Route::get("/todo", todo::page),
+        Route::reload("/calendar/feed", 2),
+        Route::post("/calendar/feed", home::new_feed),
+        Route::reload("/calendar/feed/revoke", 3),
+        Route::post("/calendar/feed/revoke", home::revoke_feed),
+        Route::get("/calendar/{file}", home::feed),
         Route::post("/outbox/{id}/retry", outbox::retry),
         // issue 4: achievement codes
         Route::post("/classes/{id}/codes/issue", codes::issue),

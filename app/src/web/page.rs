@@ -87,6 +87,7 @@ impl Page {
 fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Dashboard")];
     if role.may_read_records() {
+        items.push(("/todo", "To do"));
         items.push(("/classes", "Classes"));
         items.push(("/courses", "Courses"));
         items.push(("/trainers", "Trainers"));

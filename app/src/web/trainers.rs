@@ -261,9 +261,10 @@ pub async fn update(
                     Outcome::Unchanged(t) => format!("Nothing to save: {} is unchanged.", t.name),
                     _ => format!("{} saved.", outcome.model().name),
                 };
+                let (kind, text) = standing_breaks(&state, outcome.model(), text).await?;
                 return Ok(redirect_with_flash(
                     &format!("/trainers/{id}"),
-                    FlashKind::Success,
+                    kind,
                     text,
                     state.config.server.secure_cookies,
                 ));
@@ -283,4 +284,41 @@ pub async fn update(
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
+}
+
+/// Rule 1 after the fact: the classes of official content (not cancelled) this MCT's
+/// saved valid-until no longer covers, named after `done` as a warning.
+async fn standing_breaks(
+    state: &AppState,
+    trainer: &entity::trainers::Model,
+    done: String,
+) -> Result<(FlashKind, String), AppError> {
+    const NAMED: u64 = 10;
+    let breaks = crate::services::todo::class_section(
+        &state.db,
+        crate::services::todo::standing_breaks(Some(trainer.id)),
+        NAMED,
+    )
+    .await?;
+    if breaks.is_empty() {
+        return Ok((FlashKind::Success, done));
+    }
+    let mut listed: Vec<String> = breaks
+        .rows
+        .iter()
+        .map(|r| format!("{} (ends {})", r.class.class_ref, r.class.end_date))
+        .collect();
+    if breaks.total > NAMED {
+        listed.push(format!("and {} more", breaks.total - NAMED));
+    }
+    Ok((
+        FlashKind::Warning,
+        format!(
+            "{done} {}'s good standing ends on {}, before these classes of official content end: {}. \
+             Record the renewed date or give them another MCT (they are on the To do page).",
+            trainer.name,
+            trainer.mct_valid_until,
+            listed.join(", ")
+        ),
+    ))
 }

@@ -62,3 +62,43 @@ pub async fn next_ref(
         taken.iter().map(String::as_str),
     ))
 }
+
+/// E-mails a class's MCT that they teach it, with the class attached as `invite.ics`
+/// (issue 16 item 6), in the transaction that assigns them. Only for a class still to
+/// come or under way: a cancelled class, or one that has ended, tells nobody anything new.
+pub async fn tell_assigned_trainer(
+    tx: &Recorder,
+    class: &classes::Model,
+    course: &courses::Model,
+    trainer: &trainers::Model,
+    server: &crate::config::ServerConfig,
+) -> Result<(), ServiceError> {
+    use crate::mail::notices::{ClassAssignment, class_line};
+    use crate::mail::{self, Message};
+    if class.status == ClassStatus::Cancelled || class.end_date < clock::now().date_naive() {
+        return Ok(());
+    }
+    let link = server.link(&format!("/classes/{}", class.id));
+    let ics = crate::domain::calendar::render(
+        &class.class_ref,
+        &[crate::services::calendar::event(class, course, server)],
+        clock::now(),
+    );
+    let email = ClassAssignment::new(
+        &trainer.name,
+        &class.class_ref,
+        class_line(
+            &class.class_ref,
+            &course.course_code,
+            &course.title,
+            &date_range(class.start_date, class.end_date),
+        ),
+        class.location.as_deref(),
+        link,
+    )
+    .to(&trainer.email, Some(format!("class:{}", class.id)))
+    .map_err(mail::render_error)?
+    .with_calendar(ics);
+    mail::enqueue(tx, email).await?;
+    Ok(())
+}

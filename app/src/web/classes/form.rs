@@ -192,7 +192,14 @@ pub async fn create(
         form.class_ref = proposed_ref(&state).await?;
     }
     let errors = match form.parse(false) {
-        Ok(input) => match svc::create(&state.db, &Actor::User(user.id), &input).await {
+        Ok(input) => match svc::create(
+            &state.db,
+            &Actor::User(user.id),
+            &input,
+            &state.config.server,
+        )
+        .await
+        {
             Ok(class) => {
                 let (kind, text) =
                     with_double_bookings(&state, &class, format!("{} scheduled.", class.class_ref))
@@ -252,7 +259,16 @@ pub async fn update(
     let confirmed = class.status.is_closed();
     let errors = match form.parse(false) {
         Ok(input) => {
-            match svc::update(&state.db, &Actor::User(user.id), id, &input, &form.reason).await {
+            match svc::update(
+                &state.db,
+                &Actor::User(user.id),
+                id,
+                &input,
+                &form.reason,
+                &state.config.server,
+            )
+            .await
+            {
                 Ok(outcome) => {
                     let text = match &outcome {
                         Outcome::Unchanged(c) => {
