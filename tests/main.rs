@@ -54,3 +54,5 @@ mod bulk_imports;
 mod api;
 // issue 16 item 1: Microsoft's redemption report
 mod redemptions;
+// issue 16 item 5: quality reports
+mod quality;
