@@ -54,7 +54,14 @@ async fn seed(app: &TestApp) -> i64 {
     fixtures::course(app, "SC-200", 4, "security").await;
     fixtures::course(app, "NOC-1", 1, "").await;
     let ana = app.create_user(Role::Trainer, "ana@example.com").await;
-    fixtures::trainer(app, "Ana Alder", "MCT-A", fixtures::today_plus(365), Some(ana)).await;
+    fixtures::trainer(
+        app,
+        "Ana Alder",
+        "MCT-A",
+        fixtures::today_plus(365),
+        Some(ana),
+    )
+    .await;
     fixtures::trainer(app, "Ben Birch", "MCT-B", fixtures::today_plus(365), None).await;
     fixtures::import(app, Kind::Classes, CLASSES).await.unwrap();
     fixtures::import(app, Kind::Roster, ROSTER).await.unwrap();
@@ -203,10 +210,7 @@ async fn figures_by_trainer_course_and_area_are_worked_out_by_hand(app: TestApp)
         .await;
     page.assert_contains("Showing <strong>Ana Alder</strong> only");
     assert!(!page.body.contains("Ben Birch"));
-    assert_eq!(
-        row(&page.body, "2026-03"),
-        "2026-03|1|0|0|—|—|—|—|—|—|—"
-    );
+    assert_eq!(row(&page.body, "2026-03"), "2026-03|1|0|0|—|—|—|—|—|—|—");
 }
 db_test!(figures_by_trainer_course_and_area_are_worked_out_by_hand);
 
@@ -245,7 +249,9 @@ db_test!(the_period_decides_by_the_class_end_date);
 async fn bad_dates_are_named_and_the_form_comes_back(app: TestApp) {
     seed(&app).await;
     let mut viewer = app.client_as(Role::Viewer).await;
-    let page = viewer.get("/quality?by=course&from=2026-02-30&to=2026-03-31").await;
+    let page = viewer
+        .get("/quality?by=course&from=2026-02-30&to=2026-03-31")
+        .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     page.assert_contains("id=\"from-error\"")
         .assert_contains("must be a date YYYY-MM-DD, not &#34;2026-02-30&#34;")
@@ -293,11 +299,19 @@ async fn comments_are_shown_newest_first_and_exported_safely(app: TestApp) {
         .unwrap();
     assert!(comments.contains(&format!("<a href=\"/classes/{}\">C-1</a>", c1.id)));
     // Never the learner: no name, no e-mail next to a comment.
-    for learner in ["Lena One", "Leo Four", "l1@example.com", "Nina", "n1@example.com"] {
+    for learner in [
+        "Lena One",
+        "Leo Four",
+        "l1@example.com",
+        "Nina",
+        "n1@example.com",
+    ] {
         assert!(!page.body.contains(learner), "{learner} shown");
     }
 
-    let csv = viewer.get(&format!("/quality/comments.csv?{Q1_2026}")).await;
+    let csv = viewer
+        .get(&format!("/quality/comments.csv?{Q1_2026}"))
+        .await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(
         csv.headers["content-disposition"]
@@ -308,13 +322,29 @@ async fn comments_are_shown_newest_first_and_exported_safely(app: TestApp) {
     let rows = csv_rows(&csv.body);
     assert_eq!(
         rows[0],
-        ["class_ref", "course_code", "course_title", "mct_id", "mct_name", "submitted_on", "comment"]
+        [
+            "class_ref",
+            "course_code",
+            "course_title",
+            "mct_id",
+            "mct_name",
+            "submitted_on",
+            "comment"
+        ]
     );
     assert_eq!(rows.len(), 5, "{rows:?}");
     // A formula is written as text (a leading quote), as in every export.
     assert_eq!(
         rows[1],
-        ["C-3", "AZ-104", "Course AZ-104", "MCT-B", "Ben Birch", "2026-03-06", "'=HYPERLINK(\"x\")"]
+        [
+            "C-3",
+            "AZ-104",
+            "Course AZ-104",
+            "MCT-B",
+            "Ben Birch",
+            "2026-03-06",
+            "'=HYPERLINK(\"x\")"
+        ]
     );
     assert_eq!(rows[3][6], "Could not stay,\nsorry");
     assert!(!csv.body.contains("example.com") && !csv.body.contains("Leo"));
@@ -325,7 +355,9 @@ async fn comments_are_shown_newest_first_and_exported_safely(app: TestApp) {
     assert!(surveys.contains("Great labs") && surveys.contains("Could not stay"));
     assert!(!surveys.contains("Excellent"));
     assert!(surveys.contains("Comments <span class=\"count\">2</span>"));
-    let csv = viewer.get(&format!("/classes/{}/comments.csv", c1.id)).await;
+    let csv = viewer
+        .get(&format!("/classes/{}/comments.csv", c1.id))
+        .await;
     assert_eq!(csv.status, StatusCode::OK);
     let rows = csv_rows(&csv.body);
     let texts: Vec<&str> = rows[1..].iter().map(|r| r[6].as_str()).collect();
@@ -341,7 +373,9 @@ async fn comments_come_a_page_at_a_time(app: TestApp) {
     for i in 0..30 {
         roster.push_str(&format!("C-2,Extra {i},x{i}@example.com,true\n"));
         let day = fixtures::date("2026-02-10") + chrono::Duration::days(i);
-        answers.push_str(&format!("C-2,x{i}@example.com,{day},4,4,4,4,4,Note {i:02}\n"));
+        answers.push_str(&format!(
+            "C-2,x{i}@example.com,{day},4,4,4,4,4,Note {i:02}\n"
+        ));
     }
     fixtures::import(&app, Kind::Roster, &roster).await.unwrap();
     fixtures::import(&app, Kind::SurveyResponses, &answers)
@@ -377,26 +411,41 @@ db_test!(comments_come_a_page_at_a_time);
 async fn the_figures_export_has_each_group_and_month(app: TestApp) {
     seed(&app).await;
     let mut admin = app.client_as(Role::Admin).await;
-    let csv = admin.get(&format!("/quality.csv?by=trainer&{Q1_2026}")).await;
+    let csv = admin
+        .get(&format!("/quality.csv?by=trainer&{Q1_2026}"))
+        .await;
     assert_eq!(csv.status, StatusCode::OK);
     let rows = csv_rows(&csv.body);
-    assert_eq!(rows[0][..8], [
-        "group_by",
-        "group_code",
-        "group_name",
-        "month",
-        "classes",
-        "learners",
-        "responses",
-        "response_rate_percent"
-    ]);
+    assert_eq!(
+        rows[0][..8],
+        [
+            "group_by",
+            "group_code",
+            "group_name",
+            "month",
+            "classes",
+            "learners",
+            "responses",
+            "response_rate_percent"
+        ]
+    );
     let ana = csv_row(&rows, &["trainer", "MCT-A", "Ana Alder", "all"]);
     assert_eq!(
-        [ana("classes"), ana("learners"), ana("responses"), ana("response_rate_percent")],
+        [
+            ana("classes"),
+            ana("learners"),
+            ana("responses"),
+            ana("response_rate_percent")
+        ],
         ["3", "6", "4", "67"]
     );
     assert_eq!(
-        [ana("q1_answers"), ana("q1_average"), ana("overall_answers"), ana("overall_average")],
+        [
+            ana("q1_answers"),
+            ana("q1_average"),
+            ana("overall_answers"),
+            ana("overall_average")
+        ],
         ["4", "4.25", "16", "4.31"]
     );
     let ben = csv_row(&rows, &["trainer", "MCT-B", "Ben Birch", "all"]);
@@ -447,7 +496,11 @@ async fn an_mct_sees_only_their_own_results(app: TestApp) {
     }
     let csv = mct.get(&format!("/quality.csv?by=area&{Q1_2026}")).await;
     let rows = csv_rows(&csv.body);
-    assert!(rows[1..].iter().all(|r| r[0] == "trainer" && (r[1] == "MCT-A" || r[1] == "all")));
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r[0] == "trainer" && (r[1] == "MCT-A" || r[1] == "all"))
+    );
     let all = csv_row(&rows, &["trainer", "all", "All", "all"]);
     assert_eq!(all("responses"), "4");
     let csv = mct.get(&format!("/quality/comments.csv?{Q1_2026}")).await;
@@ -469,10 +522,21 @@ async fn an_mct_sees_only_their_own_results(app: TestApp) {
         .expect("Ana is an MCT");
     assert_eq!(mine.period.from(), fixtures::date("2025-05-01"));
     assert_eq!((mine.figures.responses, mine.comments), (4, 3));
-    let latest: Vec<&str> = mine.latest.as_ref().unwrap().iter().map(|c| c.text.as_str()).collect();
-    assert_eq!(latest, ["Excellent", "Could not stay,\nsorry", "Great labs"]);
+    let latest: Vec<&str> = mine
+        .latest
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect();
+    assert_eq!(
+        latest,
+        ["Excellent", "Could not stay,\nsorry", "Great labs"]
+    );
     assert_eq!(mine.trend.len(), 12);
-    let viewer = app.create_user(Role::Viewer, "not-an-mct@example.com").await;
+    let viewer = app
+        .create_user(Role::Viewer, "not-an-mct@example.com")
+        .await;
     assert!(
         tsp_ledger::services::quality::my_summary(app.db(), &wording, viewer, today)
             .await
@@ -500,7 +564,10 @@ async fn comment_of(app: &TestApp, email: &str) -> Option<String> {
 
 async fn the_import_takes_an_optional_comment_column(app: TestApp) {
     seed(&app).await;
-    assert_eq!(comment_of(&app, "l1@example.com").await.as_deref(), Some("Great labs"));
+    assert_eq!(
+        comment_of(&app, "l1@example.com").await.as_deref(),
+        Some("Great labs")
+    );
     // A blank cell is no comment.
     assert_eq!(comment_of(&app, "l2@example.com").await, None);
     // The same file again changes nothing.
@@ -518,7 +585,10 @@ C-1,l3@example.com,2026-01-18,5,5,5,5,5
         .await
         .unwrap();
     assert_eq!((summary.created, summary.updated), (1, 1));
-    assert_eq!(comment_of(&app, "l1@example.com").await.as_deref(), Some("Great labs"));
+    assert_eq!(
+        comment_of(&app, "l1@example.com").await.as_deref(),
+        Some("Great labs")
+    );
     assert_eq!(comment_of(&app, "l3@example.com").await, None);
     // With the column, its cell replaces the comment (trimmed), or clears it when blank.
     let with = "class_ref,learner_email,submitted_on,q1,q2,q3,q4,q5,comment
@@ -541,7 +611,11 @@ C-1,l3@example.com,2026-01-18,5,5,5,5,5,  Clear and well paced
         .await
         .unwrap();
     assert!(!entries.is_empty());
-    assert!(entries.iter().all(|e| !format!("{e:?}").contains("well paced")));
+    assert!(
+        entries
+            .iter()
+            .all(|e| !format!("{e:?}").contains("well paced"))
+    );
     // Too long a comment is a line error naming the column; nothing is written.
     let long = format!(
         "class_ref,learner_email,submitted_on,q1,q2,q3,q4,q5,comment\nC-1,l2@example.com,2026-01-17,4,4,3,4,4,{}\n",
@@ -550,7 +624,10 @@ C-1,l3@example.com,2026-01-18,5,5,5,5,5,  Clear and well paced
     match fixtures::import(&app, Kind::SurveyResponses, &long).await {
         Err(ImportFailure::Invalid { errors, .. }) => {
             assert_eq!((errors[0].line, errors[0].field.as_str()), (2, "comment"));
-            assert!(errors[0].message.contains("at most 4000 characters"), "{errors:?}");
+            assert!(
+                errors[0].message.contains("at most 4000 characters"),
+                "{errors:?}"
+            );
         }
         other => panic!("expected a line error, got {other:?}"),
     }

@@ -281,7 +281,10 @@ pub struct Report<G> {
 /// Turns the database's sums into the report of `period`: rows of months outside it are
 /// left out, rows of one group and month are added together, and every trend lists every
 /// month of the period.
-pub fn report<G: Ord + Clone>(period: &Period, rows: impl IntoIterator<Item = Row<G>>) -> Report<G> {
+pub fn report<G: Ord + Clone>(
+    period: &Period,
+    rows: impl IntoIterator<Item = Row<G>>,
+) -> Report<G> {
     let months = period.months();
     let mut by_group: BTreeMap<G, BTreeMap<Month, Tally>> = BTreeMap::new();
     let mut all: BTreeMap<Month, Tally> = BTreeMap::new();

@@ -369,11 +369,18 @@ pub async fn comments(
     }
     sql.push_str(" ORDER BY r.submitted_on DESC, r.id DESC LIMIT ?");
     values.push(Value::from(limit as i64));
-    rows(db, &sql, values).await?.iter().map(Comment::of).collect()
+    rows(db, &sql, values)
+        .await?
+        .iter()
+        .map(Comment::of)
+        .collect()
 }
 
 /// How many comments `of` has.
-pub async fn comment_count(db: &impl ConnectionTrait, of: &CommentsOf) -> Result<u64, ServiceError> {
+pub async fn comment_count(
+    db: &impl ConnectionTrait,
+    of: &CommentsOf,
+) -> Result<u64, ServiceError> {
     let (from, values) = comments_from(of);
     let found = rows(db, &format!("SELECT COUNT(*) AS n {from}"), values).await?;
     let n: i64 = match found.first() {
@@ -492,7 +499,10 @@ fn group_records<G>(
 
 /// The figures of `s` as CSV: each group's period and months with classes, then all
 /// groups' period and every month of it.
-pub async fn figures_csv(db: &impl ConnectionTrait, s: &Selection) -> Result<Vec<u8>, ServiceError> {
+pub async fn figures_csv(
+    db: &impl ConnectionTrait,
+    s: &Selection,
+) -> Result<Vec<u8>, ServiceError> {
     let report = report(db, s).await?;
     let mut writer = csv_writer();
     let write = |writer: &mut csv::Writer<Vec<u8>>, rows: Vec<Vec<String>>| {

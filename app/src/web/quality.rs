@@ -11,15 +11,16 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::page::{FieldErrors, Page, PageContext, csv_download, page_number, streamed, url_encode};
+use super::page::{
+    FieldErrors, Page, PageContext, csv_download, page_number, streamed, url_encode,
+};
 use crate::clock;
 use crate::domain::fields::parse_optional_date;
 use crate::domain::quality::{Figures, MonthFigures, Period};
 use crate::domain::role::Role;
 use crate::services::classes as class_svc;
 use crate::services::quality::{
-    self as svc, Comment, CommentCursor, CommentsOf, Group, GroupBy, GroupKey, MyQuality,
-    Selection,
+    self as svc, Comment, CommentCursor, CommentsOf, Group, GroupBy, GroupKey, MyQuality, Selection,
 };
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -219,7 +220,11 @@ pub async fn page(
         let report = svc::report(&state.db, &s).await?;
         let groups_page = page_number(&form.page, GROUPS_PAGE)?;
         let skip = ((groups_page - 1) * GROUPS_PAGE) as usize;
-        let shown = report.groups.len().saturating_sub(skip).min(GROUPS_PAGE as usize);
+        let shown = report
+            .groups
+            .len()
+            .saturating_sub(skip)
+            .min(GROUPS_PAGE as usize);
         let page_link = |n: u64| {
             let mut q = view.query.clone();
             q.push_str(&format!("&page={n}"));
@@ -240,10 +245,10 @@ pub async fn page(
             })
             .collect();
         if let Some(key) = s.group {
-            let name = view
-                .groups
-                .first()
-                .map_or_else(|| format!("{} {}", s.by.label(), key.param()), |g| g.group.name.clone());
+            let name = view.groups.first().map_or_else(
+                || format!("{} {}", s.by.label(), key.param()),
+                |g| g.group.name.clone(),
+            );
             view.focus = Some((name, format!("/quality?{base}")));
         }
         view.total = report.total.figures;
@@ -257,8 +262,13 @@ pub async fn page(
             crate::domain::fields::shown(&form.after)
         )));
     }
-    let mut comments =
-        svc::comments(&state.db, &CommentsOf::Selection(s), after, COMMENTS_PAGE + 1).await?;
+    let mut comments = svc::comments(
+        &state.db,
+        &CommentsOf::Selection(s),
+        after,
+        COMMENTS_PAGE + 1,
+    )
+    .await?;
     if comments.len() as u64 > COMMENTS_PAGE {
         comments.truncate(COMMENTS_PAGE as usize);
         let last = CommentCursor::of(comments.last().expect("a full page"));

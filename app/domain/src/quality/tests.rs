@@ -158,7 +158,10 @@ fn rule_report_adds_each_groups_rows_and_keeps_to_the_period() {
     let names: Vec<&str> = r.groups.iter().map(|g| g.group).collect();
     assert_eq!(names, ["A", "B"]);
     let b = &r.groups[1].figures;
-    assert_eq!((b.classes, b.learners, b.responses, b.rate), (2, 6, 3, Some(50)));
+    assert_eq!(
+        (b.classes, b.learners, b.responses, b.rate),
+        (2, 6, 3, Some(50))
+    );
     assert_eq!(b.questions[0], Answered { count: 3, sum: 9 });
     assert_eq!(b.overall, Answered { count: 15, sum: 45 });
     assert_eq!(b.overall.average(), "3.00");
@@ -166,7 +169,10 @@ fn rule_report_adds_each_groups_rows_and_keeps_to_the_period() {
     assert_eq!((a.classes, a.responses, a.rate), (1, 1, Some(50)));
     // All groups together.
     let t = &r.total.figures;
-    assert_eq!((t.classes, t.learners, t.responses, t.rate), (3, 8, 4, Some(50)));
+    assert_eq!(
+        (t.classes, t.learners, t.responses, t.rate),
+        (3, 8, 4, Some(50))
+    );
     assert_eq!(t.overall, Answered { count: 20, sum: 70 });
     assert_eq!(t.overall.average(), "3.50");
 }
@@ -202,5 +208,9 @@ fn months_read_and_write_as_yyyy_mm() {
     assert_eq!(m("2025-12").next(), m("2026-01"));
     assert_eq!(Month::parse("2026-13"), None);
     assert_eq!(Month::parse("March"), None);
-    assert!(Period::new(d("2026-01-01"), d("2026-03-31")).unwrap().contains(m("2026-03")));
+    assert!(
+        Period::new(d("2026-01-01"), d("2026-03-31"))
+            .unwrap()
+            .contains(m("2026-03"))
+    );
 }
