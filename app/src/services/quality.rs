@@ -53,10 +53,14 @@ impl GroupKey {
     pub fn parse(by: GroupBy, raw: &str) -> Result<GroupKey, String> {
         let raw = raw.trim();
         let id = || {
+            let what = if by == GroupBy::Trainer {
+                "an MCT"
+            } else {
+                "a course"
+            };
             raw.parse::<i64>().map_err(|_| {
                 format!(
-                    "must be the id of an {}, not {}",
-                    by.label(),
+                    "must be the id of {what}, not {}",
                     crate::domain::fields::shown(raw)
                 )
             })

@@ -46,9 +46,18 @@ pub struct QualityQuery {
 }
 
 impl QualityQuery {
-    /// The selection asked for, or a message per field that could not be used. Blank
-    /// dates are the last 12 months, this one included.
-    fn selection(&self, today: NaiveDate) -> Result<Selection, FieldErrors> {
+    /// The selection `user` asked for, or a message per field that could not be used.
+    /// Blank dates are the last 12 months, this one included. A trainer's grouping is
+    /// their own whatever they ask (see [`svc::scoped`]), so theirs is not read.
+    fn selection(&self, user: &CurrentUser, today: NaiveDate) -> Result<Selection, FieldErrors> {
+        if user.role == Role::Trainer && !(self.by.is_empty() && self.group.is_empty()) {
+            let own = QualityQuery {
+                by: String::new(),
+                group: String::new(),
+                ..self.clone()
+            };
+            return own.selection(user, today);
+        }
         let mut e = FieldErrors::default();
         let by = match self.by.trim() {
             "" => Some(GroupBy::Trainer),
@@ -97,6 +106,8 @@ pub struct GroupRow {
     pub figures: Figures,
     /// The query string showing only this group.
     pub focus: String,
+    /// The MCT ID or course code beside the name (an area's name says it all).
+    pub code: Option<String>,
 }
 
 #[derive(Template)]
@@ -111,6 +122,7 @@ struct QualityPage {
     unlinked: bool,
     /// The report's query string (exports, pages); empty when the form was refused.
     query: String,
+    /// What a group is, in a sentence ("by course").
     by_label: &'static str,
     /// The one group shown, by name, with the link back to all groups.
     focus: Option<(String, String)>,
@@ -143,7 +155,7 @@ impl QualityPage {
             is_trainer,
             unlinked: false,
             query: String::new(),
-            by_label: GroupBy::Trainer.label(),
+            by_label: "MCT",
             focus: None,
             period: String::new(),
             wording,
@@ -190,7 +202,7 @@ pub async fn page(
         "Quality"
     };
     let mut view = QualityPage::empty(ctx.page(title), form.clone(), is_trainer, wording(&state));
-    let asked = match form.selection(clock::now().date_naive()) {
+    let asked = match form.selection(&user, clock::now().date_naive()) {
         Ok(s) => s,
         Err(errors) => {
             view.errors = errors;
@@ -205,7 +217,11 @@ pub async fn page(
     view.form.from = s.period.from().to_string();
     view.form.to = s.period.to().to_string();
     view.form.by = s.by.id().to_string();
-    view.by_label = s.by.label();
+    view.by_label = match s.by {
+        GroupBy::Trainer => "MCT",
+        GroupBy::Course => "course",
+        GroupBy::Area => "solution area",
+    };
     view.period = format!("{} – {}", s.period.from(), s.period.to());
     view.query = query_of(&s, if is_trainer { None } else { s.group });
     let base = query_of(&s, None);
@@ -240,6 +256,10 @@ pub async fn page(
             .take(GROUPS_PAGE as usize)
             .map(|g| GroupRow {
                 focus: query_of(&s, Some(g.group.key)),
+                code: match g.group.key {
+                    GroupKey::Area(_) => None,
+                    _ => Some(g.group.code.clone()),
+                },
                 group: g.group,
                 figures: g.figures,
             })
@@ -290,10 +310,12 @@ async fn export_selection(
     user: &CurrentUser,
     form: &QualityQuery,
 ) -> Result<Option<Selection>, AppError> {
-    let asked = form.selection(clock::now().date_naive()).map_err(|e| {
-        let (field, message) = e.0.first().cloned().unwrap_or(("query", String::new()));
-        AppError::BadRequest(format!("{field} {message}"))
-    })?;
+    let asked = form
+        .selection(user, clock::now().date_naive())
+        .map_err(|e| {
+            let (field, message) = e.0.first().cloned().unwrap_or(("query", String::new()));
+            AppError::BadRequest(format!("{field} {message}"))
+        })?;
     Ok(svc::scoped(&state.db, &user.caller(), asked).await?)
 }
 
