@@ -577,6 +577,45 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [404; 5],
         },
+        // issue 16 item 5: quality reports. Readers see every group; a trainer sees the
+        // page, and its exports, scoped to their own results; another MCT's class
+        // comments are as unknown as the class.
+        Row {
+            method: Get,
+            path: "/quality",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/quality?by=course&from=2026-01-01&to=2026-12-31",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/quality?from=2026-02-30",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 422, 422],
+        },
+        Row {
+            method: Get,
+            path: "/quality.csv?by=area&from=2026-01-01&to=2026-12-31",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/quality/comments.csv?by=trainer",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/classes/{class}/comments.csv",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
         // issue 4: outbox
         Row {
             method: Get,

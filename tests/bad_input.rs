@@ -401,7 +401,9 @@ fn valid_file(kind: Kind, case: usize, rows: &[Valid]) -> String {
                     .iter()
                     .map(|a| a.map(|n| n.to_string()).unwrap_or_default())
                     .collect();
-                format!("C-1,{learner},2026-03-06,{}", answers.join(","))
+                // The optional comment column: the row's text, or none.
+                let comment = if v.flag { q.as_str() } else { "" };
+                format!("C-1,{learner},2026-03-06,{},{comment}", answers.join(","))
             }
             Kind::Vouchers => format!(
                 "{},AZ-{},{},{},{key}",
@@ -517,11 +519,14 @@ async fn valid_rows_round_trip(
                 .unwrap();
             for v in rows {
                 let answers = v.answers.map(|a| a.map(i32::from));
-                if !stored
-                    .iter()
-                    .any(|r| [r.q1, r.q2, r.q3, r.q4, r.q5].map(|q| q.map(|x| x as i32)) == answers)
-                {
-                    return Err(format!("{file}\nanswers {answers:?} not stored"));
+                let comment = v.flag.then(|| v.text.clone());
+                if !stored.iter().any(|r| {
+                    [r.q1, r.q2, r.q3, r.q4, r.q5].map(|q| q.map(|x| x as i32)) == answers
+                        && r.comment == comment
+                }) {
+                    return Err(format!(
+                        "{file}\nanswers {answers:?} with comment {comment:?} not stored"
+                    ));
                 }
             }
         }

@@ -91,6 +91,16 @@ async fn demo_fills_an_empty_database(app: TestApp) {
     assert!((250..=380).contains(&after.classes), "{after:?}");
     assert!(after.enrollments > 2500, "{after:?}");
     assert!(after.responses > 1000, "{after:?}");
+    // About one response in four has a comment, for the quality reports.
+    let commented = survey_responses::Entity::find()
+        .filter(survey_responses::Column::Comment.is_not_null())
+        .count(app.db())
+        .await
+        .unwrap();
+    assert!(
+        (after.responses / 5..=after.responses / 3).contains(&commented),
+        "{commented} of {after:?}"
+    );
     assert!(after.vouchers > 20, "{after:?}");
 
     // Courses in all six areas, and some in none.

@@ -49,7 +49,8 @@ async fn an_mcts_home_shows_what_is_coming_and_what_waits_for_them(app: TestApp)
     let mut ana = setup(&app).await;
     let home = ana.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
-    home.assert_contains("Welcome, Ana Alves");
+    home.assert_contains("Welcome, Ana Alves")
+        .assert_contains("My survey results");
     let upcoming = section(&home.body, "Upcoming classes");
     assert!(
         upcoming.contains("C-NEXT") && upcoming.contains("C-NOW"),

@@ -58,3 +58,5 @@ mod redemptions;
 mod todo;
 // issue 16 item 6: an MCT's home and calendar
 mod home;
+// issue 16 item 5: quality reports
+mod quality;

@@ -102,6 +102,7 @@ pub mod numbering;
 pub mod outbox;
 pub mod plural;
 pub mod policy;
+pub mod quality;
 pub mod recording;
 pub mod redirect;
 pub mod role;

@@ -19,8 +19,8 @@ use crate::ledger::Actor;
 
 mod data;
 use data::{
-    ADVANCED_EXAMS, COMPANIES, COURSES, FIRST_NAMES, FUNDAMENTALS_EXAMS, LAST_NAMES, LEARNERS,
-    TRAINERS, area_mean,
+    ADVANCED_EXAMS, COMMENTS_GOOD, COMMENTS_MIXED, COMMENTS_POOR, COMPANIES, COURSES, FIRST_NAMES,
+    FUNDAMENTALS_EXAMS, LAST_NAMES, LEARNERS, TRAINERS, area_mean,
 };
 
 /// The seed used when none is given.
@@ -564,6 +564,14 @@ fn attendance(
                         score(rng, class_mean).to_string()
                     });
                 }
+                // About one response in four carries a comment in tune with its scores
+                // (chosen without a draw, so the rest of the demo stays as it was).
+                let n = responses.len();
+                row.push(if n % 4 == 0 {
+                    comment_for(&row[3..], n / 4).to_string()
+                } else {
+                    String::new()
+                });
                 responses.push(row);
             }
         }
@@ -573,6 +581,20 @@ fn attendance(
         codes,
         responses,
     }
+}
+
+/// A demo comment for a response with `answers` (q1..q5 cells), the `k`-th comment.
+fn comment_for(answers: &[String], k: usize) -> &'static str {
+    let scores: Vec<usize> = answers.iter().filter_map(|a| a.parse().ok()).collect();
+    let (n, sum) = (scores.len(), scores.iter().sum::<usize>());
+    let texts = if n > 0 && 2 * sum >= 9 * n {
+        COMMENTS_GOOD
+    } else if n == 0 || 2 * sum >= 7 * n {
+        COMMENTS_MIXED
+    } else {
+        COMMENTS_POOR
+    };
+    texts[k % texts.len()]
 }
 
 /// Exam vouchers: an order every week or two, fundamentals and advanced.

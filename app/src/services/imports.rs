@@ -103,7 +103,7 @@ impl From<sea_orm::DbErr> for ImportFailure {
 }
 
 /// A header with more columns than this is refused without looking at them one by one
-/// (the widest kind has 8; a few unknown ones are reported by name).
+/// (the widest kind has 9; a few unknown ones are reported by name).
 const MAX_COLUMNS: usize = 64;
 
 /// How far a refused file was checked.

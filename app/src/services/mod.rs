@@ -17,6 +17,7 @@ pub mod kpi_lines;
 pub mod outbox;
 pub mod password_resets;
 pub mod pickers;
+pub mod quality;
 pub mod recordings;
 pub mod rosters;
 pub mod settings;

@@ -557,22 +557,8 @@ pub async fn class_figures(
     })
 }
 
-/// `sum ÷ count` to 2 decimals, rounded half up, from integers; `—` without answers.
-pub fn average_2dp(sum: i64, count: i64) -> String {
-    if count <= 0 {
-        return "—".into();
-    }
-    let hundredths = (200 * sum + count) / (2 * count);
-    format!("{}.{:02}", hundredths / 100, hundredths % 100)
-}
-
-/// `responses ÷ invitations` as a whole percentage; `—` without invitations.
-pub fn rate_percent(responses: u64, invitations: u64) -> String {
-    if invitations == 0 {
-        return "—".into();
-    }
-    format!("{}%", (200 * responses + invitations) / (2 * invitations))
-}
+/// Averages and rates as shown: the quality report's rules (`domain::quality`).
+pub use crate::domain::quality::{average_2dp, rate_percent};
 
 #[cfg(test)]
 mod tests;

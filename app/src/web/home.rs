@@ -19,6 +19,8 @@ struct HomePage {
     page: Page,
     today: chrono::NaiveDate,
     home: Option<TrainerHome>,
+    /// Their own survey results over the last 12 months (quality reports).
+    mine: Option<crate::services::quality::MyQuality>,
     /// The feed URL just made: shown once, in the answer to the button.
     new_feed_url: Option<String>,
 }
@@ -35,6 +37,13 @@ pub async fn trainer_page(
         page: ctx.page("Home"),
         today,
         home: home::trainer_home(&state.db, user.id, today).await?,
+        mine: crate::services::quality::my_summary(
+            &state.db,
+            &state.config.surveys.questions,
+            user.id,
+            today,
+        )
+        .await?,
         new_feed_url,
     };
     Ok(Html(page.render()?).into_response())

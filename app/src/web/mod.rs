@@ -20,6 +20,7 @@ pub mod middleware;
 pub mod outbox;
 pub mod page;
 pub mod password;
+pub mod quality;
 pub mod recordings;
 pub mod settings;
 pub mod surveys;
@@ -202,6 +203,11 @@ pub fn routes() -> Vec<Route> {
         Route::post("/classes/{id}/surveys/send", surveys::send),
         Route::get("/survey/{token}", surveys::show),
         Route::post("/survey/{token}", surveys::submit),
+        // issue 16 item 5: quality reports
+        Route::get("/quality", quality::page),
+        Route::get("/quality.csv", quality::figures_csv),
+        Route::get("/quality/comments.csv", quality::comments_csv),
+        Route::get("/classes/{id}/comments.csv", quality::class_comments_csv),
         // issue 6: recordings, consent, takedowns
         Route::get("/recordings", recordings::list),
         Route::post("/recordings", recordings::create),

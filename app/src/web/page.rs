@@ -94,9 +94,11 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("/codes", "Codes"));
         items.push(("/vouchers", "Vouchers"));
         items.push(("/recordings", "Recordings"));
+        items.push(("/quality", "Quality"));
     } else {
         items.push(("/classes", "My classes"));
         items.push(("/recordings", "My recordings"));
+        items.push(("/quality", "My survey results"));
     }
     if role.may_edit_records() {
         items.push(("/imports", "Imports"));

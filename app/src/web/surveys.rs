@@ -42,6 +42,9 @@ pub struct ClassSurveys {
     pub mtm_url: String,
     /// The user may send invitations, and the class is delivered or confirmed.
     pub may_send: bool,
+    /// The learners' newest comments (never their names), and how many there are.
+    pub comments: Vec<crate::services::quality::Comment>,
+    pub comment_count: u64,
 }
 
 /// What the class page shows of this feature for `class`, as `user` may see it.
@@ -62,6 +65,7 @@ pub async fn for_class(
             average: svc::average_2dp(*sum, *count),
         })
         .collect();
+    let (comments, comment_count) = crate::web::quality::for_class(state, class.id).await?;
     Ok(ClassSurveys {
         class_id: class.id,
         invitations: figures.invitations,
@@ -70,6 +74,8 @@ pub async fn for_class(
         questions,
         mtm_url: class.external_survey_url.clone().unwrap_or_default(),
         may_send: user.role.may_edit_records() && svc::may_send(class),
+        comments,
+        comment_count,
     })
 }
 

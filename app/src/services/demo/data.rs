@@ -438,6 +438,27 @@ pub(super) fn area_mean(area: &str) -> f64 {
     }
 }
 
+/// Learners' survey comments, by how the response scored (average 4.5 and up, 3.5 and
+/// up, below).
+pub(super) const COMMENTS_GOOD: &[&str] = &[
+    "Excellent trainer, clear explanations and great real-world examples.",
+    "The labs were the best part: hands-on and close to what I do at work.",
+    "Very well paced. I feel ready to book the exam.",
+    "Knew the product inside out and answered every question.",
+    "Great mix of theory and practice, thank you!",
+];
+pub(super) const COMMENTS_MIXED: &[&str] = &[
+    "Good course overall, but the labs environment was slow on day two.",
+    "Useful content; some modules felt rushed at the end.",
+    "The trainer was good. More time for questions would help.",
+    "Courseware is a bit out of date in places, the trainer filled the gaps.",
+];
+pub(super) const COMMENTS_POOR: &[&str] = &[
+    "Lab VMs kept timing out, we lost most of an afternoon.",
+    "Too much reading from the slides, not enough demos.",
+    "The pace was too fast for a first course on the topic.",
+];
+
 pub(super) const FIRST_NAMES: &[&str] = &[
     "Aaron",
     "Abigail",

@@ -187,6 +187,15 @@ impl Importer {
         self.header_ok = self.total_errors == errors_before;
     }
 
+    /// Whether the file has `column` (an optional column may be absent).
+    fn has_column(&self, column: &str) -> bool {
+        self.kind
+            .columns()
+            .iter()
+            .position(|c| *c == column)
+            .is_some_and(|k| matches!(self.columns.get(k), Some(Some(_))))
+    }
+
     fn get(&self, record: &csv::StringRecord, column: &str) -> String {
         self.kind
             .columns()

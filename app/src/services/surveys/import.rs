@@ -1,6 +1,7 @@
 //! The `survey-responses` import: responses collected outside the app, one CSV row each;
 //! what a chunk of rows names is read with a few queries, new responses inserted a
-//! multi-row statement at a time.
+//! multi-row statement at a time. The `comment` column is optional: a file without it
+//! leaves the comments stored (e.g. given on the survey page) as they are.
 use std::collections::HashMap;
 
 use entity::{survey_invitations, survey_responses};
@@ -9,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Answers, PERSONAL_FIELDS, QUESTIONS, answers_of, parse_answer, record_responded,
-    response_snapshot,
+    Answers, MAX_COMMENT_CHARS, PERSONAL_FIELDS, QUESTIONS, answers_of, parse_answer,
+    record_responded, response_snapshot,
 };
 use crate::clock;
 use crate::domain::account::Email;
@@ -32,6 +33,8 @@ pub(crate) struct ResponseFields {
     q3: String,
     q4: String,
     q5: String,
+    /// Optional column: the learner's free-text comment (blank: none).
+    comment: String,
 }
 
 /// A `survey-responses` row as checked without the database (before an import locks).
@@ -40,6 +43,8 @@ pub(crate) struct ResponseRow {
     pub(crate) key: Email,
     submitted_on: chrono::NaiveDate,
     answers: Answers,
+    /// Trimmed; `None` when blank.
+    comment: Option<String>,
 }
 
 pub(crate) fn parse_response_row(row: &ResponseFields) -> Result<ResponseRow, ServiceError> {
@@ -54,11 +59,20 @@ pub(crate) fn parse_response_row(row: &ResponseFields) -> Result<ResponseRow, Se
     for (i, (q, cell)) in QUESTIONS.iter().zip(cells).enumerate() {
         answers[i] = parse_answer(cell).map_err(|m| ServiceError::field(q, m))?;
     }
+    let comment = row.comment.trim();
+    let chars = comment.chars().count();
+    if chars > MAX_COMMENT_CHARS {
+        return Err(ServiceError::field(
+            "comment",
+            format!("must be at most {MAX_COMMENT_CHARS} characters, not {chars}"),
+        ));
+    }
     Ok(ResponseRow {
         class_ref,
         key,
         submitted_on,
         answers,
+        comment: (!comment.is_empty()).then(|| comment.to_string()),
     })
 }
 
@@ -143,11 +157,14 @@ async fn record(
 }
 
 /// One `survey-responses` CSV row. Returns what the row did (the summary counts it), or
-/// the field it is wrong in.
+/// the field it is wrong in. `comment_column`: the file has the optional `comment` column
+/// (its cell then replaces the stored comment, a blank one clearing it); without it, a
+/// stored comment is kept.
 pub(crate) async fn import_response_row(
     tx: &Recorder,
     actor: &Actor,
     row: &ResponseFields,
+    comment_column: bool,
     lookups: &mut impl crate::services::imports::Lookups,
 ) -> Result<Outcome<()>, ServiceError> {
     let ResponseRow {
@@ -155,6 +172,7 @@ pub(crate) async fn import_response_row(
         key,
         submitted_on,
         answers,
+        comment,
     } = parse_response_row(row)?;
     let class = lookups
         .class(tx, &class_ref)
@@ -174,7 +192,11 @@ pub(crate) async fn import_response_row(
     let [q1, q2, q3, q4, q5] = answers;
     let now = clock::now();
     let outcome = match known.responses.get(&enrollment.id).cloned() {
-        Some(old) if answers_of(&old) == answers && old.submitted_on == submitted_on => {
+        Some(old)
+            if answers_of(&old) == answers
+                && old.submitted_on == submitted_on
+                && (!comment_column || old.comment == comment) =>
+        {
             return Ok(Outcome::Unchanged(()));
         }
         Some(old) => {
@@ -186,6 +208,9 @@ pub(crate) async fn import_response_row(
             active.q4 = Set(q4);
             active.q5 = Set(q5);
             active.submitted_on = Set(submitted_on);
+            if comment_column {
+                active.comment = Set(comment);
+            }
             active.source = Set(ResponseSource::Import);
             let response = active.update(tx).await?;
             record(tx, actor, Some(before), &response, class.id).await?;
@@ -201,7 +226,7 @@ pub(crate) async fn import_response_row(
                 q3: Set(q3),
                 q4: Set(q4),
                 q5: Set(q5),
-                comment: Set(None),
+                comment: Set(comment),
                 submitted_on: Set(submitted_on),
                 source: Set(ResponseSource::Import),
                 created_at: Set(now),

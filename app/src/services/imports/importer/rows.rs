@@ -336,10 +336,16 @@ first_field_rows!(
         "q3",
         "q4",
         "q5",
+        "comment",
     ],
+    optional = ["comment"],
+    ignores_other_columns = false,
     parse = surveys::parse_response_row,
     prefetch = prefetch_responses,
-    write = |importer, tx, actor, fields| surveys::import_response_row(tx, actor, fields, importer),
+    write = |importer, tx, actor, fields| {
+        let comment_column = importer.has_column("comment");
+        surveys::import_response_row(tx, actor, fields, comment_column, importer)
+    },
 );
 
 async fn prefetch_responses(
