@@ -128,10 +128,17 @@ pub fn routes() -> Vec<Route> {
         Route::post("/admin/users/{id}/role", admin::change_role),
         Route::post("/admin/users/{id}/active", admin::set_active),
         Route::get("/admin/ledger", admin::ledger_page),
+        // issue 16 item 7: the ledger's filters as CSV
+        Route::get("/admin/ledger.csv", admin::ledger_csv),
         Route::post("/admin/ledger/checkpoints", admin::write_checkpoint),
         Route::get("/admin/ledger/checkpoints/{id}", admin::download_checkpoint),
         Route::get("/admin/settings", settings::show),
         Route::post("/admin/settings", settings::update),
+        // issue 16 item 9: the organisation's logo
+        Route::reload("/admin/settings/logo", 2),
+        Route::post("/admin/settings/logo", settings::upload_logo),
+        Route::post("/admin/settings/logo/remove", settings::remove_logo),
+        Route::get("/brand/logo", settings::logo),
         Route::get("/courses", courses::list),
         Route::post("/courses", courses::create),
         Route::get("/courses/new", courses::new),

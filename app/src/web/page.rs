@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::auth::csrf;
 use crate::domain::role::Role;
+use crate::mail::Brand;
 use crate::state::AppState;
 use crate::web::extract::CurrentUser;
 
@@ -64,6 +65,8 @@ pub struct UserBadge {
 
 pub struct Page {
     pub title: String,
+    /// The organisation's name and logo, in the header (the app's name when none is set).
+    pub brand: Brand,
     pub user: Option<UserBadge>,
     pub csrf: String,
     pub flash: Option<Flash>,
@@ -75,6 +78,7 @@ impl Page {
     pub fn bare(title: &str) -> Page {
         Page {
             title: title.to_string(),
+            brand: Brand::default(),
             user: None,
             csrf: String::new(),
             flash: None,
@@ -160,6 +164,9 @@ pub struct BrowserNonce(pub String);
 /// Extracts what a page needs; `page(title)` builds the layout's context.
 pub struct PageContext {
     pub user: Option<CurrentUser>,
+    /// Read when the page is extracted (one query); the default on pages drawn without
+    /// it (errors rendered by the middleware).
+    pub brand: Brand,
     flash: Option<Flash>,
     csrf: String,
     path: String,
@@ -169,6 +176,7 @@ impl PageContext {
     pub fn page(&self, title: &str) -> Page {
         Page {
             title: title.to_string(),
+            brand: self.brand.clone(),
             user: self.user.as_ref().map(|u| UserBadge {
                 name: u.name.clone(),
                 email: u.email.clone(),
@@ -197,6 +205,7 @@ impl PageContext {
         };
         PageContext {
             user,
+            brand: Brand::default(),
             flash: extensions.get::<Flash>().cloned(),
             csrf,
             path: path.to_string(),
@@ -211,7 +220,13 @@ impl FromRequestParts<AppState> for PageContext {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(PageContext::from_parts(parts, state))
+        let mut ctx = PageContext::from_parts(parts, state);
+        match Brand::load(&state.db).await {
+            Ok(brand) => ctx.brand = brand,
+            // The page is still drawn, under the app's own name.
+            Err(e) => tracing::warn!(error = %e, "reading the organisation's name and logo"),
+        }
+        Ok(ctx)
     }
 }
 
