@@ -54,3 +54,7 @@ mod bulk_imports;
 mod api;
 // issue 16 item 1: Microsoft's redemption report
 mod redemptions;
+// issue 16 items 7 and 9: the ledger's filters and CSV, the partner's brand, layout
+mod brand;
+mod browser_layout;
+mod ledger_filters;

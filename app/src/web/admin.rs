@@ -21,6 +21,52 @@ use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::AdminUser;
 
+/// The administrator's pages, in the order the `/admin` page lists them: the main
+/// navigation shows one "Admin" entry for all of them (`page::nav_for`).
+pub const ADMIN_PAGES: &[(&str, &str, &str)] = &[
+    (
+        "/admin/users",
+        "Users",
+        "Accounts and their roles; deactivate one, or e-mail a password reset link.",
+    ),
+    (
+        "/admin/ledger",
+        "Ledger",
+        "Every change, by whom and when: filter it, download it as CSV, verify the chain, sign checkpoints.",
+    ),
+    (
+        "/admin/tokens",
+        "API tokens",
+        "Tokens that let other systems read the KPI report and the classes.",
+    ),
+    (
+        "/admin/settings",
+        "Settings",
+        "The organisation's name and logo, and the designation anniversary.",
+    ),
+    (
+        "/admin/erasure",
+        "Erasure",
+        "Erase a learner on request: their name, e-mail and links, everywhere.",
+    ),
+];
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+struct IndexPage {
+    page: Page,
+    pages: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// `GET /admin`: the administrator's pages.
+pub async fn index(ctx: PageContext, _admin: AdminUser) -> Result<Response, AppError> {
+    let page = IndexPage {
+        page: ctx.page("Administration"),
+        pages: ADMIN_PAGES,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
 pub struct UserRow {
     pub id: i64,
     pub email: String,

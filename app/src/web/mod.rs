@@ -122,6 +122,8 @@ pub fn routes() -> Vec<Route> {
         Route::get("/password/reset/{token}", password::reset_form),
         Route::post("/password/reset/{token}", password::reset),
         Route::post("/admin/users/{id}/reset-link", admin::send_reset_link),
+        // issue 16 item 9: one "Admin" entry in the navigation, this page behind it
+        Route::get("/admin", admin::index),
         Route::get("/admin/users", admin::users),
         Route::post("/admin/users", admin::create_user),
         Route::get("/admin/users/new", admin::new_user),
@@ -135,7 +137,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/admin/settings", settings::show),
         Route::post("/admin/settings", settings::update),
         // issue 16 item 9: the organisation's logo
-        Route::reload("/admin/settings/logo", 2),
+        Route::reload("/admin/settings/logo", 1),
         Route::post("/admin/settings/logo", settings::upload_logo),
         Route::post("/admin/settings/logo/remove", settings::remove_logo),
         Route::get("/brand/logo", settings::logo),
