@@ -417,13 +417,63 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
         assert!(!plain.contains("Content-ID: <logo@tsp-ledger>"));
     }
 
-    // The learner's page (no sign-in) shows the name and the logo.
+    // A survey invitation and a consent request: framed the same way.
+    assert_eq!(
+        coordinator
+            .post(&format!("/classes/{class}/surveys/send"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let recording = tsp_ledger::services::recordings::create(
+        app.db(),
+        &tsp_ledger::ledger::Actor::Cli,
+        &tsp_ledger::services::recordings::RecordingFields {
+            title: "Azure admin, recorded".into(),
+            course_code: "AZ-104".into(),
+            mct_id: "MCT-1".into(),
+            source_class_ref: "C-1".into(),
+            courseware_version: String::new(),
+            location: "https://videos.example.com/1".into(),
+        }
+        .parse()
+        .unwrap(),
+        &app.state.link("/consent"),
+    )
+    .await
+    .unwrap();
+    assert!(recording.id > 0);
+    let mut links = vec![format!("/codes/{token}")];
+    for (kind, path) in [("survey_invitation", "/survey/"), ("recording_consent", "/consent/")] {
+        let mail = outbox_messages::Entity::find()
+            .filter(outbox_messages::Column::Kind.eq(kind))
+            .filter(outbox_messages::Column::ToAddress.eq("zoe@example.com"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {kind} e-mail"));
+        assert!(mail.html_body.contains("cid:logo@tsp-ledger"), "{kind}");
+        assert!(mail.text_body.ends_with("\n-- \nContoso Learning <EU>\n"), "{kind}");
+        let start = mail.text_body.find(path).unwrap() + path.len();
+        let token: String = mail.text_body[start..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect();
+        links.push(format!("{path}{token}"));
+    }
+
+    // The learner's pages (no sign-in) show the name and the logo.
     let mut learner = app.anonymous();
-    let page = learner.get(&format!("/codes/{token}")).await;
-    assert_eq!(page.status, StatusCode::OK);
-    page.assert_contains("POOL-1")
-        .assert_contains(r#"<span class="brand-name">Contoso Learning &#60;EU&#62;</span>"#)
-        .assert_contains(r#"<img class="brand-logo" src="/brand/logo?v="#)
-        .assert_contains("· Contoso Learning &#60;EU&#62;</title>");
+    for link in &links {
+        let page = learner.get(link).await;
+        assert_eq!(page.status, StatusCode::OK, "{link}");
+        page.assert_contains(r#"<span class="brand-name">Contoso Learning &#60;EU&#62;</span>"#)
+            .assert_contains(r#"<img class="brand-logo" src="/brand/logo?v="#)
+            .assert_contains(" · Contoso Learning &#60;EU&#62;</title>");
+    }
+    learner
+        .get(&links[0])
+        .await
+        .assert_contains("POOL-1");
 }
 db_test!(emails_and_learner_pages_carry_the_organisation_name_and_logo);
