@@ -82,16 +82,14 @@ async fn raw_get(
     (status, headers, bytes.to_vec())
 }
 
-fn header_of<'a>(headers: &'a axum::http::HeaderMap, name: header::HeaderName) -> &'a str {
+fn header_of(headers: &axum::http::HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(&name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
 }
 
-async fn a_logo_upload_is_checked_by_content_and_size_and_a_refusal_changes_nothing(
-    app: TestApp,
-) {
+async fn a_logo_upload_is_checked_by_content_and_size_and_a_refusal_changes_nothing(app: TestApp) {
     let mut admin = app.client_as(Role::Admin).await;
     admin
         .get("/admin/settings")
@@ -100,7 +98,11 @@ async fn a_logo_upload_is_checked_by_content_and_size_and_a_refusal_changes_noth
     let ledger_before = settings_entries(&app).await;
     let svg = b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
     for (name, bytes, message) in [
-        ("logo.svg", &svg[..], "is an SVG image, which is not accepted"),
+        (
+            "logo.svg",
+            &svg[..],
+            "is an SVG image, which is not accepted",
+        ),
         // Named .png, but text: the content decides.
         (
             "logo.png",
@@ -123,7 +125,11 @@ async fn a_logo_upload_is_checked_by_content_and_size_and_a_refusal_changes_noth
             .assert_contains(r#"aria-describedby="logo-error""#);
         assert_eq!(logo_rows(&app).await, 0, "{name}: nothing stored");
     }
-    assert_eq!(settings_entries(&app).await, ledger_before, "nothing recorded");
+    assert_eq!(
+        settings_entries(&app).await,
+        ledger_before,
+        "nothing recorded"
+    );
     // Only admins upload.
     let mut coordinator = app.client_as(Role::Coordinator).await;
     assert_eq!(
@@ -148,7 +154,10 @@ async fn a_logo_upload_is_checked_by_content_and_size_and_a_refusal_changes_noth
     assert_eq!(entry.action, "update");
     assert_eq!(
         tsp_ledger::ledger::describe_changes(&entry.changes),
-        [format!("logo: PNG, 256 KB, sha256 {}", &stored.sha256[..12])]
+        [format!(
+            "logo: PNG, 256 KB, sha256 {}",
+            &stored.sha256[..12]
+        )]
     );
     let page = admin.get("/admin/settings").await;
     page.assert_contains("Logo saved")
@@ -205,8 +214,14 @@ async fn the_logo_is_served_to_anybody_with_its_etag_and_removed_on_request(app:
         header_of(&headers, header::CONTENT_SECURITY_POLICY),
         "default-src 'none'; style-src 'unsafe-inline'"
     );
-    assert_eq!(header_of(&headers, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
-    assert_eq!(header_of(&headers, header::CACHE_CONTROL), "public, no-cache");
+    assert_eq!(
+        header_of(&headers, header::X_CONTENT_TYPE_OPTIONS),
+        "nosniff"
+    );
+    assert_eq!(
+        header_of(&headers, header::CACHE_CONTROL),
+        "public, no-cache"
+    );
     assert!(headers.get(header::SET_COOKIE).is_none(), "no session work");
     // The versioned link the pages write is cached for a year; a stale version is not.
     let versioned = format!("/brand/logo?v={}", &sha[..16]);
@@ -216,11 +231,18 @@ async fn the_logo_is_served_to_anybody_with_its_etag_and_removed_on_request(app:
         "public, max-age=31536000, immutable"
     );
     let (_, headers, _) = raw_get(&app, "/brand/logo?v=0000000000000000", &[]).await;
-    assert_eq!(header_of(&headers, header::CACHE_CONTROL), "public, no-cache");
+    assert_eq!(
+        header_of(&headers, header::CACHE_CONTROL),
+        "public, no-cache"
+    );
     // Revalidation: the same ETag is 304 with no body.
     let etag = format!("\"{sha}\"");
-    let (status, headers, body) =
-        raw_get(&app, "/brand/logo", &[(header::IF_NONE_MATCH, etag.as_str())]).await;
+    let (status, headers, body) = raw_get(
+        &app,
+        "/brand/logo",
+        &[(header::IF_NONE_MATCH, etag.as_str())],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert!(body.is_empty());
     assert_eq!(header_of(&headers, header::ETAG), etag);
@@ -250,7 +272,10 @@ async fn the_logo_is_served_to_anybody_with_its_etag_and_removed_on_request(app:
     let removed = admin.post("/admin/settings/logo/remove", &[]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert_eq!(logo_rows(&app).await, 0);
-    assert_eq!(raw_get(&app, "/brand/logo", &[]).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        raw_get(&app, "/brand/logo", &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
     let entry = last_settings_entry(&app).await;
     assert_eq!(
         tsp_ledger::ledger::describe_changes(&entry.changes),
@@ -313,14 +338,22 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
         StatusCode::SEE_OTHER
     );
     let before = code_mail(&app, "zoe@example.com").await;
-    assert!(before.html_body.contains(">tsp-ledger</td>"), "{}", before.html_body);
     assert!(
-        before
-            .html_body
-            .contains("Sent by your Microsoft Training Services Partner's training records system.")
+        before.html_body.contains(">tsp-ledger</td>"),
+        "{}",
+        before.html_body
+    );
+    assert!(
+        before.html_body.contains(
+            "Sent by your Microsoft Training Services Partner's training records system."
+        )
     );
     assert!(!before.html_body.contains("cid:"));
-    assert!(!before.text_body.contains("\n-- \n"), "{}", before.text_body);
+    assert!(
+        !before.text_body.contains("\n-- \n"),
+        "{}",
+        before.text_body
+    );
 
     // The organisation's name and logo, then a code sent again: the new e-mail carries
     // them, read as it is queued.
@@ -357,7 +390,8 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
     let mail = code_mail(&app, &holder.learner_email).await;
     assert_ne!(mail.id, before.id);
     assert!(
-        mail.html_body.contains(r#"<img src="cid:logo@tsp-ledger" alt="""#),
+        mail.html_body
+            .contains(r#"<img src="cid:logo@tsp-ledger" alt="""#),
         "{}",
         mail.html_body
     );
@@ -368,7 +402,10 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
         "the name is escaped in the HTML: {}",
         mail.html_body
     );
-    assert!(mail.html_body.contains("<title>Your Microsoft achievement code for AZ-104</title>"));
+    assert!(
+        mail.html_body
+            .contains("<title>Your Microsoft achievement code for AZ-104</title>")
+    );
     assert!(
         mail.text_body.ends_with("\n\n-- \nContoso Learning <EU>\n"),
         "{}",
@@ -444,7 +481,10 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
     .unwrap();
     assert!(recording.id > 0);
     let mut links = vec![format!("/codes/{token}")];
-    for (kind, path) in [("survey_invitation", "/survey/"), ("recording_consent", "/consent/")] {
+    for (kind, path) in [
+        ("survey_invitation", "/survey/"),
+        ("recording_consent", "/consent/"),
+    ] {
         let mail = outbox_messages::Entity::find()
             .filter(outbox_messages::Column::Kind.eq(kind))
             .filter(outbox_messages::Column::ToAddress.eq("zoe@example.com"))
@@ -453,7 +493,10 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
             .unwrap()
             .unwrap_or_else(|| panic!("no {kind} e-mail"));
         assert!(mail.html_body.contains("cid:logo@tsp-ledger"), "{kind}");
-        assert!(mail.text_body.ends_with("\n-- \nContoso Learning <EU>\n"), "{kind}");
+        assert!(
+            mail.text_body.ends_with("\n-- \nContoso Learning <EU>\n"),
+            "{kind}"
+        );
         let start = mail.text_body.find(path).unwrap() + path.len();
         let token: String = mail.text_body[start..]
             .chars()
@@ -471,9 +514,6 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
             .assert_contains(r#"<img class="brand-logo" src="/brand/logo?v="#)
             .assert_contains(" · Contoso Learning &#60;EU&#62;</title>");
     }
-    learner
-        .get(&links[0])
-        .await
-        .assert_contains("POOL-1");
+    learner.get(&links[0]).await.assert_contains("POOL-1");
 }
 db_test!(emails_and_learner_pages_carry_the_organisation_name_and_logo);

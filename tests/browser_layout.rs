@@ -79,7 +79,9 @@ async fn back_office_pages_fit_a_phone_and_the_admin_menu_is_one_line_at_1400_px
     )
     .await
     .unwrap();
-    let admin = app.create_user(Role::Admin, "ada.administrator@example.com").await;
+    let admin = app
+        .create_user(Role::Admin, "ada.administrator@example.com")
+        .await;
     tsp_ledger::services::settings::update(
         app.db(),
         &Actor::User(admin),
@@ -166,7 +168,10 @@ return JSON.stringify({
         .iter()
         .map(|l| l.as_str().unwrap())
         .collect();
-    assert!(labels.contains(&"Admin") && !labels.contains(&"Ledger"), "{labels:?}");
+    assert!(
+        labels.contains(&"Admin") && !labels.contains(&"Ledger"),
+        "{labels:?}"
+    );
     assert!(
         tops.iter().all(|t| *t == tops[0]),
         "the admin's navigation wraps at 1400 px: {nav}"
@@ -180,7 +185,11 @@ return JSON.stringify({
     );
     assert_eq!(nav["logo"], 96, "the logo is loaded: {nav}");
     assert_eq!(nav["name"], "Contoso Learning Partners International");
-    std::fs::write(shots.join("admin-1400.png"), client.screenshot().await.unwrap()).unwrap();
+    std::fs::write(
+        shots.join("admin-1400.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
 
     // 390 × 844: nothing on any back-office page sticks out sideways.
     client.set_window_size(390, 844).await.unwrap();
@@ -189,7 +198,10 @@ return JSON.stringify({
         ("classes", "/classes".to_string()),
         ("class", format!("/classes/{}", class.id)),
         ("ledger", "/admin/ledger".to_string()),
-        ("ledger-filtered", "/admin/ledger?who=cli&from=not-a-date".to_string()),
+        (
+            "ledger-filtered",
+            "/admin/ledger?who=cli&from=not-a-date".to_string(),
+        ),
         ("settings", "/admin/settings".to_string()),
         ("admin", "/admin".to_string()),
     ];

@@ -16,7 +16,10 @@ use crate::support::{Client, TestApp, TestResponse};
 
 /// The ledger table's entry rows (`<tr><td>` and the id), in page order.
 fn entry_ids(page: &TestResponse) -> Vec<i64> {
-    let table = &page.body[page.body.find(r#"<table class="ledger">"#).expect("the ledger table")..];
+    let table = &page.body[page
+        .body
+        .find(r#"<table class="ledger">"#)
+        .expect("the ledger table")..];
     table
         .match_indices("<tr><td>")
         .filter_map(|(at, m)| {
@@ -35,7 +38,9 @@ async fn append(app: &TestApp, actor: Actor, entry: Entry) -> i64 {
 
 /// `n` course imports by the command line, in one transaction.
 async fn cli_imports(app: &TestApp, n: usize) -> Vec<i64> {
-    let tx = ledger::Recorder::begin(app.db(), &Actor::Cli).await.unwrap();
+    let tx = ledger::Recorder::begin(app.db(), &Actor::Cli)
+        .await
+        .unwrap();
     let mut ids = vec![];
     for i in 0..n {
         let entry = Entry::new("course", 1000 + i, "import")
@@ -52,9 +57,7 @@ async fn get(client: &mut Client<'_>, query: &str) -> TestResponse {
     page
 }
 
-async fn the_ledger_filters_by_who_what_and_when_and_keeps_the_filters_in_its_links(
-    app: TestApp,
-) {
+async fn the_ledger_filters_by_who_what_and_when_and_keeps_the_filters_in_its_links(app: TestApp) {
     let ana = app.create_user(Role::Coordinator, "ana@example.com").await;
     let mut admin = app.client_as(Role::Admin).await;
     let class_update = append(
@@ -79,7 +82,12 @@ async fn the_ledger_filters_by_who_what_and_when_and_keeps_the_filters_in_its_li
         Entry::new("recording_consent", 3, "grant").parent("recording", 5),
     )
     .await;
-    let sent = append(&app, Actor::System, Entry::new("outbox_message", 11, "sent")).await;
+    let sent = append(
+        &app,
+        Actor::System,
+        Entry::new("outbox_message", 11, "sent"),
+    )
+    .await;
     let imports = cli_imports(&app, 60).await;
 
     // Who: an account, a learner, the app itself.
@@ -139,7 +147,11 @@ async fn the_ledger_filters_by_who_what_and_when_and_keeps_the_filters_in_its_li
         .assert_contains(&format!(
             r#"href="/admin/ledger.csv?who=cli&#38;entity=course&#38;action=import&#38;from={today}""#
         ));
-    let second = get(&mut admin, &older.replace("&#38;", "&").replace("/admin/ledger?", "")).await;
+    let second = get(
+        &mut admin,
+        &older.replace("&#38;", "&").replace("/admin/ledger?", ""),
+    )
+    .await;
     assert_eq!(entry_ids(&second), newest_first[50..]);
     assert!(!second.body.contains("Older entries"));
     second.assert_contains(&format!(
@@ -169,9 +181,7 @@ async fn the_ledger_filters_by_who_what_and_when_and_keeps_the_filters_in_its_li
 }
 db_test!(the_ledger_filters_by_who_what_and_when_and_keeps_the_filters_in_its_links);
 
-async fn the_ledger_csv_has_the_pages_entries_spreadsheet_safe_and_names_no_learner(
-    app: TestApp,
-) {
+async fn the_ledger_csv_has_the_pages_entries_spreadsheet_safe_and_names_no_learner(app: TestApp) {
     // A roster imported by the command line: its entries record that names and e-mails
     // were set, never the values.
     catalog(&app).await;
@@ -222,7 +232,8 @@ async fn the_ledger_csv_has_the_pages_entries_spreadsheet_safe_and_names_no_lear
     );
     let disposition = everything.headers["content-disposition"].to_str().unwrap();
     assert!(
-        disposition.starts_with("attachment; filename=\"ledger-") && disposition.ends_with(".csv\""),
+        disposition.starts_with("attachment; filename=\"ledger-")
+            && disposition.ends_with(".csv\""),
         "{disposition}"
     );
     assert!(
@@ -242,21 +253,26 @@ async fn the_ledger_csv_has_the_pages_entries_spreadsheet_safe_and_names_no_lear
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
     // Learners only by enrollment: no name or e-mail anywhere in the file.
     let lower = everything.body.to_lowercase();
-    assert!(!lower.contains("zoë") && !lower.contains("zoe.secret"), "no learner named");
-    let row = |id: i64| rows.iter().find(|r| r[0] == id.to_string()).unwrap().clone();
+    assert!(
+        !lower.contains("zoë") && !lower.contains("zoe.secret"),
+        "no learner named"
+    );
+    let row = |id: i64| {
+        rows.iter()
+            .find(|r| r[0] == id.to_string())
+            .unwrap()
+            .clone()
+    };
     let learner = row(by_learner);
-    assert_eq!((&learner[2], &learner[3]), ("learner:9", "a learner (enrollment 9)"));
+    assert_eq!(
+        (&learner[2], &learner[3]),
+        ("learner:9", "a learner (enrollment 9)")
+    );
     let named = row(by_ana);
     assert_eq!(&named[2], format!("user:{ana}").as_str());
     assert!(named[3].ends_with("(ana@example.com)"), "{:?}", &named[3]);
-    assert_eq!(
-        (&named[4], &named[5], &named[6]),
-        ("class", "1", "update")
-    );
-    assert_eq!(
-        &named[7],
-        "location: Room 4; status: delivered → confirmed"
-    );
+    assert_eq!((&named[4], &named[5], &named[6]), ("class", "1", "update"));
+    assert_eq!(&named[7], "location: Room 4; status: delivered → confirmed");
     let hash = stored.iter().find(|e| e.id == by_ana).unwrap().hash.clone();
     assert_eq!(&named[8], hash.as_str());
     // A cell a spreadsheet would run as a formula gets a leading apostrophe.
@@ -284,9 +300,10 @@ async fn the_ledger_csv_has_the_pages_entries_spreadsheet_safe_and_names_no_lear
     assert_eq!(expected.len(), imports.len() + 1);
     let got: Vec<String> = rows.iter().map(|r| r[0].to_string()).collect();
     assert_eq!(got, expected);
-    assert!(rows
-        .iter()
-        .all(|r| &r[3] == "the command line (local operator)"));
+    assert!(
+        rows.iter()
+            .all(|r| &r[3] == "the command line (local operator)")
+    );
 
     // A bad filter is refused before the download starts, naming the field.
     let bad = admin.get("/admin/ledger.csv?to=2026-13-01").await;

@@ -19,8 +19,9 @@ impl MigrationTrait for Migration {
                     .table(OrgLogo::Table)
                     .col(big_integer(OrgLogo::Id).primary_key())
                     .col(
-                        string_len(OrgLogo::ContentType, 32)
-                            .check(Expr::col(OrgLogo::ContentType).is_in(["image/png", "image/jpeg"])),
+                        string_len(OrgLogo::ContentType, 32).check(
+                            Expr::col(OrgLogo::ContentType).is_in(["image/png", "image/jpeg"]),
+                        ),
                     )
                     .col(string_len(OrgLogo::Sha256, 64))
                     .col(blob(OrgLogo::Bytes))

@@ -57,9 +57,7 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
     let start = text.iter().position(|b| !b.is_ascii_whitespace());
     let head = &text[..text.len().min(4096)];
     start.is_some_and(|i| text[i] == b'<')
-        && head
-            .windows(4)
-            .any(|w| w.eq_ignore_ascii_case(b"<svg"))
+        && head.windows(4).any(|w| w.eq_ignore_ascii_case(b"<svg"))
 }
 
 #[cfg(test)]
@@ -82,10 +80,13 @@ mod tests {
             Ok(LogoFormat::Jpeg)
         );
         let too_big = check_logo(&png(MAX_LOGO_BYTES + 1)).unwrap_err();
-        assert!(too_big.contains("257 KB") && too_big.contains("256 KB"), "{too_big}");
+        assert!(
+            too_big.contains("257 KB") && too_big.contains("256 KB"),
+            "{too_big}"
+        );
         assert!(check_logo(b"").unwrap_err().contains("required"));
         // A PNG signature without its header chunk, a GIF, a text file named .png.
-        for bad in [&PNG_SIGNATURE[..], b"GIF89a\x01\0\x01\0", b"hello, world"] {
+        for bad in [PNG_SIGNATURE, b"GIF89a\x01\0\x01\0", b"hello, world"] {
             assert!(
                 check_logo(bad).unwrap_err().contains("not a PNG or JPEG"),
                 "{bad:?}"

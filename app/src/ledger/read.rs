@@ -217,11 +217,17 @@ impl FilterFields {
         } else if id.chars().count() > 64 || id.chars().any(char::is_control) {
             e.add(
                 "id",
-                format!("must be a record id of at most 64 characters, not {}", shown(id)),
+                format!(
+                    "must be a record id of at most 64 characters, not {}",
+                    shown(id)
+                ),
             );
             None
         } else if self.entity.trim().is_empty() {
-            e.add("id", "needs the kind of record it is (choose one under What)");
+            e.add(
+                "id",
+                "needs the kind of record it is (choose one under What)",
+            );
             None
         } else {
             Some(id.to_string())
@@ -276,10 +282,9 @@ impl Filter {
         let mut all = Condition::all();
         if let Some(who) = self.who {
             all = all.add(match who {
-                // Every `learner:<n>`: a range of the actor index.
-                Who::Learner(None) => Condition::all()
-                    .add(Column::Actor.gte("learner:"))
-                    .add(Column::Actor.lt("learner;")),
+                // Every `learner:<n>` (a prefix, not a range: PostgreSQL may compare text
+                // by a locale's collation, which skips punctuation).
+                Who::Learner(None) => Condition::all().add(Column::Actor.starts_with("learner:")),
                 other => Condition::all().add(Column::Actor.eq(other.id())),
             });
         }

@@ -5,15 +5,15 @@ use entity::{org_logo, org_settings};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
 };
-use sha2::{Digest, Sha256};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::{Outcome, ServiceError};
 use crate::clock;
 use crate::db::begin_write;
-use crate::domain::fields::{FieldErrors, parse_optional_text};
 use crate::domain::brand::check_logo;
+use crate::domain::fields::{FieldErrors, parse_optional_text};
 use crate::domain::kpi::parse_anniversary;
 use crate::ledger::{self, Actor, Entry, Recorder, diff};
 
@@ -196,16 +196,21 @@ pub async fn set_logo(
 
 /// Removes the organisation's logo (pages and e-mails show the name alone again); with
 /// no logo set it changes nothing.
-pub async fn remove_logo(db: &DatabaseConnection, actor: &Actor) -> Result<Outcome<()>, ServiceError> {
+pub async fn remove_logo(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Outcome<()>, ServiceError> {
     let tx = Recorder::begin(db, actor).await?;
     let Some(old) = org_logo::Entity::find_by_id(ROW_ID).one(&tx).await? else {
         return Ok(Outcome::Unchanged(()));
     };
     org_logo::Entity::delete_by_id(ROW_ID).exec(&tx).await?;
     let before = json!({"logo": logo_summary(&old)});
-    tx.record(
-        Entry::new(ENTITY, ROW_ID, "update").changes(diff(&before, &json!({"logo": null}), &[])),
-    )
+    tx.record(Entry::new(ENTITY, ROW_ID, "update").changes(diff(
+        &before,
+        &json!({"logo": null}),
+        &[],
+    )))
     .await?;
     tx.commit().await?;
     Ok(Outcome::Updated(()))

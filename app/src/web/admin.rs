@@ -352,7 +352,10 @@ const LEDGER_PAGE_SIZE: u64 = 50;
 
 /// `href` with `query` and then `extra` (`before=…`) appended.
 fn with_query(href: &str, query: &str, extra: &str) -> String {
-    let parts: Vec<&str> = [query, extra].into_iter().filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = [query, extra]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
     if parts.is_empty() {
         href.to_string()
     } else {
@@ -362,14 +365,16 @@ fn with_query(href: &str, query: &str, extra: &str) -> String {
 
 /// The "who" select: every account, a learner, the command line, the app itself — and
 /// the chosen value when it is none of those (a `learner:7` followed from an entry).
-async fn who_options(
-    state: &AppState,
-    chosen: &str,
-) -> Result<Vec<(String, String)>, AppError> {
+async fn who_options(state: &AppState, chosen: &str) -> Result<Vec<(String, String)>, AppError> {
     let mut options: Vec<(String, String)> = accounts::list(&state.db)
         .await?
         .into_iter()
-        .map(|u| (format!("user:{}", u.id), format!("{} ({})", u.name, u.email)))
+        .map(|u| {
+            (
+                format!("user:{}", u.id),
+                format!("{} ({})", u.name, u.email),
+            )
+        })
         .collect();
     for (id, label) in [
         ("learner", "a learner (any)"),
@@ -381,7 +386,10 @@ async fn who_options(
     let chosen = chosen.trim();
     if !chosen.is_empty() && !options.iter().any(|(id, _)| id == chosen) {
         let names = ledger::actor_names(&state.db, [chosen]).await?;
-        options.push((chosen.into(), names.get(chosen).cloned().unwrap_or_default()));
+        options.push((
+            chosen.into(),
+            names.get(chosen).cloned().unwrap_or_default(),
+        ));
     }
     Ok(options)
 }

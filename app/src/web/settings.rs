@@ -215,7 +215,10 @@ pub async fn logo(
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
     let common = [
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, cache.to_string()),
