@@ -374,8 +374,13 @@ db_test!(a_token_needs_a_name_of_at_most_100_characters);
 
 async fn only_admins_see_the_api_tokens_link(app: TestApp) {
     let mut admin = app.client_as(Role::Admin).await;
+    // The navigation's "Admin" entry leads to the page that lists it (issue 16 item 9).
     admin
         .get("/")
+        .await
+        .assert_contains(r#"<a href="/admin">Admin</a>"#);
+    admin
+        .get("/admin")
         .await
         .assert_contains(r#"<a href="/admin/tokens">API tokens</a>"#);
     for role in [Role::Coordinator, Role::Viewer, Role::Trainer] {

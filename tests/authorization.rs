@@ -258,6 +258,26 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 200, 403, 403, 403],
         },
+        // issue 16 item 7: the ledger's filters, and the same entries as CSV (admins only);
+        // a bad filter names its field.
+        Row {
+            method: Get,
+            path: "/admin/ledger?who=cli&entity=class&id={class}&action=import&from=2020-01-01&to=2099-12-31",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/admin/ledger?from=yesterday",
+            fields: &[],
+            expect: [SEE_OTHER, 400, 403, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/admin/ledger.csv?who=cli",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
         Row {
             method: Get,
             path: "/admin/ledger?verify=1",
@@ -524,6 +544,39 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 ("anniversary_day", "1"),
             ],
             expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
+        // issue 16 item 9: the administrator's pages behind one "Admin" entry; the logo's
+        // upload (multipart: a urlencoded body is a bad request) and removal (admins
+        // only), and the logo itself, public (none is set here: 404 for everybody).
+        Row {
+            method: Get,
+            path: "/admin",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/admin/settings/logo",
+            fields: &[],
+            expect: [SEE_OTHER; 5],
+        },
+        Row {
+            method: Post,
+            path: "/admin/settings/logo",
+            fields: &[],
+            expect: [SEE_OTHER, 400, 403, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/admin/settings/logo/remove",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/brand/logo",
+            fields: &[],
+            expect: [404; 5],
         },
         // issue 5: KPI line items
         Row {

@@ -590,7 +590,10 @@ async fn a_sent_message_keeps_its_body_unless_it_carries_a_personal_link(app: Te
     assert_eq!(worker(&app, &stub).drain().await.unwrap().sent, 2);
     let stored = messages(&app).await;
     assert_eq!(stored[0].text_body, "Hello 0");
-    assert_eq!(stored[0].html_body, "<p>Hello 0</p>");
+    // As queued: in the frame with the organisation's name (none set: the app's).
+    let framed = email(0).framed(&mail::Brand::default()).unwrap();
+    assert_eq!(stored[0].html_body, framed.html);
+    assert!(stored[0].html_body.contains("<p>Hello 0</p>"));
     assert_eq!(stored[1].text_body, mail::REMOVED_BODY);
     assert_eq!(stored[1].html_body, mail::REMOVED_BODY);
 }

@@ -60,3 +60,7 @@ mod todo;
 mod home;
 // issue 16 item 5: quality reports
 mod quality;
+// issue 16 items 7 and 9: the ledger's filters and CSV, the partner's brand, layout
+mod brand;
+mod browser_layout;
+mod ledger_filters;

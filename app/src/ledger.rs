@@ -20,8 +20,10 @@ use sha2::{Digest, Sha256};
 use crate::clock;
 
 pub mod checkpoint;
+pub mod read;
 mod verify;
 
+pub use read::{actor_names, describe_changes};
 pub use verify::{Verification, verify};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -11,6 +11,7 @@ pub mod ledger_head;
 pub mod ledger_texts;
 pub mod login_throttle;
 pub mod notices;
+pub mod org_logo;
 pub mod org_settings;
 pub mod outbox_messages;
 pub mod password_resets;

@@ -14,6 +14,8 @@ mod m20261216_000001_password_resets;
 pub mod m20261217_000001_vocabulary_checks;
 mod m20261218_000001_kpi_aggregates;
 mod m20261219_000001_table_versions;
+mod m20261220_000001_ledger_filter_indexes;
+mod m20261220_000002_org_logo;
 pub mod m20261222_000001_notices_and_calendars;
 
 pub mod kpi_aggregates;
@@ -38,6 +40,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000001_vocabulary_checks::Migration),
             Box::new(m20261218_000001_kpi_aggregates::Migration),
             Box::new(m20261219_000001_table_versions::Migration),
+            Box::new(m20261220_000001_ledger_filter_indexes::Migration),
+            Box::new(m20261220_000002_org_logo::Migration),
             Box::new(m20261222_000001_notices_and_calendars::Migration),
         ]
     }

@@ -91,6 +91,7 @@ macro_rules! clap_value {
 }
 
 pub mod account;
+pub mod brand;
 pub mod calendar;
 pub mod catalog;
 pub mod csv_cell;

@@ -1,5 +1,6 @@
 //! E-mail (SPEC §5): messages are rendered and written to the outbox inside the
 //! transaction of the change that causes them; a worker sends them later.
+pub mod brand;
 pub mod messages;
 pub mod notices;
 pub mod survey_messages;
@@ -12,6 +13,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, Entity
 
 use crate::clock;
 use crate::domain::outbox::{MessageKind, OutboxStatus};
+
+pub use brand::Brand;
 
 /// What a sent message's body becomes when it carried a personal link.
 pub const REMOVED_BODY: &str = "(sent; removed because it carried the learner's personal link)";
@@ -44,6 +47,39 @@ impl Email {
     }
 }
 
+/// Every message's HTML part inside the frame that carries the organisation's name and
+/// logo (`templates/emails/frame.html`).
+#[derive(askama::Template)]
+#[template(path = "emails/frame.html")]
+struct Frame<'a> {
+    title: &'a str,
+    /// The message's own HTML, already escaped by its template.
+    content: &'a str,
+    brand: &'a Brand,
+    logo_cid: &'a str,
+}
+
+impl Email {
+    /// The message as it is queued: its HTML in the frame with `brand`'s name (and logo),
+    /// and its text signed with the name when one is set (unsigned, as before, when not).
+    pub fn framed(self, brand: &Brand) -> Result<Email, askama::Error> {
+        use askama::Template;
+        let html = Frame {
+            title: &self.subject,
+            content: &self.html,
+            brand,
+            logo_cid: brand::LOGO_CID,
+        }
+        .render()?;
+        let text = if brand.name.is_empty() {
+            self.text
+        } else {
+            format!("{}\n\n-- \n{}\n", self.text.trim_end(), brand.name)
+        };
+        Ok(Email { html, text, ..self })
+    }
+}
+
 /// One kind of e-mail: its subject and its two askama parts (see `messages`).
 pub trait Message {
     const KIND: MessageKind;
@@ -70,7 +106,8 @@ pub trait Message {
 }
 
 /// Writes `email` to the outbox in the caller's transaction: it exists exactly when
-/// the change that caused it commits.
+/// the change that caused it commits. It is framed with the organisation's name and logo
+/// as the settings hold them now ([`Email::framed`]).
 pub async fn enqueue(
     tx: &impl ConnectionTrait,
     email: Email,
@@ -84,6 +121,9 @@ pub async fn enqueue_at(
     email: Email,
     due: DateTime<Utc>,
 ) -> Result<outbox_messages::Model, DbErr> {
+    let email = email
+        .framed(&Brand::load(tx).await?)
+        .map_err(render_error)?;
     queued_row(email, due, clock::now()).insert(tx).await
 }
 
@@ -127,6 +167,8 @@ const OUTBOX_BATCH: usize = 128;
 pub struct Outbox {
     pending: Vec<outbox_messages::ActiveModel>,
     queued: u64,
+    /// The organisation's brand, read on the first push (in the same transaction).
+    brand: Option<Brand>,
 }
 
 impl Outbox {
@@ -134,8 +176,13 @@ impl Outbox {
         Outbox::default()
     }
 
-    /// Queues `email`, due now.
+    /// Queues `email`, due now, framed like [`enqueue`]'s.
     pub async fn push(&mut self, tx: &impl ConnectionTrait, email: Email) -> Result<(), DbErr> {
+        let brand = match &self.brand {
+            Some(brand) => brand,
+            None => self.brand.insert(Brand::load(tx).await?),
+        };
+        let email = email.framed(brand).map_err(render_error)?;
         let now = clock::now();
         self.pending.push(queued_row(email, now, now));
         self.queued += 1;

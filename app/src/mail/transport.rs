@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use entity::outbox_messages;
+use entity::{org_logo, outbox_messages};
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -51,14 +51,15 @@ impl Transport {
         })
     }
 
-    /// Sends one outbox message from `from`; the error says why (a line for the outbox
-    /// page) and whether trying again could help.
+    /// Sends one outbox message from `from`, with `logo` inside when its HTML shows it;
+    /// the error says why (a line for the outbox page) and whether trying again could help.
     pub async fn send(
         &self,
         from: &Mailbox,
         message: &outbox_messages::Model,
+        logo: Option<&org_logo::Model>,
     ) -> Result<(), SendError> {
-        let email = build(from, message).map_err(SendError::permanent)?;
+        let email = build(from, message, logo).map_err(SendError::permanent)?;
         match self {
             Transport::Smtp(smtp) => smtp.send(email).await.map(|_| ()).map_err(|e| SendError {
                 // A 5xx reply (no such recipient, refused): the same message will be
@@ -128,34 +129,57 @@ impl std::fmt::Display for SendError {
     }
 }
 
+/// Whether a queued message's HTML shows the organisation's logo (`cid:` its Content-ID).
+pub fn shows_logo(message: &outbox_messages::Model) -> bool {
+    message
+        .html_body
+        .contains(&format!("cid:{}", super::brand::LOGO_CID))
+}
+
 /// The RFC 5322 message: a plain-text and an HTML alternative, with the Message-ID that
-/// was fixed when the message was queued; a calendar, when the message has one, rides
-/// along as an `invite.ics` attachment (multipart/mixed around the alternative).
-fn build(from: &Mailbox, message: &outbox_messages::Model) -> Result<lettre::Message, String> {
+/// was fixed when the message was queued. When the HTML shows the logo and one is set, the
+/// HTML and the logo travel together (`multipart/related`, the logo inline under its
+/// Content-ID), so no mail program has to fetch an image from the app; a logo removed
+/// since the message was queued is left out (its image shows nothing). A calendar, when
+/// the message has one, rides along as an `invite.ics` attachment (`multipart/mixed`
+/// around the rest).
+fn build(
+    from: &Mailbox,
+    message: &outbox_messages::Model,
+    logo: Option<&org_logo::Model>,
+) -> Result<lettre::Message, String> {
     let to: Mailbox = message
         .to_address
         .parse()
         .map_err(|e| format!("recipient {:?}: {e}", message.to_address))?;
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(message.text_body.clone()),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(message.html_body.clone()),
-        );
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(message.text_body.clone());
+    let html = SinglePart::builder()
+        .header(ContentType::TEXT_HTML)
+        .body(message.html_body.clone());
+    let alternative = MultiPart::alternative().singlepart(text);
+    let body = match logo.filter(|_| shows_logo(message)) {
+        Some(logo) => {
+            let kind = ContentType::parse(logo.content_type.id())
+                .map_err(|e| format!("the logo's type: {e}"))?;
+            alternative.multipart(
+                MultiPart::related().singlepart(html).singlepart(
+                    Attachment::new_inline(super::brand::LOGO_CID.to_string())
+                        .body(logo.bytes.clone(), kind),
+                ),
+            )
+        }
+        None => alternative.singlepart(html),
+    };
     let body = match &message.calendar {
         None => body,
         Some(ics) => {
             let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
                 .map_err(|e| format!("the calendar's content type: {e}"))?;
-            MultiPart::mixed().multipart(body).singlepart(
-                lettre::message::Attachment::new("invite.ics".to_string())
-                    .body(ics.clone(), calendar),
-            )
+            MultiPart::mixed()
+                .multipart(body)
+                .singlepart(Attachment::new("invite.ics".to_string()).body(ics.clone(), calendar))
         }
     };
     lettre::Message::builder()

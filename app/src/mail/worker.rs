@@ -129,11 +129,18 @@ impl Worker {
         if claimed.is_empty() {
             return Ok(Report::default());
         }
+        // The organisation's logo, read once for the batch when a message shows it.
+        let logo = if claimed.iter().any(super::transport::shows_logo) {
+            super::brand::logo(&self.db).await?
+        } else {
+            None
+        };
+        let logo = logo.as_ref();
         // Several messages at once over the transport's connection pool: one SMTP
         // exchange waits on the network more than it works.
         let outcomes: Vec<_> = futures_util::stream::iter(claimed)
             .map(|message| async move {
-                let result = self.transport.send(&self.from, &message).await;
+                let result = self.transport.send(&self.from, &message, logo).await;
                 if let Err(e) = &result {
                     tracing::warn!(message = message.id, kind = %message.kind, error = %e, "sending failed");
                 }

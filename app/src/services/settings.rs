@@ -1,18 +1,21 @@
 //! Organisation-wide settings (SPEC §1: admins edit them): the organisation's name and
-//! the designation anniversary that places the renewal window (SPEC §4).
-use entity::org_settings;
+//! the designation anniversary that places the renewal window (SPEC §4), and the
+//! organisation's logo (shown with the name on pages and in e-mails: `mail::brand`).
+use entity::{org_logo, org_settings};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::{Outcome, ServiceError};
 use crate::clock;
 use crate::db::begin_write;
+use crate::domain::brand::check_logo;
 use crate::domain::fields::{FieldErrors, parse_optional_text};
 use crate::domain::kpi::parse_anniversary;
-use crate::ledger::{self, Actor, Entry, diff};
+use crate::ledger::{self, Actor, Entry, Recorder, diff};
 
 /// The ledger's name for the settings row.
 pub const ENTITY: &str = "org_settings";
@@ -138,4 +141,77 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(Outcome::Updated(new.clone()))
+}
+
+/// What the ledger keeps of a logo: its format, size and hash, never its bytes.
+fn logo_summary(logo: &org_logo::Model) -> String {
+    format!(
+        "{}, {} KB, sha256 {}",
+        logo.content_type.label(),
+        logo.bytes.len().div_ceil(1024),
+        &logo.sha256[..logo.sha256.len().min(12)]
+    )
+}
+
+/// Sets the organisation's logo: `bytes` must be a PNG or JPEG of at most 256 KB, told by
+/// its content ([`check_logo`]; a refusal is a `logo` field error and changes nothing).
+/// The same file again changes nothing; a change is a ledger entry with the old and new
+/// logo's format, size and hash.
+pub async fn set_logo(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    bytes: Vec<u8>,
+) -> Result<Outcome<()>, ServiceError> {
+    let format = check_logo(&bytes).map_err(|m| ServiceError::field("logo", m))?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let tx = Recorder::begin(db, actor).await?;
+    let old = org_logo::Entity::find_by_id(ROW_ID).one(&tx).await?;
+    if old.as_ref().is_some_and(|o| o.sha256 == sha256) {
+        return Ok(Outcome::Unchanged(()));
+    }
+    let new = org_logo::Model {
+        id: ROW_ID,
+        content_type: format,
+        sha256,
+        bytes,
+        updated_at: clock::now(),
+    };
+    let after = json!({"logo": logo_summary(&new)});
+    let before = json!({"logo": old.as_ref().map(logo_summary)});
+    let model = org_logo::ActiveModel::from(new).reset_all();
+    if old.is_some() {
+        model.update(&tx).await?;
+    } else {
+        model.insert(&tx).await?;
+    }
+    tx.record(Entry::new(ENTITY, ROW_ID, "update").changes(diff(&before, &after, &[])))
+        .await?;
+    tx.commit().await?;
+    Ok(if old.is_some() {
+        Outcome::Updated(())
+    } else {
+        Outcome::Created(())
+    })
+}
+
+/// Removes the organisation's logo (pages and e-mails show the name alone again); with
+/// no logo set it changes nothing.
+pub async fn remove_logo(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Outcome<()>, ServiceError> {
+    let tx = Recorder::begin(db, actor).await?;
+    let Some(old) = org_logo::Entity::find_by_id(ROW_ID).one(&tx).await? else {
+        return Ok(Outcome::Unchanged(()));
+    };
+    org_logo::Entity::delete_by_id(ROW_ID).exec(&tx).await?;
+    let before = json!({"logo": logo_summary(&old)});
+    tx.record(Entry::new(ENTITY, ROW_ID, "update").changes(diff(
+        &before,
+        &json!({"logo": null}),
+        &[],
+    )))
+    .await?;
+    tx.commit().await?;
+    Ok(Outcome::Updated(()))
 }

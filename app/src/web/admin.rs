@@ -1,4 +1,4 @@
-//! Administrator pages: users and the ledger.
+//! Administrator pages: users and the ledger (filtered, and as CSV).
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -8,14 +8,64 @@ use entity::{ledger_entries, users};
 use sea_orm::EntityTrait;
 use serde::Deserialize;
 
-use super::page::{FieldErrors, FlashKind, Page, PageContext, redirect_with_flash};
+use super::page::{
+    FieldErrors, FlashKind, Page, PageContext, csv_download, redirect_with_flash, streamed,
+    url_encode,
+};
 use crate::domain::account::{Email, check_new_password, parse_name};
 use crate::domain::role::Role;
+use crate::ledger::read::FilterFields;
 use crate::ledger::{self, Actor};
 use crate::services::{ServiceError, accounts};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::AdminUser;
+
+/// The administrator's pages, in the order the `/admin` page lists them: the main
+/// navigation shows one "Admin" entry for all of them (`page::nav_for`).
+pub const ADMIN_PAGES: &[(&str, &str, &str)] = &[
+    (
+        "/admin/users",
+        "Users",
+        "Accounts and their roles; deactivate one, or e-mail a password reset link.",
+    ),
+    (
+        "/admin/ledger",
+        "Ledger",
+        "Every change, by whom and when: filter it, download it as CSV, verify the chain, sign checkpoints.",
+    ),
+    (
+        "/admin/tokens",
+        "API tokens",
+        "Tokens that let other systems read the KPI report and the classes.",
+    ),
+    (
+        "/admin/settings",
+        "Settings",
+        "The organisation's name and logo, and the designation anniversary.",
+    ),
+    (
+        "/admin/erasure",
+        "Erasure",
+        "Erase a learner on request: their name, e-mail and links, everywhere.",
+    ),
+];
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+struct IndexPage {
+    page: Page,
+    pages: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// `GET /admin`: the administrator's pages.
+pub async fn index(ctx: PageContext, _admin: AdminUser) -> Result<Response, AppError> {
+    let page = IndexPage {
+        page: ctx.page("Administration"),
+        pages: ADMIN_PAGES,
+    };
+    Ok(Html(page.render()?).into_response())
+}
 
 pub struct UserRow {
     pub id: i64,
@@ -249,6 +299,9 @@ pub struct LedgerRow {
     /// Who acted, by name ([`crate::web::history::actor_names`]), and as stored.
     pub actor: String,
     pub raw_actor: String,
+    /// The ledger filtered on this entry's actor, and on its record (and its parts).
+    pub by_actor: String,
+    pub record: String,
     pub entity: String,
     pub action: String,
     /// `field: before → after`, one line each.
@@ -272,7 +325,15 @@ pub struct CheckpointRow {
 struct LedgerPage {
     page: Page,
     rows: Vec<LedgerRow>,
-    older: Option<i64>,
+    /// The filters as typed, their problems, and the choices of the two selects.
+    filter: FilterFields,
+    errors: FieldErrors,
+    who_options: Vec<(String, String)>,
+    entity_options: Vec<(String, String)>,
+    /// The filters' query string (blank ones left out), for the links below.
+    query: String,
+    older: Option<String>,
+    newest: Option<String>,
     verification: Option<ledger::Verification>,
     checkpoints: Vec<CheckpointRow>,
     /// Why stored checkpoints could not be checked (no key file here).
@@ -283,9 +344,68 @@ struct LedgerPage {
 pub struct LedgerQuery {
     before: Option<i64>,
     verify: Option<String>,
+    #[serde(flatten)]
+    filter: FilterFields,
 }
 
 const LEDGER_PAGE_SIZE: u64 = 50;
+
+/// `href` with `query` and then `extra` (`before=…`) appended.
+fn with_query(href: &str, query: &str, extra: &str) -> String {
+    let parts: Vec<&str> = [query, extra]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        href.to_string()
+    } else {
+        format!("{href}?{}", parts.join("&"))
+    }
+}
+
+/// The "who" select: every account, a learner, the command line, the app itself — and
+/// the chosen value when it is none of those (a `learner:7` followed from an entry).
+async fn who_options(state: &AppState, chosen: &str) -> Result<Vec<(String, String)>, AppError> {
+    let mut options: Vec<(String, String)> = accounts::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| {
+            (
+                format!("user:{}", u.id),
+                format!("{} ({})", u.name, u.email),
+            )
+        })
+        .collect();
+    for (id, label) in [
+        ("learner", "a learner (any)"),
+        ("cli", "the command line (local operator)"),
+        ("system", "the app itself"),
+    ] {
+        options.push((id.into(), label.into()));
+    }
+    let chosen = chosen.trim();
+    if !chosen.is_empty() && !options.iter().any(|(id, _)| id == chosen) {
+        let names = ledger::actor_names(&state.db, [chosen]).await?;
+        options.push((
+            chosen.into(),
+            names.get(chosen).cloned().unwrap_or_default(),
+        ));
+    }
+    Ok(options)
+}
+
+/// The "what" select: the kinds of record the ledger names, and the chosen one.
+fn entity_options(chosen: &str) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = ledger::read::ENTITY_TYPES
+        .iter()
+        .map(|(id, label)| (id.to_string(), label.to_string()))
+        .collect();
+    let chosen = chosen.trim();
+    if !chosen.is_empty() && !options.iter().any(|(id, _)| id == chosen) {
+        options.push((chosen.into(), chosen.into()));
+    }
+    options
+}
 
 pub async fn ledger_page(
     State(state): State<AppState>,
@@ -293,14 +413,21 @@ pub async fn ledger_page(
     _admin: AdminUser,
     Query(q): Query<LedgerQuery>,
 ) -> Result<Response, AppError> {
-    let entries = ledger::recent(&state.db, q.before, LEDGER_PAGE_SIZE).await?;
+    let (entries, errors) = match q.filter.parse() {
+        Ok(filter) => (
+            ledger::read::page(&state.db, &filter, q.before, LEDGER_PAGE_SIZE).await?,
+            FieldErrors::default(),
+        ),
+        Err(errors) => (vec![], errors),
+    };
+    let query = q.filter.query_string();
     let older = (entries.len() as u64 == LEDGER_PAGE_SIZE)
         .then(|| entries.last().map(|e| e.id))
-        .flatten();
+        .flatten()
+        .map(|id| with_query("/admin/ledger", &query, &format!("before={id}")));
+    let newest = q.before.map(|_| with_query("/admin/ledger", &query, ""));
     let texts = ledger::texts_of(&state.db, &entries).await?;
-    let names =
-        crate::web::history::actor_names(&state.db, entries.iter().map(|e| e.actor.as_str()))
-            .await?;
+    let names = ledger::actor_names(&state.db, entries.iter().map(|e| e.actor.as_str())).await?;
     let rows = entries
         .into_iter()
         .map(|e: ledger_entries::Model| LedgerRow {
@@ -310,10 +437,16 @@ pub async fn ledger_page(
                 .get(&e.actor)
                 .cloned()
                 .unwrap_or_else(|| e.actor.clone()),
+            by_actor: format!("/admin/ledger?who={}", url_encode(&e.actor)),
             raw_actor: e.actor,
+            record: format!(
+                "/admin/ledger?entity={}&id={}",
+                url_encode(&e.entity_type),
+                url_encode(&e.entity_id)
+            ),
             entity: format!("{} {}", e.entity_type, e.entity_id),
             action: e.action,
-            changes: crate::web::history::describe_changes(&e.changes),
+            changes: ledger::describe_changes(&e.changes),
             reason: ledger::all_texts_of(&texts, e.id),
         })
         .collect();
@@ -347,15 +480,49 @@ pub async fn ledger_page(
             }
         },
     };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = LedgerPage {
         page: ctx.page("Ledger"),
         rows,
+        who_options: who_options(&state, &q.filter.who).await?,
+        entity_options: entity_options(&q.filter.entity),
+        filter: q.filter,
+        errors,
+        query,
         older,
+        newest,
         verification,
         checkpoints,
         checkpoint_problem,
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// `GET /admin/ledger.csv`: the entries the page's filters select, all of them, streamed.
+pub async fn ledger_csv(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(fields): Query<FilterFields>,
+) -> Result<Response, AppError> {
+    let filter = fields.parse().map_err(|errors| {
+        let (field, message) = errors.0.first().cloned().unwrap_or_default();
+        AppError::BadRequest(format!("{field} {message}"))
+    })?;
+    // Once the download has started its status cannot change: fail early instead.
+    ledger::read::page(&state.db, &filter, None, 1).await?;
+    let name = format!("ledger-{}.csv", crate::clock::now().format("%Y%m%d"));
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::services::exports::ledger(&db, &filter, sender).await {
+            tracing::error!(error = %e, "ledger export failed part way");
+        }
+    });
+    Ok(csv_download(&name, streamed(receiver)))
 }
 
 impl CheckpointRow {

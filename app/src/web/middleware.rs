@@ -25,10 +25,13 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A response may set a stricter policy of its own (the logo: `default-src 'none'`).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -74,9 +77,9 @@ pub async fn browser_state(
     mut req: Request,
     next: Next,
 ) -> Response {
-    // Assets and health checks need no session: spare them the database read.
+    // Assets, the logo and health checks need no session: spare them the database read.
     let path = req.uri().path();
-    if path.starts_with("/static/") || path == "/healthz" {
+    if path.starts_with("/static/") || path.starts_with("/brand/") || path == "/healthz" {
         let method = req.method().clone();
         let response = next.run(req).await;
         return styled_error(response, &method, false, || super::page::Page::bare("")).await;
