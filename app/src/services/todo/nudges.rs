@@ -131,6 +131,23 @@ fn notices_about(kind: &str, prefix: &str, id_column: &str) -> SelectStatement {
         .to_owned()
 }
 
+/// Queues the message `make` writes for each of `people` (greeted by name).
+async fn tell_each<M: Message>(
+    tx: &Recorder,
+    people: &[users::Model],
+    outbox: &mut Outbox,
+    related: String,
+    make: impl Fn(&str) -> M,
+) -> Result<(), ServiceError> {
+    for person in people {
+        let email = make(&person.name)
+            .to(&person.email, Some(related.clone()))
+            .map_err(mail::render_error)?;
+        outbox.push(tx, email).await?;
+    }
+    Ok(())
+}
+
 /// No `kind` nudge about the row yet.
 fn not_sent(kind: &str, prefix: &str, id_column: &str) -> Expr {
     Expr::exists(notices_about(kind, prefix, id_column)).not()
@@ -235,17 +252,11 @@ async fn confirmations_overdue(
         .iter()
         .map(|r| format!("{} (MCT: {})", line_of(r), r.trainer.name))
         .collect();
-    for user in coordinators {
-        let email = ConfirmationOverdue::new(
-            &user.name,
-            lines.clone(),
-            n.confirm_escalation_days,
-            config.server.link("/todo"),
-        )
-        .to(&user.email, Some(format!("todo:{today}")))
-        .map_err(mail::render_error)?;
-        outbox.push(tx, email).await?;
-    }
+    let link = config.server.link("/todo");
+    tell_each(tx, coordinators, outbox, format!("todo:{today}"), |name| {
+        ConfirmationOverdue::new(name, lines.clone(), n.confirm_escalation_days, link.clone())
+    })
+    .await?;
     sent.confirmations_overdue = rows.iter().map(|r| r.class.id).collect();
     mark(
         tx,
@@ -378,13 +389,11 @@ async fn standing_warnings(
             trainer.name, trainer.mct_id, trainer.mct_valid_until
         ));
     }
-    for user in coordinators {
-        let email =
-            StandingEnding::to_coordinator(&user.name, lines.clone(), config.server.link("/todo"))
-                .to(&user.email, Some(format!("todo:{today}")))
-                .map_err(mail::render_error)?;
-        outbox.push(tx, email).await?;
-    }
+    let link = config.server.link("/todo");
+    tell_each(tx, coordinators, outbox, format!("todo:{today}"), |name| {
+        StandingEnding::to_coordinator(name, lines.clone(), link.clone())
+    })
+    .await?;
     sent.standing_warnings = due.iter().map(|(t, w)| (t.id, *w)).collect();
     mark(
         tx,
@@ -438,17 +447,12 @@ async fn consents_revoked(
                 .unwrap_or_else(|| "The presenting MCT".into()),
             (None, None) => "A person recorded".into(),
         };
-        for user in coordinators {
-            let email = ConsentRevoked::new(
-                &user.name,
-                &recording.title,
-                &who,
-                config.server.link(&format!("/recordings/{}", recording.id)),
-            )
-            .to(&user.email, Some(format!("recording:{}", recording.id)))
-            .map_err(mail::render_error)?;
-            outbox.push(tx, email).await?;
-        }
+        let link = config.server.link(&format!("/recordings/{}", recording.id));
+        let related = format!("recording:{}", recording.id);
+        tell_each(tx, coordinators, outbox, related, |name| {
+            ConsentRevoked::new(name, &recording.title, &who, link.clone())
+        })
+        .await?;
         sent.consents_revoked.push(consent.id);
     }
     mark(
