@@ -14,6 +14,7 @@ mod m20261216_000001_password_resets;
 pub mod m20261217_000001_vocabulary_checks;
 mod m20261218_000001_kpi_aggregates;
 mod m20261219_000001_table_versions;
+mod m20261221_000001_roster_counts;
 
 pub mod kpi_aggregates;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000001_vocabulary_checks::Migration),
             Box::new(m20261218_000001_kpi_aggregates::Migration),
             Box::new(m20261219_000001_table_versions::Migration),
+            Box::new(m20261221_000001_roster_counts::Migration),
         ]
     }
 }

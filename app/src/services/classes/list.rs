@@ -1,14 +1,17 @@
-//! The class list: its filter, the search, keyset pages and the names shown beside each row,
-//! and the cache of its pages.
+//! The class list: its filter, the search, keyset pages in any of its orders (`sort.rs`),
+//! the names and roster counts shown beside each row, and the cache of its pages.
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entity::{classes, courses, trainers};
+use entity::{classes, courses, enrollments, roster_counts, trainers};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
+
+pub use super::sort::{Cursor, Direction, Sort, SortKey};
+
 
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
@@ -27,6 +30,10 @@ pub struct ClassFilter {
     pub to: Option<NaiveDate>,
     /// Class ref prefix, course code or title, MCT name, e-mail or ID.
     pub search: String,
+    /// Classes with a learner whose name or e-mail contains this.
+    pub learner: String,
+    /// Classes whose location contains this.
+    pub location: String,
 }
 
 impl ClassFilter {
@@ -60,6 +67,29 @@ impl ClassFilter {
         }
         if let Some(search) = Search::parse(&self.search) {
             c = c.add(search_condition(db, &search).await?);
+        }
+        if let Some(learner) = Search::parse(&self.learner) {
+            // One pass over the roster lines, in the database: no index serves a
+            // "contains" (and a learner's e-mail is matched anywhere, as on the roster).
+            let with_learner = enrollments::Entity::find()
+                .select_only()
+                .column(enrollments::Column::ClassId)
+                .filter(
+                    Condition::any()
+                        .add(lower_like(
+                            enrollments::Column::LearnerName,
+                            learner.contains(),
+                        ))
+                        .add(enrollments::Column::EmailKey.like(learner.contains())),
+                )
+                .into_query();
+            c = c.add(classes::Column::Id.in_subquery(with_learner));
+        }
+        if let Some(location) = Search::parse(&self.location) {
+            c = c.add(lower_like(
+                (classes::Entity, classes::Column::Location),
+                location.contains(),
+            ));
         }
         Ok(c)
     }
@@ -137,33 +167,14 @@ async fn search_condition(
 /// Up to this many classes per search branch, the list filters on their ids.
 const FEW_MATCHES: usize = 5000;
 
-/// Where a page starts: after the last row of the previous page in list order
-/// (`start_date` newest first, then id), so deep pages cost what the first one does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Cursor {
-    pub start_date: NaiveDate,
-    pub id: i64,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.start_date, self.id)
-    }
-
-    pub fn decode(raw: &str) -> Option<Cursor> {
-        let (date, id) = raw.split_once('_')?;
-        Some(Cursor {
-            start_date: date.parse().ok()?,
-            id: id.parse().ok()?,
-        })
-    }
-}
-
-/// A class with the names the list shows.
+/// A class with the names and the roster counts the list shows.
 pub struct ClassRow {
     pub class: classes::Model,
     pub course: courses::Model,
     pub trainer: trainers::Model,
+    /// Roster lines, and those ticked as attending.
+    pub learners: u64,
+    pub attended: u64,
 }
 
 pub struct ClassPage {
@@ -175,32 +186,35 @@ pub struct ClassPage {
 
 pub const COUNT_CAP: u64 = 1_000;
 
-/// One page of classes matching `filter`. Counting stops at [`COUNT_CAP`] so a filter
-/// matching a million classes costs no more than one matching a thousand.
+/// One page of classes matching `filter`, in `sort` order, after `after` (a cursor of
+/// that sort). Counting stops at [`COUNT_CAP`] so a filter matching a million classes
+/// costs no more than one matching a thousand.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ClassFilter,
-    after: Option<Cursor>,
+    sort: Sort,
+    after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
     let condition = filter.condition(db).await?;
     let total = capped_count(db, condition.clone(), COUNT_CAP).await?;
     Ok(ClassPage {
         total,
-        ..page_where(db, condition, after, page_size).await?
+        ..page_where(db, condition, sort, after, page_size).await?
     })
 }
 
 /// Pages of the class list kept under the [`Versions`] of the tables they were read
 /// from: a repeat view costs the one-row read of the versions instead of a count and a
 /// page of rows, and any write to classes, courses or MCTs (whoever makes it) reads the
-/// page again. Bounded: at most [`CACHED_PAGES`] pages.
+/// page again, and so does any roster change (the rows show learner counts). Bounded: at
+/// most [`CACHED_PAGES`] pages.
 #[derive(Default)]
 pub struct PageCache {
     pages: std::sync::Mutex<HashMap<PageKey, (Versions, Arc<ClassPage>)>>,
 }
 
-type PageKey = (ClassFilter, Option<Cursor>, u64);
+type PageKey = (ClassFilter, Sort, Option<Cursor>, u64);
 
 /// Pages kept at most (a page of 50 rows is about 30 KiB).
 const CACHED_PAGES: usize = 64;
@@ -213,16 +227,17 @@ impl PageCache {
         db: &impl ConnectionTrait,
         versions: Versions,
         filter: &ClassFilter,
-        after: Option<Cursor>,
+        sort: Sort,
+        after: Option<&Cursor>,
         page_size: u64,
     ) -> Result<Arc<ClassPage>, ServiceError> {
-        let key = (filter.clone(), after, page_size);
+        let key = (filter.clone(), sort, after.cloned(), page_size);
         if let Some((read_at, page)) = self.pages().get(&key)
             && *read_at == versions
         {
             return Ok(page.clone());
         }
-        let page = Arc::new(list(db, filter, after, page_size).await?);
+        let page = Arc::new(list(db, filter, sort, after, page_size).await?);
         let mut pages = self.pages();
         if pages.len() >= CACHED_PAGES {
             pages.retain(|_, (read_at, _)| *read_at == versions);
@@ -271,59 +286,71 @@ async fn capped_count(
 pub async fn list_page(
     db: &impl ConnectionTrait,
     filter: &ClassFilter,
-    after: Option<Cursor>,
+    sort: Sort,
+    after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
-    page_where(db, filter.condition(db).await?, after, page_size).await
+    page_where(db, filter.condition(db).await?, sort, after, page_size).await
 }
 
 async fn page_where(
     db: &impl ConnectionTrait,
     condition: Condition,
-    after: Option<Cursor>,
+    sort: Sort,
+    after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
     let mut query = classes::Entity::find().filter(condition);
-    if let Some(cursor) = after {
-        query = query.filter(
-            Condition::any()
-                .add(classes::Column::StartDate.lt(cursor.start_date))
-                .add(
-                    classes::Column::StartDate
-                        .eq(cursor.start_date)
-                        .and(classes::Column::Id.lt(cursor.id)),
-                ),
-        );
+    if let Some(driving) = sort.driving_condition() {
+        query = query.filter(driving);
     }
-    // One query: each class with its course and MCT (a page costs one round trip).
-    let mut found = query
+    if let Some(cursor) = after {
+        if cursor.key() != sort.key {
+            return Err(ServiceError::Other(anyhow::anyhow!(
+                "a {} cursor for the list sorted by {}",
+                cursor.key(),
+                sort.key
+            )));
+        }
+        query = query.filter(sort.after(cursor));
+    }
+    // One query: each class with its course, MCT and roster counts (a page costs one
+    // round trip).
+    let mut query = query
         .find_also_related(courses::Entity)
         .find_also_related(trainers::Entity)
-        .order_by_desc(classes::Column::StartDate)
-        .order_by_desc(classes::Column::Id)
-        .limit(page_size + 1)
-        .all(db)
-        .await?;
-    let next = (found.len() as u64 > page_size).then(|| {
-        found.truncate(page_size as usize);
-        found.last().map(|(c, _, _)| Cursor {
-            start_date: c.start_date,
-            id: c.id,
-        })
-    });
-    let rows = found
+        .find_also(classes::Entity, roster_counts::Entity);
+    for (column, order) in sort.order() {
+        query = query.order_by(column, order);
+    }
+    let mut found = query.limit(page_size + 1).all(db).await?;
+    let more = found.len() as u64 > page_size;
+    found.truncate(page_size as usize);
+    let rows: Vec<ClassRow> = found
         .into_iter()
-        .map(|(class, course, trainer)| {
+        .map(|(class, course, trainer, counts)| {
+            let counts = counts.unwrap_or(roster_counts::Model {
+                class_id: class.id,
+                learners: 0,
+                attended: 0,
+            });
             Ok(ClassRow {
                 class,
                 course: course.ok_or(ServiceError::NotFound)?,
                 trainer: trainer.ok_or(ServiceError::NotFound)?,
+                learners: u64::try_from(counts.learners).unwrap_or(0),
+                attended: u64::try_from(counts.attended).unwrap_or(0),
             })
         })
         .collect::<Result<_, ServiceError>>()?;
+    let next = if more {
+        rows.last().map(|row| Cursor::after(sort.key, row))
+    } else {
+        None
+    };
     Ok(ClassPage {
         rows,
-        next: next.flatten(),
+        next,
         total: 0,
     })
 }
