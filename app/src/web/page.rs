@@ -88,6 +88,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Dashboard")];
     if role.may_read_records() {
         items.push(("/classes", "Classes"));
+        items.push(("/learners", "Learners"));
         items.push(("/courses", "Courses"));
         items.push(("/trainers", "Trainers"));
         items.push(("/codes", "Codes"));
