@@ -54,3 +54,6 @@ mod bulk_imports;
 mod api;
 // issue 16 item 1: Microsoft's redemption report
 mod redemptions;
+// issue 16 items 3-4: the class list's orders, counts and search; learners
+mod class_list;
+mod learners;

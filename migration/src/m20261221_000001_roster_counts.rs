@@ -152,10 +152,20 @@ impl MigrationTrait for Migration {
                     ))
                     .await?;
                 }
-                let row = |alias: &str| format!("(SELECT {alias}.class_id AS class_id, {alias}.attended AS attended)");
+                let row = |alias: &str| {
+                    format!("(SELECT {alias}.class_id AS class_id, {alias}.attended AS attended)")
+                };
                 let triggers = [
-                    ("roster_counts_insert", "INSERT", add_counts(&[(&row("NEW"), "")])),
-                    ("roster_counts_delete", "DELETE", add_counts(&[(&row("OLD"), "-")])),
+                    (
+                        "roster_counts_insert",
+                        "INSERT",
+                        add_counts(&[(&row("NEW"), "")]),
+                    ),
+                    (
+                        "roster_counts_delete",
+                        "DELETE",
+                        add_counts(&[(&row("OLD"), "-")]),
+                    ),
                     (
                         "roster_counts_update",
                         "UPDATE OF class_id, attended",

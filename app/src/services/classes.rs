@@ -30,8 +30,8 @@ mod sort;
 use lifecycle::check_attendance_stays_true;
 pub use lifecycle::{change_status, confirm};
 pub use list::{
-    COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, Direction, PageCache, Sort, SortKey,
-    list, list_page,
+    COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, Direction, PageCache, Sort, SortKey, list,
+    list_page,
 };
 pub use scheduling::{double_bookings, next_ref};
 

@@ -137,7 +137,14 @@ pub async fn classes(
     let versions = versions::read(&state.db).await?;
     let page = state
         .class_pages
-        .list(&state.db, versions, &filter, sort, after.as_ref(), PAGE_SIZE)
+        .list(
+            &state.db,
+            versions,
+            &filter,
+            sort,
+            after.as_ref(),
+            PAGE_SIZE,
+        )
         .await?;
     let base = query.without_cursor();
     Ok(Json(ClassPageJson {
@@ -150,7 +157,10 @@ pub async fn classes(
         total_capped: page.total > svc::COUNT_CAP,
         next: page.next.as_ref().map(|c| {
             let and = if base.is_empty() { "" } else { "&" };
-            format!("/api/v1/classes?{base}{and}after={}", url_encode(&c.encode()))
+            format!(
+                "/api/v1/classes?{base}{and}after={}",
+                url_encode(&c.encode())
+            )
         }),
     }))
 }

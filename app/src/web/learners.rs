@@ -79,9 +79,7 @@ pub async fn list(
                 latest_dates: date_range(l.latest.start_date, l.latest.end_date),
             })
             .collect(),
-        next: found
-            .next
-            .map(|id| format!("/learners?{base}after={id}")),
+        next: found.next.map(|id| format!("/learners?{base}after={id}")),
         first_page: after.map(|_| format!("/learners?{}", base.trim_end_matches('&'))),
         is_trainer: user.role == Role::Trainer,
         q,

@@ -12,7 +12,6 @@ use sea_orm::{
 
 pub use super::sort::{Cursor, Direction, Sort, SortKey};
 
-
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::services::versions::Versions;

@@ -260,7 +260,11 @@ impl Sort {
             SortKey::Date => vec![start, id],
             SortKey::Ref => vec![col((classes::Entity, classes::Column::ClassRef))],
             SortKey::Status => vec![col((classes::Entity, classes::Column::Status)), start, id],
-            SortKey::Course => vec![col((courses::Entity, courses::Column::CourseCode)), start, id],
+            SortKey::Course => vec![
+                col((courses::Entity, courses::Column::CourseCode)),
+                start,
+                id,
+            ],
             SortKey::Mct => vec![
                 col((trainers::Entity, trainers::Column::Name)),
                 col((trainers::Entity, trainers::Column::Id)),
@@ -294,9 +298,9 @@ impl Sort {
         match self.key {
             SortKey::Course => Some(col((courses::Entity, courses::Column::Id)).is_not_null()),
             SortKey::Mct => Some(col((trainers::Entity, trainers::Column::Id)).is_not_null()),
-            SortKey::Learners => Some(
-                col((roster_counts::Entity, roster_counts::Column::ClassId)).is_not_null(),
-            ),
+            SortKey::Learners => {
+                Some(col((roster_counts::Entity, roster_counts::Column::ClassId)).is_not_null())
+            }
             _ => None,
         }
     }
@@ -337,7 +341,11 @@ impl Sort {
                 let mut right = vec![val(status.id().into())];
                 right.extend(date_id(*start_date, *id));
                 condition(beyond(
-                    vec![col((classes::Entity, classes::Column::Status)), start, id_col],
+                    vec![
+                        col((classes::Entity, classes::Column::Status)),
+                        start,
+                        id_col,
+                    ],
                     right,
                 ))
             }
