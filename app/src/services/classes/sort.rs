@@ -393,3 +393,82 @@ impl Sort {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_cursor_reads_back_as_written_whatever_its_text_holds() {
+        let cursors = [
+            Cursor::Date {
+                start_date: date("2026-03-02"),
+                id: 42,
+            },
+            Cursor::Ref {
+                class_ref: "C_2026_0001".into(),
+            },
+            Cursor::Status {
+                status: ClassStatus::Cancelled,
+                start_date: date("2026-03-02"),
+                id: 7,
+            },
+            Cursor::Course {
+                course_code: "AZ_104-X".into(),
+                start_date: date("2025-12-31"),
+                id: 1,
+            },
+            Cursor::Mct {
+                name: "Zoë O'Brien_2 & co".into(),
+                trainer_id: 9,
+                start_date: date("2026-01-01"),
+                id: 1_000_000,
+            },
+            Cursor::Learners { learners: 0, id: 3 },
+        ];
+        for cursor in cursors {
+            let text = cursor.encode();
+            assert_eq!(Cursor::decode(cursor.key(), &text), Some(cursor), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_of_another_shape_or_garbage_is_no_cursor() {
+        for (key, raw) in [
+            (SortKey::Date, ""),
+            (SortKey::Date, "2026-03-02"),
+            (SortKey::Date, "2026-13-02_1"),
+            (SortKey::Ref, ""),
+            (SortKey::Status, "2026-03-02_1_done"),
+            (SortKey::Course, "2026-03-02_x_AZ-104"),
+            (SortKey::Mct, "2026-03-02_1_Ana"),
+            (SortKey::Learners, "many_1"),
+            (SortKey::Learners, "2026-03-02_1"),
+        ] {
+            assert_eq!(Cursor::decode(key, raw), None, "{key} {raw:?}");
+        }
+    }
+
+    #[test]
+    fn dates_and_learners_first_sort_largest_first_the_others_a_to_z() {
+        for key in SortKey::ALL {
+            let expected = match key {
+                SortKey::Date | SortKey::Learners => Direction::Desc,
+                _ => Direction::Asc,
+            };
+            assert_eq!(key.first_direction(), expected, "{key}");
+            assert_eq!(expected.reversed().reversed(), expected);
+        }
+        assert_eq!(
+            Sort::default(),
+            Sort {
+                key: SortKey::Date,
+                dir: Direction::Desc
+            }
+        );
+    }
+}
