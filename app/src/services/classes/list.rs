@@ -299,10 +299,19 @@ async fn page_where(
     after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
-    let mut query = classes::Entity::find().filter(condition);
-    if let Some(driving) = sort.driving_condition() {
-        query = query.filter(driving);
-    }
+    // The page's classes: their ids, read in list order off the sort's index, with only
+    // the table the order starts in joined (any more would be read for every class the
+    // walk passes, not just the page's).
+    let mut page = classes::Entity::find()
+        .select_only()
+        .column(classes::Column::Id)
+        .filter(condition);
+    page = match sort.key {
+        SortKey::Course => page.inner_join(courses::Entity),
+        SortKey::Mct => page.inner_join(trainers::Entity),
+        SortKey::Learners => page.inner_join(roster_counts::Entity),
+        SortKey::Date | SortKey::Ref | SortKey::Status => page,
+    };
     if let Some(cursor) = after {
         if cursor.key() != sort.key {
             return Err(ServiceError::Other(anyhow::anyhow!(
@@ -311,18 +320,23 @@ async fn page_where(
                 sort.key
             )));
         }
-        query = query.filter(sort.after(cursor));
+        page = page.filter(sort.after(cursor));
     }
-    // One query: each class with its course, MCT and roster counts (a page costs one
-    // round trip).
-    let mut query = query
+    for (column, order) in sort.order() {
+        page = page.order_by(column, order);
+    }
+    let page = page.limit(page_size + 1).into_query();
+    // One statement: those classes with their course, MCT and roster counts (a page
+    // costs one round trip), in the same order.
+    let mut query = classes::Entity::find()
+        .filter(classes::Column::Id.in_subquery(page))
         .find_also_related(courses::Entity)
         .find_also_related(trainers::Entity)
         .find_also(classes::Entity, roster_counts::Entity);
     for (column, order) in sort.order() {
         query = query.order_by(column, order);
     }
-    let mut found = query.limit(page_size + 1).all(db).await?;
+    let mut found = query.all(db).await?;
     let more = found.len() as u64 > page_size;
     found.truncate(page_size as usize);
     let rows: Vec<ClassRow> = found

@@ -17,9 +17,10 @@
 //! index backwards). The page after a cursor is a row-value comparison, `(a, b) < (?, ?)`,
 //! which both databases read as an index range; for course and MCT, whose first column is
 //! in another table, the first column is compared on its own (`code >= ?`, an index range
-//! on that table) and the rest only within the cursor's course or MCT. On PostgreSQL
-//! those two sorts order each course's (MCT's) classes after reading them, so a page
-//! costs at most one course's (MCT's) matching classes more than the page itself.
+//! on that table) and the rest only within the cursor's course or MCT. SQLite reads those
+//! two orders straight off the indexes; PostgreSQL orders each course's (MCT's) class ids
+//! after reading them from `idx_classes_course_start` (`…_trainer_start`), so a page there
+//! costs up to one course's (MCT's) matching ids more than the page itself.
 use chrono::NaiveDate;
 use entity::{classes, courses, roster_counts, trainers};
 use sea_orm::sea_query::{Expr, IntoColumnRef, SimpleExpr};
@@ -288,21 +289,6 @@ impl Sort {
             .into_iter()
             .map(|c| (c, order.clone()))
             .collect()
-    }
-
-    /// What the list's query must hold for this order to be read off its index: the
-    /// table the order starts in is joined (the list's joins are LEFT JOINs; a condition
-    /// that is false on a missing row makes both databases read them as inner joins,
-    /// which lets them walk that table's index first).
-    pub(super) fn driving_condition(self) -> Option<SimpleExpr> {
-        match self.key {
-            SortKey::Course => Some(col((courses::Entity, courses::Column::Id)).is_not_null()),
-            SortKey::Mct => Some(col((trainers::Entity, trainers::Column::Id)).is_not_null()),
-            SortKey::Learners => {
-                Some(col((roster_counts::Entity, roster_counts::Column::ClassId)).is_not_null())
-            }
-            _ => None,
-        }
     }
 
     /// The rows after `cursor` in this order.
