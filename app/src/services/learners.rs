@@ -21,11 +21,11 @@ use sea_orm::sea_query::{
     Alias, Expr, JoinType, Order, Query, QueryStatementBuilder, SelectStatement,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
-use super::{Search, ServiceError, lower_like, trainers as trainer_svc};
+use super::{Search, ServiceError, rosters, trainers as trainer_svc};
 use crate::domain::role::{Caller, Role};
 
 /// Learners (search lines) or classes (a learner's page) per page.
@@ -147,15 +147,12 @@ pub async fn search(
         let mut matching = enrollments::Entity::find()
             .select_only()
             .column(E::EmailKey)
-            .filter(
-                Condition::any()
-                    .add(lower_like(E::LearnerName, search.contains()))
-                    .add(E::EmailKey.like(search.contains())),
-            );
+            .filter(rosters::matching(search));
         if let Some(visible) = classes_of(scope) {
             matching = matching.filter(E::ClassId.in_subquery(visible));
         }
-        page.and_where(Expr::col((e.clone(), E::EmailKey)).in_subquery(matching.into_query()));
+        let matching = rosters::run_first(matching, db.get_database_backend());
+        page.and_where(Expr::col((e.clone(), E::EmailKey)).in_subquery(matching));
     }
     if let Some(key) = after_key {
         page.and_where(Expr::col((e.clone(), E::EmailKey)).gt(key));

@@ -15,7 +15,7 @@ pub use super::sort::{Cursor, Direction, Sort, SortKey};
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::services::versions::Versions;
-use crate::services::{Search, ServiceError, lower_like};
+use crate::services::{Search, ServiceError, lower_like, rosters};
 
 /// The class list's filters (all optional; combined with AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -73,16 +73,11 @@ impl ClassFilter {
             let with_learner = enrollments::Entity::find()
                 .select_only()
                 .column(enrollments::Column::ClassId)
-                .filter(
-                    Condition::any()
-                        .add(lower_like(
-                            enrollments::Column::LearnerName,
-                            learner.contains(),
-                        ))
-                        .add(enrollments::Column::EmailKey.like(learner.contains())),
-                )
-                .into_query();
-            c = c.add(classes::Column::Id.in_subquery(with_learner));
+                .filter(rosters::matching(&learner));
+            c = c.add(
+                classes::Column::Id
+                    .in_subquery(rosters::run_first(with_learner, db.get_database_backend())),
+            );
         }
         if let Some(location) = Search::parse(&self.location) {
             c = c.add(lower_like(
