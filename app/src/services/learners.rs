@@ -424,3 +424,20 @@ pub async fn learner(
         next,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_learners_page_cursor_reads_back_and_garbage_is_none() {
+        let after = After {
+            start_date: "2026-03-02".parse().unwrap(),
+            class_id: 42,
+        };
+        assert_eq!(After::decode(&after.encode()), Some(after));
+        for raw in ["", "42", "2026-03-02", "2026-03-02_x", "x_42"] {
+            assert_eq!(After::decode(raw), None, "{raw:?}");
+        }
+    }
+}
