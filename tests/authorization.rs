@@ -484,6 +484,27 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 400, 400, 403, 403],
         },
+        // issue 16 items 3-4: the class list's orders and learner search, and learners
+        // across classes (a trainer sees their own classes' learners: {enrollment} is
+        // on another MCT's class, so not found).
+        Row {
+            method: Get,
+            path: "/classes?sort=learners&dir=asc&learner=matrix&location=x",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/learners?q=matrix",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 200, 200],
+        },
+        Row {
+            method: Get,
+            path: "/learners/{enrollment}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
         Row {
             method: Get,
             path: "/imports",

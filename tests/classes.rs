@@ -1199,7 +1199,8 @@ async fn the_class_page_shows_its_roster_and_history(app: TestApp) {
     let body = &page.body;
     let roster =
         &body[body.find(r#"id="roster-h""#).unwrap()..body.find(r#"id="history-h""#).unwrap()];
-    assert!(roster.contains("<td>Zoë Learner</td>"), "{roster}");
+    // The learner's name links to their page (issue 16 item 4).
+    assert!(roster.contains(">Zoë Learner</a></td>"), "{roster}");
     assert!(roster.contains("<td>Zoe@Example.com</td>"), "{roster}");
     assert!(roster.contains(r#"<span class="count">1</span>"#));
     assert!(roster.contains("1 attended"));

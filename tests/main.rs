@@ -64,3 +64,6 @@ mod quality;
 mod brand;
 mod browser_layout;
 mod ledger_filters;
+// issue 16 items 3-4: the class list's orders, counts and search; learners
+mod class_list;
+mod learners;

@@ -418,7 +418,7 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let (sender, writer) = stream_to(out);
-            exports::classes(&conn, &filter, sender).await?;
+            exports::classes(&conn, &filter, Default::default(), sender).await?;
             writer.await?.context("writing the export")?;
         }
         ExportKind::KpiLines => {

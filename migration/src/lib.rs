@@ -16,6 +16,7 @@ mod m20261218_000001_kpi_aggregates;
 mod m20261219_000001_table_versions;
 mod m20261220_000001_ledger_filter_indexes;
 mod m20261220_000002_org_logo;
+mod m20261221_000001_roster_counts;
 pub mod m20261222_000001_notices_and_calendars;
 
 pub mod kpi_aggregates;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000001_table_versions::Migration),
             Box::new(m20261220_000001_ledger_filter_indexes::Migration),
             Box::new(m20261220_000002_org_logo::Migration),
+            Box::new(m20261221_000001_roster_counts::Migration),
             Box::new(m20261222_000001_notices_and_calendars::Migration),
         ]
     }

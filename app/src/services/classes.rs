@@ -27,9 +27,13 @@ use crate::ledger::{Actor, Entry, Recorder};
 mod lifecycle;
 mod list;
 mod scheduling;
+mod sort;
 use lifecycle::check_attendance_stays_true;
 pub use lifecycle::{change_status, confirm};
-pub use list::{COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, PageCache, list, list_page};
+pub use list::{
+    COUNT_CAP, ClassFilter, ClassPage, ClassRow, Cursor, Direction, PageCache, Sort, SortKey, list,
+    list_page,
+};
 pub use scheduling::{double_bookings, next_ref};
 
 /// A class as typed in the form or a `classes` CSV row (same field names; the form

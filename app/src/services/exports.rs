@@ -1,12 +1,9 @@
 //! CSV exports: the filtered class list, a class roster and the filtered ledger. Rows are
 //! sent on in chunks as they are read, so a million-class export never sits in memory.
-use std::collections::HashMap;
-
-use entity::enrollments;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::ConnectionTrait;
 use tokio::sync::mpsc;
 
-use super::classes::{self as class_svc, ClassFilter, Cursor};
+use super::classes::{self as class_svc, ClassFilter, Cursor, Sort};
 use super::{ServiceError, courses as course_svc};
 use crate::domain::csv_cell;
 
@@ -74,37 +71,21 @@ fn csv_err(e: csv::Error) -> ServiceError {
     ServiceError::Other(e.into())
 }
 
-/// Sends the classes matching `filter` as CSV chunks, in list order. Stops quietly when
-/// the receiver is gone (the download was cancelled).
+/// Sends the classes matching `filter` as CSV chunks, in list order (`sort`). Stops
+/// quietly when the receiver is gone (the download was cancelled).
 pub async fn classes(
     db: &impl ConnectionTrait,
     filter: &ClassFilter,
+    sort: Sort,
     out: mpsc::Sender<Vec<u8>>,
 ) -> Result<(), ServiceError> {
     let mut writer = chunk_writer();
     write_row(&mut writer, CLASS_COLUMNS).map_err(csv_err)?;
     let mut after: Option<Cursor> = None;
     loop {
-        let page = class_svc::list_page(db, filter, after, PAGE).await?;
-        let ids: Vec<i64> = page.rows.iter().map(|r| r.class.id).collect();
-        let counts: HashMap<i64, (i64, i64)> = enrollments::Entity::find()
-            .select_only()
-            .column(enrollments::Column::ClassId)
-            .column_as(enrollments::Column::Id.count(), "learners")
-            .column_as(
-                sea_orm::sea_query::Expr::cust("SUM(CASE WHEN attended THEN 1 ELSE 0 END)"),
-                "attended",
-            )
-            .filter(enrollments::Column::ClassId.is_in(ids))
-            .group_by(enrollments::Column::ClassId)
-            .into_tuple::<(i64, i64, Option<i64>)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(id, learners, attended)| (id, (learners, attended.unwrap_or(0))))
-            .collect();
+        let page = class_svc::list_page(db, filter, sort, after.as_ref(), PAGE).await?;
         for row in &page.rows {
-            let (learners, attended) = counts.get(&row.class.id).copied().unwrap_or((0, 0));
+            let (learners, attended) = (row.learners, row.attended);
             write_row(
                 &mut writer,
                 [

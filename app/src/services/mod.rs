@@ -14,6 +14,7 @@ mod keyed;
 pub mod kpi;
 pub mod kpi_aggregates;
 pub mod kpi_lines;
+pub mod learners;
 pub mod outbox;
 pub mod password_resets;
 pub mod pickers;

@@ -195,24 +195,15 @@ pub async fn class_section(
     limit: u64,
 ) -> Result<Section<ClassRow>, ServiceError> {
     let total = count_classes(db, condition.clone()).await?;
-    let found = classes::Entity::find()
-        .find_also_related(courses::Entity)
-        .find_also_related(trainers::Entity)
+    let rows = ClassRow::select()
         .filter(condition)
         .order_by_asc(classes::Column::EndDate)
         .order_by_asc(classes::Column::Id)
         .limit(limit)
         .all(db)
-        .await?;
-    let rows = found
+        .await?
         .into_iter()
-        .map(|(class, course, trainer)| {
-            Ok(ClassRow {
-                class,
-                course: course.ok_or(ServiceError::NotFound)?,
-                trainer: trainer.ok_or(ServiceError::NotFound)?,
-            })
-        })
+        .map(ClassRow::of)
         .collect::<Result<_, ServiceError>>()?;
     Ok(Section { total, rows })
 }

@@ -54,12 +54,20 @@ pub struct ClassJson {
     end_date: String,
     modality: &'static str,
     status: &'static str,
+    /// Roster lines, and learners ticked as attending.
+    learners: u64,
+    attended: u64,
     /// This class's own API address.
     url: String,
 }
 
 impl ClassJson {
-    fn of(class: &classes::Model, course: &courses::Model, trainer: &trainers::Model) -> Self {
+    fn of(
+        class: &classes::Model,
+        course: &courses::Model,
+        trainer: &trainers::Model,
+        (learners, attended): (u64, u64),
+    ) -> Self {
         ClassJson {
             class_ref: class.class_ref.clone(),
             course_code: course.course_code.clone(),
@@ -72,6 +80,8 @@ impl ClassJson {
             end_date: class.end_date.to_string(),
             modality: class.modality.id(),
             status: class.status.id(),
+            learners,
+            attended,
             url: format!("/api/v1/classes/{}", url_encode(&class.class_ref)),
         }
     }
@@ -90,20 +100,22 @@ pub struct ClassPageJson {
 }
 
 /// `GET /api/v1/classes`: the class list's filters (`status`, `modality`, `course`, `mct`,
-/// `area`, `from`, `to`, `q`) and keyset pages (`after`, from `next`), 50 per page. A
-/// trainer's session sees their own classes only.
+/// `area`, `from`, `to`, `q`, `learner`, `location`), its order (`sort`, `dir`) and keyset
+/// pages (`after`, from `next`), 50 per page. A trainer's session sees their own classes
+/// only.
 pub async fn classes(
     State(state): State<AppState>,
     ApiUser(caller): ApiUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ClassPageJson>, AppError> {
-    let (filter, errors) = query.filter();
+    let (filter, mut errors) = query.filter();
+    let sort = query.sort(&mut errors);
     if let Some((field, message)) = errors.0.first() {
         return Err(AppError::BadRequest(format!("{field}: {message}")));
     }
     let after = match query.after.trim() {
         "" => None,
-        raw => Some(Cursor::decode(raw).ok_or_else(|| {
+        raw => Some(Cursor::decode(sort.key, raw).ok_or_else(|| {
             AppError::BadRequest(format!(
                 "after: {raw:?} is not a page cursor (take it from `next`)"
             ))
@@ -125,31 +137,39 @@ pub async fn classes(
     let versions = versions::read(&state.db).await?;
     let page = state
         .class_pages
-        .list(&state.db, versions, &filter, after, PAGE_SIZE)
+        .list(
+            &state.db,
+            versions,
+            &filter,
+            sort,
+            after.as_ref(),
+            PAGE_SIZE,
+        )
         .await?;
     let base = query.without_cursor();
     Ok(Json(ClassPageJson {
         classes: page
             .rows
             .iter()
-            .map(|r| ClassJson::of(&r.class, &r.course, &r.trainer))
+            .map(|r| ClassJson::of(&r.class, &r.course, &r.trainer, (r.learners, r.attended)))
             .collect(),
         total: page.total.min(svc::COUNT_CAP + 1),
         total_capped: page.total > svc::COUNT_CAP,
-        next: page.next.map(|c| {
+        next: page.next.as_ref().map(|c| {
             let and = if base.is_empty() { "" } else { "&" };
-            format!("/api/v1/classes?{base}{and}after={}", c.encode())
+            format!(
+                "/api/v1/classes?{base}{and}after={}",
+                url_encode(&c.encode())
+            )
         }),
     }))
 }
 
-/// A class with its roster's counts.
+/// A class with its roster's counts (learners and attended are the class's own fields).
 #[derive(Serialize)]
 pub struct ClassDetailJson {
     #[serde(flatten)]
     class: ClassJson,
-    learners: u64,
-    attended: u64,
     codes_issued: u64,
     survey_invitations: u64,
     survey_responses: u64,
@@ -174,9 +194,7 @@ pub async fn class(
     let codes = codes::class_figures(&state.db, class.id).await?;
     let surveys = surveys::class_figures(&state.db, class.id).await?;
     Ok(Json(ClassDetailJson {
-        class: ClassJson::of(&class, &course, &trainer),
-        learners,
-        attended,
+        class: ClassJson::of(&class, &course, &trainer, (learners, attended)),
         codes_issued: codes.issued,
         survey_invitations: surveys.invitations,
         survey_responses: surveys.responses,

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod history;
 pub mod home;
 pub mod imports;
+pub mod learners;
 pub mod line_items;
 pub mod metrics;
 pub mod middleware;
@@ -177,6 +178,9 @@ pub fn routes() -> Vec<Route> {
             "/classes/{id}/roster/{enrollment}/remove",
             classes::remove_learner,
         ),
+        // issue 16 item 4: learners across classes
+        Route::get("/learners", learners::list),
+        Route::get("/learners/{id}", learners::show),
         Route::get("/api/v1/kpi", api::kpi),
         // issue 16 item 8: classes over the API, and its description
         Route::get("/api/v1/classes", api::classes),

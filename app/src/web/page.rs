@@ -93,6 +93,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     if role.may_read_records() {
         items.push(("/todo", "To do"));
         items.push(("/classes", "Classes"));
+        items.push(("/learners", "Learners"));
         items.push(("/courses", "Courses"));
         items.push(("/trainers", "Trainers"));
         items.push(("/codes", "Codes"));

@@ -1,19 +1,21 @@
-//! The class list: its filter, the search, keyset pages and the names shown beside each row,
-//! and the cache of its pages.
+//! The class list: its filter, the search, keyset pages in any of its orders (`sort.rs`),
+//! the names and roster counts shown beside each row, and the cache of its pages.
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entity::{classes, courses, trainers};
+use entity::{classes, courses, enrollments, roster_counts, trainers};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
 
+pub use super::sort::{Cursor, Direction, Sort, SortKey};
+
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::services::versions::Versions;
-use crate::services::{Search, ServiceError, lower_like};
+use crate::services::{Search, ServiceError, lower_like, rosters};
 
 /// The class list's filters (all optional; combined with AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -27,6 +29,10 @@ pub struct ClassFilter {
     pub to: Option<NaiveDate>,
     /// Class ref prefix, course code or title, MCT name, e-mail or ID.
     pub search: String,
+    /// Classes with a learner whose name or e-mail contains this.
+    pub learner: String,
+    /// Classes whose location contains this.
+    pub location: String,
 }
 
 impl ClassFilter {
@@ -60,6 +66,24 @@ impl ClassFilter {
         }
         if let Some(search) = Search::parse(&self.search) {
             c = c.add(search_condition(db, &search).await?);
+        }
+        if let Some(learner) = Search::parse(&self.learner) {
+            // One pass over the roster lines, in the database: no index serves a
+            // "contains" (and a learner's e-mail is matched anywhere, as on the roster).
+            let with_learner = enrollments::Entity::find()
+                .select_only()
+                .column(enrollments::Column::ClassId)
+                .filter(rosters::matching(&learner));
+            c = c.add(
+                classes::Column::Id
+                    .in_subquery(rosters::run_first(with_learner, db.get_database_backend())),
+            );
+        }
+        if let Some(location) = Search::parse(&self.location) {
+            c = c.add(lower_like(
+                (classes::Entity, classes::Column::Location),
+                location.contains(),
+            ));
         }
         Ok(c)
     }
@@ -137,33 +161,54 @@ async fn search_condition(
 /// Up to this many classes per search branch, the list filters on their ids.
 const FEW_MATCHES: usize = 5000;
 
-/// Where a page starts: after the last row of the previous page in list order
-/// (`start_date` newest first, then id), so deep pages cost what the first one does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Cursor {
-    pub start_date: NaiveDate,
-    pub id: i64,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.start_date, self.id)
-    }
-
-    pub fn decode(raw: &str) -> Option<Cursor> {
-        let (date, id) = raw.split_once('_')?;
-        Some(Cursor {
-            start_date: date.parse().ok()?,
-            id: id.parse().ok()?,
-        })
-    }
-}
-
-/// A class with the names the list shows.
+/// A class with the names and the roster counts the list shows.
 pub struct ClassRow {
     pub class: classes::Model,
     pub course: courses::Model,
     pub trainer: trainers::Model,
+    /// Roster lines, and those ticked as attending.
+    pub learners: u64,
+    pub attended: u64,
+}
+
+/// What one statement reads per class for a [`ClassRow`].
+type Found = (
+    classes::Model,
+    Option<courses::Model>,
+    Option<trainers::Model>,
+    Option<roster_counts::Model>,
+);
+
+impl ClassRow {
+    /// Classes with their course, MCT and roster counts, in one statement (filter and
+    /// order it, then [`ClassRow::of`] each row).
+    pub fn select() -> sea_orm::SelectFour<
+        classes::Entity,
+        courses::Entity,
+        trainers::Entity,
+        roster_counts::Entity,
+        impl sea_orm::Topology,
+    > {
+        classes::Entity::find()
+            .find_also_related(courses::Entity)
+            .find_also_related(trainers::Entity)
+            .find_also(classes::Entity, roster_counts::Entity)
+    }
+
+    pub fn of((class, course, trainer, counts): Found) -> Result<ClassRow, ServiceError> {
+        let counts = counts.unwrap_or(roster_counts::Model {
+            class_id: class.id,
+            learners: 0,
+            attended: 0,
+        });
+        Ok(ClassRow {
+            class,
+            course: course.ok_or(ServiceError::NotFound)?,
+            trainer: trainer.ok_or(ServiceError::NotFound)?,
+            learners: u64::try_from(counts.learners).unwrap_or(0),
+            attended: u64::try_from(counts.attended).unwrap_or(0),
+        })
+    }
 }
 
 pub struct ClassPage {
@@ -175,32 +220,35 @@ pub struct ClassPage {
 
 pub const COUNT_CAP: u64 = 1_000;
 
-/// One page of classes matching `filter`. Counting stops at [`COUNT_CAP`] so a filter
-/// matching a million classes costs no more than one matching a thousand.
+/// One page of classes matching `filter`, in `sort` order, after `after` (a cursor of
+/// that sort). Counting stops at [`COUNT_CAP`] so a filter matching a million classes
+/// costs no more than one matching a thousand.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ClassFilter,
-    after: Option<Cursor>,
+    sort: Sort,
+    after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
     let condition = filter.condition(db).await?;
     let total = capped_count(db, condition.clone(), COUNT_CAP).await?;
     Ok(ClassPage {
         total,
-        ..page_where(db, condition, after, page_size).await?
+        ..page_where(db, condition, sort, after, page_size).await?
     })
 }
 
 /// Pages of the class list kept under the [`Versions`] of the tables they were read
 /// from: a repeat view costs the one-row read of the versions instead of a count and a
 /// page of rows, and any write to classes, courses or MCTs (whoever makes it) reads the
-/// page again. Bounded: at most [`CACHED_PAGES`] pages.
+/// page again, and so does any roster change (the rows show learner counts). Bounded: at
+/// most [`CACHED_PAGES`] pages.
 #[derive(Default)]
 pub struct PageCache {
     pages: std::sync::Mutex<HashMap<PageKey, (Versions, Arc<ClassPage>)>>,
 }
 
-type PageKey = (ClassFilter, Option<Cursor>, u64);
+type PageKey = (ClassFilter, Sort, Option<Cursor>, u64);
 
 /// Pages kept at most (a page of 50 rows is about 30 KiB).
 const CACHED_PAGES: usize = 64;
@@ -213,16 +261,17 @@ impl PageCache {
         db: &impl ConnectionTrait,
         versions: Versions,
         filter: &ClassFilter,
-        after: Option<Cursor>,
+        sort: Sort,
+        after: Option<&Cursor>,
         page_size: u64,
     ) -> Result<Arc<ClassPage>, ServiceError> {
-        let key = (filter.clone(), after, page_size);
+        let key = (filter.clone(), sort, after.cloned(), page_size);
         if let Some((read_at, page)) = self.pages().get(&key)
             && *read_at == versions
         {
             return Ok(page.clone());
         }
-        let page = Arc::new(list(db, filter, after, page_size).await?);
+        let page = Arc::new(list(db, filter, sort, after, page_size).await?);
         let mut pages = self.pages();
         if pages.len() >= CACHED_PAGES {
             pages.retain(|_, (read_at, _)| *read_at == versions);
@@ -271,59 +320,68 @@ async fn capped_count(
 pub async fn list_page(
     db: &impl ConnectionTrait,
     filter: &ClassFilter,
-    after: Option<Cursor>,
+    sort: Sort,
+    after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
-    page_where(db, filter.condition(db).await?, after, page_size).await
+    page_where(db, filter.condition(db).await?, sort, after, page_size).await
 }
 
 async fn page_where(
     db: &impl ConnectionTrait,
     condition: Condition,
-    after: Option<Cursor>,
+    sort: Sort,
+    after: Option<&Cursor>,
     page_size: u64,
 ) -> Result<ClassPage, ServiceError> {
-    let mut query = classes::Entity::find().filter(condition);
+    // The page's classes: their ids, read in list order off the sort's index, with only
+    // the table the order starts in joined (any more would be read for every class the
+    // walk passes, not just the page's).
+    let mut page = classes::Entity::find()
+        .select_only()
+        .column(classes::Column::Id)
+        .filter(condition);
+    page = match sort.key {
+        SortKey::Course => page.inner_join(courses::Entity),
+        SortKey::Mct => page.inner_join(trainers::Entity),
+        SortKey::Learners => page.inner_join(roster_counts::Entity),
+        SortKey::Date | SortKey::Ref | SortKey::Status => page,
+    };
     if let Some(cursor) = after {
-        query = query.filter(
-            Condition::any()
-                .add(classes::Column::StartDate.lt(cursor.start_date))
-                .add(
-                    classes::Column::StartDate
-                        .eq(cursor.start_date)
-                        .and(classes::Column::Id.lt(cursor.id)),
-                ),
-        );
+        if cursor.key() != sort.key {
+            return Err(ServiceError::Other(anyhow::anyhow!(
+                "a {} cursor for the list sorted by {}",
+                cursor.key(),
+                sort.key
+            )));
+        }
+        page = page.filter(sort.after(cursor));
     }
-    // One query: each class with its course and MCT (a page costs one round trip).
-    let mut found = query
-        .find_also_related(courses::Entity)
-        .find_also_related(trainers::Entity)
-        .order_by_desc(classes::Column::StartDate)
-        .order_by_desc(classes::Column::Id)
-        .limit(page_size + 1)
-        .all(db)
-        .await?;
-    let next = (found.len() as u64 > page_size).then(|| {
-        found.truncate(page_size as usize);
-        found.last().map(|(c, _, _)| Cursor {
-            start_date: c.start_date,
-            id: c.id,
-        })
-    });
-    let rows = found
+    for (column, order) in sort.order() {
+        page = page.order_by(column, order);
+    }
+    let page = page.limit(page_size + 1).into_query();
+    // One statement: those classes with their course, MCT and roster counts (a page
+    // costs one round trip), in the same order.
+    let mut query = ClassRow::select().filter(classes::Column::Id.in_subquery(page));
+    for (column, order) in sort.order() {
+        query = query.order_by(column, order);
+    }
+    let mut found = query.all(db).await?;
+    let more = found.len() as u64 > page_size;
+    found.truncate(page_size as usize);
+    let rows: Vec<ClassRow> = found
         .into_iter()
-        .map(|(class, course, trainer)| {
-            Ok(ClassRow {
-                class,
-                course: course.ok_or(ServiceError::NotFound)?,
-                trainer: trainer.ok_or(ServiceError::NotFound)?,
-            })
-        })
+        .map(ClassRow::of)
         .collect::<Result<_, ServiceError>>()?;
+    let next = if more {
+        rows.last().map(|row| Cursor::after(sort.key, row))
+    } else {
+        None
+    };
     Ok(ClassPage {
         rows,
-        next: next.flatten(),
+        next,
         total: 0,
     })
 }

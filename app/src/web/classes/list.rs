@@ -12,7 +12,7 @@ use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::domain::fields::parse_optional_date;
 use crate::domain::role::Role;
-use crate::services::classes::{self as svc, ClassFilter, Cursor};
+use crate::services::classes::{self as svc, ClassFilter, Cursor, Direction, Sort, SortKey};
 use crate::services::{exports, versions};
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -33,6 +33,10 @@ pub struct ListQuery {
     pub from: String,
     pub to: String,
     pub q: String,
+    pub learner: String,
+    pub location: String,
+    pub sort: String,
+    pub dir: String,
     pub after: String,
 }
 
@@ -61,13 +65,38 @@ impl ListQuery {
             from: e.check("from", parse_optional_date(&self.from)).flatten(),
             to: e.check("to", parse_optional_date(&self.to)).flatten(),
             search: self.q.trim().to_string(),
+            learner: self.learner.trim().to_string(),
+            location: self.location.trim().to_string(),
         };
         (filter, e)
     }
 
-    /// This query string without the page cursor, for export and next-page links.
-    pub(crate) fn without_cursor(&self) -> String {
-        let pairs = [
+    /// The order asked for (the default, newest start first, when none is), and a
+    /// message per parameter that could not be used into `e`.
+    pub(crate) fn sort(&self, e: &mut FieldErrors) -> Sort {
+        let key = match self.sort.trim() {
+            "" => None,
+            raw => e.check("sort", raw.parse::<SortKey>()),
+        };
+        let dir = match self.dir.trim() {
+            "" => None,
+            raw => e.check("dir", raw.parse::<Direction>()),
+        };
+        match key {
+            Some(key) => Sort {
+                key,
+                dir: dir.unwrap_or(key.first_direction()),
+            },
+            None => Sort {
+                dir: dir.unwrap_or(Sort::default().dir),
+                ..Sort::default()
+            },
+        }
+    }
+
+    /// This query string's filters (no order, no page cursor).
+    fn filters(&self) -> Vec<(&'static str, &String)> {
+        vec![
             ("status", &self.status),
             ("modality", &self.modality),
             ("course", &self.course),
@@ -76,7 +105,12 @@ impl ListQuery {
             ("from", &self.from),
             ("to", &self.to),
             ("q", &self.q),
-        ];
+            ("learner", &self.learner),
+            ("location", &self.location),
+        ]
+    }
+
+    fn encode(pairs: &[(&'static str, &String)]) -> String {
         pairs
             .iter()
             .filter(|(_, v)| !v.trim().is_empty())
@@ -84,6 +118,65 @@ impl ListQuery {
             .collect::<Vec<_>>()
             .join("&")
     }
+
+    /// This query string without the page cursor, for export and next-page links.
+    pub(crate) fn without_cursor(&self) -> String {
+        let mut pairs = self.filters();
+        pairs.push(("sort", &self.sort));
+        pairs.push(("dir", &self.dir));
+        Self::encode(&pairs)
+    }
+
+    /// The list with these filters sorted by `key`: the other way round when it is
+    /// sorted by `key` already, else in `key`'s first direction.
+    fn sorted_by(&self, current: Sort, key: SortKey) -> String {
+        let dir = if current.key == key {
+            current.dir.reversed()
+        } else {
+            key.first_direction()
+        };
+        let (sort, dir) = (key.id().to_string(), dir.id().to_string());
+        let mut pairs = self.filters();
+        pairs.push(("sort", &sort));
+        pairs.push(("dir", &dir));
+        format!("/classes?{}", Self::encode(&pairs))
+    }
+}
+
+/// A column head of the list: a link that sorts by it, and whether it does now.
+pub struct SortHead {
+    pub label: &'static str,
+    pub href: String,
+    /// `aria-sort`: `ascending` / `descending` on the column the list is sorted by.
+    pub aria_sort: Option<&'static str>,
+    /// ` ▲` / ` ▼` on that column (hidden from screen readers, which read `aria-sort`).
+    pub arrow: &'static str,
+    pub numeric: bool,
+}
+
+fn sort_heads(query: &ListQuery, current: Sort) -> Vec<SortHead> {
+    let head = |key: SortKey| SortHead {
+        label: key.label(),
+        href: query.sorted_by(current, key),
+        aria_sort: (current.key == key).then(|| current.dir.label()),
+        arrow: match (current.key == key, current.dir) {
+            (false, _) => "",
+            (true, Direction::Asc) => " ▲",
+            (true, Direction::Desc) => " ▼",
+        },
+        numeric: key == SortKey::Learners,
+    };
+    [
+        SortKey::Ref,
+        SortKey::Course,
+        SortKey::Mct,
+        SortKey::Date,
+        SortKey::Status,
+        SortKey::Learners,
+    ]
+    .into_iter()
+    .map(head)
+    .collect()
 }
 
 #[derive(Template)]
@@ -94,6 +187,10 @@ struct ListPage {
     errors: FieldErrors,
     rows: Vec<ListRow>,
     total: String,
+    /// The column heads, in table order: class, course, MCT, dates, status, learners.
+    heads: Vec<SortHead>,
+    /// The order in words, for the table's caption.
+    order: String,
     next: Option<String>,
     first_page: Option<String>,
     export: String,
@@ -114,8 +211,9 @@ pub async fn list(
     user: CurrentUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let (filter, errors) = query.filter();
-    let after = Cursor::decode(&query.after);
+    let (filter, mut errors) = query.filter();
+    let sort = query.sort(&mut errors);
+    let after = Cursor::decode(sort.key, &query.after);
     let scoped_filter = scoped(&state, &user, filter).await?;
     // Read first, so whatever is cached under them was read no earlier than this request.
     let versions = versions::read(&state.db).await?;
@@ -123,7 +221,7 @@ pub async fn list(
         Some(filter) => {
             let page = state
                 .class_pages
-                .list(&state.db, versions, filter, after, PAGE_SIZE)
+                .list(&state.db, versions, filter, sort, after.as_ref(), PAGE_SIZE)
                 .await?;
             let total = if page.total > svc::COUNT_CAP {
                 format!("More than {} classes match.", svc::COUNT_CAP)
@@ -137,7 +235,7 @@ pub async fn list(
             (
                 page.rows.iter().map(ListRow::of).collect(),
                 total,
-                page.next,
+                page.next.clone(),
             )
         }
         None => (vec![], "0 classes match.".into(), None),
@@ -156,12 +254,14 @@ pub async fn list(
         errors,
         rows,
         total,
+        heads: sort_heads(&query, sort),
+        order: format!("{} {}", sort.key.label(), sort.dir.label()),
         next: next.map(|c| {
             format!(
                 "/classes?{}{}after={}",
                 base,
                 if base.is_empty() { "" } else { "&" },
-                c.encode()
+                url_encode(&c.encode())
             )
         }),
         first_page: after.map(|_| format!("/classes?{base}")),
@@ -188,7 +288,8 @@ pub async fn export(
     user: CurrentUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let (filter, errors) = query.filter();
+    let (filter, mut errors) = query.filter();
+    let sort = query.sort(&mut errors);
     if let Some((field, message)) = errors.0.first() {
         return Err(AppError::BadRequest(format!("{field} {message}")));
     }
@@ -201,7 +302,7 @@ pub async fn export(
     let (sender, receiver) = mpsc::channel::<Vec<u8>>(2);
     let db = state.db.clone();
     tokio::spawn(async move {
-        if let Err(e) = exports::classes(&db, &filter, sender).await {
+        if let Err(e) = exports::classes(&db, &filter, sort, sender).await {
             tracing::error!(error = %e, "class export failed part way");
         }
     });

@@ -12,6 +12,7 @@ pub use list::{ListQuery, PAGE_SIZE, export, list};
 pub use roster::{add_learner, attendance, import_roster, remove_learner, roster_csv};
 pub use show::{change_status, confirm, show};
 
+use crate::domain::delivery::{OnceStarted, check_started};
 use crate::domain::role::Role;
 use crate::services::classes::{self as svc, ClassFilter, ClassRow};
 use crate::services::trainers as trainer_svc;
@@ -46,6 +47,10 @@ pub struct ListRow {
     pub modality: &'static str,
     pub status: String,
     pub status_label: &'static str,
+    /// Roster lines, and those ticked as attending once attendance is taken (the class
+    /// has started and is not cancelled).
+    pub learners: u64,
+    pub attended: Option<u64>,
 }
 
 impl ListRow {
@@ -62,6 +67,15 @@ impl ListRow {
             modality: c.modality.label(),
             status: c.status.to_string(),
             status_label: c.status.label(),
+            learners: row.learners,
+            attended: check_started(
+                OnceStarted::TickAttendance,
+                c.status,
+                c.start_date,
+                crate::clock::now().date_naive(),
+            )
+            .is_ok()
+            .then_some(row.attended),
         }
     }
 }

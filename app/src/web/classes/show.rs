@@ -141,6 +141,8 @@ pub(super) async fn show_page(
         class: class.clone(),
         course: course.clone(),
         trainer: trainer.clone(),
+        learners,
+        attended,
     });
     let page = ShowPage {
         page: ctx.page(&format!("Class {}", class.class_ref)),
