@@ -650,6 +650,15 @@ async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
         .await;
     assert_eq!(web.text("#survey-invitations").await, "2");
     web.shot("codes-and-surveys").await;
+    // A learner's name on the roster leads to their page: the class, attended, the code.
+    web.submit("#roster a[href^='/learners/']").await;
+    let learner = web.text("main").await;
+    assert!(
+        learner.contains("C-BROWSER-1") && learner.contains("AC-BROWSER-"),
+        "{learner}"
+    );
+    web.shot("learner").await;
+    web.open(&class_path).await;
     web.open(&format!("/?as_of={as_of}")).await;
     assert_eq!(
         web.text("section[aria-labelledby=base-h] .card:nth-child(3) .criterion-value strong")
@@ -741,6 +750,15 @@ async fn the_whole_delivery_journey_in_a_real_browser(app: TestApp) {
         "{past}"
     );
     web.shot("to-do").await;
+    // The quality report names the MCT with the learner's average.
+    web.open("/quality").await;
+    let quality = web.text("main").await;
+    assert!(
+        quality.contains("Tom Trainer") && quality.contains("4.60"),
+        "{quality}"
+    );
+    web.shot("quality").await;
+    web.open("/todo").await;
     web.submit("section[aria-labelledby=past-h] td a").await;
     assert_eq!(web.path().await, format!("/classes/{}", other.id));
     web.open(&class_path).await;

@@ -206,6 +206,7 @@ return JSON.stringify({
         ("admin", "/admin".to_string()),
         ("to-do", "/todo".to_string()),
         ("quality", "/quality".to_string()),
+        ("learners", "/learners?q=a".to_string()),
     ];
     let mut failures = vec![];
     for (name, path) in &pages {
