@@ -64,3 +64,5 @@ mod quality;
 mod brand;
 mod browser_layout;
 mod ledger_filters;
+// issue 17 item 6: the public schedule feed
+mod schedule;

@@ -18,7 +18,8 @@ use crate::domain::delivery::{
     check_status_dates, confirmer,
 };
 use crate::domain::fields::{
-    FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
+    FieldErrors, parse_bool, parse_code, parse_date, parse_optional_language, parse_optional_text,
+    parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::{Caller, Role};
@@ -48,6 +49,11 @@ pub struct ClassFields {
     pub external_survey_url: String,
     /// The published recording a recorded class delivers (form only; blank: none).
     pub recording_id: String,
+    /// A BCP 47 tag (`en`, `de-DE`); in an import, blank keeps what is stored.
+    pub language: String,
+    /// `true`: listed on the public schedule (the form's checkbox; in an import
+    /// `true`/`false`, blank keeps what is stored).
+    pub public: String,
     pub reason: String,
 }
 
@@ -66,6 +72,9 @@ pub struct ClassInput {
     pub external_survey_url: Option<Option<String>>,
     /// `None` keeps what is stored (imports name no recording).
     pub recording_id: Option<Option<i64>>,
+    /// `None` keeps what is stored (an import's blank cell or absent column).
+    pub language: Option<Option<String>>,
+    pub published_schedule: Option<bool>,
 }
 
 impl ClassFields {
@@ -100,6 +109,17 @@ impl ClassFields {
                     .map(|id| Some(Some(id)))
                     .map_err(|_| "choose a recording from the list".to_string()),
             )
+        };
+        let language = match self.language.trim() {
+            "" if from_import => Some(None),
+            raw => e
+                .check("language", parse_optional_language(raw))
+                .map(Some),
+        };
+        let published_schedule = match self.public.trim() {
+            "" if from_import => Some(None),
+            "" => Some(Some(false)),
+            raw => e.check("public", parse_bool(raw)).map(Some),
         };
         let (location, survey) = if from_import {
             (Some(None), Some(None))
@@ -137,6 +157,8 @@ impl ClassFields {
                 Some(external_survey_url),
             ) if e.is_empty() => Ok(ClassInput {
                 recording_id: recording_id.flatten(),
+                language: language.flatten(),
+                published_schedule: published_schedule.flatten(),
                 class_ref,
                 course_code,
                 mct_id,
@@ -167,6 +189,8 @@ impl ClassFields {
             location: c.location.clone().unwrap_or_default(),
             external_survey_url: c.external_survey_url.clone().unwrap_or_default(),
             recording_id: c.recording_id.map(|r| r.to_string()).unwrap_or_default(),
+            language: c.language.clone().unwrap_or_default(),
+            public: if c.published_schedule { "true" } else { "" }.into(),
             reason: String::new(),
         }
     }
@@ -182,6 +206,13 @@ fn snapshot(c: &classes::Model, course: &courses::Model, trainer: &trainers::Mod
     // Only classes that name a recording carry the key (older entries stay as they were).
     if let Some(r) = c.recording_id {
         snapshot["recording_id"] = json!(r);
+    }
+    // Likewise the public schedule's fields, once a class has them.
+    if let Some(language) = &c.language {
+        snapshot["language"] = json!(language);
+    }
+    if c.published_schedule {
+        snapshot["published_schedule"] = json!(true);
     }
     snapshot
 }
@@ -297,6 +328,8 @@ pub(crate) struct Checked {
     location: Option<String>,
     survey: Option<String>,
     recording_id: Option<i64>,
+    language: Option<String>,
+    published_schedule: bool,
 }
 
 /// Validates `input` over `existing` (or as a new class) against the catalogue, the
@@ -415,11 +448,22 @@ pub(crate) async fn check(
             super::recordings::check_class_recording(tx, rid, course, input.modality).await?;
         }
     }
+    let language = match (&input.language, existing) {
+        (Some(l), _) => l.clone(),
+        (None, Some(old)) => old.language.clone(),
+        (None, None) => None,
+    };
+    let published_schedule = input
+        .published_schedule
+        .or(existing.map(|old| old.published_schedule))
+        .unwrap_or(false);
     Ok(Checked {
         status: new_status,
         location,
         survey,
         recording_id,
+        language,
+        published_schedule,
     })
 }
 
@@ -441,6 +485,8 @@ fn assign(
     active.location.set_ne(checked.location.clone());
     active.external_survey_url.set_ne(checked.survey.clone());
     active.recording_id.set_ne(checked.recording_id);
+    active.language.set_ne(checked.language.clone());
+    active.published_schedule.set_ne(checked.published_schedule);
 }
 
 /// A new class, checked, waiting to be inserted with others ([`insert_many`]).
