@@ -31,7 +31,15 @@ async fn setup(app: &TestApp) {
     ] {
         let class = fixtures::class(
             app,
-            (r, "AZ-104", "MCT-1", &day(from), &day(to), "virtual", status),
+            (
+                r,
+                "AZ-104",
+                "MCT-1",
+                &day(from),
+                &day(to),
+                "virtual",
+                status,
+            ),
         )
         .await;
         let mut active: classes::ActiveModel = class.into();
@@ -75,9 +83,7 @@ fn assert_public_only(body: &str) {
     }
 }
 
-async fn the_public_schedule_lists_only_listed_current_classes_and_no_personal_data(
-    app: TestApp,
-) {
+async fn the_public_schedule_lists_only_listed_current_classes_and_no_personal_data(app: TestApp) {
     setup(&app).await;
     let mut anyone = app.anonymous();
     let feed = anyone.get("/schedule.json").await;
@@ -104,7 +110,12 @@ async fn the_public_schedule_lists_only_listed_current_classes_and_no_personal_d
         .collect();
     assert_eq!(refs, ["C-NOW", "C-PUB"], "listed, current, soonest first");
     let public = &listed[1];
-    let mut keys: Vec<&str> = public.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut keys: Vec<&str> = public
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     keys.sort();
     assert_eq!(
         keys,
@@ -132,6 +143,20 @@ async fn the_public_schedule_lists_only_listed_current_classes_and_no_personal_d
     assert_eq!(public["language"], "de-DE");
     assert_eq!(public["location"], "Leeds, Main St. 1");
     assert_eq!(listed[0]["language"], Value::Null);
+    // The answer has the shape the OpenAPI description documents.
+    let openapi = anyone.get("/api/v1/openapi.json").await;
+    let openapi: Value = serde_json::from_str(&openapi.body).unwrap();
+    let documented = crate::api::resolve(
+        &openapi,
+        &openapi["paths"]["/schedule.json"]["get"]["responses"]["200"],
+    );
+    let problems = crate::api::check(
+        &openapi,
+        &documented["content"]["application/json"]["schema"],
+        &doc,
+        "$",
+    );
+    assert!(problems.is_empty(), "{problems:#?}\n{doc}");
 
     // The same ETag answers 304 without a body; a change to the listing changes it.
     let again = anyone
@@ -272,3 +297,75 @@ async fn the_class_form_saves_the_language_and_the_listing_and_refuses_a_bad_tag
     );
 }
 db_test!(the_class_form_saves_the_language_and_the_listing_and_refuses_a_bad_tag);
+
+async fn a_classes_import_may_set_the_language_and_the_listing(app: TestApp) {
+    setup(&app).await;
+    let day = |n: i64| today_plus(n).to_string();
+    let header = "class_ref,course_code,mct_id,start_date,end_date,modality,status,language,public";
+    let row = |r: &str, language: &str, public: &str| {
+        format!(
+            "{r},AZ-104,MCT-1,{},{},virtual,scheduled,{language},{public}\n",
+            day(30),
+            day(31)
+        )
+    };
+    // A bad tag or flag is a line error naming the column; nothing is written.
+    let bad = format!(
+        "{header}\n{}{}",
+        row("C-NEW", "english", "true"),
+        row("C-HIDDEN", "en", "yes")
+    );
+    let (errors, total, _) =
+        crate::imports::invalid(fixtures::import(&app, Kind::Classes, &bad).await);
+    assert_eq!(total, 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("line 2: language: must be a language tag"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("line 3: public: must be true or false"),
+        "{errors:?}"
+    );
+    assert!(
+        tsp_ledger::services::classes::by_ref(app.db(), "C-NEW")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let good = format!("{header}\n{}", row("C-NEW", "pt-br", "true"));
+    fixtures::import(&app, Kind::Classes, &good).await.unwrap();
+    let class = stored(&app, "C-NEW").await;
+    assert_eq!(
+        (class.language.as_deref(), class.published_schedule),
+        (Some("pt-BR"), true)
+    );
+    // Blank cells, or a file without the columns, keep what is stored.
+    let blank = format!("{header}\n{}", row("C-NEW", "", ""));
+    let summary = fixtures::import(&app, Kind::Classes, &blank).await.unwrap();
+    assert_eq!(summary.unchanged, 1, "{summary}");
+    fixtures::class(
+        &app,
+        (
+            "C-NEW",
+            "AZ-104",
+            "MCT-1",
+            &day(30),
+            &day(31),
+            "virtual",
+            "scheduled",
+        ),
+    )
+    .await;
+    let class = stored(&app, "C-NEW").await;
+    assert_eq!(
+        (class.language.as_deref(), class.published_schedule),
+        (Some("pt-BR"), true)
+    );
+    let unlisted = format!("{header}\n{}", row("C-NEW", "", "false"));
+    fixtures::import(&app, Kind::Classes, &unlisted)
+        .await
+        .unwrap();
+    assert!(!stored(&app, "C-NEW").await.published_schedule);
+}
+db_test!(a_classes_import_may_set_the_language_and_the_listing);

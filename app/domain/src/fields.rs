@@ -178,8 +178,7 @@ pub fn parse_optional_language(raw: &str) -> Result<Option<String>, String> {
             shown(tag)
         )
     };
-    if tag.len() > LANGUAGE_TAG_MAX || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
+    if tag.len() > LANGUAGE_TAG_MAX || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(refused());
     }
     let subtags: Vec<&str> = tag.split('-').collect();

@@ -18,8 +18,7 @@ use crate::domain::delivery::{
     check_status_dates, confirmer,
 };
 use crate::domain::fields::{
-    FieldErrors, parse_bool, parse_code, parse_date, parse_optional_language, parse_optional_text,
-    parse_optional_url,
+    FieldErrors, parse_code, parse_date, parse_optional_text, parse_optional_url,
 };
 use crate::domain::policy::check_trainer_standing;
 use crate::domain::role::{Caller, Role};
@@ -110,17 +109,8 @@ impl ClassFields {
                     .map_err(|_| "choose a recording from the list".to_string()),
             )
         };
-        let language = match self.language.trim() {
-            "" if from_import => Some(None),
-            raw => e
-                .check("language", parse_optional_language(raw))
-                .map(Some),
-        };
-        let published_schedule = match self.public.trim() {
-            "" if from_import => Some(None),
-            "" => Some(Some(false)),
-            raw => e.check("public", parse_bool(raw)).map(Some),
-        };
+        let (language, published_schedule) =
+            super::schedule::parse_fields(&mut e, &self.language, &self.public, from_import);
         let (location, survey) = if from_import {
             (Some(None), Some(None))
         } else {
@@ -448,22 +438,15 @@ pub(crate) async fn check(
             super::recordings::check_class_recording(tx, rid, course, input.modality).await?;
         }
     }
-    let language = match (&input.language, existing) {
-        (Some(l), _) => l.clone(),
-        (None, Some(old)) => old.language.clone(),
-        (None, None) => None,
-    };
-    let published_schedule = input
-        .published_schedule
-        .or(existing.map(|old| old.published_schedule))
-        .unwrap_or(false);
     Ok(Checked {
         status: new_status,
         location,
         survey,
         recording_id,
-        language,
-        published_schedule,
+        language: (input.language.clone())
+            .unwrap_or_else(|| existing.and_then(|old| old.language.clone())),
+        published_schedule: (input.published_schedule)
+            .unwrap_or(existing.is_some_and(|old| old.published_schedule)),
     })
 }
 

@@ -14,6 +14,29 @@ use crate::config::ServerConfig;
 use crate::domain::calendar::{self, Event};
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::{ClassStatus, Modality};
+use crate::domain::fields::{FieldErrors, parse_bool, parse_optional_language};
+
+/// A class's public-schedule fields as typed (`language`, `public`), each `None` when it
+/// did not parse (its message is in `e`) and `Some(None)` to keep what is stored: an
+/// import's blank cell or absent column. In the form a blank language clears it and an
+/// unticked box (absent) takes the class off the schedule.
+pub(crate) fn parse_fields(
+    e: &mut FieldErrors,
+    language: &str,
+    public: &str,
+    from_import: bool,
+) -> (Option<Option<Option<String>>>, Option<Option<bool>>) {
+    let language = match language.trim() {
+        "" if from_import => Some(None),
+        raw => e.check("language", parse_optional_language(raw)).map(Some),
+    };
+    let public = match public.trim() {
+        "" if from_import => Some(None),
+        "" => Some(Some(false)),
+        raw => e.check("public", parse_bool(raw)).map(Some),
+    };
+    (language, public)
+}
 
 /// The most classes the feed lists (the soonest first).
 pub const SCHEDULE_LIMIT: u64 = 1_000;
