@@ -271,6 +271,11 @@ async fn the_class_form_saves_the_language_and_the_listing_and_refuses_a_bad_tag
         "{}",
         edit.body
     );
+    coordinator
+        .get(&path)
+        .await
+        .assert_contains("<dt>Language</dt><dd>de-DE</dd>")
+        .assert_contains("<dt>Public schedule</dt><dd>Listed");
     let feed = app.anonymous().get("/schedule.json").await;
     assert!(feed.body.contains("C-HIDDEN"), "{}", feed.body);
 
@@ -282,6 +287,10 @@ async fn the_class_form_saves_the_language_and_the_listing_and_refuses_a_bad_tag
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let class = stored(&app, "C-HIDDEN").await;
     assert_eq!((class.language, class.published_schedule), (None, false));
+    coordinator
+        .get(&path)
+        .await
+        .assert_contains("<dt>Public schedule</dt><dd>Not listed</dd>");
     let feed = app.anonymous().get("/schedule.json").await;
     assert!(!feed.body.contains("C-HIDDEN"), "{}", feed.body);
     let entries = entity::ledger_entries::Entity::find()
