@@ -184,7 +184,7 @@ async fn the_openapi_description_matches_the_routes_and_their_answers(app: TestA
     let mut routed: Vec<&str> = tsp_ledger::web::routes()
         .iter()
         .map(|r| r.path)
-        .filter(|p| p.starts_with("/api/"))
+        .filter(|p| p.starts_with("/api/") || *p == "/schedule.json")
         .collect();
     routed.sort();
     assert_eq!(documented, routed);
@@ -217,7 +217,7 @@ async fn the_openapi_description_matches_the_routes_and_their_answers(app: TestA
 db_test!(the_openapi_description_matches_the_routes_and_their_answers);
 
 /// `value` itself, or what its `$ref` names in `doc`.
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value["$ref"].as_str() {
         Some(reference) => {
             let pointer = reference.strip_prefix('#').expect("a local reference");
@@ -231,7 +231,7 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 /// What in `value` (at `at`) does not fit `schema`: the JSON Schema keywords the
 /// description uses (`$ref`, `oneOf`, `type`, `enum`, `required`, `properties`,
 /// `additionalProperties: false`, `items`). A keyword it does not know fails the test.
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+pub(crate) fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
     let schema = resolve(doc, schema);
     let known = [
         "$ref",

@@ -651,6 +651,19 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [404; 5],
         },
+        // issue 17 item 6: the public schedule feed, open to everyone
+        Row {
+            method: Get,
+            path: "/schedule.json",
+            fields: &[],
+            expect: [200; 5],
+        },
+        Row {
+            method: Get,
+            path: "/schedule.ics",
+            fields: &[],
+            expect: [200; 5],
+        },
         // issue 16 item 5: quality reports. Readers see every group; a trainer sees the
         // page, and its exports, scoped to their own results; another MCT's class
         // comments are as unknown as the class.

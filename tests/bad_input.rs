@@ -375,11 +375,17 @@ fn valid_file(kind: Kind, case: usize, rows: &[Valid]) -> String {
                 v.flag
             ),
             Kind::Classes => format!(
-                "{key},AZ-104,MCT-1,{},{},{},{}",
+                "{key},AZ-104,MCT-1,{},{},{},{},{},{}",
                 date_plus(v.day),
                 date_plus(v.day + v.number % 5),
                 ["in_person", "virtual"][v.pick % 2],
-                ["scheduled", "delivered", "confirmed", "cancelled"][v.pick]
+                ["scheduled", "delivered", "confirmed", "cancelled"][v.pick],
+                ["en", "de-DE", "", "zh-Hant-TW"][v.pick],
+                if v.pick == 2 {
+                    String::new()
+                } else {
+                    v.flag.to_string()
+                }
             ),
             Kind::Roster => format!("C-1,{q},{learner},{}", v.flag),
             Kind::CodePool => format!(
@@ -485,6 +491,20 @@ async fn valid_rows_round_trip(
                 if c.title != v.text
                     || c.duration_days != v.number as i32
                     || c.fundamentals != v.flag
+                {
+                    return Err(format!("{file}\nstored as {c:?}"));
+                }
+            }
+        }
+        Kind::Classes => {
+            for (i, v) in rows.iter().enumerate() {
+                let c = tsp_ledger::services::classes::by_ref(app.db(), &format!("K{case}-{i}"))
+                    .await
+                    .unwrap()
+                    .ok_or("class missing")?;
+                let language = ["en", "de-DE", "", "zh-Hant-TW"][v.pick];
+                if c.language.as_deref().unwrap_or("") != language
+                    || c.published_schedule != (v.flag && v.pick != 2)
                 {
                     return Err(format!("{file}\nstored as {c:?}"));
                 }

@@ -67,3 +67,5 @@ mod ledger_filters;
 // issue 16 items 3-4: the class list's orders, counts and search; learners
 mod class_list;
 mod learners;
+// issue 17 item 6: the public schedule feed
+mod schedule;

@@ -20,6 +20,10 @@ pub struct Model {
     pub confirmed_at: Option<DateTimeUtc>,
     /// The published recording a recorded class delivers, if named.
     pub recording_id: Option<i64>,
+    /// Listed on the public schedule feed (`/schedule.json`, `/schedule.ics`).
+    pub published_schedule: bool,
+    /// The language the class is taught in: a BCP 47 tag such as `en` or `de-DE`.
+    pub language: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

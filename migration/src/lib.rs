@@ -18,6 +18,7 @@ mod m20261220_000001_ledger_filter_indexes;
 mod m20261220_000002_org_logo;
 mod m20261221_000001_roster_counts;
 pub mod m20261222_000001_notices_and_calendars;
+mod m20261223_000001_public_schedule;
 
 pub mod kpi_aggregates;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000002_org_logo::Migration),
             Box::new(m20261221_000001_roster_counts::Migration),
             Box::new(m20261222_000001_notices_and_calendars::Migration),
+            Box::new(m20261223_000001_public_schedule::Migration),
         ]
     }
 }

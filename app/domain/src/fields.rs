@@ -159,6 +159,98 @@ pub fn parse_optional_url(raw: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// The longest language tag stored (RFC 5646 §4.4.1 asks for at least 35 characters).
+pub const LANGUAGE_TAG_MAX: usize = 35;
+
+/// A language as a BCP 47 tag (RFC 5646), or none when blank: `en`, `de-DE`,
+/// `zh-Hant-TW`, `es-419`. The tag must be well formed (language of 2–3 letters, then
+/// optionally a 4-letter script, a region of 2 letters or 3 digits, variants, extensions
+/// and a private-use part); it comes back in its canonical case (`de-DE`, `zh-Hant`).
+/// `_` is not accepted for `-`: the tag is published as typed.
+pub fn parse_optional_language(raw: &str) -> Result<Option<String>, String> {
+    let tag = raw.trim();
+    if tag.is_empty() {
+        return Ok(None);
+    }
+    let refused = || {
+        format!(
+            "must be a language tag such as en, de-DE or pt-BR (BCP 47), not {}",
+            shown(tag)
+        )
+    };
+    if tag.len() > LANGUAGE_TAG_MAX || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(refused());
+    }
+    let subtags: Vec<&str> = tag.split('-').collect();
+    let alpha = |s: &str, lens: std::ops::RangeInclusive<usize>| {
+        lens.contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphabetic())
+    };
+    let (first, rest) = subtags.split_first().ok_or_else(refused)?;
+    if !alpha(first, 2..=3) {
+        return Err(refused());
+    }
+    let mut out = vec![first.to_ascii_lowercase()];
+    // Position in the tag: 0 extlang, 1 script, 2 region, 3 variants, 4 extensions, 5 private use.
+    let mut stage = 0;
+    let mut extlangs = 0;
+    let mut i = 0;
+    while i < rest.len() {
+        let s = rest[i];
+        let lower = s.to_ascii_lowercase();
+        if s.is_empty() {
+            return Err(refused());
+        }
+        if stage == 0 && alpha(s, 3..=3) && extlangs < 3 {
+            extlangs += 1;
+            out.push(lower);
+        } else if stage <= 1 && alpha(s, 4..=4) {
+            stage = 2;
+            out.push(format!("{}{}", &s[..1].to_ascii_uppercase(), &lower[1..]));
+        } else if stage <= 2
+            && (alpha(s, 2..=2) || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit())))
+        {
+            stage = 3;
+            out.push(s.to_ascii_uppercase());
+        } else if stage <= 3
+            && ((5..=8).contains(&s.len())
+                || (s.len() == 4 && s.starts_with(|c: char| c.is_ascii_digit())))
+        {
+            stage = 3;
+            out.push(lower);
+        } else if s.len() == 1 {
+            // An extension (`u-ca-gregory`) or the private use part (`x-…`): a singleton
+            // followed by at least one subtag.
+            let private = lower == "x";
+            let min = if private { 1 } else { 2 };
+            let mut j = i + 1;
+            while j < rest.len()
+                && (min..=8).contains(&rest[j].len())
+                && (private || rest[j].len() > 1)
+            {
+                j += 1;
+            }
+            if j == i + 1 {
+                return Err(refused());
+            }
+            out.push(lower);
+            out.extend(rest[i + 1..j].iter().map(|s| s.to_ascii_lowercase()));
+            i = j;
+            stage = if private { 6 } else { 4 };
+            if private && i < rest.len() {
+                return Err(refused());
+            }
+            continue;
+        } else {
+            return Err(refused());
+        }
+        if stage == 0 && out.len() > 1 + extlangs {
+            stage = 1;
+        }
+        i += 1;
+    }
+    Ok(Some(out.join("-")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +325,41 @@ mod tests {
         assert_eq!(parse_optional_url(""), Ok(None));
         assert!(parse_optional_url("javascript:alert(1)").is_err());
         assert!(parse_optional_url("https://").is_err());
+    }
+    #[test]
+    fn rule_a_class_language_is_a_well_formed_bcp47_tag() {
+        let ok = |raw: &str| parse_optional_language(raw).unwrap();
+        assert_eq!(ok(""), None);
+        assert_eq!(ok("  "), None);
+        assert_eq!(ok("en"), Some("en".into()));
+        assert_eq!(ok(" de-de "), Some("de-DE".into()));
+        assert_eq!(ok("pt-BR"), Some("pt-BR".into()));
+        assert_eq!(ok("zh-hant-tw"), Some("zh-Hant-TW".into()));
+        assert_eq!(ok("es-419"), Some("es-419".into()));
+        assert_eq!(ok("sl-rozaj-biske"), Some("sl-rozaj-biske".into()));
+        assert_eq!(ok("de-CH-1901"), Some("de-CH-1901".into()));
+        assert_eq!(ok("zh-yue-HK"), Some("zh-yue-HK".into()));
+        assert_eq!(ok("en-US-u-ca-gregory"), Some("en-US-u-ca-gregory".into()));
+        assert_eq!(ok("en-x-internal"), Some("en-x-internal".into()));
+        for bad in [
+            "english",
+            "e",
+            "en_US",
+            "en-",
+            "-en",
+            "en--US",
+            "de-DE-DE",
+            "en-US-x",
+            "en-u",
+            "fr-123456789",
+            "en US",
+            "12",
+            "de-Latn-Latn",
+            "en-<script>",
+            &"a".repeat(40),
+        ] {
+            let e = parse_optional_language(bad).expect_err(bad);
+            assert!(e.starts_with("must be a language tag"), "{bad}: {e}");
+        }
     }
 }

@@ -54,6 +54,25 @@ pub fn event(class: &classes::Model, course: &courses::Model, server: &ServerCon
     }
 }
 
+/// A class as the public schedule shows it: [`event`] without the link to the class's
+/// page (only signed-in staff may open it) and without its status; the description
+/// names the modality and the language instead.
+pub fn public_event(
+    class: &classes::Model,
+    course: &courses::Model,
+    server: &ServerConfig,
+) -> Event {
+    let mut description = class.modality.label().to_string();
+    if let Some(language) = &class.language {
+        description.push_str(&format!("; language {language}"));
+    }
+    Event {
+        description,
+        url: None,
+        ..event(class, course, server)
+    }
+}
+
 /// The MCT's calendar: their classes ending on or after a year before `today`.
 pub async fn calendar_of(
     db: &impl ConnectionTrait,

@@ -52,6 +52,11 @@ pub struct ClassFields {
     pub external_survey_url: String,
     /// The published recording a recorded class delivers (form only; blank: none).
     pub recording_id: String,
+    /// A BCP 47 tag (`en`, `de-DE`); in an import, blank keeps what is stored.
+    pub language: String,
+    /// `true`: listed on the public schedule (the form's checkbox; in an import
+    /// `true`/`false`, blank keeps what is stored).
+    pub public: String,
     pub reason: String,
 }
 
@@ -70,6 +75,9 @@ pub struct ClassInput {
     pub external_survey_url: Option<Option<String>>,
     /// `None` keeps what is stored (imports name no recording).
     pub recording_id: Option<Option<i64>>,
+    /// `None` keeps what is stored (an import's blank cell or absent column).
+    pub language: Option<Option<String>>,
+    pub published_schedule: Option<bool>,
 }
 
 impl ClassFields {
@@ -105,6 +113,8 @@ impl ClassFields {
                     .map_err(|_| "choose a recording from the list".to_string()),
             )
         };
+        let (language, published_schedule) =
+            super::schedule::parse_fields(&mut e, &self.language, &self.public, from_import);
         let (location, survey) = if from_import {
             (Some(None), Some(None))
         } else {
@@ -141,6 +151,8 @@ impl ClassFields {
                 Some(external_survey_url),
             ) if e.is_empty() => Ok(ClassInput {
                 recording_id: recording_id.flatten(),
+                language: language.flatten(),
+                published_schedule: published_schedule.flatten(),
                 class_ref,
                 course_code,
                 mct_id,
@@ -171,6 +183,8 @@ impl ClassFields {
             location: c.location.clone().unwrap_or_default(),
             external_survey_url: c.external_survey_url.clone().unwrap_or_default(),
             recording_id: c.recording_id.map(|r| r.to_string()).unwrap_or_default(),
+            language: c.language.clone().unwrap_or_default(),
+            public: if c.published_schedule { "true" } else { "" }.into(),
             reason: String::new(),
         }
     }
@@ -186,6 +200,13 @@ fn snapshot(c: &classes::Model, course: &courses::Model, trainer: &trainers::Mod
     // Only classes that name a recording carry the key (older entries stay as they were).
     if let Some(r) = c.recording_id {
         snapshot["recording_id"] = json!(r);
+    }
+    // Likewise the public schedule's fields, once a class has them.
+    if let Some(language) = &c.language {
+        snapshot["language"] = json!(language);
+    }
+    if c.published_schedule {
+        snapshot["published_schedule"] = json!(true);
     }
     snapshot
 }
@@ -301,6 +322,8 @@ pub(crate) struct Checked {
     location: Option<String>,
     survey: Option<String>,
     recording_id: Option<i64>,
+    language: Option<String>,
+    published_schedule: bool,
 }
 
 /// Validates `input` over `existing` (or as a new class) against the catalogue, the
@@ -424,6 +447,10 @@ pub(crate) async fn check(
         location,
         survey,
         recording_id,
+        language: (input.language.clone())
+            .unwrap_or_else(|| existing.and_then(|old| old.language.clone())),
+        published_schedule: (input.published_schedule)
+            .unwrap_or(existing.is_some_and(|old| old.published_schedule)),
     })
 }
 
@@ -445,6 +472,8 @@ fn assign(
     active.location.set_ne(checked.location.clone());
     active.external_survey_url.set_ne(checked.survey.clone());
     active.recording_id.set_ne(checked.recording_id);
+    active.language.set_ne(checked.language.clone());
+    active.published_schedule.set_ne(checked.published_schedule);
 }
 
 /// A new class, checked, waiting to be inserted with others ([`insert_many`]).

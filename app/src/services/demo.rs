@@ -440,6 +440,10 @@ fn class_rows(classes: &[Class]) -> Vec<Vec<String>> {
                 c.end.to_string(),
                 c.modality.id().to_string(),
                 c.status.id().to_string(),
+                // Every class is taught in English; those still to come are on the public
+                // schedule (issue 17 item 6).
+                "en".to_string(),
+                (c.status == ClassStatus::Scheduled).to_string(),
             ]
         })
         .collect()

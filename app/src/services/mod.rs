@@ -21,6 +21,7 @@ pub mod pickers;
 pub mod quality;
 pub mod recordings;
 pub mod rosters;
+pub mod schedule;
 pub mod settings;
 pub mod sign_in;
 pub mod surveys;

@@ -77,9 +77,14 @@ pub async fn browser_state(
     mut req: Request,
     next: Next,
 ) -> Response {
-    // Assets, the logo and health checks need no session: spare them the database read.
+    // Assets, the logo, health checks and the public schedule need no session: spare
+    // them the database read (and a cacheable public feed any Set-Cookie).
     let path = req.uri().path();
-    if path.starts_with("/static/") || path.starts_with("/brand/") || path == "/healthz" {
+    if path.starts_with("/static/")
+        || path.starts_with("/brand/")
+        || path == "/healthz"
+        || path.starts_with("/schedule.")
+    {
         let method = req.method().clone();
         let response = next.run(req).await;
         return styled_error(response, &method, false, || super::page::Page::bare("")).await;

@@ -23,6 +23,7 @@ pub mod page;
 pub mod password;
 pub mod quality;
 pub mod recordings;
+pub mod schedule;
 pub mod settings;
 pub mod surveys;
 pub mod takedowns;
@@ -203,6 +204,9 @@ pub fn routes() -> Vec<Route> {
         Route::reload("/calendar/feed/revoke", 3),
         Route::post("/calendar/feed/revoke", home::revoke_feed),
         Route::get("/calendar/{file}", home::feed),
+        // issue 17 item 6: the public schedule feed (no sign-in)
+        Route::get("/schedule.json", schedule::json),
+        Route::get("/schedule.ics", schedule::ics),
         Route::post("/outbox/{id}/retry", outbox::retry),
         // issue 4: achievement codes
         Route::post("/classes/{id}/codes/issue", codes::issue),

@@ -44,6 +44,9 @@ struct ShowPage {
     valid_until: String,
     location: String,
     survey_url: String,
+    /// The class's language tag (blank: none) and whether it is on the public schedule.
+    language: String,
+    listed: bool,
     /// The recording a recorded class delivers: (id, title, status).
     recording: Option<(i64, String, &'static str)>,
     confirmed: bool,
@@ -155,6 +158,8 @@ pub(super) async fn show_page(
         valid_until: trainer.mct_valid_until.to_string(),
         location: class.location.clone().unwrap_or_default(),
         survey_url: class.external_survey_url.clone().unwrap_or_default(),
+        language: class.language.clone().unwrap_or_default(),
+        listed: class.published_schedule,
         recording: match class.recording_id {
             Some(id) => {
                 let r = crate::services::recordings::get(&state.db, id).await?;

@@ -144,8 +144,13 @@ impl Rows for Classes {
         "end_date",
         "modality",
         "status",
+        "language",
+        "public",
     ];
     const TABLE: &'static str = "classes";
+    /// The public schedule's columns (issue 17 item 6): absent or blank, a class keeps
+    /// what is stored (a new one: no language, not listed).
+    const OPTIONAL: &'static [&'static str] = &["language", "public"];
 
     fn check(importer: &Importer, record: &csv::StringRecord) -> FieldErrors {
         importer.check_every_field(record, |f: ClassFields| f.parse(true))
