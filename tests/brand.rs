@@ -517,3 +517,47 @@ async fn emails_and_learner_pages_carry_the_organisation_name_and_logo(app: Test
     learner.get(&links[0]).await.assert_contains("POOL-1");
 }
 db_test!(emails_and_learner_pages_carry_the_organisation_name_and_logo);
+
+/// Page headers take the name and the logo from memory for a moment: a page view costs no
+/// query for them, and the instance where the admin saves shows the change at once.
+async fn page_headers_read_the_brand_once_in_a_while_and_at_once_after_a_change(app: TestApp) {
+    use std::sync::atomic::Ordering;
+    let (db, statements) = app.counted_pool().await;
+    let cache = tsp_ledger::mail::brand::BrandCache::default();
+    let count = |f: usize| statements.load(Ordering::Relaxed) - f;
+    let before = statements.load(Ordering::Relaxed);
+    assert_eq!(cache.get(&db).await.unwrap().name, "");
+    assert_eq!(count(before), 1, "the first page reads it");
+    let before = statements.load(Ordering::Relaxed);
+    cache.get(&db).await.unwrap();
+    assert_eq!(count(before), 0, "the next one, a moment later, does not");
+
+    // Saved on this instance: its next page shows the new name, though the old one was
+    // read a moment before.
+    let mut admin = app.client_as(Role::Admin).await;
+    assert!(
+        !admin
+            .get("/courses")
+            .await
+            .body
+            .contains("Fabrikam Training")
+    );
+    let saved = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("organization_name", "Fabrikam Training"),
+                ("anniversary_month", ""),
+                ("anniversary_day", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    admin
+        .get("/courses")
+        .await
+        .assert_contains("Fabrikam Training");
+    cache.forget();
+    assert_eq!(cache.get(&db).await.unwrap().name, "Fabrikam Training");
+}
+db_test!(page_headers_read_the_brand_once_in_a_while_and_at_once_after_a_change);

@@ -30,6 +30,8 @@ pub struct Inner {
     pub pickers: crate::services::pickers::PickerCache,
     /// The class list's pages, until a class, course or MCT changes.
     pub class_pages: crate::services::classes::PageCache,
+    /// The organisation's name and logo for page headers, for a moment.
+    pub brand: crate::mail::brand::BrandCache,
     /// Survey answers waiting for their (shared) commit.
     pub survey_submissions: crate::services::surveys::Submissions,
     /// Request counts and latencies for `/metrics`.
@@ -71,6 +73,7 @@ impl AppState {
             survey_submissions: Default::default(),
             pickers: Default::default(),
             class_pages: Default::default(),
+            brand: Default::default(),
             metrics: Default::default(),
             hasher: PasswordHasher::new(security.password_hash_concurrency),
             throttles: Throttles::from_config(security),

@@ -1,6 +1,7 @@
 //! The organisation's brand as e-mails and pages show it: its name (from the settings)
 //! and its logo (`org_logo`). Read where it is used — when an e-mail is queued, when a
-//! page is drawn — so a change shows everywhere at once, on every instance.
+//! page is drawn (page headers keep it for two seconds, [`BrandCache`]) — so a change
+//! shows everywhere, on every instance.
 use entity::org_logo;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Statement};
 
@@ -61,4 +62,34 @@ impl Brand {
 /// The logo with its bytes, if one is set (for `/brand/logo` and the mail worker).
 pub async fn logo(db: &impl ConnectionTrait) -> Result<Option<org_logo::Model>, DbErr> {
     org_logo::Entity::find_by_id(1).one(db).await
+}
+
+/// The brand as page headers show it, kept for [`BrandCache::FRESH_FOR`]: a page view then
+/// costs no query for it (the class list's repeat view is one read of the session and one
+/// of the table versions). This instance forgets it when an admin changes the name or the
+/// logo here; another instance shows the change within `FRESH_FOR`. E-mails never use it:
+/// they read the brand in the transaction that queues them.
+#[derive(Default)]
+pub struct BrandCache {
+    kept: std::sync::Mutex<Option<(std::time::Instant, Brand)>>,
+}
+
+impl BrandCache {
+    pub const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+    pub async fn get(&self, db: &impl ConnectionTrait) -> Result<Brand, DbErr> {
+        if let Some((at, brand)) = self.kept.lock().expect("brand cache").as_ref()
+            && at.elapsed() < Self::FRESH_FOR
+        {
+            return Ok(brand.clone());
+        }
+        let brand = Brand::load(db).await?;
+        *self.kept.lock().expect("brand cache") = Some((std::time::Instant::now(), brand.clone()));
+        Ok(brand)
+    }
+
+    /// After this instance changed the name or the logo: the next page reads them anew.
+    pub fn forget(&self) {
+        *self.kept.lock().expect("brand cache") = None;
+    }
 }

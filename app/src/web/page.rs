@@ -223,7 +223,7 @@ impl FromRequestParts<AppState> for PageContext {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let mut ctx = PageContext::from_parts(parts, state);
-        match Brand::load(&state.db).await {
+        match state.brand.get(&state.db).await {
             Ok(brand) => ctx.brand = brand,
             // The page is still drawn, under the app's own name.
             Err(e) => tracing::warn!(error = %e, "reading the organisation's name and logo"),

@@ -89,6 +89,7 @@ pub async fn update(
                 Outcome::Unchanged(_) => "Nothing changed.",
                 _ => "Settings saved.",
             };
+            state.brand.forget();
             Ok(redirect_with_flash(
                 "/admin/settings",
                 FlashKind::Success,
@@ -142,6 +143,7 @@ pub async fn upload_logo(
     let refused = match logo_part(multipart).await? {
         Ok(bytes) => match svc::set_logo(&state.db, &Actor::User(admin.id), bytes).await {
             Ok(outcome) => {
+                state.brand.forget();
                 let text = match outcome {
                     Outcome::Unchanged(_) => "That logo is already the one shown.",
                     _ => "Logo saved: pages and new e-mails show it.",
@@ -176,6 +178,7 @@ pub async fn remove_logo(
         Outcome::Unchanged(_) => "There is no logo to remove.",
         _ => "Logo removed.",
     };
+    state.brand.forget();
     Ok(redirect_with_flash(
         "/admin/settings",
         FlashKind::Success,
