@@ -117,7 +117,6 @@ impl ConfirmationOverdue {
 }
 
 impl CodeReminder {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         learner_name: &str,
         code: &str,

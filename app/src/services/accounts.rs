@@ -120,6 +120,19 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<users::Model>, Servic
         .await?)
 }
 
+/// The active coordinators, who get the app's notices (overdue takedowns, the To do
+/// page's nudges), by id.
+pub async fn active_coordinators(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<users::Model>, ServiceError> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Role.eq(Role::Coordinator))
+        .filter(users::Column::Active.eq(true))
+        .order_by_asc(users::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Refuses a change that would leave no active administrator to manage the others.
 async fn ensure_another_admin(
     tx: &impl ConnectionTrait,

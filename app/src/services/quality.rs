@@ -608,8 +608,16 @@ pub async fn my_summary(
     let Some(trainer) = trainer_svc::of_user(db, user_id).await? else {
         return Ok(None);
     };
+    Ok(Some(summary(db, wording, trainer.id, today).await?))
+}
+
+/// [`my_summary`] for a page that has already read the MCT's record.
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    wording: &[String],
+    trainer_id: i64,
+    today: NaiveDate,
+) -> Result<MyQuality, ServiceError> {
     let period = Period::last_12_months(today);
-    Ok(Some(
-        of_trainer(db, wording, trainer.id, period, LATEST_COMMENTS).await?,
-    ))
+    of_trainer(db, wording, trainer_id, period, LATEST_COMMENTS).await
 }

@@ -2,7 +2,7 @@
 //! recording; completing one withdraws the recording; an open one past its due date is
 //! overdue and e-mailed to coordinators once a day until handled.
 use chrono::NaiveDate;
-use entity::{classes, outbox_messages, recordings, takedowns, users};
+use entity::{classes, outbox_messages, recordings, takedowns};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -15,7 +15,6 @@ use crate::clock;
 use crate::db::begin_write;
 use crate::domain::fields::{FieldErrors, parse_date, parse_optional_text, parse_text};
 use crate::domain::recording::{TakedownReason, TakedownStatus};
-use crate::domain::role::Role;
 use crate::ledger::{Actor, Entry, Recorder, diff};
 use crate::mail::messages::TakedownOverdueNotice;
 use crate::mail::{self, Message};
@@ -245,12 +244,7 @@ pub async fn queue_overdue_notices(
         ));
     }
     let related = format!("takedowns:{today}");
-    let coordinators = users::Entity::find()
-        .filter(users::Column::Role.eq(Role::Coordinator))
-        .filter(users::Column::Active.eq(true))
-        .order_by_asc(users::Column::Id)
-        .all(&tx)
-        .await?;
+    let coordinators = super::accounts::active_coordinators(&tx).await?;
     let mut queued = 0;
     for user in coordinators {
         let already = outbox_messages::Entity::find()

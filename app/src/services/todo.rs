@@ -16,7 +16,6 @@ use super::recordings::RecordingDetail;
 use crate::domain::catalog::Content;
 use crate::domain::delivery::ClassStatus;
 use crate::domain::outbox::OutboxStatus;
-use crate::domain::policy::STANDING_WARNING_DAYS;
 use crate::domain::todo::{ConfirmationChase, Nudges, chased_if_ended_by, confirmation_chase};
 
 pub mod nudges;
@@ -51,7 +50,7 @@ pub struct Unconfirmed {
     pub reminded: bool,
 }
 
-/// An MCT whose good standing ends within [`STANDING_WARNING_DAYS`].
+/// An MCT whose good standing ends within [`crate::domain::policy::STANDING_WARNING_DAYS`].
 pub struct StandingEnding {
     pub trainer: trainers::Model,
     pub days_left: i64,
@@ -250,7 +249,7 @@ pub async fn counts(
         past_scheduled: count_classes(db, past_scheduled(today)).await?,
         unconfirmed: count_classes(db, unconfirmed(today, n)).await?,
         standing_breaks: count_classes(db, standing_breaks(None)).await?,
-        standing_ending: ending_within_warning(today).count(db).await?,
+        standing_ending: super::trainers::ending_soon_query(today).count(db).await?,
         unredeemed_codes: achievement_codes::Entity::find()
             .filter(unredeemed_condition(today, n))
             .count(db)
@@ -263,37 +262,40 @@ fn failed_emails() -> sea_orm::Select<outbox_messages::Entity> {
     outbox_messages::Entity::find().filter(outbox_messages::Column::Status.eq(OutboxStatus::Failed))
 }
 
-/// MCTs whose standing ends within [`STANDING_WARNING_DAYS`] of `today` (still good today).
-pub(crate) fn ending_within_warning(today: NaiveDate) -> sea_orm::Select<trainers::Entity> {
-    trainers::Entity::find()
-        .filter(trainers::Column::MctValidUntil.gte(today))
-        .filter(
-            trainers::Column::MctValidUntil
-                .lte(today + chrono::Duration::days(STANDING_WARNING_DAYS)),
-        )
-}
-
 async fn standing_ending(
     db: &impl ConnectionTrait,
     today: NaiveDate,
 ) -> Result<Section<StandingEnding>, ServiceError> {
-    let query = ending_within_warning(today);
+    let query = super::trainers::ending_soon_query(today);
     let total = query.clone().count(db).await?;
-    let mut rows = vec![];
-    for trainer in query
+    let shown = query
         .order_by_asc(trainers::Column::MctValidUntil)
         .order_by_asc(trainers::Column::Id)
         .limit(SHOWN)
         .all(db)
+        .await?;
+    // Their classes after their standing, counted for all of them in one statement.
+    let after: std::collections::HashMap<i64, i64> = classes::Entity::find()
+        .join(JoinType::InnerJoin, classes::Relation::Trainer.def())
+        .filter(standing_breaks(None))
+        .filter(classes::Column::TrainerId.is_in(shown.iter().map(|t| t.id)))
+        .select_only()
+        .column(classes::Column::TrainerId)
+        .column_as(classes::Column::Id.count(), "n")
+        .group_by(classes::Column::TrainerId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
         .await?
-    {
-        let classes_after = count_classes(db, standing_breaks(Some(trainer.id))).await?;
-        rows.push(StandingEnding {
+        .into_iter()
+        .collect();
+    let rows = shown
+        .into_iter()
+        .map(|trainer| StandingEnding {
             days_left: (trainer.mct_valid_until - today).num_days(),
-            classes_after,
+            classes_after: after.get(&trainer.id).copied().unwrap_or(0) as u64,
             trainer,
-        });
-    }
+        })
+        .collect();
     Ok(Section { total, rows })
 }
 

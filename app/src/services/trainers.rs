@@ -381,13 +381,18 @@ pub async fn ending_soon(
     db: &impl ConnectionTrait,
     today: NaiveDate,
 ) -> Result<Vec<trainers::Model>, ServiceError> {
-    let horizon = today + chrono::Duration::days(STANDING_WARNING_DAYS);
-    Ok(trainers::Entity::find()
-        .filter(trainers::Column::MctValidUntil.gte(today))
-        .filter(trainers::Column::MctValidUntil.lte(horizon))
+    Ok(ending_soon_query(today)
         .order_by_asc(trainers::Column::MctValidUntil)
         .all(db)
         .await?)
+}
+
+/// The MCTs of [`ending_soon`], as a query to count, order or page.
+pub fn ending_soon_query(today: NaiveDate) -> sea_orm::Select<trainers::Entity> {
+    let horizon = today + chrono::Duration::days(STANDING_WARNING_DAYS);
+    trainers::Entity::find()
+        .filter(trainers::Column::MctValidUntil.gte(today))
+        .filter(trainers::Column::MctValidUntil.lte(horizon))
 }
 
 /// MCTs whose good standing has already ended, most recently lapsed first.

@@ -33,17 +33,24 @@ pub async fn trainer_page(
     new_feed_url: Option<String>,
 ) -> Result<Response, AppError> {
     let today = clock::now().date_naive();
+    let home = home::trainer_home(&state.db, user.id, today).await?;
+    let mine = match &home {
+        Some(h) => Some(
+            crate::services::quality::summary(
+                &state.db,
+                &state.config.surveys.questions,
+                h.trainer.id,
+                today,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let page = HomePage {
         page: ctx.page("Home"),
         today,
-        home: home::trainer_home(&state.db, user.id, today).await?,
-        mine: crate::services::quality::my_summary(
-            &state.db,
-            &state.config.surveys.questions,
-            user.id,
-            today,
-        )
-        .await?,
+        home,
+        mine,
         new_feed_url,
     };
     Ok(Html(page.render()?).into_response())

@@ -21,7 +21,6 @@ use crate::config::Config;
 use crate::db::begin_write;
 use crate::domain::delivery::ClassStatus;
 use crate::domain::recording::{ConsentStatus, RecordingStatus};
-use crate::domain::role::Role;
 use crate::domain::todo::{Nudges, chased_if_ended_by, standing_warning_due};
 use crate::ledger::{Actor, Entry, Recorder};
 use crate::mail::notices::{
@@ -75,7 +74,7 @@ pub async fn send_due(
     let tx = Recorder::lock(begin_write(db).await?, &Actor::System).await?;
     let mut sent = Sent::default();
     let mut outbox = Outbox::new();
-    let coordinators = coordinators(&tx).await?;
+    let coordinators = crate::services::accounts::active_coordinators(&tx).await?;
     confirmation_reminders(&tx, config, &n, today, &mut outbox, &mut sent).await?;
     confirmations_overdue(
         &tx,
@@ -106,15 +105,6 @@ pub async fn send_due(
     tx.record_as(&Actor::System, entry).await?;
     tx.commit().await?;
     Ok(sent)
-}
-
-async fn coordinators(db: &impl ConnectionTrait) -> Result<Vec<users::Model>, ServiceError> {
-    Ok(users::Entity::find()
-        .filter(users::Column::Role.eq(Role::Coordinator))
-        .filter(users::Column::Active.eq(true))
-        .order_by_asc(users::Column::Id)
-        .all(db)
-        .await?)
 }
 
 /// The `kind` nudges about the row whose id is `id_column` (their subject is
@@ -349,7 +339,7 @@ async fn standing_warnings(
     outbox: &mut Outbox,
     sent: &mut Sent,
 ) -> Result<(), ServiceError> {
-    let ending = super::ending_within_warning(today)
+    let ending = crate::services::trainers::ending_soon_query(today)
         .order_by_asc(trainers::Column::MctValidUntil)
         .order_by_asc(trainers::Column::Id)
         .all(tx)
