@@ -10,6 +10,8 @@ pub struct Model {
     /// The designation anniversary (SPEC §4 renewal); both set or both empty.
     pub anniversary_month: Option<i16>,
     pub anniversary_day: Option<i16>,
+    /// The org/location ID that a support case with Microsoft names (empty: not set).
+    pub partner_location_id: String,
     pub updated_at: DateTimeUtc,
 }
 

@@ -27,6 +27,8 @@ pub struct OrgSettings {
     pub organization_name: String,
     /// Month and day.
     pub anniversary: Option<(u32, u32)>,
+    /// The org/location ID Microsoft knows the partner by (support cases name it).
+    pub partner_location_id: String,
 }
 
 /// The settings form (month and day as typed; both blank clears the anniversary).
@@ -36,6 +38,7 @@ pub struct SettingsFields {
     pub organization_name: String,
     pub anniversary_month: String,
     pub anniversary_day: String,
+    pub partner_location_id: String,
 }
 
 impl SettingsFields {
@@ -61,10 +64,18 @@ impl SettingsFields {
                 }
             }
         };
+        let partner_location_id = e
+            .check(
+                "partner_location_id",
+                parse_optional_text(&self.partner_location_id, 60),
+            )
+            .flatten()
+            .unwrap_or_default();
         if e.is_empty() {
             Ok(OrgSettings {
                 organization_name,
                 anniversary,
+                partner_location_id,
             })
         } else {
             Err(e)
@@ -76,6 +87,7 @@ impl SettingsFields {
             organization_name: s.organization_name.clone(),
             anniversary_month: s.anniversary.map(|a| a.0.to_string()).unwrap_or_default(),
             anniversary_day: s.anniversary.map(|a| a.1.to_string()).unwrap_or_default(),
+            partner_location_id: s.partner_location_id.clone(),
         }
     }
 }
@@ -91,6 +103,7 @@ fn from_row(row: Option<org_settings::Model>) -> OrgSettings {
     OrgSettings {
         organization_name: row.organization_name,
         anniversary,
+        partner_location_id: row.partner_location_id,
     }
 }
 
@@ -98,6 +111,7 @@ fn snapshot(s: &OrgSettings) -> Value {
     json!({
         "organization_name": s.organization_name,
         "anniversary": s.anniversary.map(|(m, d)| format!("{m:02}-{d:02}")),
+        "partner_location_id": s.partner_location_id,
     })
 }
 
@@ -125,6 +139,7 @@ pub async fn update(
         organization_name: Set(new.organization_name.clone()),
         anniversary_month: Set(new.anniversary.map(|a| a.0 as i16)),
         anniversary_day: Set(new.anniversary.map(|a| a.1 as i16)),
+        partner_location_id: Set(new.partner_location_id.clone()),
         updated_at: Set(clock::now()),
     };
     if exists {

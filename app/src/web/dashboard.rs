@@ -122,6 +122,8 @@ struct DashboardPage {
     recordings: crate::services::recordings::Attention,
     /// The To do page's lists, counted.
     todo: crate::services::todo::Counts,
+    /// Microsoft's figures beside the app's, per figure imported (reconciliation).
+    reconciliation: Vec<crate::services::reconciliation::FigureRows>,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -434,6 +436,11 @@ pub async fn home(
         trainers: standing.trainers.clone(),
         recordings: crate::services::recordings::attention(&state.db, today).await?,
         todo: crate::services::todo::counts(&state.db, today, &state.config.todo.nudges()).await?,
+        reconciliation: crate::services::reconciliation::overview(&state.db)
+            .await?
+            .into_iter()
+            .filter(|f| !f.months.is_empty())
+            .collect(),
     };
     Ok(Html(page.render()?).into_response())
 }
