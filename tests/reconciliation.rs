@@ -448,3 +448,44 @@ async fn surveys_match_by_e_mail_and_date_and_keep_no_address(app: TestApp) {
     assert!(!month.body.contains("zed@example.com"));
 }
 db_test!(surveys_match_by_e_mail_and_date_and_keep_no_address);
+
+/// The monthly download from a script: a mapping by name, all lines or none, and the
+/// months side by side with an exit code saying whether any differs.
+async fn the_command_line_imports_a_download_through_a_named_mapping(app: TestApp) {
+    use std::process::ExitCode;
+    use tsp_ledger::cli::{self, Command, ReconcileCommand};
+    use tsp_ledger::domain::reconciliation::Figure;
+    march(&app).await;
+    let (_dir, path) = crate::imports::temp_file("completions.csv", COURSEWARE.as_bytes());
+    let run = |mapping: &str| {
+        cli::run(
+            Command::Reconcile(ReconcileCommand::Import {
+                figure: Figure::Courseware,
+                mapping: mapping.to_string(),
+                file: path.clone(),
+            }),
+            crate::imports::cli_config(&app),
+        )
+    };
+    assert_eq!(run("Our own mapping").await.unwrap(), ExitCode::FAILURE);
+    assert_eq!(microsoft_lines(&app).await, 0);
+    assert_eq!(
+        run("Partner Center: courseware completions").await.unwrap(),
+        ExitCode::SUCCESS
+    );
+    assert_eq!(microsoft_lines(&app).await, 4);
+    let entry = ledger(&app).await.pop().unwrap();
+    assert_eq!(
+        (entry.actor.as_str(), entry.entity_type.as_str()),
+        ("cli", "reconciliation_import")
+    );
+    // April has MS-3 there and nothing here.
+    let status = cli::run(
+        Command::Reconcile(ReconcileCommand::Status),
+        crate::imports::cli_config(&app),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, ExitCode::FAILURE);
+}
+db_test!(the_command_line_imports_a_download_through_a_named_mapping);

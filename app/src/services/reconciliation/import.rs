@@ -256,14 +256,72 @@ pub struct Imported {
     pub replaced: u64,
 }
 
-/// Reads every line of the waiting upload through `mapping` and, if all read, replaces
-/// Microsoft's lines of the months the file covers with them, saving the mapping as
-/// `save_as` when a name is given. A bad line refuses the whole file, listing each bad
-/// line (`line N: field: reason`); nothing is written.
+/// Reads every line of the waiting upload through `mapping` and imports it ([`write`]);
+/// the upload is gone once imported.
 pub async fn import(
     db: &DatabaseConnection,
     actor: &Actor,
     token: &str,
+    mapping: &Mapping,
+    save_as: &str,
+) -> Result<Imported, ServiceError> {
+    let upload = pending(db, token).await?;
+    if upload.figure != mapping.figure {
+        return Err(ServiceError::Refused(format!(
+            "This upload is Microsoft's {} download, not {}.",
+            upload.figure.label(),
+            mapping.figure.label()
+        )));
+    }
+    let file = File {
+        name: &upload.file_name,
+        content: &upload.content,
+        upload_token: Some(&upload.token),
+    };
+    write(db, actor, file, mapping, save_as).await
+}
+
+/// A named mapping (a preset, or one saved) of `figure`; `Field("mapping")` naming the
+/// choices when there is none by that name.
+pub async fn named(
+    db: &impl ConnectionTrait,
+    figure: Figure,
+    name: &str,
+) -> Result<Mapping, ServiceError> {
+    let choices = choices(db, figure).await?;
+    match choices.iter().find(|c| c.name == name.trim()) {
+        Some(c) => Ok(c.mapping.clone()),
+        None => Err(ServiceError::field(
+            "mapping",
+            format!(
+                "no mapping of the {} download is named {name:?} (there are: {})",
+                figure.id(),
+                choices
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )),
+    }
+}
+
+/// Microsoft's file as read: its name and text, and the waiting upload it came from.
+pub struct File<'a> {
+    pub name: &'a str,
+    pub content: &'a str,
+    /// The stored hash of the upload's token, deleted with the import.
+    pub upload_token: Option<&'a str>,
+}
+
+/// Reads every line of `file` through `mapping` and, if all read, replaces Microsoft's
+/// lines of the months the file covers with them, saving the mapping as `save_as` when a
+/// name is given. A bad line refuses the whole file, listing each bad line
+/// (`line N: field: reason`); nothing is written.
+pub async fn write(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    file: File<'_>,
     mapping: &Mapping,
     save_as: &str,
 ) -> Result<Imported, ServiceError> {
@@ -274,15 +332,7 @@ pub async fn import(
             "is longer than 100 characters",
         ));
     }
-    let upload = pending(db, token).await?;
-    if upload.figure != mapping.figure {
-        return Err(ServiceError::Refused(format!(
-            "This upload is Microsoft's {} download, not {}.",
-            upload.figure.label(),
-            mapping.figure.label()
-        )));
-    }
-    let header = header_of(&upload.content)?;
+    let header = header_of(file.content)?;
     let bound = bind(mapping, &header).map_err(|errors| {
         ServiceError::Refused(format!(
             "The mapping does not fit the file; nothing was imported.\n{}",
@@ -292,7 +342,7 @@ pub async fn import(
     let mut lines: Vec<(i64, MicrosoftLine)> = vec![];
     let mut errors: Vec<String> = vec![];
     let mut bad = 0usize;
-    for (i, record) in csv_reader(&upload.content).records().enumerate() {
+    for (i, record) in csv_reader(file.content).records().enumerate() {
         let line_no = i as i64 + 2;
         let result = record
             .map_err(|e| format!("is not valid CSV: {e}"))
@@ -358,7 +408,7 @@ pub async fn import(
     let import = reconciliation_imports::ActiveModel {
         id: NotSet,
         figure: Set(mapping.figure),
-        file_name: Set(upload.file_name.clone()),
+        file_name: Set(file.name.chars().take(200).collect()),
         mapping_name: Set(mapping_name),
         lines: Set(lines.len() as i64),
         first_date: Set(first),
@@ -390,13 +440,15 @@ pub async fn import(
         .exec(&tx)
         .await?;
     }
-    reconciliation_uploads::Entity::delete_by_id(upload.token.clone())
-        .exec(&tx)
-        .await?;
+    if let Some(token) = file.upload_token {
+        reconciliation_uploads::Entity::delete_by_id(token.to_string())
+            .exec(&tx)
+            .await?;
+    }
     tx.record(
         Entry::new(IMPORT_ENTITY, import.id, "import").changes(json!({
             "figure": mapping.figure,
-            "file_name": upload.file_name,
+            "file_name": import.file_name,
             "mapping": import.mapping_name,
             "lines": import.lines,
             "first_date": first,
