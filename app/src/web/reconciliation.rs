@@ -254,7 +254,7 @@ pub async fn import(
         .iter()
         .filter_map(|f| {
             let chosen = text(&format!("col_{}", f.id()));
-            (!chosen.trim().is_empty()).then(|| (*f, chosen))
+            (!chosen.trim().is_empty()).then_some((*f, chosen))
         })
         .collect();
     let mapping = Mapping {
