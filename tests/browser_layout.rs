@@ -93,6 +93,20 @@ async fn back_office_pages_fit_a_phone_and_the_admin_menu_is_one_line_at_1400_px
     )
     .await
     .unwrap();
+    // A Partner Center download, so the reconciliation pages have their tables.
+    {
+        use tsp_ledger::services::reconciliation::import;
+        let csv = "Completion Date,Achievement Code,Course Number,Points\n3/10/2026,AB-123-XYZ-LONG-CODE-0001,AZ-104,1\n4/2/2026,AB-123-XYZ-LONG-CODE-0002,AZ-104,1\n";
+        let file = import::File {
+            name: "completions.csv",
+            content: csv,
+            upload_token: None,
+        };
+        let mapping = tsp_ledger::domain::reconciliation::PRESETS[0].mapping();
+        import::write(app.db(), &Actor::User(admin), file, &mapping, "")
+            .await
+            .unwrap();
+    }
     tsp_ledger::services::settings::set_logo(
         app.db(),
         &Actor::User(admin),
@@ -208,6 +222,11 @@ return JSON.stringify({
         ("to-do", "/todo".to_string()),
         ("quality", "/quality".to_string()),
         ("learners", "/learners?q=a".to_string()),
+        ("reconciliation", "/reconciliation".to_string()),
+        (
+            "reconciliation-month",
+            "/reconciliation/courseware/2026-03".to_string(),
+        ),
     ];
     let mut failures = vec![];
     for (name, path) in &pages {
