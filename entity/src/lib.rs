@@ -17,6 +17,7 @@ pub mod outbox_messages;
 pub mod password_resets;
 pub mod recording_consents;
 pub mod recordings;
+pub mod retention_runs;
 pub mod roster_counts;
 pub mod sessions;
 pub mod survey_invitations;

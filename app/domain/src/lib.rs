@@ -106,6 +106,7 @@ pub mod policy;
 pub mod quality;
 pub mod recording;
 pub mod redirect;
+pub mod retention;
 pub mod role;
 pub mod sign_in;
 pub mod survey;

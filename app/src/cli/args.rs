@@ -51,6 +51,9 @@ pub enum Command {
     /// Learners (who are roster lines, not accounts).
     #[command(subcommand)]
     Learner(LearnerCommand),
+    /// Retention (GDPR storage limitation): what `[retention]` erases, and when.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Where the partner stands against the Training Services designation (SPEC §4).
     #[command(args_conflicts_with_subcommands = true)]
     Kpi {
@@ -131,6 +134,18 @@ pub enum OutboxCommand {
     /// Queue the survey reminders that are due and today's overdue-takedown notices, send
     /// every message that is due, then exit (for cron, or with no server running).
     Send,
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCommand {
+    /// Erase now what is due (the server's daily job does the same once a day).
+    Run,
+    /// Print the settings in force and, per category, what is due and when (no names).
+    Plan {
+        /// Plan as of this date, YYYY-MM-DD (default: today, UTC).
+        #[arg(long = "as-of", value_name = "DATE")]
+        as_of: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

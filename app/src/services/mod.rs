@@ -20,6 +20,7 @@ pub mod password_resets;
 pub mod pickers;
 pub mod quality;
 pub mod recordings;
+pub mod retention;
 pub mod rosters;
 pub mod schedule;
 pub mod settings;
