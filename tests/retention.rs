@@ -570,7 +570,8 @@ async fn consent_evidence_is_erased_n_months_after_the_recording_was_withdrawn(a
     );
     assert!(!stored.contains("Binder"), "{stored}");
     let entries = ledger_entries::Entity::find()
-        .filter(ledger_entries::Column::Action.eq("erase_evidence"))
+        .filter(ledger_entries::Column::Action.eq("erase"))
+        .filter(ledger_entries::Column::EntityType.eq("recording_consent"))
         .all(app.db())
         .await
         .unwrap();

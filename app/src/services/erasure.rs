@@ -310,7 +310,7 @@ pub struct EvidenceErased {
 /// the paper-consent note, the learner's consent link, and the texts of the ledger's
 /// entries about each consent (their copies of the note). The status and when it
 /// changed stay: they say the recording was published lawfully, and name nobody but by
-/// enrollment or trainer id. Each consent gets one `erase_evidence` entry with `reason`
+/// enrollment or trainer id. Each consent gets one `erase` entry (the action `ledger verify` accepts for blanked texts) with `reason`
 /// and is marked (`evidence_erased_at`), so a later run skips it.
 pub(crate) async fn erase_consent_evidence(
     tx: &Recorder,
@@ -358,7 +358,7 @@ pub(crate) async fn erase_consent_evidence(
         let entry = tx
             .record_as(
                 actor,
-                Entry::new("recording_consent", id, "erase_evidence")
+                Entry::new("recording_consent", id, "erase")
                     .changes(serde_json::Value::Object(changes))
                     .reason(reason.to_string())
                     .parent("recording", recording_id),
