@@ -159,7 +159,7 @@ mod tests {
                     );
                     start = start.succ_opt().unwrap();
                 }
-                today = today + chrono::Duration::days(7);
+                today += chrono::Duration::days(7);
             }
         }
     }
