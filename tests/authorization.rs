@@ -932,6 +932,20 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             ],
             expect: [SEE_OTHER, 422, 403, 403, 403],
         },
+        // issue 17 item 4: retention (admins only). The admin's run erases nothing here:
+        // the test config keeps learners and consents, and nothing else is old yet.
+        Row {
+            method: Get,
+            path: "/admin/retention",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 403, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/admin/retention/run",
+            fields: &[],
+            expect: [SEE_OTHER, SEE_OTHER, 403, 403, 403],
+        },
         // issue 6: recordings. Readers read; a trainer lists only what they present (the
         // matrix trainer presents nothing: another's recording is a 404, as for classes);
         // editors change. The public consent page works by token alone.

@@ -71,3 +71,5 @@ mod learners;
 mod schedule;
 // issue 17 item 1: reconciliation with Partner Center
 mod reconciliation;
+// issue 17 item 4: retention
+mod retention;

@@ -19,9 +19,10 @@ use tracing_subscriber::EnvFilter;
 
 mod args;
 mod reconcile;
+mod retention;
 pub use args::{
     Cli, Command, ExportArgs, ExportKind, KpiCommand, LearnerCommand, LedgerCommand, OutboxCommand,
-    ReconcileCommand, ReportFormat, UserCommand,
+    ReconcileCommand, ReportFormat, RetentionCommand, UserCommand,
 };
 
 /// `ledger verify`: the chain, every stored checkpoint (when the key is here) and the
@@ -168,6 +169,9 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Outbox(OutboxCommand::Send) => return send_outbox(config).await,
         Command::Learner(LearnerCommand::Erase { email, reason }) => {
             erase_learner(&config, &email, &reason).await?
+        }
+        Command::Retention(command) => {
+            retention::run(&open(&config).await?, &config, command).await?
         }
         Command::Kpi {
             aggregates: Some(command),

@@ -22,6 +22,7 @@ pub struct Config {
     pub ledger: LedgerConfig,
     pub metrics: MetricsConfig,
     pub oidc: OidcConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
 }
 
@@ -215,6 +216,59 @@ pub struct MetricsConfig {
     pub token: String,
 }
 
+/// How long personal data is kept (`domain::retention`); 0 keeps a category for ever.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionConfig {
+    /// Learners' names and e-mails, this many months after their class ended.
+    pub learner_months: i64,
+    /// Consent evidence, this many months after the recording was withdrawn.
+    pub consent_months: i64,
+    /// Sent and failed e-mails in the outbox, this many days after sending (or queuing).
+    pub email_days: i64,
+    /// Sign-in sessions, this many days after they were last used.
+    pub session_days: i64,
+    /// Spooled files (uploads, mail files), this many days after they were written.
+    pub spool_days: i64,
+    /// Roster lines and consents erased per run at most (the rest wait for the next run).
+    pub batch_size: i64,
+}
+
+impl RetentionConfig {
+    /// The periods in force (checked by `Config::validate`, so they fit).
+    pub fn periods(&self) -> crate::domain::retention::Periods {
+        use crate::domain::retention::period;
+        let fit = |v: i64| period(u32::try_from(v).unwrap_or(0));
+        crate::domain::retention::Periods {
+            learner_months: fit(self.learner_months),
+            consent_months: fit(self.consent_months),
+            email_days: fit(self.email_days),
+            session_days: fit(self.session_days),
+            spool_days: fit(self.spool_days),
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (name, value, max) in [
+            ("retention.learner_months", self.learner_months, 1200),
+            ("retention.consent_months", self.consent_months, 1200),
+            ("retention.email_days", self.email_days, 36500),
+            ("retention.session_days", self.session_days, 36500),
+            ("retention.spool_days", self.spool_days, 36500),
+        ] {
+            if !(0..=max).contains(&value) {
+                bail!("{name} must be between 0 (keep for ever) and {max}, got {value}");
+            }
+        }
+        if !(1..=100_000).contains(&self.batch_size) {
+            bail!(
+                "retention.batch_size must be between 1 and 100000, got {}",
+                self.batch_size
+            );
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogConfig {
     pub filter: String,
@@ -356,6 +410,7 @@ impl Config {
             bail!("metrics.token must be empty or at least 16 characters");
         }
         self.validate_oidc()?;
+        self.retention.validate()?;
         Ok(())
     }
 
@@ -634,6 +689,27 @@ mod tests {
             err.to_string().contains("todo.confirm_escalation_days"),
             "{err}"
         );
+        for (key, value, setting) in [
+            (
+                "TSP_LEDGER__RETENTION__LEARNER_MONTHS",
+                "-1",
+                "retention.learner_months",
+            ),
+            (
+                "TSP_LEDGER__RETENTION__SPOOL_DAYS",
+                "40000",
+                "retention.spool_days",
+            ),
+            (
+                "TSP_LEDGER__RETENTION__BATCH_SIZE",
+                "0",
+                "retention.batch_size",
+            ),
+        ] {
+            let err = Config::load_from(Path::new("/nonexistent"), None, &env(&[(key, value)]))
+                .unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
         // A closed set names the setting and every allowed value.
         for (key, value, allowed) in [
             ("TSP_LEDGER__MAIL__TRANSPORT", "pigeon", "`file`, `smtp`"),

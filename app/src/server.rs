@@ -241,6 +241,18 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
             tokio::time::sleep(REMINDER_INTERVAL).await;
         }
     });
+    // Retention: looked at hourly, runs once a UTC day (whichever instance comes first).
+    let for_retention = for_checkpoints.clone();
+    let retention = tokio::spawn(async move {
+        loop {
+            match run_daily_retention(&for_retention).await {
+                Ok(Some(report)) => tracing::info!(run = report.run_id, "{}", report.summary()),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "the retention run failed"),
+            }
+            tokio::time::sleep(RETENTION_LOOK_INTERVAL).await;
+        }
+    });
     // A signed checkpoint of the ledger head every `ledger.checkpoint_hours` (looked at
     // hourly, so a restart neither skips one nor writes two).
     let state = for_checkpoints;
@@ -255,10 +267,27 @@ pub fn spawn_background(state: &AppState) -> anyhow::Result<Vec<tokio::task::Joi
             tokio::time::sleep(CHECKPOINT_LOOK_INTERVAL).await;
         }
     });
-    Ok(vec![worker, reminders, checkpoints])
+    Ok(vec![worker, reminders, checkpoints, retention])
 }
 
 const CHECKPOINT_LOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How often the server looks whether today's retention run is due.
+const RETENTION_LOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The daily retention run, when it is due (`None`: nothing to do, or already run today).
+pub async fn run_daily_retention(
+    state: &AppState,
+) -> Result<Option<crate::services::retention::Report>, crate::services::ServiceError> {
+    crate::services::retention::run(
+        &state.db,
+        &state.config,
+        &crate::ledger::Actor::System,
+        crate::clock::now(),
+        crate::services::retention::Trigger::Daily,
+    )
+    .await
+}
 
 /// Queues every survey reminder that is due now.
 pub async fn queue_due_reminders(state: &AppState) -> Result<u64, crate::services::ServiceError> {

@@ -21,6 +21,7 @@ pub mod reconciliation_mappings;
 pub mod reconciliation_uploads;
 pub mod recording_consents;
 pub mod recordings;
+pub mod retention_runs;
 pub mod roster_counts;
 pub mod sessions;
 pub mod survey_invitations;

@@ -19,6 +19,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_hash: Option<String>,
     pub changed_at: Option<DateTimeUtc>,
+    /// When retention erased this consent's evidence (note, link, ledger texts).
+    pub evidence_erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -107,6 +107,7 @@ pub mod quality;
 pub mod reconciliation;
 pub mod recording;
 pub mod redirect;
+pub mod retention;
 pub mod role;
 pub mod sign_in;
 pub mod survey;

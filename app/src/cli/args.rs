@@ -55,6 +55,9 @@ pub enum Command {
     /// app's figures.
     #[command(subcommand)]
     Reconcile(ReconcileCommand),
+    /// Retention (GDPR storage limitation): what `[retention]` erases, and when.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Where the partner stands against the Training Services designation (SPEC §4).
     #[command(args_conflicts_with_subcommands = true)]
     Kpi {
@@ -154,6 +157,18 @@ pub enum ReconcileCommand {
     /// Per figure and month, the app's units beside Microsoft's; exit 1 when a month
     /// differs.
     Status,
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCommand {
+    /// Erase now what is due (the server's daily job does the same once a day).
+    Run,
+    /// Print the settings in force and, per category, what is due and when (no names).
+    Plan {
+        /// Plan as of this date, YYYY-MM-DD (default: today, UTC).
+        #[arg(long = "as-of", value_name = "DATE")]
+        as_of: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

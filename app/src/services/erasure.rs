@@ -14,35 +14,35 @@
 //! the erasure entry lists the texts it blanked, so `ledger verify` tells an erased text
 //! from a deleted one.
 //!
+//! The same path erases either every enrollment of one e-mail (a learner's request,
+//! [`erase`]) or chosen enrollments (retention: the roster lines of classes that ended
+//! long enough ago, [`erase_enrollments`]); [`erase_consent_evidence`] erases what a
+//! recording consent keeps as evidence.
+//!
 //! On disk: SQLite zeroes deleted bytes (`secure_delete`), and after the commit the
 //! write-ahead log is checkpointed and truncated ([`crate::scrub`]); what that achieved
 //! is reported, not assumed.
-use std::collections::{BTreeSet, HashMap};
-
 use chrono::{DateTime, Utc};
 use entity::{
-    achievement_codes, classes, courses, enrollments, ledger_entries, ledger_texts,
-    outbox_messages, recording_consents, survey_invitations, survey_responses,
+    achievement_codes, classes, courses, enrollments, outbox_messages, recording_consents,
+    survey_invitations, survey_responses,
 };
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
-};
-use serde_json::{Map, Value, json};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
+use serde_json::json;
 
-use super::{ServiceError, classes as class_svc, courses as course_svc, rosters};
+use super::{ServiceError, classes as class_svc, rosters};
 use crate::clock;
 use crate::db::begin_write;
 use crate::domain::account::Email;
 use crate::domain::erasure::{
     PLACEHOLDER_NAME, erasure_confirmed, erasure_reason, is_placeholder_email, placeholder_email,
-    redact,
 };
-use crate::domain::outbox::OutboxStatus;
 use crate::ledger::{self, Actor, Entry, Recorder, TEXTS_ERASED, diff};
-use crate::mail::{ERASED_BODY, REMOVED_BODY};
 use crate::scrub::{self, Checkpointed};
+
+mod gather;
+mod steps;
+mod texts;
 
 /// One enrollment of the learner, with what erasure will do to it.
 #[derive(Debug, Clone)]
@@ -146,14 +146,12 @@ impl Erased {
     }
 }
 
-/// Messages to the learner: outbox addresses are stored as typed, so compared lower-cased
-/// and (SQLite's `lower` folds ASCII only) as each roster line spelled them.
-fn to_learner(key: &Email, typed: Vec<String>) -> Condition {
-    Condition::any()
-        .add(
-            Expr::expr(Func::lower(Expr::col(outbox_messages::Column::ToAddress))).eq(key.as_str()),
-        )
-        .add(outbox_messages::Column::ToAddress.is_in(typed))
+/// Which roster lines an erasure takes.
+pub(crate) enum Learners<'a> {
+    /// Every enrollment with this e-mail (a learner's request).
+    Email(&'a Email),
+    /// These enrollments (retention); lines already erased are skipped.
+    Enrollments(&'a [i64]),
 }
 
 /// The e-mail as typed on the form: a valid address that is not already a placeholder.
@@ -168,81 +166,25 @@ fn parse_email(raw: &str) -> Result<Email, ServiceError> {
     Ok(key)
 }
 
-/// Every enrollment of the learner with `key`, oldest first, with what hangs off it.
-async fn gather(db: &impl ConnectionTrait, key: &Email) -> Result<Vec<Found>, ServiceError> {
-    let lines = enrollments::Entity::find()
-        .filter(enrollments::Column::EmailKey.eq(key.as_str()))
-        .order_by_asc(enrollments::Column::Id)
-        .all(db)
-        .await?;
-    if lines.is_empty() {
-        return Err(ServiceError::field(
-            "email",
-            "no enrollment has this e-mail address: nothing to erase",
-        ));
-    }
-    let messages = outbox_messages::Entity::find()
-        .filter(to_learner(
-            key,
-            lines.iter().map(|e| e.learner_email.clone()).collect(),
-        ))
-        .order_by_asc(outbox_messages::Column::Id)
-        .all(db)
-        .await?;
-    let mut found = Vec::with_capacity(lines.len());
-    for enrollment in lines {
-        let class = class_svc::get(db, enrollment.class_id).await?;
-        let course = course_svc::get(db, class.course_id).await?;
-        let code = achievement_codes::Entity::find()
-            .filter(achievement_codes::Column::EnrollmentId.eq(enrollment.id))
-            .one(db)
-            .await?;
-        let invitation = survey_invitations::Entity::find()
-            .filter(survey_invitations::Column::EnrollmentId.eq(enrollment.id))
-            .one(db)
-            .await?;
-        let response = survey_responses::Entity::find()
-            .filter(survey_responses::Column::EnrollmentId.eq(enrollment.id))
-            .one(db)
-            .await?;
-        found.push(Found {
-            enrollment,
-            class,
-            course,
-            code,
-            invitation,
-            response,
-            unsent: vec![],
-            sent: vec![],
-        });
-    }
-    // A message belongs to the enrollment of the class it names (`class:42`); one that
-    // names none goes with the first enrollment.
-    let by_class: HashMap<String, usize> = found
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (format!("class:{}", f.class.id), i))
-        .collect();
-    for message in messages {
-        let i = message
-            .related
-            .as_ref()
-            .and_then(|r| by_class.get(r).copied())
-            .unwrap_or(0);
-        if message.status == OutboxStatus::Sent {
-            found[i].sent.push(message);
-        } else {
-            found[i].unsent.push(message);
-        }
-    }
-    Ok(found)
-}
-
 /// The learner's enrollments, for the admin to check before erasing (`Field("email")`
 /// when the address is invalid, a placeholder, or on no roster).
 pub async fn find(db: &DatabaseConnection, raw_email: &str) -> Result<Vec<Found>, ServiceError> {
     let key = parse_email(raw_email)?;
-    gather(db, &key).await
+    gather::gather(db, &Learners::Email(&key)).await
+}
+
+/// The names and e-mails an erasure of `found` removes wherever they are written (each
+/// once, compared case-insensitively).
+fn personal_of(key: Option<&Email>, found: &[Found]) -> Vec<String> {
+    let mut personal: Vec<String> = key.map(|k| k.as_str().to_string()).into_iter().collect();
+    for f in found {
+        for value in [&f.enrollment.learner_name, &f.enrollment.learner_email] {
+            if !personal.iter().any(|p| p.eq_ignore_ascii_case(value)) {
+                personal.push(value.clone());
+            }
+        }
+    }
+    personal
 }
 
 /// Erases the learner with `raw_email`: refused, changing nothing, when the e-mail is on
@@ -260,23 +202,50 @@ pub async fn erase(
     // The chain head first: it serializes writers, so nothing is queued to the learner
     // or added to a roster between the look-up and the writes.
     let tx = Recorder::lock(tx, actor).await?;
-    let found = gather(&tx, &key).await?;
-    let mut personal: Vec<String> = vec![key.as_str().to_string()];
-    for f in &found {
-        for value in [&f.enrollment.learner_name, &f.enrollment.learner_email] {
-            if !personal.iter().any(|p| p.eq_ignore_ascii_case(value)) {
-                personal.push(value.clone());
-            }
-        }
-    }
+    let found = gather::gather(&tx, &Learners::Email(&key)).await?;
+    let personal = personal_of(Some(&key), &found);
     let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
     let reason =
         erasure_reason(raw_reason, &personal).map_err(|m| ServiceError::field("reason", m))?;
     erasure_confirmed(confirm).map_err(|m| ServiceError::field("confirm", m))?;
+    let mut done = erase_found(&tx, actor, found, &personal, &reason, clock::now()).await?;
+    tx.commit().await?;
+    done.disk = Some(scrub::checkpoint_wal(db).await?);
+    Ok(done)
+}
 
-    let now = clock::now();
+/// Erases these enrollments inside the caller's write (retention), with `reason` — made
+/// by the caller from its settings, never from personal data. Lines already erased are
+/// skipped. The caller commits, then checkpoints SQLite's log ([`scrub::checkpoint_wal`]).
+pub(crate) async fn erase_enrollments(
+    tx: &Recorder,
+    actor: &Actor,
+    ids: &[i64],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Erased, ServiceError> {
+    let found = gather::gather(tx, &Learners::Enrollments(ids)).await?;
+    if found.is_empty() {
+        return Ok(Erased::default());
+    }
+    let personal = personal_of(None, &found);
+    let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
+    erase_found(tx, actor, found, &personal, reason, now).await
+}
+
+/// The erasure itself: each line gets its placeholder, its links cancelled, its comment,
+/// e-mails and consent notes redacted, the ledger texts about it (or naming `personal`)
+/// blanked, and one `erase` entry with `reason`.
+async fn erase_found(
+    tx: &Recorder,
+    actor: &Actor,
+    found: Vec<Found>,
+    personal: &[&str],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Erased, ServiceError> {
     let mut done = Erased::default();
-    let (mut texts, kept) = texts_to_blank(&tx, &found, &personal).await?;
+    let (mut texts, kept) = texts::texts_to_blank(tx, &found, personal).await?;
     done.texts_kept = kept;
     for f in found {
         let placeholder = placeholder_email(f.enrollment.id);
@@ -286,10 +255,10 @@ pub async fn erase(
             &rosters::PERSONAL_FIELDS,
         );
         let fields = changes.as_object_mut().expect("diff returns an object");
-        cancel_links(&tx, &f, now, fields, &mut done).await?;
-        redact_comment(&tx, &f, &personal, fields, &mut done).await?;
-        redact_outbox(&tx, &f, &placeholder, &personal, fields, &mut done).await?;
-        redact_consent_notes(&tx, &f, &personal, &mut done).await?;
+        steps::cancel_links(tx, &f, now, fields, &mut done).await?;
+        steps::redact_comment(tx, &f, personal, fields, &mut done).await?;
+        steps::redact_outbox(tx, &f, &placeholder, personal, fields, &mut done).await?;
+        steps::redact_consent_notes(tx, &f, personal, &mut done).await?;
         let blank: Vec<(i64, String)> = texts.remove(&f.enrollment.id).unwrap_or_default();
         if !blank.is_empty() {
             let listed: Vec<String> = blank
@@ -307,17 +276,17 @@ pub async fn erase(
         active.learner_email = Set(placeholder.clone());
         active.email_key = Set(placeholder);
         active.updated_at = Set(now);
-        active.update(&tx).await?;
+        active.update(tx).await?;
         let erase_entry = tx
             .record_as(
                 actor,
                 Entry::new("enrollment", f.enrollment.id, "erase")
                     .changes(changes)
-                    .reason(reason.clone())
+                    .reason(reason.to_string())
                     .parent("class", f.class.id),
             )
             .await?;
-        done.texts_blanked += ledger::blank_texts(&tx, &blank, erase_entry.id).await? as usize;
+        done.texts_blanked += ledger::blank_texts(tx, &blank, erase_entry.id).await? as usize;
         done.enrollments.push((
             f.enrollment.id,
             f.class.class_ref.clone(),
@@ -325,265 +294,78 @@ pub async fn erase(
             f.dates(),
         ));
     }
-    tx.commit().await?;
-    done.disk = Some(scrub::checkpoint_wal(db).await?);
     Ok(done)
 }
 
-/// Ledger texts per enrollment to blank: every text of an entry about the enrollment or
-/// one of its recording consents, and (with the first enrollment) every other text that
-/// contains the learner's name or e-mail. Also the ids of older entries whose in-chain
-/// reason names the learner (they cannot be blanked).
-async fn texts_to_blank(
-    tx: &impl ConnectionTrait,
-    found: &[Found],
-    personal: &[&str],
-) -> Result<(HashMap<i64, Vec<(i64, String)>>, Vec<i64>), ServiceError> {
-    let mut owner: HashMap<(String, String), i64> = HashMap::new();
-    for f in found {
-        owner.insert(
-            ("enrollment".into(), f.enrollment.id.to_string()),
-            f.enrollment.id,
-        );
-        let consents = recording_consents::Entity::find()
-            .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
-            .all(tx)
-            .await?;
-        for c in consents {
-            owner.insert(
-                ("recording_consent".into(), c.id.to_string()),
-                f.enrollment.id,
+/// What erasing consent evidence did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvidenceErased {
+    pub consents: usize,
+    pub notes: usize,
+    pub links: usize,
+    pub texts_blanked: usize,
+}
+
+/// Erases what these consents keep as evidence (retention, inside the caller's write):
+/// the paper-consent note, the learner's consent link, and the texts of the ledger's
+/// entries about each consent (their copies of the note). The status and when it
+/// changed stay: they say the recording was published lawfully, and name nobody but by
+/// enrollment or trainer id. Each consent gets one `erase` entry (the action `ledger verify` accepts for blanked texts) with `reason`
+/// and is marked (`evidence_erased_at`), so a later run skips it.
+pub(crate) async fn erase_consent_evidence(
+    tx: &Recorder,
+    actor: &Actor,
+    consents: Vec<recording_consents::Model>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<EvidenceErased, ServiceError> {
+    let mut done = EvidenceErased::default();
+    for c in consents {
+        let mut changes = serde_json::Map::new();
+        if c.note.is_some() {
+            changes.insert("note".into(), json!({"changed": true}));
+            done.notes += 1;
+        }
+        if c.token_hash.is_some() {
+            changes.insert(
+                "consent_link".into(),
+                json!({"before": "active", "after": "cancelled"}),
+            );
+            done.links += 1;
+        }
+        let blank = texts::texts_about(tx, "recording_consent", &c.id.to_string()).await?;
+        if !blank.is_empty() {
+            let listed: Vec<String> = blank
+                .iter()
+                .map(|(id, field)| format!("{id}:{field}"))
+                .collect();
+            changes.insert(
+                TEXTS_ERASED.into(),
+                json!({"before": null, "after": listed}),
             );
         }
-    }
-    let first = found.first().map_or(0, |f| f.enrollment.id);
-    let mut picked: BTreeSet<(i64, i64, String)> = BTreeSet::new();
-    // Entries about the learner's records: their texts, whatever they say.
-    for ((entity_type, entity_id), enrollment) in &owner {
-        let entries = ledger_entries::Entity::find()
-            .select_only()
-            .column(ledger_entries::Column::Id)
-            .filter(ledger_entries::Column::EntityType.eq(entity_type.as_str()))
-            .filter(ledger_entries::Column::EntityId.eq(entity_id.as_str()))
-            .into_tuple::<i64>()
-            .all(tx)
-            .await?;
-        for chunk in entries.chunks(500) {
-            let rows = ledger_texts::Entity::find()
-                .filter(ledger_texts::Column::EntryId.is_in(chunk.to_vec()))
-                .filter(ledger_texts::Column::Text.is_not_null())
-                .all(tx)
-                .await?;
-            for t in rows {
-                picked.insert((*enrollment, t.entry_id, t.field));
-            }
-        }
-    }
-    // Any other text that names them (an amendment reason, a takedown note).
-    let mut after = (0i64, String::new());
-    loop {
-        let rows = ledger_texts::Entity::find()
-            .filter(ledger_texts::Column::Text.is_not_null())
-            .filter(
-                Condition::any()
-                    .add(ledger_texts::Column::EntryId.gt(after.0))
-                    .add(
-                        Condition::all()
-                            .add(ledger_texts::Column::EntryId.eq(after.0))
-                            .add(ledger_texts::Column::Field.gt(after.1.as_str())),
-                    ),
-            )
-            .order_by_asc(ledger_texts::Column::EntryId)
-            .order_by_asc(ledger_texts::Column::Field)
-            .limit(2000)
-            .all(tx)
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = (last.entry_id, last.field.clone());
-        for t in rows {
-            let names = t
-                .text
-                .as_deref()
-                .is_some_and(|text| redact(text, personal, PLACEHOLDER_NAME).is_some());
-            if names
-                && !picked
-                    .iter()
-                    .any(|(_, id, field)| *id == t.entry_id && *field == t.field)
-            {
-                picked.insert((first, t.entry_id, t.field));
-            }
-        }
-    }
-    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-    for (enrollment, entry_id, field) in picked {
-        out.entry(enrollment).or_default().push((entry_id, field));
-    }
-    // Version 1 entries hold their reason inside the chain: say which name the learner.
-    let mut kept = vec![];
-    let old = ledger_entries::Entity::find()
-        .filter(ledger_entries::Column::Texts.is_null())
-        .filter(ledger_entries::Column::Reason.is_not_null())
-        .order_by_asc(ledger_entries::Column::Id)
-        .all(tx)
-        .await?;
-    for e in old {
-        let about = owner.contains_key(&(e.entity_type.clone(), e.entity_id.clone()));
-        let names = e
-            .reason
-            .as_deref()
-            .is_some_and(|r| redact(r, personal, PLACEHOLDER_NAME).is_some());
-        if about || names {
-            kept.push(e.id);
-        }
-    }
-    Ok((out, kept))
-}
-
-/// A paper-consent note on one of the learner's consents keeps its words without their
-/// name or e-mail (its ledger copy is blanked with the other texts).
-async fn redact_consent_notes(
-    tx: &impl ConnectionTrait,
-    f: &Found,
-    personal: &[&str],
-    done: &mut Erased,
-) -> Result<(), ServiceError> {
-    let consents = recording_consents::Entity::find()
-        .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
-        .filter(recording_consents::Column::Note.is_not_null())
-        .all(tx)
-        .await?;
-    for c in consents {
-        if let Some(note) = c
-            .note
-            .as_deref()
-            .and_then(|n| redact(n, personal, PLACEHOLDER_NAME))
-        {
-            let mut active: recording_consents::ActiveModel = c.into();
-            active.note = Set(Some(note));
-            active.update(tx).await?;
-            done.notes_redacted += 1;
-        }
-    }
-    Ok(())
-}
-
-fn cancelled() -> Value {
-    json!({"before": "active", "after": "cancelled"})
-}
-
-/// Every link mailed to the learner of this enrollment stops working. One block per
-/// kind of learner token: a new kind adds its block here.
-async fn cancel_links(
-    tx: &impl ConnectionTrait,
-    f: &Found,
-    now: DateTime<Utc>,
-    changes: &mut Map<String, Value>,
-    done: &mut Erased,
-) -> Result<(), ServiceError> {
-    // The achievement code page: the code, its issue and redemption dates stay (KPI).
-    if let Some(code) = f.code.as_ref().filter(|c| c.token_hash.is_some()) {
-        let mut active: achievement_codes::ActiveModel = code.clone().into();
+        changes.insert(
+            "evidence".into(),
+            json!({"before": "kept", "after": "erased"}),
+        );
+        let (id, recording_id) = (c.id, c.recording_id);
+        let mut active: recording_consents::ActiveModel = c.into();
+        active.note = Set(None);
         active.token_hash = Set(None);
+        active.evidence_erased_at = Set(Some(now));
         active.updated_at = Set(now);
         active.update(tx).await?;
-        changes.insert("code_link".into(), cancelled());
-        done.code_links += 1;
-    }
-    // The survey link: derived from the enrollment id, so it is flagged, not forgotten.
-    // No reminder goes out for it and the page answers "not found".
-    if let Some(invitation) = f.invitation.as_ref().filter(|i| i.cancelled_at.is_none()) {
-        let mut active: survey_invitations::ActiveModel = invitation.clone().into();
-        active.cancelled_at = Set(Some(now));
-        active.update(tx).await?;
-        changes.insert("survey_link".into(), cancelled());
-        done.survey_links += 1;
-    }
-    // Recording consent links: the rows keep their history (by enrollment id); only the
-    // link dies.
-    let consents = recording_consents::Entity::update_many()
-        .col_expr(
-            recording_consents::Column::TokenHash,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(recording_consents::Column::EnrollmentId.eq(f.enrollment.id))
-        .filter(recording_consents::Column::TokenHash.is_not_null())
-        .exec(tx)
-        .await?;
-    if consents.rows_affected > 0 {
-        changes.insert("consent_links".into(), cancelled());
-    }
-    Ok(())
-}
-
-/// A survey comment that names the learner keeps its words but not the name or e-mail
-/// (the scored answers, which the KPI reads, are untouched).
-async fn redact_comment(
-    tx: &impl ConnectionTrait,
-    f: &Found,
-    personal: &[&str],
-    changes: &mut Map<String, Value>,
-    done: &mut Erased,
-) -> Result<(), ServiceError> {
-    let Some(response) = &f.response else {
-        return Ok(());
-    };
-    let Some(comment) = response
-        .comment
-        .as_deref()
-        .and_then(|c| redact(c, personal, PLACEHOLDER_NAME))
-    else {
-        return Ok(());
-    };
-    let mut active: survey_responses::ActiveModel = response.clone().into();
-    active.comment = Set(Some(comment));
-    active.update(tx).await?;
-    changes.insert("survey_comment".into(), json!({"changed": true}));
-    done.comments_redacted += 1;
-    Ok(())
-}
-
-/// Messages not yet sent are dropped (a worker holding one loses its claim: it may not
-/// record the outcome); sent ones keep their history under the placeholder address,
-/// without bodies.
-async fn redact_outbox(
-    tx: &impl ConnectionTrait,
-    f: &Found,
-    placeholder: &str,
-    personal: &[&str],
-    changes: &mut Map<String, Value>,
-    done: &mut Erased,
-) -> Result<(), ServiceError> {
-    if !f.unsent.is_empty() {
-        let ids: Vec<i64> = f.unsent.iter().map(|m| m.id).collect();
-        outbox_messages::Entity::delete_many()
-            .filter(outbox_messages::Column::Id.is_in(ids))
-            .exec(tx)
+        let entry = tx
+            .record_as(
+                actor,
+                Entry::new("recording_consent", id, "erase")
+                    .changes(serde_json::Value::Object(changes))
+                    .reason(reason.to_string())
+                    .parent("recording", recording_id),
+            )
             .await?;
-        changes.insert(
-            "unsent_emails_dropped".into(),
-            json!({"before": null, "after": f.unsent.len()}),
-        );
-        done.unsent_dropped += f.unsent.len();
+        done.texts_blanked += ledger::blank_texts(tx, &blank, entry.id).await? as usize;
+        done.consents += 1;
     }
-    for message in &f.sent {
-        let mut active: outbox_messages::ActiveModel = message.clone().into();
-        active.to_address = Set(placeholder.to_string());
-        if let Some(subject) = redact(&message.subject, personal, PLACEHOLDER_NAME) {
-            active.subject = Set(subject);
-        }
-        // Bodies already emptied of a personal link say so; every other body goes.
-        if message.text_body != REMOVED_BODY || message.html_body != REMOVED_BODY {
-            active.text_body = Set(ERASED_BODY.to_string());
-            active.html_body = Set(ERASED_BODY.to_string());
-        }
-        active.update(tx).await?;
-    }
-    if !f.sent.is_empty() {
-        changes.insert(
-            "sent_emails_readdressed".into(),
-            json!({"before": null, "after": f.sent.len()}),
-        );
-        done.sent_redacted += f.sent.len();
-    }
-    Ok(())
+    Ok(done)
 }

@@ -21,6 +21,7 @@ pub mod pickers;
 pub mod quality;
 pub mod reconciliation;
 pub mod recordings;
+pub mod retention;
 pub mod rosters;
 pub mod schedule;
 pub mod settings;

@@ -49,6 +49,11 @@ pub const ADMIN_PAGES: &[(&str, &str, &str)] = &[
         "Erasure",
         "Erase a learner on request: their name, e-mail and links, everywhere.",
     ),
+    (
+        "/admin/retention",
+        "Retention",
+        "How long personal data is kept, and what will be erased next and when.",
+    ),
 ];
 
 #[derive(Template)]

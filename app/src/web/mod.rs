@@ -24,6 +24,7 @@ pub mod password;
 pub mod quality;
 pub mod reconciliation;
 pub mod recordings;
+pub mod retention;
 pub mod schedule;
 pub mod settings;
 pub mod surveys;
@@ -197,6 +198,9 @@ pub fn routes() -> Vec<Route> {
         // issue 6: learner erasure
         Route::get("/admin/erasure", erasure::show),
         Route::post("/admin/erasure", erasure::erase),
+        // issue 17 item 4: retention
+        Route::get("/admin/retention", retention::show),
+        Route::post("/admin/retention/run", retention::run),
         // issue 4: outbox
         Route::get("/outbox", outbox::list),
         Route::get("/todo", todo::page),
