@@ -255,6 +255,25 @@ pub async fn inputs(
     Ok(scan(db, start, end, source).await?.total())
 }
 
+/// The counted inputs of `[start, end]` month by month, keyed by each month's first day
+/// (the forecast's "what stays" and "what leaves").
+pub async fn monthly_inputs(
+    db: &impl ConnectionTrait,
+    start: NaiveDate,
+    end: NaiveDate,
+    source: Source,
+) -> Result<BTreeMap<NaiveDate, Inputs>, ServiceError> {
+    let scan = scan(db, start, end, source).await?;
+    scan.months
+        .into_iter()
+        .map(|(month, inputs)| {
+            NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .map(|first| (first, inputs))
+                .map_err(|e| ServiceError::Other(anyhow::anyhow!("KPI month {month}: {e}")))
+        })
+        .collect()
+}
+
 /// The designation report as of `as_of`, from the aggregates.
 pub async fn report(
     db: &impl ConnectionTrait,

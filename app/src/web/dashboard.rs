@@ -122,6 +122,8 @@ struct DashboardPage {
     recordings: crate::services::recordings::Attention,
     /// The To do page's lists, counted.
     todo: crate::services::todo::Counts,
+    /// The forecast to the anniversary (`templates/kpi/_forecast_card.html`).
+    forecast: super::forecast::ForecastCard,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -434,6 +436,7 @@ pub async fn home(
         trainers: standing.trainers.clone(),
         recordings: crate::services::recordings::attention(&state.db, today).await?,
         todo: crate::services::todo::counts(&state.db, today, &state.config.todo.nudges()).await?,
+        forecast: super::forecast::card(&state, as_of, user.role.may_administer()).await?,
     };
     Ok(Html(page.render()?).into_response())
 }
