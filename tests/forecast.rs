@@ -35,14 +35,17 @@ P1,L-4,MCT-1,2026-07-06,2026-07-09,in_person,scheduled
     .await
     .unwrap();
     let mut roster = String::from("class_ref,learner_name,learner_email,attended\n");
-    let mut codes = String::from("class_ref,learner_email,achievement_code,issued_on,redeemed_on\n");
+    let mut codes =
+        String::from("class_ref,learner_email,achievement_code,issued_on,redeemed_on\n");
     let mut responses = String::from("class_ref,learner_email,submitted_on,q1,q2,q3,q4,q5\n");
     for (class, n) in [("H1", 0), ("H2", 1)] {
         for i in 1..=4 {
             let email = format!("l{i}@{class}.example.com");
             roster.push_str(&format!("{class},Learner {i},{email},true\n"));
             let redeemed = if n * 4 + i <= 6 { "2026-03-20" } else { "" };
-            codes.push_str(&format!("{class},{email},AC-{class}-{i},2026-03-13,{redeemed}\n"));
+            codes.push_str(&format!(
+                "{class},{email},AC-{class}-{i},2026-03-13,{redeemed}\n"
+            ));
             if i <= 2 {
                 responses.push_str(&format!("{class},{email},2026-03-13,5,5,4,4,4\n"));
             }
@@ -79,8 +82,8 @@ async fn api(app: &TestApp, as_of: &str) -> Value {
     let answer: Value = serde_json::from_str(&response.body).unwrap();
     // The answer fits the OpenAPI description, field by field.
     let doc: Value = serde_json::from_str(tsp_ledger::web::api::OPENAPI).unwrap();
-    let schema = &doc["paths"]["/api/v1/forecast"]["get"]["responses"]["200"]["content"]
-        ["application/json"]["schema"];
+    let schema = &doc["paths"]["/api/v1/forecast"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
     let problems = crate::api::check(&doc, schema, &answer, "$");
     assert!(problems.is_empty(), "{problems:#?}\n{answer}");
     answer
@@ -126,7 +129,13 @@ async fn the_forecast_applies_the_partners_own_rates_and_explains_them(app: Test
     assert_eq!(row["redemption"]["denominator"], 8);
     assert_eq!(row["redemption"]["basis"], "cell");
     // 8 × 6 / 8 codes and 8 × 4 / 8 surveys expected; 8 of each at most.
-    assert_eq!((row["expected_codes"].as_i64(), row["expected_surveys"].as_i64()), (Some(6), Some(4)));
+    assert_eq!(
+        (
+            row["expected_codes"].as_i64(),
+            row["expected_surveys"].as_i64()
+        ),
+        (Some(6), Some(4))
+    );
     let courseware = criterion(&answer, "courseware", None);
     assert_eq!(courseware["today"], 6.0);
     assert_eq!(courseware["stays"], 6.0);
@@ -140,10 +149,16 @@ async fn the_forecast_applies_the_partners_own_rates_and_explains_them(app: Test
          less, or fundamentals codes can add only 300 points more (their 300-point cap)."
     );
     let points = criterion(&answer, "survey_points", Some("security"));
-    assert_eq!((points["stays"].as_f64(), points["expected"].as_f64()), (Some(4.0), Some(8.0)));
+    assert_eq!(
+        (points["stays"].as_f64(), points["expected"].as_f64()),
+        (Some(4.0), Some(8.0))
+    );
     // Four responses of 22 over 5 answers: 4.40, and new ones score alike.
     let score = criterion(&answer, "area_score", Some("security"));
-    assert_eq!((score["expected"].as_f64(), score["status"].as_str()), (Some(4.4), Some("completed")));
+    assert_eq!(
+        (score["expected"].as_f64(), score["status"].as_str()),
+        (Some(4.4), Some("completed"))
+    );
     assert!(
         score["explanation"]
             .as_str()
@@ -238,14 +253,19 @@ D1,L-4,MCT-1,2026-06-01,2026-06-04,in_person,delivered
     for i in 1..=4 {
         roster.push_str(&format!("D1,Learner {i},d{i}@d1.example.com,true\n"));
         let redeemed = if i <= 2 { "2026-06-10" } else { "" };
-        codes.push_str(&format!("D1,d{i}@d1.example.com,AC-D1-{i},2026-06-05,{redeemed}\n"));
+        codes.push_str(&format!(
+            "D1,d{i}@d1.example.com,AC-D1-{i},2026-06-05,{redeemed}\n"
+        ));
     }
     fixtures::import(&app, Kind::Roster, &roster).await.unwrap();
     fixtures::import(&app, Kind::Codes, &codes).await.unwrap();
     let answer = api(&app, "2026-06-15").await;
     let row = &answer["pipeline"][0];
     // P1's 8 learners and D1's 4 who attended; D1's 2 redeemed codes are in already.
-    assert_eq!((row["classes"].as_i64(), row["attendees"].as_i64()), (Some(2), Some(12)));
+    assert_eq!(
+        (row["classes"].as_i64(), row["attendees"].as_i64()),
+        (Some(2), Some(12))
+    );
     assert_eq!(row["awaiting_codes"], 2);
     assert_eq!(row["expected_codes"], 12 * 6 / 8 - 2);
     let courseware = criterion(&answer, "courseware", None);

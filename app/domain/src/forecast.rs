@@ -340,9 +340,8 @@ fn pipeline_rows(input: &ForecastInputs) -> Vec<PipelineRow> {
                 .awaiting
                 .iter()
                 .filter(|a| a.in_pipeline && a.category == p.category && a.area == p.area);
-            let (awaiting_codes, awaiting_surveys) = mine.fold((0, 0), |(c, s), a| {
-                (c + a.codes, s + a.responses.surveys)
-            });
+            let (awaiting_codes, awaiting_surveys) =
+                mine.fold((0, 0), |(c, s), a| (c + a.codes, s + a.responses.surveys));
             let redemption = rate(input.history, p.category, p.area, |c| c.redeemed);
             let response = rate(input.history, p.category, p.area, |c| c.responses);
             PipelineRow {
@@ -399,8 +398,7 @@ fn voucher_pace(
 /// anniversary setting.
 pub fn forecast(input: &ForecastInputs) -> Option<Forecast> {
     let rules = input.rules;
-    let (anniversary, start_a, end_a) =
-        anniversary_window(input.today, input.anniversary?, rules);
+    let (anniversary, start_a, end_a) = anniversary_window(input.today, input.anniversary?, rules);
     let (start_t, end_t) = kpi::window(input.today, rules.window_months);
 
     let counted_today = months_between(input.months, start_t, end_t);
@@ -424,7 +422,12 @@ pub fn forecast(input: &ForecastInputs) -> Option<Forecast> {
             (&mut high, row.high_codes, row.high_surveys),
         ] {
             scenario.codes.add(row.category, codes);
-            add_responses(scenario, row.category, row.area, responses_like(surveys, basis));
+            add_responses(
+                scenario,
+                row.category,
+                row.area,
+                responses_like(surveys, basis),
+            );
         }
     }
     expected.exam_fundamentals_units += vouchers.expected_fundamentals;

@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use super::ServiceError;
-use super::kpi::{self as kpi_svc, ELIGIBLE, Source, category, category_sql, exclusion_sql, kind, literal, rows};
+use super::kpi::{
+    self as kpi_svc, ELIGIBLE, Source, category, category_sql, exclusion_sql, kind, literal, rows,
+};
 use crate::domain::catalog::SolutionArea;
 use crate::domain::delivery::ClassStatus;
 use crate::domain::forecast::{
@@ -60,7 +62,10 @@ async fn history(
     let window = || vec![Value::from(start), Value::from(end)];
     let mut cells: BTreeMap<_, HistoryCell> = BTreeMap::new();
     for row in rows(db, &classes, window()).await? {
-        let (c, a) = (category(&row.try_get::<String>("", "category")?), area(&row)?);
+        let (c, a) = (
+            category(&row.try_get::<String>("", "category")?),
+            area(&row)?,
+        );
         cells.insert(
             (c, a),
             HistoryCell {
@@ -74,7 +79,10 @@ async fn history(
         );
     }
     for row in rows(db, &events, window()).await? {
-        let key = (category(&row.try_get::<String>("", "category")?), area(&row)?);
+        let key = (
+            category(&row.try_get::<String>("", "category")?),
+            area(&row)?,
+        );
         if let Some(cell) = cells.get_mut(&key) {
             let n = int(&row, "n")?;
             match row.try_get::<String>("", "kind")?.as_str() {

@@ -136,14 +136,23 @@ fn rule_forecast_with_nothing_in_the_pipeline_is_what_stays() {
     assert_eq!(f.days_left, 47);
     assert_eq!(f.window.start, "2025-08-01");
     assert_eq!(
-        f.leaving.iter().map(|m| m.month.as_str()).collect::<Vec<_>>(),
+        f.leaving
+            .iter()
+            .map(|m| m.month.as_str())
+            .collect::<Vec<_>>(),
         ["2025-06", "2025-07"]
     );
     let c = find(&f, "courseware", None);
     // 12 × 75 = 900 today; 10 months stay: 750, and nothing comes.
     assert_eq!(
         (c.today, c.stays, c.low, c.expected, c.high),
-        (Some(900.0), Some(750.0), Some(750.0), Some(750.0), Some(750.0))
+        (
+            Some(900.0),
+            Some(750.0),
+            Some(750.0),
+            Some(750.0),
+            Some(750.0)
+        )
     );
     assert_eq!(c.status, Status::InProgress);
     assert_eq!(
@@ -153,7 +162,10 @@ fn rule_forecast_with_nothing_in_the_pipeline_is_what_stays() {
              less, or 500 fundamentals codes."
         )
     );
-    assert!(c.explanation.contains("The months 2025-06 to 2025-07 leave the window"));
+    assert!(
+        c.explanation
+            .contains("The months 2025-06 to 2025-07 leave the window")
+    );
     assert!(c.explanation.contains("150 points (before caps)"));
     // Exams: 180 units in 365 days; 46 days after today up to 2026-07-31 → 22 units.
     let e = find(&f, "exams", None);
@@ -181,16 +193,22 @@ fn rule_forecast_pipeline_closes_a_gap_at_the_partners_own_rates() {
     .run()
     .unwrap();
     let row = &f.pipeline[0];
-    assert_eq!(row.redemption, Rate {
-        numerator: 300,
-        denominator: 400,
-        basis: Basis::Cell
-    });
+    assert_eq!(
+        row.redemption,
+        Rate {
+            numerator: 300,
+            denominator: 400,
+            basis: Basis::Cell
+        }
+    );
     // 340 × 300 / 400 = 255 codes; 340 × 100 / 400 = 85 surveys.
     assert_eq!((row.expected_codes, row.expected_surveys), (255, 85));
     assert_eq!((row.high_codes, row.high_surveys), (340, 340));
     let c = find(&f, "courseware", None);
-    assert_eq!((c.low, c.expected, c.high), (Some(750.0), Some(1005.0), Some(1090.0)));
+    assert_eq!(
+        (c.low, c.expected, c.high),
+        (Some(750.0), Some(1005.0), Some(1090.0))
+    );
     assert_eq!(
         (c.low_status, c.status, c.high_status),
         (Status::InProgress, Status::Completed, Status::Completed)
@@ -253,7 +271,10 @@ fn rule_forecast_confirmations_count_in_the_low_end_and_are_not_expected_twice()
     assert_eq!((row.expected_codes, row.expected_surveys), (5, 6));
     assert_eq!((row.high_codes, row.high_surveys), (15, 36));
     let c = find(&f, "courseware", None);
-    assert_eq!((c.stays, c.low, c.expected), (Some(750.0), Some(780.0), Some(785.0)));
+    assert_eq!(
+        (c.stays, c.low, c.expected),
+        (Some(750.0), Some(780.0), Some(785.0))
+    );
 }
 
 #[test]
@@ -350,9 +371,15 @@ fn rule_forecast_needed_averages_are_exact() {
     // 424 / 100: one answer at 5 gives 429 / 101 ≥ 4.25; one survey (5 answers).
     assert_eq!(surveys_at_top(tally(424, 100, 20), R), Some(1));
     // Two more surveys (10 answers) on 424/100 need (425·110 − 42400) / 100 = 43.5 → 44.
-    assert_eq!(needed_average(tally(424, 100, 20), 2, R), Needed::AtLeast(440));
+    assert_eq!(
+        needed_average(tally(424, 100, 20), 2, R),
+        Needed::AtLeast(440)
+    );
     assert_eq!(needed_average(tally(500, 100, 20), 2, R), Needed::Any);
-    assert_eq!(needed_average(tally(100, 100, 20), 2, R), Needed::Impossible);
+    assert_eq!(
+        needed_average(tally(100, 100, 20), 2, R),
+        Needed::Impossible
+    );
     // With no answers yet, new ones must reach the threshold themselves, in whole
     // answers: 21.25 over 5 answers is a sum of 22, 4.40.
     assert_eq!(needed_average(tally(0, 0, 0), 1, R), Needed::AtLeast(440));
@@ -381,7 +408,10 @@ fn rule_forecast_on_and_the_day_before_the_anniversary() {
     assert!(on.leaving.is_empty());
     assert_eq!(on.vouchers.remaining_days, 0);
     let c = find(&on, "courseware", None);
-    assert_eq!((c.today, c.expected, c.high), (Some(900.0), Some(900.0), Some(900.0)));
+    assert_eq!(
+        (c.today, c.expected, c.high),
+        (Some(900.0), Some(900.0), Some(900.0))
+    );
     // Anniversary tomorrow (1 June): May 2025 leaves, May 2026 (today's month) comes in.
     let tomorrow = Case {
         anniversary: Some((6, 1)),
@@ -425,8 +455,14 @@ fn rule_forecast_with_zero_history_expects_nothing_but_ranges_to_every_learner()
     assert_eq!((row.expected_codes, row.expected_surveys), (0, 0));
     assert_eq!((row.high_codes, row.high_surveys), (45, 45));
     let c = find(&f, "courseware", None);
-    assert_eq!((c.low, c.expected, c.high), (Some(0.0), Some(0.0), Some(45.0)));
-    assert_eq!((c.status, c.high_status), (Status::NotStarted, Status::InProgress));
+    assert_eq!(
+        (c.low, c.expected, c.high),
+        (Some(0.0), Some(0.0), Some(45.0))
+    );
+    assert_eq!(
+        (c.status, c.high_status),
+        (Status::NotStarted, Status::InProgress)
+    );
     // No score history anywhere: new surveys add no answers.
     let s = find(&f, "area_score", Some(SolutionArea::Security));
     assert_eq!(s.high, None);

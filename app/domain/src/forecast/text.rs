@@ -83,10 +83,7 @@ fn half(points: f64) -> i64 {
 fn figure(r: &Report, which: Which) -> (Fig, Status) {
     let b = &r.base;
     match which {
-        Which::Courseware => (
-            Fig::Points(half(b.courseware.points)),
-            b.courseware.status,
-        ),
+        Which::Courseware => (Fig::Points(half(b.courseware.points)), b.courseware.status),
         Which::Exams => (Fig::Points(half(b.exams.points)), b.exams.status),
         Which::BaseScore => (
             Fig::Score(
@@ -151,14 +148,13 @@ impl Context<'_> {
 
     fn explain(&self, which: Which, f: &dyn Fn(&Report) -> String) -> String {
         let r = self.reports;
-        let head = format!(
-            "Today {} (the window before {}). ",
-            f(&r.today),
-            self.today
-        );
+        let head = format!("Today {} (the window before {}). ", f(&r.today), self.today);
         let leaving = match which {
             Which::Courseware => self.leaving_text(|i| {
-                format!("{} points (before caps)", points(month_figures(i, self.rules).courseware_half))
+                format!(
+                    "{} points (before caps)",
+                    points(month_figures(i, self.rules).courseware_half)
+                )
             }),
             Which::Exams => self.leaving_text(|i| {
                 format!("{} points", points(month_figures(i, self.rules).exam_half))
@@ -227,8 +223,7 @@ impl Context<'_> {
             }
             Which::AreaPoints(n) => {
                 let area = Some(SolutionArea::ALL[n]);
-                let (classes, learners, _, _, surveys, high_surveys) =
-                    self.pipeline_of(Some(area));
+                let (classes, learners, _, _, surveys, high_surveys) = self.pipeline_of(Some(area));
                 format!(
                     "The pipeline's {classes} classes here ({learners} expected learners) add \
                      {surveys} surveys at the response rates shown: {exp} expected; \
