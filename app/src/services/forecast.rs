@@ -29,6 +29,14 @@ fn area(row: &QueryResult) -> Result<Option<SolutionArea>, ServiceError> {
         .map_err(|e| ServiceError::Other(anyhow::anyhow!("solution area {e}")))
 }
 
+/// The statuses of a class not confirmed and not cancelled (the rule's "unconfirmed"), as
+/// an SQL list, so the classes are read off their (status, end_date) index.
+fn open_statuses() -> String {
+    [ClassStatus::Scheduled, ClassStatus::Delivered]
+        .map(|s| literal(s.id()))
+        .join(", ")
+}
+
 fn int(row: &QueryResult, column: &str) -> Result<i64, ServiceError> {
     Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))
 }
@@ -42,19 +50,24 @@ async fn history(
 ) -> Result<Vec<HistoryCell>, ServiceError> {
     let (category_case, exclusion) = (category_sql(), exclusion_sql());
     let eligible = literal(ELIGIBLE);
+    // The status test is the exclusion rule's too; written out, it reads the classes off
+    // their (status, end_date) index.
+    let confirmed = literal(ClassStatus::Confirmed.id());
     let classes = format!(
         "SELECT {category_case} AS category, {AREA_SQL} AS area, COUNT(*) AS classes, \
          CAST(SUM(COALESCE(rc.attended, 0)) AS BIGINT) AS attendees \
          FROM classes cl JOIN courses co ON co.id = cl.course_id \
          LEFT JOIN roster_counts rc ON rc.class_id = cl.id \
-         WHERE cl.end_date >= ? AND cl.end_date <= ? AND {exclusion} = {eligible} GROUP BY 1, 2"
+         WHERE cl.status = {confirmed} AND cl.end_date >= ? AND cl.end_date <= ? \
+         AND {exclusion} = {eligible} GROUP BY 1, 2"
     );
     let events = format!(
         "SELECT {category_case} AS category, {AREA_SQL} AS area, f.kind AS kind, \
          CAST(SUM(f.n) AS BIGINT) AS n \
-         FROM kpi_class_figures f JOIN classes cl ON cl.id = f.class_id \
+         FROM classes cl JOIN kpi_class_figures f ON f.class_id = cl.id \
          JOIN courses co ON co.id = cl.course_id \
-         WHERE f.kind IN ({code}, {survey}) AND cl.end_date >= ? AND cl.end_date <= ? \
+         WHERE cl.status = {confirmed} AND cl.end_date >= ? AND cl.end_date <= ? \
+         AND f.kind IN ({code}, {survey}) \
          AND {exclusion} = {eligible} GROUP BY 1, 2, 3",
         code = literal(kind::CODE),
         survey = literal(kind::SURVEY)
@@ -111,7 +124,9 @@ async fn pipeline(
          CAST(SUM(CASE WHEN cl.end_date > ? THEN 1 ELSE 0 END) AS BIGINT) AS later \
          FROM classes cl JOIN courses co ON co.id = cl.course_id \
          LEFT JOIN roster_counts rc ON rc.class_id = cl.id \
-         WHERE {exclusion} = {unconfirmed} AND cl.end_date >= ? GROUP BY 1, 2",
+         WHERE cl.status IN ({open}) AND cl.end_date >= ? AND {exclusion} = {unconfirmed} \
+         GROUP BY 1, 2",
+        open = open_statuses(),
         delivered = literal(ClassStatus::Delivered.id()),
         unconfirmed = literal(Exclusion::Unconfirmed.id()),
     );
@@ -151,13 +166,15 @@ async fn awaiting(
          CAST(CASE WHEN cl.end_date >= ? AND cl.end_date <= ? THEN 1 ELSE 0 END AS BIGINT) AS in_pipeline, \
          CAST(SUM(f.n) AS BIGINT) AS n, CAST(SUM(f.answers) AS BIGINT) AS answers, \
          CAST(SUM(f.answer_sum) AS BIGINT) AS total \
-         FROM kpi_class_figures f JOIN classes cl ON cl.id = f.class_id \
+         FROM classes cl JOIN kpi_class_figures f ON f.class_id = cl.id \
          JOIN courses co ON co.id = cl.course_id \
-         WHERE f.kind IN ({code}, {survey}) AND {exclusion} = {unconfirmed} \
+         WHERE cl.status IN ({open}) AND f.kind IN ({code}, {survey}) \
+         AND {exclusion} = {unconfirmed} \
          GROUP BY 1, 2, 3, 4, 5 HAVING SUM(f.n) <> 0",
         code = literal(kind::CODE),
         survey = literal(kind::SURVEY),
         unconfirmed = literal(Exclusion::Unconfirmed.id()),
+        open = open_statuses(),
     );
     let mut all = Vec::new();
     for row in rows(db, &sql, vec![Value::from(start), Value::from(end)]).await? {
