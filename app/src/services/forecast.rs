@@ -3,6 +3,7 @@
 //! pipeline and the credit waiting on confirmations — in a few grouped queries (none per
 //! class) and lets the pure function project them.
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
@@ -229,4 +230,38 @@ pub async fn forecast(
         awaiting: &awaiting,
         later_classes,
     }))
+}
+
+/// Recent forecasts, keyed by as-of date and the ledger's last entry id, as the KPI
+/// standings are ([`kpi_svc::StandingCache`]): every change that moves a forecast input
+/// (a class, a roster, a code, a response, a voucher, the anniversary) appends a ledger
+/// entry, so the dashboard's card costs one query while nothing changes.
+#[derive(Default)]
+pub struct ForecastCache {
+    entries: tokio::sync::Mutex<Vec<((NaiveDate, i64), Arc<Option<Forecast>>)>>,
+}
+
+/// How many (as-of, head) forecasts are kept.
+const CACHED_FORECASTS: usize = 4;
+
+impl ForecastCache {
+    pub async fn forecast(
+        &self,
+        db: &impl ConnectionTrait,
+        today: NaiveDate,
+        rules: &RulesProfile,
+    ) -> Result<Arc<Option<Forecast>>, ServiceError> {
+        let mut entries = self.entries.lock().await;
+        let key = (today, kpi_svc::ledger_head(db).await?);
+        if let Some((_, hit)) = entries.iter().find(|(k, _)| *k == key) {
+            return Ok(hit.clone());
+        }
+        let fresh = Arc::new(forecast(db, today, rules).await?);
+        entries.retain(|((_, head), _)| *head == key.1);
+        if entries.len() >= CACHED_FORECASTS {
+            entries.remove(0);
+        }
+        entries.push((key, fresh.clone()));
+        Ok(fresh)
+    }
 }

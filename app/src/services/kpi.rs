@@ -450,7 +450,7 @@ type CacheKey = (NaiveDate, i64);
 /// How many (as-of, head) standings are kept; a dashboard mostly asks for today.
 const CACHED_STANDINGS: usize = 8;
 
-async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
+pub(super) async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
     use sea_orm::EntityTrait;
     Ok(entity::ledger_head::Entity::find()
         .one(db)

@@ -12,7 +12,6 @@ use crate::domain::catalog::SolutionArea;
 use crate::domain::fields::parse_date;
 use crate::domain::forecast::{Basis, CriterionForecast, Forecast, PipelineRow, Rate};
 use crate::domain::kpi::{DESIGNATION_2025, Status};
-use crate::services::forecast as svc;
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{ApiReader, ReaderUser};
@@ -183,6 +182,15 @@ fn capitalized(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The forecast for `as_of`, from the cache while the ledger has not moved.
+async fn cached(state: &AppState, as_of: chrono::NaiveDate) -> Result<Option<Forecast>, AppError> {
+    let forecast = state
+        .forecast_cache
+        .forecast(&state.db, as_of, &DESIGNATION_2025)
+        .await?;
+    Ok(Option::clone(&forecast))
+}
+
 /// The dashboard's card: the headline of each criterion, or why there is none.
 pub struct ForecastCard {
     pub view: Option<ForecastView>,
@@ -195,7 +203,7 @@ pub async fn card(
     as_of: chrono::NaiveDate,
     may_administer: bool,
 ) -> Result<ForecastCard, AppError> {
-    let forecast = svc::forecast(&state.db, as_of, &DESIGNATION_2025).await?;
+    let forecast = cached(state, as_of).await?;
     Ok(ForecastCard {
         view: forecast.map(ForecastView::of),
         as_of: as_of.to_string(),
@@ -220,7 +228,7 @@ pub async fn page(
     Query(q): Query<ForecastQuery>,
 ) -> Result<Response, AppError> {
     let as_of = q.as_of()?;
-    let forecast = svc::forecast(&state.db, as_of, &DESIGNATION_2025).await?;
+    let forecast = cached(&state, as_of).await?;
     let page = ForecastPage {
         page: ctx.page("Forecast to the anniversary"),
         as_of: as_of.to_string(),
@@ -245,15 +253,13 @@ pub async fn api(
     Query(q): Query<ForecastQuery>,
 ) -> Result<Response, AppError> {
     let as_of = q.as_of()?;
-    Ok(
-        match svc::forecast(&state.db, as_of, &DESIGNATION_2025).await? {
-            Some(forecast) => Json(forecast).into_response(),
-            None => Json(NoAnniversary {
-                as_of: as_of.to_string(),
-                anniversary: None,
-                message: "No anniversary date is set: an administrator sets it in Settings.",
-            })
-            .into_response(),
-        },
-    )
+    Ok(match cached(&state, as_of).await? {
+        Some(forecast) => Json(forecast).into_response(),
+        None => Json(NoAnniversary {
+            as_of: as_of.to_string(),
+            anniversary: None,
+            message: "No anniversary date is set: an administrator sets it in Settings.",
+        })
+        .into_response(),
+    })
 }
