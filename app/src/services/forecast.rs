@@ -238,8 +238,11 @@ pub async fn forecast(
 /// entry, so the dashboard's card costs one query while nothing changes.
 #[derive(Default)]
 pub struct ForecastCache {
-    entries: tokio::sync::Mutex<Vec<((NaiveDate, i64), Arc<Option<Forecast>>)>>,
+    entries: tokio::sync::Mutex<Vec<(CacheKey, Arc<Option<Forecast>>)>>,
 }
+
+/// As-of date and ledger head.
+type CacheKey = (NaiveDate, i64);
 
 /// How many (as-of, head) forecasts are kept.
 const CACHED_FORECASTS: usize = 4;
