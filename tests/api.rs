@@ -194,6 +194,7 @@ async fn the_openapi_description_matches_the_routes_and_their_answers(app: TestA
     let mut curl = bare(&app);
     for (path, documented_as) in [
         ("/api/v1/kpi?as_of=2026-11-22", "/api/v1/kpi"),
+        ("/api/v1/forecast?as_of=2026-11-22", "/api/v1/forecast"),
         ("/api/v1/classes", "/api/v1/classes"),
         ("/api/v1/classes/A-01", "/api/v1/classes/{class_ref}"),
         ("/api/v1/classes?status=done", "/api/v1/classes"),

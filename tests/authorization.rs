@@ -612,6 +612,19 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 200, 200, 403, 200],
         },
+        // issue 17 item 2: the forecast to the anniversary
+        Row {
+            method: Get,
+            path: "/kpi/forecast?as_of=2026-11-22",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/api/v1/forecast?as_of=2026-11-22",
+            fields: &[],
+            expect: [401, 200, 200, 403, 200],
+        },
         // issue 16 item 2: what needs doing
         Row {
             method: Get,

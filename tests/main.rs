@@ -73,3 +73,5 @@ mod schedule;
 mod reconciliation;
 // issue 17 item 4: retention
 mod retention;
+// issue 17 item 2: the forecast to the anniversary
+mod forecast;

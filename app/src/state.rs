@@ -26,6 +26,8 @@ pub struct Inner {
     pub transport: crate::mail::transport::Transport,
     /// The dashboard's KPI standings, until the ledger moves on.
     pub kpi_cache: crate::services::kpi::StandingCache,
+    /// The forecasts to the anniversary, until the ledger moves on.
+    pub forecast_cache: crate::services::forecast::ForecastCache,
     /// The class list's course and MCT pickers, until either table changes.
     pub pickers: crate::services::pickers::PickerCache,
     /// The class list's pages, until a class, course or MCT changes.
@@ -70,6 +72,7 @@ impl AppState {
             oidc,
             transport,
             kpi_cache: Default::default(),
+            forecast_cache: Default::default(),
             survey_submissions: Default::default(),
             pickers: Default::default(),
             class_pages: Default::default(),

@@ -98,6 +98,7 @@ pub mod csv_cell;
 pub mod delivery;
 pub mod erasure;
 pub mod fields;
+pub mod forecast;
 pub mod kpi;
 pub mod numbering;
 pub mod outbox;

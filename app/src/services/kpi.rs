@@ -255,23 +255,23 @@ pub async fn inputs(
     Ok(scan(db, start, end, source).await?.total())
 }
 
-/// Each month's inputs from `start` to `end`, from the aggregates, keyed by the month's
-/// first day; months without events are absent (reconciliation's app side).
-pub async fn monthly(
+/// The counted inputs of `[start, end]` month by month, keyed by each month's first day
+/// (the forecast's "what stays" and "what leaves").
+pub async fn monthly_inputs(
     db: &impl ConnectionTrait,
     start: NaiveDate,
     end: NaiveDate,
+    source: Source,
 ) -> Result<BTreeMap<NaiveDate, Inputs>, ServiceError> {
-    let scan = scan(db, start, end, Source::Aggregates).await?;
-    Ok(scan
-        .months
+    let scan = scan(db, start, end, source).await?;
+    scan.months
         .into_iter()
-        .filter_map(|(month, inputs)| {
+        .map(|(month, inputs)| {
             NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-                .ok()
                 .map(|first| (first, inputs))
+                .map_err(|e| ServiceError::Other(anyhow::anyhow!("KPI month {month}: {e}")))
         })
-        .collect())
+        .collect()
 }
 
 /// The designation report as of `as_of`, from the aggregates.
@@ -450,7 +450,7 @@ type CacheKey = (NaiveDate, i64);
 /// How many (as-of, head) standings are kept; a dashboard mostly asks for today.
 const CACHED_STANDINGS: usize = 8;
 
-async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
+pub(super) async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
     use sea_orm::EntityTrait;
     Ok(entity::ledger_head::Entity::find()
         .one(db)

@@ -8,6 +8,7 @@ pub mod courses;
 pub mod demo;
 pub mod erasure;
 pub mod exports;
+pub mod forecast;
 pub mod home;
 pub mod imports;
 mod keyed;

@@ -142,7 +142,7 @@ pub async fn overview(db: &impl ConnectionTrait) -> Result<Vec<FigureRows>, Serv
             })
             .collect());
     };
-    let ours = kpi::monthly(db, first, last_of_month(last)).await?;
+    let ours = kpi::monthly_inputs(db, first, last_of_month(last), kpi::Source::Aggregates).await?;
     Ok(Figure::ALL
         .iter()
         .map(|&figure| {

@@ -124,6 +124,8 @@ struct DashboardPage {
     todo: crate::services::todo::Counts,
     /// Microsoft's figures beside the app's, per figure imported (reconciliation).
     reconciliation: Vec<crate::services::reconciliation::FigureRows>,
+    /// The forecast to the anniversary (`templates/kpi/_forecast_card.html`).
+    forecast: super::forecast::ForecastCard,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -441,6 +443,7 @@ pub async fn home(
             .into_iter()
             .filter(|f| !f.months.is_empty())
             .collect(),
+        forecast: super::forecast::card(&state, as_of, user.role.may_administer()).await?,
     };
     Ok(Html(page.render()?).into_response())
 }

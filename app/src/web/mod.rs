@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod erasure;
 pub mod error;
 pub mod extract;
+pub mod forecast;
 pub mod history;
 pub mod home;
 pub mod imports;
@@ -191,6 +192,9 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/v1/openapi.json", api::openapi),
         Route::get("/kpi/lines", line_items::page),
         Route::get("/kpi/lines.csv", line_items::csv),
+        // issue 17 item 2: the forecast to the anniversary
+        Route::get("/kpi/forecast", forecast::page),
+        Route::get("/api/v1/forecast", forecast::api),
         // issue 5: API tokens
         Route::get("/admin/tokens", api_tokens::list),
         Route::post("/admin/tokens", api_tokens::create),
