@@ -446,6 +446,25 @@ async fn surveys_match_by_e_mail_and_date_and_keep_no_address(app: TestApp) {
         "{missing_here}"
     );
     assert!(!month.body.contains("zed@example.com"));
+
+    // Erasing a learner on request deletes Microsoft's lines keyed by their e-mail too.
+    let admin = app.create_user(Role::Admin, "dpo@example.com").await;
+    let erased = tsp_ledger::services::erasure::erase(
+        app.db(),
+        &Actor::User(admin),
+        "ana@example.com",
+        "request 2026-17",
+        "true",
+    )
+    .await
+    .unwrap();
+    assert_eq!(erased.microsoft_lines, 1);
+    assert!(
+        erased
+            .summary()
+            .contains("1 line of Microsoft's survey downloads deleted.")
+    );
+    assert_eq!(microsoft_lines(&app).await, 2);
 }
 db_test!(surveys_match_by_e_mail_and_date_and_keep_no_address);
 

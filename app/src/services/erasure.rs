@@ -94,6 +94,9 @@ pub struct Erased {
     pub texts_kept: Vec<i64>,
     /// Paper-consent notes on the learner's consents that named them, redacted.
     pub notes_redacted: usize,
+    /// Lines of Microsoft's survey downloads (reconciliation) that named the learner by
+    /// the hash of their e-mail, deleted.
+    pub microsoft_lines: usize,
     /// What happened to SQLite's log after the commit.
     pub disk: Option<Checkpointed>,
 }
@@ -120,6 +123,16 @@ impl Erased {
             out.push_str(&format!(
                 " {} redacted.",
                 plural(self.notes_redacted, "consent note", "consent notes")
+            ));
+        }
+        if self.microsoft_lines > 0 {
+            out.push_str(&format!(
+                " {} deleted.",
+                plural(
+                    self.microsoft_lines,
+                    "line of Microsoft's survey downloads",
+                    "lines of Microsoft's survey downloads"
+                )
             ));
         }
         if !self.texts_kept.is_empty() {
@@ -209,6 +222,7 @@ pub async fn erase(
         erasure_reason(raw_reason, &personal).map_err(|m| ServiceError::field("reason", m))?;
     erasure_confirmed(confirm).map_err(|m| ServiceError::field("confirm", m))?;
     let mut done = erase_found(&tx, actor, found, &personal, &reason, clock::now()).await?;
+    done.microsoft_lines = super::reconciliation::forget_learner(&tx, actor, key.as_str()).await?;
     tx.commit().await?;
     done.disk = Some(scrub::checkpoint_wal(db).await?);
     Ok(done)

@@ -61,6 +61,30 @@ fn microsoft_item(line: &reconciliation_lines::Model) -> Item {
     }
 }
 
+/// Deletes Microsoft's survey lines keyed by `email` (an erasure on request), with one
+/// ledger entry naming how many, never the address. Returns how many.
+pub(crate) async fn forget_learner(
+    tx: &crate::ledger::Recorder,
+    actor: &crate::ledger::Actor,
+    email: &str,
+) -> Result<usize, ServiceError> {
+    let deleted = reconciliation_lines::Entity::delete_many()
+        .filter(reconciliation_lines::Column::Figure.eq(Figure::Surveys))
+        .filter(reconciliation_lines::Column::ItemKey.eq(email_key(email)))
+        .exec(tx)
+        .await?
+        .rows_affected as usize;
+    if deleted > 0 {
+        tx.record_as(
+            actor,
+            crate::ledger::Entry::new(IMPORT_ENTITY, "surveys", "erase")
+                .changes(serde_json::json!({"survey_lines_of_an_erased_learner": deleted})),
+        )
+        .await?;
+    }
+    Ok(deleted)
+}
+
 fn last_of_month(month: NaiveDate) -> NaiveDate {
     (month + Months::new(1))
         .pred_opt()
