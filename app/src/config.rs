@@ -109,6 +109,13 @@ pub struct DataConfig {
     pub dir: PathBuf,
 }
 
+impl DataConfig {
+    /// Where web uploads are spooled while they are read (`<dir>/uploads`).
+    pub fn spool_dir(&self) -> PathBuf {
+        self.dir.join("uploads")
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct SecurityConfig {
     pub secret_key: String,

@@ -46,7 +46,7 @@ pub async fn serve_until(
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt as _;
 
-    let spool = state.config.data.dir.join("uploads");
+    let spool = state.config.data.spool_dir();
     match crate::web::upload::remove_stale_spool(&spool) {
         Ok(0) => {}
         Ok(n) => {

@@ -121,12 +121,7 @@ pub async fn upload(
     user: EditorUser,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let upload = upload::read(
-        multipart,
-        &state.config.data.dir.join("uploads"),
-        state.config.server.max_upload_bytes,
-    )
-    .await?;
+    let upload = upload::read_spooled(&state, multipart).await?;
     let kind_id = upload.text("kind").to_string();
     let reason = upload.text("reason").to_string();
     let typed = || Typed {

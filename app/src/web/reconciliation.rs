@@ -145,12 +145,7 @@ pub async fn upload(
     user: EditorUser,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let upload = upload::read(
-        multipart,
-        &state.config.data.dir.join("uploads"),
-        state.config.server.max_upload_bytes,
-    )
-    .await?;
+    let upload = upload::read_spooled(&state, multipart).await?;
     let figure_id = upload.text("figure").to_string();
     let refusal = |field: &'static str, message: String| {
         let mut errors = FieldErrors::default();

@@ -30,6 +30,20 @@ impl Upload {
     }
 }
 
+/// Reads an upload into the app's spool (`data.spool_dir()`) under its limit
+/// (`server.max_upload_bytes`).
+pub async fn read_spooled(
+    state: &crate::state::AppState,
+    multipart: Multipart,
+) -> Result<Upload, AppError> {
+    read(
+        multipart,
+        &state.config.data.spool_dir(),
+        state.config.server.max_upload_bytes,
+    )
+    .await
+}
+
 /// Reads the parts; a body over `limit` (`server.max_upload_bytes`) is refused with 413
 /// and its spooled part deleted.
 pub async fn read(

@@ -20,7 +20,7 @@ pub struct SpoolDir {
 pub fn spool_dirs(config: &Config) -> Vec<SpoolDir> {
     vec![
         SpoolDir {
-            dir: config.data.dir.join("uploads"),
+            dir: config.data.spool_dir(),
             extension: None,
         },
         SpoolDir {

@@ -136,12 +136,7 @@ pub async fn import_roster(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let class = svc::get(&state.db, id).await?;
-    let upload = upload::read(
-        multipart,
-        &state.config.data.dir.join("uploads"),
-        state.config.server.max_upload_bytes,
-    )
-    .await?;
+    let upload = upload::read_spooled(&state, multipart).await?;
     let actor = Actor::User(user.id);
     let by = imports::ImportBy::user(user.role, "");
     // On a confirmed class the import is an amendment: the reason is required.
