@@ -69,3 +69,5 @@ mod class_list;
 mod learners;
 // issue 17 item 6: the public schedule feed
 mod schedule;
+// issue 17 item 5: evidence packs
+mod evidence;

@@ -10,6 +10,7 @@ pub mod courses;
 pub mod dashboard;
 pub mod erasure;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod history;
 pub mod home;
@@ -189,6 +190,10 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/v1/openapi.json", api::openapi),
         Route::get("/kpi/lines", line_items::page),
         Route::get("/kpi/lines.csv", line_items::csv),
+        // issue 17 item 5: evidence packs
+        Route::get("/kpi/evidence.zip", evidence::figure),
+        Route::get("/classes/{id}/evidence.zip", evidence::class),
+        Route::get("/recordings/{id}/evidence.zip", evidence::recording),
         // issue 5: API tokens
         Route::get("/admin/tokens", api_tokens::list),
         Route::post("/admin/tokens", api_tokens::create),
