@@ -122,7 +122,9 @@ pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> ExitCode {
     if let (Some((entry, time, public)), Some(id)) = (&check.checkpoint, check.key_id()) {
         println!("  checkpoint: entry {entry} of {time}, signed by key {id} (public key {public})");
         if key.is_none() {
-            println!("  compare that key with the one the partner publishes, or pass it with --key");
+            println!(
+                "  compare that key with the one the partner publishes, or pass it with --key"
+            );
         }
     }
     if let Some((first, last, n)) = check.slice {
@@ -132,7 +134,9 @@ pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> ExitCode {
         );
     }
     if check.is_valid() {
-        println!("evidence pack OK: every file matches the signed manifest, every entry's hash and link holds up to the signed checkpoint, and every entry behind the lines is there");
+        println!(
+            "evidence pack OK: every file matches the signed manifest, every entry's hash and link holds up to the signed checkpoint, and every entry behind the lines is there"
+        );
         return ExitCode::SUCCESS;
     }
     for problem in &check.problems {

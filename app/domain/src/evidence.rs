@@ -82,7 +82,19 @@ mod tests {
         assert_eq!(slice_for(&[12], None), CheckpointNeed::Fresh);
         // A checkpoint of the empty ledger proves nothing.
         assert_eq!(slice_for(&[], Some(0)), CheckpointNeed::Fresh);
-        assert_eq!(slice_under(&[12, 91], 95), Slice { first: 12, last: 95 });
-        assert_eq!(slice_under(&[], 95), Slice { first: 95, last: 95 });
+        assert_eq!(
+            slice_under(&[12, 91], 95),
+            Slice {
+                first: 12,
+                last: 95
+            }
+        );
+        assert_eq!(
+            slice_under(&[], 95),
+            Slice {
+                first: 95,
+                last: 95
+            }
+        );
     }
 }

@@ -132,7 +132,12 @@ pub struct Manifest {
 }
 
 /// `README.txt`: what the pack holds and how to check it, for whoever receives it.
-pub fn readme(subject: &Subject, organisation: &str, first: i64, checkpoint: &Checkpoint) -> String {
+pub fn readme(
+    subject: &Subject,
+    organisation: &str,
+    first: i64,
+    checkpoint: &Checkpoint,
+) -> String {
     format!(
         "Evidence pack: {title}
 Made by {organisation} with tsp-ledger.
@@ -295,9 +300,9 @@ pub fn verify(bytes: &[u8], trusted: Option<&str>) -> PackCheck {
         }
     };
     let Some(manifest_bytes) = files.get(MANIFEST) else {
-        check
-            .problems
-            .push(format!("{MANIFEST} is missing: this is not an evidence pack"));
+        check.problems.push(format!(
+            "{MANIFEST} is missing: this is not an evidence pack"
+        ));
         return check;
     };
     let manifest: Manifest = match serde_json::from_slice(manifest_bytes) {
@@ -361,9 +366,7 @@ fn check_checkpoint(
     check: &mut PackCheck,
 ) -> Option<VerifyingKey> {
     let problems = &mut check.problems;
-    let Some(document) = files.get(CHECKPOINT) else {
-        return None;
-    };
+    let document = files.get(CHECKPOINT)?;
     let checkpoint = match std::str::from_utf8(document)
         .map_err(|_| "it is not UTF-8 text".to_string())
         .and_then(Checkpoint::parse)
@@ -508,7 +511,10 @@ fn check_slice(files: &BTreeMap<String, Vec<u8>>, manifest: &Manifest, check: &m
         problems.push(if (first..=last.id).contains(id) {
             format!("entry {id} is behind the subject in {MANIFEST} but not marked so in {LEDGER}")
         } else {
-            format!("entry {id}, behind the subject, is not in the slice ({first}–{})", last.id)
+            format!(
+                "entry {id}, behind the subject, is not in the slice ({first}–{})",
+                last.id
+            )
         });
     }
     for id in marked.difference(&listed) {
@@ -550,7 +556,10 @@ fn link_problem(previous: Option<&PackEntry>, entry: &PackEntry) -> Option<Strin
         ));
     }
     if let Some(texts) = &entry.texts
-        && !matches!(serde_json::from_str::<serde_json::Value>(texts), Ok(serde_json::Value::Object(_)))
+        && !matches!(
+            serde_json::from_str::<serde_json::Value>(texts),
+            Ok(serde_json::Value::Object(_))
+        )
     {
         return Some(format!("entry {id}'s text commitments are not valid"));
     }

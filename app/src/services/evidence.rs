@@ -66,8 +66,7 @@ pub async fn build(
         .map(|c| Checkpoint::parse(&c.document))
         .transpose()
         .map_err(|e| anyhow::anyhow!("the newest stored checkpoint cannot be read: {e}"))?;
-    let (checkpoint, slice, fresh) = match slice_for(&behind, newest.as_ref().map(|c| c.entry_id))
-    {
+    let (checkpoint, slice, fresh) = match slice_for(&behind, newest.as_ref().map(|c| c.entry_id)) {
         CheckpointNeed::Stored(slice) => (newest.expect("a stored checkpoint"), slice, false),
         CheckpointNeed::Fresh => {
             let stored = checkpoint::write(db, key).await?;

@@ -126,7 +126,9 @@ fn a_removed_entry_is_named() {
     m.entries.pop();
     let found = problems(&m);
     assert!(
-        found.iter().any(|p| p.contains("the checkpoint covers entry 8")),
+        found
+            .iter()
+            .any(|p| p.contains("the checkpoint covers entry 8")),
         "{found:?}"
     );
 }
@@ -155,10 +157,10 @@ fn a_forged_or_foreign_checkpoint_is_named() {
     assert_ne!(check.key_id().unwrap(), trusted[..16]);
     // The checkpoint's head changed after signing: its signature fails.
     let mut m = made();
-    let document = m.checkpoint.document().replace(
-        &m.checkpoint.hash,
-        &m.entries.last().unwrap().prev_hash,
-    );
+    let document = m
+        .checkpoint
+        .document()
+        .replace(&m.checkpoint.hash, &m.entries.last().unwrap().prev_hash);
     let bytes = write(
         subject(),
         Utc::now(),
@@ -191,7 +193,8 @@ fn a_changed_line_item_or_manifest_is_named() {
         for (n, bytes) in files {
             zip.start_file(n.as_str(), zip::write::SimpleFileOptions::default())
                 .unwrap();
-            zip.write_all(if n == name { with } else { &bytes }).unwrap();
+            zip.write_all(if n == name { with } else { &bytes })
+                .unwrap();
         }
         verify(&zip.finish().unwrap().into_inner(), None).problems
     };
@@ -206,7 +209,9 @@ fn a_changed_line_item_or_manifest_is_named() {
         .replace(&sha256_hex(&m.line_items), &sha256_hex(b"line,item\n"));
     let found = replace(MANIFEST, forged.as_bytes());
     assert!(
-        found.iter().any(|p| p.contains("not signed by the checkpoint's key")),
+        found
+            .iter()
+            .any(|p| p.contains("not signed by the checkpoint's key")),
         "{found:?}"
     );
     assert!(!verify(b"not a zip", None).is_valid());
