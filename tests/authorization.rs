@@ -625,6 +625,25 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [401, 200, 200, 403, 200],
         },
+        // issue 17 item 5: evidence packs, for whoever may see the page they come from
+        Row {
+            method: Get,
+            path: "/kpi/evidence.zip?as_of=2026-11-22&figure=courseware",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/classes/{class}/evidence.zip",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
+        Row {
+            method: Get,
+            path: "/recordings/{recording}/evidence.zip",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 404, 200],
+        },
         // issue 16 item 2: what needs doing
         Row {
             method: Get,

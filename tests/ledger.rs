@@ -128,6 +128,8 @@ async fn ledger_verify_command_exit_codes() {
         tsp_ledger::cli::run(
             tsp_ledger::cli::Command::Ledger(tsp_ledger::cli::LedgerCommand::Verify {
                 checkpoint: None,
+                pack: None,
+                key: None,
             }),
             config,
         )
@@ -249,6 +251,8 @@ async fn verify_cli(app: &TestApp, file: Option<&std::path::Path>) -> ExitCode {
     tsp_ledger::cli::run(
         Command::Ledger(LedgerCommand::Verify {
             checkpoint: file.map(Into::into),
+            pack: None,
+            key: None,
         }),
         cli_config(app),
     )

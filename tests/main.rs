@@ -75,3 +75,5 @@ mod reconciliation;
 mod retention;
 // issue 17 item 2: the forecast to the anniversary
 mod forecast;
+// issue 17 item 5: evidence packs
+mod evidence;

@@ -105,10 +105,61 @@ async fn verify_ledger(
     Ok(code)
 }
 
+/// `ledger verify --pack FILE`: an evidence pack checked with nothing but its bytes (and
+/// the partner's public key, when given). Prints what it proves and the signing key's id;
+/// exit 5 naming every problem when it does not verify, 2 when the file cannot be read.
+pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> ExitCode {
+    use crate::ledger::pack;
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: reading {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let check = pack::verify(&bytes, key);
+    if let Some(subject) = &check.subject {
+        println!("evidence pack {}: {}", path.display(), subject.title);
+    }
+    if let (Some((entry, time, public)), Some(id)) = (&check.checkpoint, check.key_id()) {
+        println!("  checkpoint: entry {entry} of {time}, signed by key {id} (public key {public})");
+        if key.is_none() {
+            println!(
+                "  compare that key with the one the partner publishes, or pass it with --key"
+            );
+        }
+    }
+    if let Some((first, last, n)) = check.slice {
+        println!(
+            "  ledger: entries {first}–{last} ({n}), {} of them behind the lines; {} line items",
+            check.behind, check.line_items
+        );
+    }
+    if check.is_valid() {
+        println!(
+            "evidence pack OK: every file matches the signed manifest, every entry's hash and link holds up to the signed checkpoint, and every entry behind the lines is there"
+        );
+        return ExitCode::SUCCESS;
+    }
+    for problem in &check.problems {
+        eprintln!("evidence pack FAILS: {problem}");
+    }
+    ExitCode::from(5)
+}
+
 /// The process entry point: parse, configure, run, and turn errors into a message and exit code.
 pub fn main() -> ExitCode {
     crate::install_tls_provider();
     let cli = Cli::parse();
+    // A pack is checked by whoever received it: no configuration, no database.
+    if let Some(Command::Ledger(LedgerCommand::Verify {
+        pack: Some(pack),
+        key,
+        ..
+    })) = &cli.command
+    {
+        return verify_pack(pack, key.as_deref());
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -159,7 +210,12 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             name,
             password_stdin: _,
         }) => add_user(&config, &email, role, name).await?,
-        Command::Ledger(LedgerCommand::Verify { checkpoint }) => {
+        Command::Ledger(LedgerCommand::Verify {
+            pack: Some(pack),
+            key,
+            ..
+        }) => return Ok(verify_pack(&pack, key.as_deref())),
+        Command::Ledger(LedgerCommand::Verify { checkpoint, .. }) => {
             let conn = open(&config).await?;
             return verify_ledger(&conn, &config, checkpoint.as_deref()).await;
         }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::clock;
 
 pub mod checkpoint;
+pub mod pack;
 pub mod read;
 mod verify;
 

@@ -97,6 +97,7 @@ pub mod catalog;
 pub mod csv_cell;
 pub mod delivery;
 pub mod erasure;
+pub mod evidence;
 pub mod fields;
 pub mod forecast;
 pub mod kpi;

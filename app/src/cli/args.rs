@@ -193,6 +193,14 @@ pub enum LedgerCommand {
         /// A checkpoint file kept outside the database: the ledger must still extend it.
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
+        /// Check an evidence pack (ZIP) instead of the ledger: needs no database and no
+        /// configuration; prints the signing key's id to compare with the partner's.
+        #[arg(long, value_name = "FILE.zip", conflicts_with = "checkpoint")]
+        pack: Option<PathBuf>,
+        /// With --pack: the partner's published public key (64 hex characters, or its
+        /// 16-character id); a pack signed by another key fails.
+        #[arg(long, value_name = "PUBLIC_KEY", requires = "pack")]
+        key: Option<String>,
     },
     /// Sign the chain head (entry id, hash, time) with the checkpoint key, store it and
     /// write it to standard output (or --output FILE) to keep somewhere else.

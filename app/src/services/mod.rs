@@ -7,6 +7,7 @@ pub mod codes;
 pub mod courses;
 pub mod demo;
 pub mod erasure;
+pub mod evidence;
 pub mod exports;
 pub mod forecast;
 pub mod home;

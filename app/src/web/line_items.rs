@@ -29,7 +29,7 @@ pub struct LinesQuery {
 
 impl LinesQuery {
     /// The filter, or a 400 naming the bad parameter.
-    fn filter(&self) -> Result<LineFilter, AppError> {
+    pub(crate) fn filter(&self) -> Result<LineFilter, AppError> {
         let as_of = match self.as_of.trim() {
             "" => clock::now().date_naive(),
             raw => parse_date(raw).map_err(|m| AppError::BadRequest(format!("as_of {m}")))?,

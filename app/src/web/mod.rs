@@ -10,6 +10,7 @@ pub mod courses;
 pub mod dashboard;
 pub mod erasure;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod forecast;
 pub mod history;
@@ -195,6 +196,10 @@ pub fn routes() -> Vec<Route> {
         // issue 17 item 2: the forecast to the anniversary
         Route::get("/kpi/forecast", forecast::page),
         Route::get("/api/v1/forecast", forecast::api),
+        // issue 17 item 5: evidence packs
+        Route::get("/kpi/evidence.zip", evidence::figure),
+        Route::get("/classes/{id}/evidence.zip", evidence::class),
+        Route::get("/recordings/{id}/evidence.zip", evidence::recording),
         // issue 5: API tokens
         Route::get("/admin/tokens", api_tokens::list),
         Route::post("/admin/tokens", api_tokens::create),
