@@ -88,6 +88,7 @@ async fn back_office_pages_fit_a_phone_and_the_admin_menu_is_one_line_at_1400_px
         &tsp_ledger::services::settings::OrgSettings {
             organization_name: "Contoso Learning Partners International".into(),
             anniversary: Some((8, 1)),
+            ..Default::default()
         },
     )
     .await

@@ -69,3 +69,5 @@ mod class_list;
 mod learners;
 // issue 17 item 6: the public schedule feed
 mod schedule;
+// issue 17 item 3: the Learning Partner program as a second rules profile
+mod learning_partner;

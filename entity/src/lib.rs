@@ -2,6 +2,7 @@
 pub mod achievement_codes;
 pub mod api_tokens;
 pub mod classes;
+pub mod courseware_purchases;
 pub mod courses;
 pub mod enrollments;
 pub mod exam_vouchers;

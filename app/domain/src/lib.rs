@@ -99,6 +99,7 @@ pub mod delivery;
 pub mod erasure;
 pub mod fields;
 pub mod kpi;
+pub mod learning_partner;
 pub mod numbering;
 pub mod outbox;
 pub mod plural;

@@ -122,6 +122,9 @@ struct DashboardPage {
     recordings: crate::services::recordings::Attention,
     /// The To do page's lists, counted.
     todo: crate::services::todo::Counts,
+    /// The rules profiles the administrator chose to show (issue 17 item 3).
+    show_designation: bool,
+    lp: Option<super::learning_partner::LearningPartnerView>,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -434,6 +437,8 @@ pub async fn home(
         trainers: standing.trainers.clone(),
         recordings: crate::services::recordings::attention(&state.db, today).await?,
         todo: crate::services::todo::counts(&state.db, today, &state.config.todo.nudges()).await?,
+        show_designation: org.dashboard_profiles.shows_designation(),
+        lp: super::learning_partner::section(&state, as_of, &org).await?,
     };
     Ok(Html(page.render()?).into_response())
 }
