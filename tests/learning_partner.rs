@@ -180,21 +180,29 @@ async fn the_courseware_form_and_import_record_purchases_in_the_ledger(app: Test
     let csv = format!(
         "{HEADER}2026-03-02,mccvl,20742B,14,4900,CM-1\n2026-03-09,exam,MCP-EXAM,20,3300.00,CM-2\n2026-03-09,labs,LABS-1,5,249.95,CM-2\n"
     );
-    let summary = fixtures::import(&app, Kind::Courseware, &csv).await.unwrap();
+    let summary = fixtures::import(&app, Kind::Courseware, &csv)
+        .await
+        .unwrap();
     assert_eq!(
         (summary.created, summary.updated, summary.unchanged),
         (2, 1, 0)
     );
     // The same file again changes nothing.
     let before = ledger_count(&app).await;
-    let again = fixtures::import(&app, Kind::Courseware, &csv).await.unwrap();
+    let again = fixtures::import(&app, Kind::Courseware, &csv)
+        .await
+        .unwrap();
     assert_eq!(again.unchanged, 3);
     assert_eq!(ledger_count(&app).await, before);
 
     let entries = purchase_entries(&app).await;
     let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["create", "update", "import", "import", "import"]);
-    assert!(entries[0].actor.starts_with("user:"), "{}", entries[0].actor);
+    assert!(
+        entries[0].actor.starts_with("user:"),
+        "{}",
+        entries[0].actor
+    );
     assert_eq!(entries[2].actor, "cli");
     let update: Value = serde_json::from_str(&entries[1].changes).unwrap();
     assert!(update.get("product_kind").is_some(), "{update}");
@@ -232,7 +240,10 @@ async fn a_bad_courseware_import_changes_nothing_and_names_each_line(app: TestAp
         named,
         [(3, "revenue_usd"), (4, "product_kind"), (5, "quantity")]
     );
-    assert!(errors[0].message.contains("at most 2 decimals"), "{errors:?}");
+    assert!(
+        errors[0].message.contains("at most 2 decimals"),
+        "{errors:?}"
+    );
     assert!(errors[1].message.contains("mccvl"), "{errors:?}");
     assert!(purchases(&app).await.is_empty(), "nothing half-written");
     assert_eq!(ledger_count(&app).await, before);
@@ -269,7 +280,9 @@ async fn the_dashboard_shows_the_level_and_what_is_missing_at_each_threshold(app
          2026-07-31,mccvl,MCCVL-1,1,0,CM-2\n\
          2026-08-01,moc,AFTER,1000,100000,CM-3\n"
     );
-    fixtures::import(&app, Kind::Courseware, &csv).await.unwrap();
+    fixtures::import(&app, Kind::Courseware, &csv)
+        .await
+        .unwrap();
 
     // At the deadline: 3 MCTs, 4 999.5 units, $499 999.99: Silver, each Gold need short.
     let mut client = app.client_as(Role::Coordinator).await;
@@ -316,7 +329,9 @@ async fn the_dashboard_shows_the_level_and_what_is_missing_at_each_threshold(app
 
     // One more MCCVL kit and a cent of revenue: 5 000 units and $500 000, still 3 MCTs.
     let more = format!("{HEADER}2026-07-31,mccvl,MCCVL-1,2,0.01,CM-2\n");
-    fixtures::import(&app, Kind::Courseware, &more).await.unwrap();
+    fixtures::import(&app, Kind::Courseware, &more)
+        .await
+        .unwrap();
     let report = api(&app, "2026-07-31").await;
     assert_eq!(
         (
@@ -324,7 +339,11 @@ async fn the_dashboard_shows_the_level_and_what_is_missing_at_each_threshold(app
             &report["units"]["value"],
             &report["revenue_cents"]
         ),
-        (&Value::from("silver"), &Value::from(5000.0), &Value::from(50_000_000))
+        (
+            &Value::from("silver"),
+            &Value::from(5000.0),
+            &Value::from(50_000_000)
+        )
     );
     assert_eq!(report["mcts"]["missing_for_next_level"], 1.0);
     assert_eq!(report["units"]["missing_for_next_level"], 0.0);
@@ -342,7 +361,9 @@ async fn the_dashboard_shows_the_level_and_what_is_missing_at_each_threshold(app
 
     // Revenue-only purchases add revenue and no units.
     let exams = format!("{HEADER}2026-02-01,exam,MCP-EXAM,300,49500,CM-4\n");
-    fixtures::import(&app, Kind::Courseware, &exams).await.unwrap();
+    fixtures::import(&app, Kind::Courseware, &exams)
+        .await
+        .unwrap();
     let report = api(&app, "2026-07-31").await;
     assert_eq!(report["units"]["value"], 5000.0);
     assert_eq!(report["revenue_cents"], 54_950_000);
@@ -374,7 +395,9 @@ async fn the_line_items_and_csv_add_up_to_the_dashboard(app: TestApp) {
          2025-10-01,labs,LABS-1,2,99.98,=HYPERLINK(1)\n\
          2026-08-01,moc,AFTER,50,1000,CM-3\n"
     );
-    fixtures::import(&app, Kind::Courseware, &csv).await.unwrap();
+    fixtures::import(&app, Kind::Courseware, &csv)
+        .await
+        .unwrap();
     let report = api(&app, "2026-07-31").await;
     assert_eq!(report["units"]["value"], 11.5);
     assert_eq!(report["revenue_cents"], 389_701);
@@ -418,7 +441,9 @@ async fn the_line_items_and_csv_add_up_to_the_dashboard(app: TestApp) {
     assert_eq!(&rows[1][5], "1.5");
 
     // A bad date is a 400 naming the parameter.
-    let bad = viewer.get("/learning-partner/lines.csv?as_of=yesterday").await;
+    let bad = viewer
+        .get("/learning-partner/lines.csv?as_of=yesterday")
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     bad.assert_contains("as_of");
 }
@@ -451,14 +476,19 @@ async fn the_settings_choice_hides_and_shows_each_profile(app: TestApp) {
     let page = admin.get("/?as_of=2026-07-31").await;
     page.assert_contains("Learning Partner program");
     assert!(!page.body.contains("Base criteria"), "2025 profile hidden");
-    assert!(!page.body.contains("Not qualified yet"), "2025 verdict hidden");
+    assert!(
+        !page.body.contains("Not qualified yet"),
+        "2025 verdict hidden"
+    );
 
     admin.post("/admin/settings", &post("both")).await;
     let page = admin.get("/?as_of=2026-07-31").await;
     page.assert_contains("Learning Partner program")
         .assert_contains("Base criteria");
 
-    admin.post("/admin/settings", &post("designation_2025")).await;
+    admin
+        .post("/admin/settings", &post("designation_2025"))
+        .await;
     let page = admin.get("/?as_of=2026-07-31").await;
     page.assert_contains("Base criteria");
     assert!(!page.body.contains("lp-h"));
@@ -501,7 +531,7 @@ async fn the_learning_partner_vocabularies_are_guarded(app: TestApp) {
     let db = app.db();
     let insert = |kind: &str| {
         format!(
-                "INSERT INTO courseware_purchases (purchased_on, product_kind, product_code, quantity, \
+            "INSERT INTO courseware_purchases (purchased_on, product_kind, product_code, quantity, \
                  revenue_cents, order_ref, created_at, updated_at) VALUES ('2026-03-02', '{kind}', 'X', 1, 0, \
                  'CM-{kind}', '2026-03-02T00:00:00Z', '2026-03-02T00:00:00Z')"
         )

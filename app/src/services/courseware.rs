@@ -209,9 +209,7 @@ pub async fn create(
     let tx = begin_write(db).await?;
     ensure_key_free(&tx, input, None).await?;
     let tx = Recorder::lock(tx, actor).await?;
-    let purchase = write(&tx, actor, "create", None, input)
-        .await?
-        .into_model();
+    let purchase = write(&tx, actor, "create", None, input).await?.into_model();
     tx.commit().await?;
     Ok(purchase)
 }

@@ -153,8 +153,8 @@ fn dollars(cents: i64) -> f64 {
 
 pub fn report_json(e: &Evaluation, profile: &LearningPartnerProfile) -> ReportJson {
     let missing = e.missing(profile);
-    let requirement = |value: f64, of: &dyn Fn(&lp::LevelNeeds) -> f64, gap: Option<f64>| {
-        RequirementJson {
+    let requirement =
+        |value: f64, of: &dyn Fn(&lp::LevelNeeds) -> f64, gap: Option<f64>| RequirementJson {
             value,
             thresholds: Thresholds {
                 learning_action_pack: of(&profile.action_pack),
@@ -162,8 +162,7 @@ pub fn report_json(e: &Evaluation, profile: &LearningPartnerProfile) -> ReportJs
                 gold: of(&profile.gold),
             },
             missing_for_next_level: gap,
-        }
-    };
+        };
     ReportJson {
         as_of: e.as_of,
         period: e.period,

@@ -76,7 +76,10 @@ fn rule_mccvl_halves_add_up_exactly() {
 
 #[test]
 fn rule_action_pack_needs_one_mct() {
-    assert_eq!(level(&measured(0, 20_000, 90_000_000), P), PartnerLevel::NoLevel);
+    assert_eq!(
+        level(&measured(0, 20_000, 90_000_000), P),
+        PartnerLevel::NoLevel
+    );
     assert_eq!(level(&measured(1, 0, 0), P), PartnerLevel::ActionPack);
     assert_eq!(
         missing(&measured(0, 0, 0), &P.needs(PartnerLevel::ActionPack)),
@@ -102,9 +105,15 @@ fn rule_gold_needs_four_mcts_5000_units_and_500k_revenue() {
     let gold = measured(4, 10_000, 50_000_000);
     assert_eq!(level(&gold, P), PartnerLevel::Gold);
     // 3 vs 4 MCTs.
-    assert_eq!(level(&measured(3, 10_000, 50_000_000), P), PartnerLevel::Silver);
+    assert_eq!(
+        level(&measured(3, 10_000, 50_000_000), P),
+        PartnerLevel::Silver
+    );
     // 4 999.5 vs 5 000 units.
-    assert_eq!(level(&measured(4, 9_999, 50_000_000), P), PartnerLevel::Silver);
+    assert_eq!(
+        level(&measured(4, 9_999, 50_000_000), P),
+        PartnerLevel::Silver
+    );
     // $499 999.99 vs $500 000.
     let short = measured(4, 10_000, 49_999_999);
     assert_eq!(level(&short, P), PartnerLevel::Silver);
@@ -112,14 +121,20 @@ fn rule_gold_needs_four_mcts_5000_units_and_500k_revenue() {
     assert_eq!(gap, measured(0, 0, 1));
     assert_eq!(usd_text(gap.revenue_cents), "$0.01");
     assert_eq!(
-        missing(&measured(3, 9_999, 49_999_999), &P.needs(PartnerLevel::Gold)),
+        missing(
+            &measured(3, 9_999, 49_999_999),
+            &P.needs(PartnerLevel::Gold)
+        ),
         measured(1, 1, 1)
     );
     assert_eq!(units_text(1), "0.5");
     // Beyond Gold nothing is missing.
     assert_eq!(PartnerLevel::Gold.next(), None);
     assert_eq!(
-        missing(&measured(9, 20_000, 90_000_000), &P.needs(PartnerLevel::Gold)),
+        missing(
+            &measured(9, 20_000, 90_000_000),
+            &P.needs(PartnerLevel::Gold)
+        ),
         measured(0, 0, 0)
     );
 }
@@ -154,7 +169,11 @@ fn rule_learning_partner_period_ends_with_the_month_before_the_anniversary() {
     // MCTs counted on its last day.
     for day in ["2026-08-01", "2026-08-15"] {
         let p = period(d(day), anniversary, P);
-        assert_eq!((p.start, p.end), (d("2025-08-01"), d("2026-07-31")), "{day}");
+        assert_eq!(
+            (p.start, p.end),
+            (d("2025-08-01"), d("2026-07-31")),
+            "{day}"
+        );
         assert_eq!(p.counted_to, d("2026-07-31"));
         assert_eq!(p.mcts_on, d("2026-07-31"));
         assert_eq!(p.anniversary, Some(d("2026-08-15")));
