@@ -705,6 +705,63 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 200, 200, 404, 200],
         },
+        // issue 17 item 1: reconciliation with Partner Center. Readers compare; admins
+        // and coordinators import (multipart: a urlencoded body is a bad request; an
+        // unknown upload token is refused).
+        Row {
+            method: Get,
+            path: "/reconciliation",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/reconciliation/upload",
+            fields: &[],
+            expect: [SEE_OTHER; 5],
+        },
+        Row {
+            method: Post,
+            path: "/reconciliation/upload",
+            fields: &[],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/reconciliation/import",
+            fields: &[],
+            expect: [SEE_OTHER; 5],
+        },
+        Row {
+            method: Post,
+            path: "/reconciliation/import",
+            fields: &[("token", "0000")],
+            expect: [SEE_OTHER, 400, 400, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/reconciliation/courseware/2026-03",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/reconciliation/vouchers/2026-13",
+            fields: &[],
+            expect: [SEE_OTHER, 400, 400, 403, 400],
+        },
+        Row {
+            method: Get,
+            path: "/reconciliation/surveys/2026-03/packet.txt",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/reconciliation/exams/2026-03/packet.csv",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
         // issue 4: outbox
         Row {
             method: Get,

@@ -50,6 +50,7 @@ async fn configure(app: &TestApp, anniversary: Option<(u32, u32)>, shown: Dashbo
             organization_name: "Contoso Learning".into(),
             anniversary,
             dashboard_profiles: shown,
+            ..Default::default()
         },
     )
     .await

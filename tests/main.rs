@@ -69,5 +69,7 @@ mod class_list;
 mod learners;
 // issue 17 item 6: the public schedule feed
 mod schedule;
+// issue 17 item 1: reconciliation with Partner Center
+mod reconciliation;
 // issue 17 item 3: the Learning Partner program as a second rules profile
 mod learning_partner;

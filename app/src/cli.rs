@@ -18,9 +18,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 mod args;
+mod reconcile;
 pub use args::{
     Cli, Command, ExportArgs, ExportKind, KpiCommand, LearnerCommand, LedgerCommand, OutboxCommand,
-    ReportFormat, UserCommand,
+    ReconcileCommand, ReportFormat, UserCommand,
 };
 
 /// `ledger verify`: the chain, every stored checkpoint (when the key is here) and the
@@ -178,6 +179,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             format,
         } => kpi(&config, as_of, format).await?,
         Command::Import { kind, file } => return import(&config, kind, &file).await,
+        Command::Reconcile(command) => return reconcile::run(&config, command).await,
         Command::Demo { seed } => demo(&config, seed).await?,
         Command::Export(args) => export(&config, args).await?,
     }

@@ -10,6 +10,8 @@ pub struct Model {
     /// The designation anniversary (SPEC §4 renewal); both set or both empty.
     pub anniversary_month: Option<i16>,
     pub anniversary_day: Option<i16>,
+    /// The org/location ID that a support case with Microsoft names (empty: not set).
+    pub partner_location_id: String,
     /// Which rules profiles the dashboard shows.
     pub dashboard_profiles: tsp_domain::learning_partner::DashboardProfiles,
     pub updated_at: DateTimeUtc,

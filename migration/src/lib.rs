@@ -20,6 +20,7 @@ mod m20261221_000001_roster_counts;
 pub mod m20261222_000001_notices_and_calendars;
 mod m20261223_000001_public_schedule;
 pub mod m20261224_000001_learning_partner;
+mod m20261224_000004_reconciliation;
 
 pub mod kpi_aggregates;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261221_000001_roster_counts::Migration),
             Box::new(m20261222_000001_notices_and_calendars::Migration),
             Box::new(m20261223_000001_public_schedule::Migration),
+            Box::new(m20261224_000004_reconciliation::Migration),
             Box::new(m20261224_000001_learning_partner::Migration),
         ]
     }

@@ -105,6 +105,7 @@ pub mod outbox;
 pub mod plural;
 pub mod policy;
 pub mod quality;
+pub mod reconciliation;
 pub mod recording;
 pub mod redirect;
 pub mod role;

@@ -51,6 +51,10 @@ pub enum Command {
     /// Learners (who are roster lines, not accounts).
     #[command(subcommand)]
     Learner(LearnerCommand),
+    /// Reconciliation with Partner Center: Microsoft's line-item downloads beside the
+    /// app's figures.
+    #[command(subcommand)]
+    Reconcile(ReconcileCommand),
     /// Where the partner stands against the Training Services designation (SPEC §4).
     #[command(args_conflicts_with_subcommands = true)]
     Kpi {
@@ -131,6 +135,25 @@ pub enum OutboxCommand {
     /// Queue the survey reminders that are due and today's overdue-takedown notices, send
     /// every message that is due, then exit (for cron, or with no server running).
     Send,
+}
+
+#[derive(Subcommand)]
+pub enum ReconcileCommand {
+    /// Import one of Microsoft's line-item downloads through a named mapping (a preset,
+    /// or one saved on the web): every line or none; it replaces Microsoft's earlier
+    /// lines of the months it covers.
+    Import {
+        #[arg(long, value_enum)]
+        figure: crate::domain::reconciliation::Figure,
+        /// The mapping's name, e.g. "Partner Center: courseware completions".
+        #[arg(long)]
+        mapping: String,
+        /// The CSV file as downloaded.
+        file: PathBuf,
+    },
+    /// Per figure and month, the app's units beside Microsoft's; exit 1 when a month
+    /// differs.
+    Status,
 }
 
 #[derive(Subcommand)]

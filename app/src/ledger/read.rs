@@ -98,6 +98,8 @@ pub const ENTITY_TYPES: &[(&str, &str)] = &[
     ("login", "Sign-in lock (client address)"),
     ("org_settings", "Settings"),
     ("outbox_message", "E-mail"),
+    ("reconciliation_import", "Partner Center download imported"),
+    ("reconciliation_mapping", "Partner Center column mapping"),
     ("recording", "Recording"),
     ("recording_consent", "Recording consent"),
     ("survey_invitation", "Survey invitation"),

@@ -255,6 +255,25 @@ pub async fn inputs(
     Ok(scan(db, start, end, source).await?.total())
 }
 
+/// Each month's inputs from `start` to `end`, from the aggregates, keyed by the month's
+/// first day; months without events are absent (reconciliation's app side).
+pub async fn monthly(
+    db: &impl ConnectionTrait,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, Inputs>, ServiceError> {
+    let scan = scan(db, start, end, Source::Aggregates).await?;
+    Ok(scan
+        .months
+        .into_iter()
+        .filter_map(|(month, inputs)| {
+            NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .ok()
+                .map(|first| (first, inputs))
+        })
+        .collect())
+}
+
 /// The designation report as of `as_of`, from the aggregates.
 pub async fn report(
     db: &impl ConnectionTrait,

@@ -61,6 +61,9 @@ pub struct Line {
     pub answer_sum: Option<i64>,
     /// Why the class earns no credit (excluded figures only).
     pub excluded_because: String,
+    /// The learner's, for a code or a response (reconciliation matches surveys by it;
+    /// never in the CSV).
+    pub learner_email: Option<String>,
 }
 
 pub const COLUMNS: [&str; 12] = [
@@ -101,10 +104,20 @@ impl Line {
 /// The `SELECT` of `filter`'s lines (every column of [`Line`]), unordered.
 fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) {
     let (start, end) = kpi::window(filter.as_of, rules.window_months);
+    selection_between(filter.figure, filter.area, start, end)
+}
+
+/// The `SELECT` of a figure's lines dated from `start` to `end` (inclusive).
+fn selection_between(
+    figure: Figure,
+    only_area: Option<SolutionArea>,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> (String, Vec<Value>) {
     let mut values = vec![Value::from(start), Value::from(end)];
-    let area = match filter.area {
+    let area = match only_area {
         // Vouchers belong to no class or area: an area filter leaves none.
-        Some(_) if filter.figure == Figure::Exams => " AND 1 = 0",
+        Some(_) if figure == Figure::Exams => " AND 1 = 0",
         Some(area) => {
             values.push(Value::from(area.id()));
             " AND co.solution_area = ?"
@@ -118,13 +131,13 @@ fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) 
         "cl.class_ref AS class_ref, co.course_code AS course_code, {category} AS category, \
          co.solution_area AS area, {exclusion} AS reason"
     );
-    let eligible = match filter.figure {
+    let eligible = match figure {
         Figure::ExcludedCodes | Figure::ExcludedSurveys => "<>",
         _ => "=",
     };
-    let sql = match filter.figure {
+    let sql = match figure {
         Figure::Courseware | Figure::ExcludedCodes => format!(
-            "SELECT t.id AS id, t.code AS item, t.redeemed_on AS day, {class_columns}, \
+            "SELECT t.id AS id, t.code AS item, t.redeemed_on AS day, {class_columns}, e.learner_email AS email, \
              CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
              FROM achievement_codes t {joins} \
              WHERE t.redeemed_on >= ? AND t.redeemed_on <= ?{area} AND {exclusion} {eligible} '{ELIGIBLE}'"
@@ -132,7 +145,7 @@ fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) 
         Figure::Surveys | Figure::ExcludedSurveys => {
             let (answers, total) = (answers_sql("t"), answer_sum_sql("t"));
             format!(
-                "SELECT t.id AS id, CAST(t.id AS TEXT) AS item, t.submitted_on AS day, {class_columns}, \
+                "SELECT t.id AS id, CAST(t.id AS TEXT) AS item, t.submitted_on AS day, {class_columns}, e.learner_email AS email, \
                  CAST({answers} AS BIGINT) AS answers, CAST({total} AS BIGINT) AS total, CAST(1 AS BIGINT) AS units \
                  FROM survey_responses t {joins} \
                  WHERE t.submitted_on >= ? AND t.submitted_on <= ?{area} AND {exclusion} {eligible} '{ELIGIBLE}'"
@@ -140,7 +153,7 @@ fn selection(filter: &LineFilter, rules: &RulesProfile) -> (String, Vec<Value>) 
         }
         Figure::Exams => format!(
             "SELECT t.id AS id, t.order_ref AS item, t.purchased_on AS day, '' AS class_ref, \
-             t.exam_code AS course_code, t.level AS category, NULL AS area, '{ELIGIBLE}' AS reason, \
+             t.exam_code AS course_code, t.level AS category, NULL AS area, '{ELIGIBLE}' AS reason, CAST(NULL AS TEXT) AS email, \
              CAST(NULL AS BIGINT) AS answers, CAST(NULL AS BIGINT) AS total, CAST(t.quantity AS BIGINT) AS units \
              FROM exam_vouchers t WHERE t.purchased_on >= ? AND t.purchased_on <= ?{area}"
         ),
@@ -199,6 +212,7 @@ fn line(row: &QueryResult, figure: Figure, rules: &RulesProfile) -> Result<Line,
         } else {
             String::new()
         },
+        learner_email: row.try_get("", "email")?,
     })
 }
 
@@ -218,6 +232,23 @@ pub async fn page(
         .await?
         .iter()
         .map(|r| line(r, filter.figure, rules))
+        .collect()
+}
+
+/// Every line of `figure` dated from `start` to `end`, in id order (reconciliation reads
+/// a month or so at a time).
+pub async fn between(
+    db: &impl ConnectionTrait,
+    figure: Figure,
+    start: NaiveDate,
+    end: NaiveDate,
+    rules: &RulesProfile,
+) -> Result<Vec<Line>, ServiceError> {
+    let (sql, values) = selection_between(figure, None, start, end);
+    rows(db, &format!("{sql} ORDER BY t.id"), values)
+        .await?
+        .iter()
+        .map(|r| line(r, figure, rules))
         .collect()
 }
 

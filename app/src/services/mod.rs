@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod password_resets;
 pub mod pickers;
 pub mod quality;
+pub mod reconciliation;
 pub mod recordings;
 pub mod rosters;
 pub mod schedule;

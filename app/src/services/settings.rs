@@ -29,6 +29,8 @@ pub struct OrgSettings {
     pub organization_name: String,
     /// Month and day.
     pub anniversary: Option<(u32, u32)>,
+    /// The org/location ID Microsoft knows the partner by (support cases name it).
+    pub partner_location_id: String,
     /// The 2025 designation, the Learning Partner program, or both.
     pub dashboard_profiles: DashboardProfiles,
 }
@@ -40,6 +42,7 @@ pub struct SettingsFields {
     pub organization_name: String,
     pub anniversary_month: String,
     pub anniversary_day: String,
+    pub partner_location_id: String,
     /// Blank: the 2025 designation only (the default).
     pub dashboard_profiles: String,
 }
@@ -67,6 +70,13 @@ impl SettingsFields {
                 }
             }
         };
+        let partner_location_id = e
+            .check(
+                "partner_location_id",
+                parse_optional_text(&self.partner_location_id, 60),
+            )
+            .flatten()
+            .unwrap_or_default();
         let dashboard_profiles = match self.dashboard_profiles.trim() {
             "" => Some(DashboardProfiles::default()),
             raw => e.check("dashboard_profiles", raw.parse()),
@@ -75,6 +85,7 @@ impl SettingsFields {
             Ok(OrgSettings {
                 organization_name,
                 anniversary,
+                partner_location_id,
                 dashboard_profiles,
             })
         } else {
@@ -87,6 +98,7 @@ impl SettingsFields {
             organization_name: s.organization_name.clone(),
             anniversary_month: s.anniversary.map(|a| a.0.to_string()).unwrap_or_default(),
             anniversary_day: s.anniversary.map(|a| a.1.to_string()).unwrap_or_default(),
+            partner_location_id: s.partner_location_id.clone(),
             dashboard_profiles: s.dashboard_profiles.id().to_string(),
         }
     }
@@ -103,6 +115,7 @@ fn from_row(row: Option<org_settings::Model>) -> OrgSettings {
     OrgSettings {
         organization_name: row.organization_name,
         anniversary,
+        partner_location_id: row.partner_location_id,
         dashboard_profiles: row.dashboard_profiles,
     }
 }
@@ -111,6 +124,7 @@ fn snapshot(s: &OrgSettings) -> Value {
     json!({
         "organization_name": s.organization_name,
         "anniversary": s.anniversary.map(|(m, d)| format!("{m:02}-{d:02}")),
+        "partner_location_id": s.partner_location_id,
         "dashboard_profiles": s.dashboard_profiles,
     })
 }
@@ -139,6 +153,7 @@ pub async fn update(
         organization_name: Set(new.organization_name.clone()),
         anniversary_month: Set(new.anniversary.map(|a| a.0 as i16)),
         anniversary_day: Set(new.anniversary.map(|a| a.1 as i16)),
+        partner_location_id: Set(new.partner_location_id.clone()),
         dashboard_profiles: Set(new.dashboard_profiles),
         updated_at: Set(clock::now()),
     };

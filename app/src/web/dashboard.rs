@@ -122,6 +122,8 @@ struct DashboardPage {
     recordings: crate::services::recordings::Attention,
     /// The To do page's lists, counted.
     todo: crate::services::todo::Counts,
+    /// Microsoft's figures beside the app's, per figure imported (reconciliation).
+    reconciliation: Vec<crate::services::reconciliation::FigureRows>,
     /// The rules profiles the administrator chose to show (issue 17 item 3).
     show_designation: bool,
     lp: Option<super::learning_partner::LearningPartnerView>,
@@ -437,6 +439,11 @@ pub async fn home(
         trainers: standing.trainers.clone(),
         recordings: crate::services::recordings::attention(&state.db, today).await?,
         todo: crate::services::todo::counts(&state.db, today, &state.config.todo.nudges()).await?,
+        reconciliation: crate::services::reconciliation::overview(&state.db)
+            .await?
+            .into_iter()
+            .filter(|f| !f.months.is_empty())
+            .collect(),
         show_designation: org.dashboard_profiles.shows_designation(),
         lp: super::learning_partner::section(&state, as_of, &org).await?,
     };

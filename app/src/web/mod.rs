@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod page;
 pub mod password;
 pub mod quality;
+pub mod reconciliation;
 pub mod recordings;
 pub mod schedule;
 pub mod settings;
@@ -258,6 +259,21 @@ pub fn routes() -> Vec<Route> {
         Route::post("/takedowns/{id}/status", takedowns::change_status),
         Route::get("/consent/{token}", recordings::consent_show),
         Route::post("/consent/{token}", recordings::consent_answer),
+        // issue 17 item 1: reconciliation with Partner Center
+        Route::get("/reconciliation", reconciliation::page),
+        Route::reload("/reconciliation/upload", 1),
+        Route::upload("/reconciliation/upload", reconciliation::upload),
+        Route::reload("/reconciliation/import", 1),
+        Route::post("/reconciliation/import", reconciliation::import),
+        Route::get("/reconciliation/{figure}/{month}", reconciliation::month),
+        Route::get(
+            "/reconciliation/{figure}/{month}/packet.txt",
+            reconciliation::packet_text,
+        ),
+        Route::get(
+            "/reconciliation/{figure}/{month}/packet.csv",
+            reconciliation::packet_csv,
+        ),
         Route::get("/imports", imports::page),
         // CSV uploads get their own, larger limit; they are spooled to disk.
         Route::upload("/imports", imports::upload),

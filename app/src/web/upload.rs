@@ -20,6 +20,8 @@ pub struct Upload {
     pub fields: HashMap<String, String>,
     /// The file part named `file`, if one with content was sent.
     pub file: Option<tempfile::NamedTempFile>,
+    /// The name the browser gave that file.
+    pub file_name: String,
 }
 
 impl Upload {
@@ -44,9 +46,13 @@ pub async fn read(
     };
     let mut fields = HashMap::new();
     let mut file = None;
+    let mut file_name = String::new();
     while let Some(mut part) = multipart.next_field().await.map_err(bad)? {
         let name = part.name().unwrap_or_default().to_string();
-        if part.file_name().is_some() {
+        if let Some(given) = part.file_name() {
+            if name == "file" {
+                file_name = given.chars().take(200).collect();
+            }
             std::fs::create_dir_all(spool_dir).map_err(|e| AppError::Internal(e.into()))?;
             let mut spool = tempfile::NamedTempFile::new_in(spool_dir)
                 .map_err(|e| AppError::Internal(e.into()))?;
@@ -111,7 +117,11 @@ pub async fn read(
             fields.insert(name, text);
         }
     }
-    Ok(Upload { fields, file })
+    Ok(Upload {
+        fields,
+        file,
+        file_name,
+    })
 }
 
 /// Deletes spooled uploads left behind by a crash (at start: `serve`). A file whose lock
