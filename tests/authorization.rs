@@ -39,6 +39,8 @@ struct Ids {
     enrollment: i64,
     /// An exam voucher purchase (`{voucher}`).
     voucher: i64,
+    /// A courseware purchase (`{purchase}`).
+    purchase: i64,
     /// An API token (`{token}`).
     token: i64,
     /// A draft recording of `{class}` (`{recording}`), one of its consent rows
@@ -921,6 +923,56 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
             fields: &[],
             expect: [SEE_OTHER, 422, 422, 403, 403],
         },
+        // issue 17 item 3: courseware purchases (readers see them, editors record and
+        // edit), the Learning Partner line items and CSV, and its API.
+        Row {
+            method: Get,
+            path: "/courseware",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/courseware/new",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/courseware",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/courseware/{purchase}",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 403],
+        },
+        Row {
+            method: Post,
+            path: "/courseware/{purchase}",
+            fields: &[],
+            expect: [SEE_OTHER, 422, 422, 403, 403],
+        },
+        Row {
+            method: Get,
+            path: "/learning-partner/lines?as_of=2026-11-22",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/learning-partner/lines.csv?as_of=2026-11-22",
+            fields: &[],
+            expect: [SEE_OTHER, 200, 200, 403, 200],
+        },
+        Row {
+            method: Get,
+            path: "/api/v1/learning-partner?as_of=2026-11-22",
+            fields: &[],
+            expect: [401, 200, 200, 403, 200],
+        },
         // issue 5: API tokens (admins only). The one admin cell revokes `{token}`.
         Row {
             method: Get,
@@ -1111,6 +1163,7 @@ fn matrix(ids: &Ids) -> Vec<(Row, String)> {
                 .replace("{class}", &ids.class.to_string())
                 .replace("{enrollment}", &ids.enrollment.to_string())
                 .replace("{voucher}", &ids.voucher.to_string())
+                .replace("{purchase}", &ids.purchase.to_string())
                 .replace("{token}", &ids.token.to_string())
                 .replace("{recording}", &ids.recording.to_string())
                 .replace("{consent_token}", &ids.consent_token)
@@ -1160,6 +1213,17 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
     .await
     .unwrap();
     let voucher = tsp_ledger::services::vouchers::list(app.db())
+        .await
+        .unwrap()[0]
+        .id;
+    fixtures::import(
+        &app,
+        tsp_ledger::services::imports::Kind::Courseware,
+        "purchased_on,product_kind,product_code,quantity,revenue_usd,order_ref\n2026-03-02,moc,20742B,10,3500,CM-M\n",
+    )
+    .await
+    .unwrap();
+    let purchase = tsp_ledger::services::courseware::list(app.db())
         .await
         .unwrap()[0]
         .id;
@@ -1248,6 +1312,7 @@ async fn every_route_admits_exactly_the_roles_spec_section_1_names(app: TestApp)
         class: class.id,
         enrollment,
         voucher,
+        purchase,
     };
     let mut linked_trainers = 0;
     let roles: [Option<Role>; 5] = [
@@ -1406,6 +1471,7 @@ fn every_route_has_a_row_in_the_matrix() {
         class: 1,
         enrollment: 1,
         voucher: 1,
+        purchase: 1,
         token: 1,
         recording: 1,
         consent: 1,

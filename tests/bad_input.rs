@@ -17,7 +17,7 @@ use crate::imports::Part;
 use crate::support::{PASSWORD, TestApp, form_encode};
 
 /// Every table an import (or anything else) could write, and the ledger.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "courses",
     "trainers",
     "classes",
@@ -26,6 +26,7 @@ const TABLES: [&str; 12] = [
     "survey_invitations",
     "survey_responses",
     "exam_vouchers",
+    "courseware_purchases",
     "outbox_messages",
     "recordings",
     "users",
@@ -129,6 +130,9 @@ fn plausible(column: &str) -> Vec<&'static str> {
         "level" => vec!["fundamentals", "advanced", "x"],
         "achievement_code" => vec!["ABC123", "XYZ-9", "", "a code"],
         "order_ref" => vec!["PO-1", "PO-2", ""],
+        "product_kind" => vec!["moc", "mccvl", "exam", "dvd", ""],
+        "product_code" => vec!["20742B", "MCCVL-1", "a b", ""],
+        "revenue_usd" => vec!["1000", "12.50", "0.001", "$5", "-1", ""],
         "courseware_version" => vec!["2026-01", "", "v2"],
         c if c.ends_with("_on") || c.ends_with("_date") || c == "mct_valid_until" => vec![
             "2026-03-02",
@@ -417,6 +421,15 @@ fn valid_file(kind: Kind, case: usize, rows: &[Valid]) -> String {
                 100 + v.number,
                 ["fundamentals", "advanced"][v.pick % 2],
                 v.number
+            ),
+            Kind::Courseware => format!(
+                "{},{},{}-{i},{},{}.{:02},{key}",
+                date_plus(v.day),
+                ["moc", "mccvl", "exam", "labs"][v.pick],
+                ["20742B", "MCCVL", "MCP", "LAB"][v.pick],
+                v.number,
+                v.number * 100,
+                v.day % 100
             ),
             // The codes issued by the `codes` file `valid_rows_round_trip` loads first.
             Kind::Redemptions => format!(

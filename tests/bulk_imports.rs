@@ -115,6 +115,13 @@ async fn every_kind_runs_a_few_statements_per_chunk_not_one_per_row(app: TestApp
                 format!("2026-03-06,AZ-{},advanced,2,ORD-{}", n % 3, n / 3)
             }),
         ),
+        (
+            Kind::Courseware,
+            file(
+                "purchased_on,product_kind,product_code,quantity,revenue_usd,order_ref",
+                |_, n| format!("2026-03-06,moc,20742-{},3,1050.00,CM-{}", n % 3, n / 3),
+            ),
+        ),
     ];
     for (kind, csv) in &files {
         let (done, statements) = counted_import(&app, *kind, csv).await;

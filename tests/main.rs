@@ -77,3 +77,5 @@ mod retention;
 mod forecast;
 // issue 17 item 5: evidence packs
 mod evidence;
+// issue 17 item 3: the Learning Partner program as a second rules profile
+mod learning_partner;

@@ -3,6 +3,7 @@ pub mod achievement_codes;
 pub mod api_tokens;
 pub mod classes;
 pub mod courses;
+pub mod courseware_purchases;
 pub mod enrollments;
 pub mod exam_vouchers;
 pub mod ledger_checkpoints;

@@ -12,6 +12,8 @@ pub struct Model {
     pub anniversary_day: Option<i16>,
     /// The org/location ID that a support case with Microsoft names (empty: not set).
     pub partner_location_id: String,
+    /// Which rules profiles the dashboard shows.
+    pub dashboard_profiles: tsp_domain::learning_partner::DashboardProfiles,
     pub updated_at: DateTimeUtc,
 }
 

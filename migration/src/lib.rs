@@ -19,6 +19,7 @@ mod m20261220_000002_org_logo;
 mod m20261221_000001_roster_counts;
 pub mod m20261222_000001_notices_and_calendars;
 mod m20261223_000001_public_schedule;
+pub mod m20261224_000001_learning_partner;
 mod m20261224_000002_retention;
 mod m20261224_000004_reconciliation;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261221_000001_roster_counts::Migration),
             Box::new(m20261222_000001_notices_and_calendars::Migration),
             Box::new(m20261223_000001_public_schedule::Migration),
+            Box::new(m20261224_000001_learning_partner::Migration),
             Box::new(m20261224_000002_retention::Migration),
             Box::new(m20261224_000004_reconciliation::Migration),
         ]

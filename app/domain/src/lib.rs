@@ -101,6 +101,7 @@ pub mod evidence;
 pub mod fields;
 pub mod forecast;
 pub mod kpi;
+pub mod learning_partner;
 pub mod numbering;
 pub mod outbox;
 pub mod plural;

@@ -17,6 +17,7 @@ use super::imports::{self, ImportFailure, Kind, Summary};
 use crate::domain::delivery::{ClassStatus, Modality};
 use crate::ledger::Actor;
 
+mod courseware;
 mod data;
 use data::{
     ADVANCED_EXAMS, COMMENTS_GOOD, COMMENTS_MIXED, COMMENTS_POOR, COMPANIES, COURSES, FIRST_NAMES,
@@ -257,6 +258,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
         .collect();
 
     let vouchers = voucher_rows(&mut rng, first_month, today);
+    let courseware = courseware::rows(&mut rng, first_month, today);
 
     let file = |kind: Kind, rows: &[Vec<String>]| (kind, csv_text(kind.columns(), rows));
     Dataset {
@@ -270,6 +272,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> Dataset {
             file(Kind::SurveyResponses, &responses),
             file(Kind::Vouchers, &vouchers),
             file(Kind::Redemptions, &redemptions),
+            file(Kind::Courseware, &courseware),
         ],
     }
 }

@@ -13,7 +13,7 @@ use super::classes::{self as class_svc, ClassFields, ClassInput, Via};
 use super::courses::{self as course_svc, CourseFields};
 use super::rosters::{self, EnrollmentFields, NewLine};
 use super::trainers::{self as trainer_svc, TrainerFields};
-use super::{Outcome, ServiceError, codes, surveys, vouchers};
+use super::{Outcome, ServiceError, codes, courseware, surveys, vouchers};
 use crate::db::begin_write;
 use crate::domain::csv_cell;
 use crate::domain::fields::{FieldErrors, parse_code};

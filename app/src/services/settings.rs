@@ -1,6 +1,7 @@
 //! Organisation-wide settings (SPEC §1: admins edit them): the organisation's name and
 //! the designation anniversary that places the renewal window (SPEC §4), and the
-//! organisation's logo (shown with the name on pages and in e-mails: `mail::brand`).
+//! organisation's logo (shown with the name on pages and in e-mails: `mail::brand`), and
+//! which rules profiles the dashboard shows (issue 17 item 3).
 use entity::{org_logo, org_settings};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -15,6 +16,7 @@ use crate::db::begin_write;
 use crate::domain::brand::check_logo;
 use crate::domain::fields::{FieldErrors, parse_optional_text};
 use crate::domain::kpi::parse_anniversary;
+use crate::domain::learning_partner::DashboardProfiles;
 use crate::ledger::{self, Actor, Entry, Recorder, diff};
 
 /// The ledger's name for the settings row.
@@ -29,6 +31,8 @@ pub struct OrgSettings {
     pub anniversary: Option<(u32, u32)>,
     /// The org/location ID Microsoft knows the partner by (support cases name it).
     pub partner_location_id: String,
+    /// The 2025 designation, the Learning Partner program, or both.
+    pub dashboard_profiles: DashboardProfiles,
 }
 
 /// The settings form (month and day as typed; both blank clears the anniversary).
@@ -39,6 +43,8 @@ pub struct SettingsFields {
     pub anniversary_month: String,
     pub anniversary_day: String,
     pub partner_location_id: String,
+    /// Blank: the 2025 designation only (the default).
+    pub dashboard_profiles: String,
 }
 
 impl SettingsFields {
@@ -71,11 +77,16 @@ impl SettingsFields {
             )
             .flatten()
             .unwrap_or_default();
-        if e.is_empty() {
+        let dashboard_profiles = match self.dashboard_profiles.trim() {
+            "" => Some(DashboardProfiles::default()),
+            raw => e.check("dashboard_profiles", raw.parse()),
+        };
+        if let (true, Some(dashboard_profiles)) = (e.is_empty(), dashboard_profiles) {
             Ok(OrgSettings {
                 organization_name,
                 anniversary,
                 partner_location_id,
+                dashboard_profiles,
             })
         } else {
             Err(e)
@@ -88,6 +99,7 @@ impl SettingsFields {
             anniversary_month: s.anniversary.map(|a| a.0.to_string()).unwrap_or_default(),
             anniversary_day: s.anniversary.map(|a| a.1.to_string()).unwrap_or_default(),
             partner_location_id: s.partner_location_id.clone(),
+            dashboard_profiles: s.dashboard_profiles.id().to_string(),
         }
     }
 }
@@ -104,6 +116,7 @@ fn from_row(row: Option<org_settings::Model>) -> OrgSettings {
         organization_name: row.organization_name,
         anniversary,
         partner_location_id: row.partner_location_id,
+        dashboard_profiles: row.dashboard_profiles,
     }
 }
 
@@ -112,6 +125,7 @@ fn snapshot(s: &OrgSettings) -> Value {
         "organization_name": s.organization_name,
         "anniversary": s.anniversary.map(|(m, d)| format!("{m:02}-{d:02}")),
         "partner_location_id": s.partner_location_id,
+        "dashboard_profiles": s.dashboard_profiles,
     })
 }
 
@@ -140,6 +154,7 @@ pub async fn update(
         anniversary_month: Set(new.anniversary.map(|a| a.0 as i16)),
         anniversary_day: Set(new.anniversary.map(|a| a.1 as i16)),
         partner_location_id: Set(new.partner_location_id.clone()),
+        dashboard_profiles: Set(new.dashboard_profiles),
         updated_at: Set(clock::now()),
     };
     if exists {

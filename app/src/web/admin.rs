@@ -42,7 +42,7 @@ pub const ADMIN_PAGES: &[(&str, &str, &str)] = &[
     (
         "/admin/settings",
         "Settings",
-        "The organisation's name and logo, and the designation anniversary.",
+        "The organisation's name and logo, the designation anniversary, and the rules profiles the dashboard shows.",
     ),
     (
         "/admin/erasure",

@@ -126,6 +126,9 @@ struct DashboardPage {
     reconciliation: Vec<crate::services::reconciliation::FigureRows>,
     /// The forecast to the anniversary (`templates/kpi/_forecast_card.html`).
     forecast: super::forecast::ForecastCard,
+    /// The rules profiles the administrator chose to show (issue 17 item 3).
+    show_designation: bool,
+    lp: Option<super::learning_partner::LearningPartnerView>,
 }
 
 /// What the first month of the window takes with it when the month turns.
@@ -444,6 +447,8 @@ pub async fn home(
             .filter(|f| !f.months.is_empty())
             .collect(),
         forecast: super::forecast::card(&state, as_of, user.role.may_administer()).await?,
+        show_designation: org.dashboard_profiles.shows_designation(),
+        lp: super::learning_partner::section(&state, as_of, &org).await?,
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod classes;
 pub mod codes;
 pub mod courses;
+pub mod courseware;
 pub mod dashboard;
 pub mod erasure;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod history;
 pub mod home;
 pub mod imports;
 pub mod learners;
+pub mod learning_partner;
 pub mod line_items;
 pub mod metrics;
 pub mod middleware;
@@ -161,6 +163,15 @@ pub fn routes() -> Vec<Route> {
         Route::get("/vouchers/new", vouchers::new),
         Route::get("/vouchers/{id}", vouchers::edit),
         Route::post("/vouchers/{id}", vouchers::update),
+        // issue 17 item 3: the Learning Partner program's purchases, line items and API
+        Route::get("/courseware", courseware::list),
+        Route::post("/courseware", courseware::create),
+        Route::get("/courseware/new", courseware::new),
+        Route::get("/courseware/{id}", courseware::edit),
+        Route::post("/courseware/{id}", courseware::update),
+        Route::get("/learning-partner/lines", learning_partner::lines),
+        Route::get("/learning-partner/lines.csv", learning_partner::csv),
+        Route::get("/api/v1/learning-partner", learning_partner::api),
         Route::get("/trainers", trainers::list),
         Route::post("/trainers", trainers::create),
         Route::get("/trainers/new", trainers::new),

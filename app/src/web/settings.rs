@@ -37,6 +37,8 @@ struct SettingsPage {
     form: SettingsFields,
     errors: FieldErrors,
     months: Vec<(String, String)>,
+    /// The rules profiles the dashboard may show.
+    profiles: Vec<(String, String)>,
     /// The logo's address when one is set (its preview), and a refused upload's message.
     logo: Option<String>,
     logo_errors: FieldErrors,
@@ -57,6 +59,10 @@ fn render(
         errors,
         months: (1..=12)
             .map(|m| (m.to_string(), MONTHS[m - 1].to_string()))
+            .collect(),
+        profiles: crate::domain::learning_partner::DashboardProfiles::ALL
+            .iter()
+            .map(|p| (p.id().to_string(), p.label().to_string()))
             .collect(),
     };
     Ok((status, Html(page.render()?)).into_response())

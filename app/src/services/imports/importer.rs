@@ -51,6 +51,7 @@ pub(super) struct Importer {
     pub(super) codes: codes::CodeImport,
     responses: surveys::ResponseImport,
     vouchers: vouchers::VoucherImport,
+    courseware: courseware::PurchaseImport,
     courses_import: RecordImport<course_svc::Courses>,
     trainers_import: RecordImport<trainer_svc::Mcts>,
     courses: HashMap<String, courses::Model>,
@@ -83,6 +84,7 @@ impl Importer {
             codes: Default::default(),
             responses: Default::default(),
             vouchers: Default::default(),
+            courseware: Default::default(),
             courses_import: Default::default(),
             trainers_import: Default::default(),
             courses: HashMap::new(),
@@ -492,6 +494,7 @@ impl Importer {
         self.codes.flush(tx, actor).await?;
         self.responses.flush(tx, actor).await?;
         self.vouchers.flush(tx, actor).await?;
+        self.courseware.flush(tx, actor).await?;
         self.courses_import.flush(tx, actor).await?;
         self.trainers_import.flush(tx, actor).await?;
         let classes =

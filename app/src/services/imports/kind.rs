@@ -1,4 +1,4 @@
-//! The eight import kinds: their ids and labels (SPEC §7); each one's columns, table,
+//! The import kinds: their ids and labels (SPEC §7); each one's columns, table,
 //! check and write are its `importer::rows` type.
 use super::importer::{Rows, with_rows};
 tsp_domain::id_enum!(
@@ -12,6 +12,7 @@ tsp_domain::id_enum!(
         SurveyResponses = "survey-responses" / "Survey responses (MTM)",
         Vouchers = "vouchers" / "Exam vouchers",
         Redemptions = "redemptions" / "Microsoft's redemption report (codes redeemed)",
+        Courseware = "courseware" / "Courseware purchases (Learning Partner)",
     }
 );
 

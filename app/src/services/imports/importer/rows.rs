@@ -43,7 +43,7 @@ macro_rules! with_rows {
     ($kind:expr, $rows:ident => $body:expr) => {
         with_rows!(@each $kind, $rows => $body;
             TitlePlan, Trainers, Classes, Roster, CodePool, Codes, SurveyResponses, Vouchers,
-            Redemptions)
+            Redemptions, Courseware)
     };
     (@each $kind:expr, $rows:ident => $body:expr; $($name:ident),+) => {
         match $kind {
@@ -65,6 +65,7 @@ pub(in crate::services::imports) struct Codes;
 pub(in crate::services::imports) struct SurveyResponses;
 pub(in crate::services::imports) struct Vouchers;
 pub(in crate::services::imports) struct Redemptions;
+pub(in crate::services::imports) struct Courseware;
 
 impl Rows for TitlePlan {
     const COLUMNS: &'static [&'static str] = &[
@@ -412,4 +413,33 @@ async fn prefetch_redemptions(
 ) -> Result<(), ServiceError> {
     let codes = rows.into_iter().map(|r| r.code);
     importer.codes.prefetch_redeemed(tx, codes).await
+}
+
+// Courseware Marketplace purchases (the Learning Partner program), keyed like vouchers.
+first_field_rows!(
+    Courseware,
+    table = "courseware_purchases",
+    columns = [
+        "purchased_on",
+        "product_kind",
+        "product_code",
+        "quantity",
+        "revenue_usd",
+        "order_ref",
+    ],
+    parse = courseware::parse_row,
+    prefetch = prefetch_courseware,
+    write = |importer, tx, actor, fields| importer.courseware.import(
+        tx,
+        actor,
+        &courseware::parse_row(fields)?
+    ),
+);
+
+async fn prefetch_courseware(
+    importer: &mut Importer,
+    tx: &Recorder,
+    rows: Vec<courseware::PurchaseInput>,
+) -> Result<(), ServiceError> {
+    importer.courseware.prefetch(tx, &rows).await
 }
