@@ -71,6 +71,45 @@ fn csv_err(e: csv::Error) -> ServiceError {
     ServiceError::Other(e.into())
 }
 
+/// Rows per page of a keyset-paged export ([`stream_pages`]).
+pub const PAGE_ROWS: u64 = 2000;
+
+/// Sends a keyset-paged export as CSV chunks: the header, then each page `page(after)`
+/// gives (at most [`PAGE_ROWS`] rows with ids above `after`), until a short page. Stops
+/// quietly when the receiver is gone (the download was cancelled).
+pub async fn stream_pages<T, R, S, Page>(
+    columns: &[&str],
+    mut page: impl FnMut(i64) -> Page,
+    record: impl Fn(&T) -> R,
+    id: impl Fn(&T) -> i64,
+    out: mpsc::Sender<Vec<u8>>,
+) -> Result<(), ServiceError>
+where
+    Page: std::future::Future<Output = Result<Vec<T>, ServiceError>>,
+    R: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut after = 0;
+    let mut header = true;
+    loop {
+        let rows = page(after).await?;
+        let mut writer = chunk_writer();
+        if std::mem::take(&mut header) {
+            write_row(&mut writer, columns).map_err(csv_err)?;
+        }
+        for row in &rows {
+            write_row(&mut writer, record(row)).map_err(csv_err)?;
+        }
+        if out.send(take(writer)?).await.is_err() {
+            return Ok(());
+        }
+        match rows.last() {
+            Some(last) if rows.len() as u64 == PAGE_ROWS => after = id(last),
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// Sends the classes matching `filter` as CSV chunks, in list order (`sort`). Stops
 /// quietly when the receiver is gone (the download was cancelled).
 pub async fn classes(

@@ -278,37 +278,15 @@ pub async fn lines(
         .collect()
 }
 
-const CHUNK: u64 = 2000;
-
-/// Sends every purchase of `period` as CSV chunks (header first), each cell through
-/// `exports::write_row`. Stops quietly when the receiver is gone.
+/// Sends every purchase of `period` as CSV chunks (header first). Stops quietly when the
+/// receiver is gone.
 pub async fn csv(
     db: &impl ConnectionTrait,
     period: &Period,
     profile: &LearningPartnerProfile,
     out: mpsc::Sender<Vec<u8>>,
 ) -> Result<(), ServiceError> {
-    let csv_err = |e: csv::Error| ServiceError::Other(e.into());
-    let mut after = 0;
-    let mut header = true;
-    loop {
-        let lines = lines(db, period, profile, after, CHUNK).await?;
-        let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
-        if std::mem::take(&mut header) {
-            super::exports::write_row(&mut writer, COLUMNS).map_err(csv_err)?;
-        }
-        for line in &lines {
-            super::exports::write_row(&mut writer, line.record()).map_err(csv_err)?;
-        }
-        let chunk = writer
-            .into_inner()
-            .map_err(|e| ServiceError::Other(anyhow::anyhow!("csv: {e}")))?;
-        if out.send(chunk).await.is_err() {
-            return Ok(());
-        }
-        match lines.last() {
-            Some(last) if lines.len() as u64 == CHUNK => after = last.id,
-            _ => return Ok(()),
-        }
-    }
+    use super::exports::{PAGE_ROWS, stream_pages};
+    let page = |after| lines(db, period, profile, after, PAGE_ROWS);
+    stream_pages(&COLUMNS, page, |l: &Line| l.record(), |l| l.id, out).await
 }
