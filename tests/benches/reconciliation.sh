@@ -2,7 +2,7 @@
 # Reconciliation at the demo year and at 200 000 lines (release build first: cargo build --release).
 # Run from anywhere; works in /tmp/m. Prints each timing.
 set -e
-B=$HOME/.cache/tsp-ledger/target/release/tsp-ledger
+B=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/target}/release/tsp-ledger
 rm -rf /tmp/m && mkdir /tmp/m && cd /tmp/m
 /usr/bin/time -f "demo: %e s" $B demo > /dev/null
 TODAY=$(date +%F)
