@@ -28,6 +28,8 @@ pub struct Inner {
     pub kpi_cache: crate::services::kpi::StandingCache,
     /// The forecasts to the anniversary, until the ledger moves on.
     pub forecast_cache: crate::services::forecast::ForecastCache,
+    /// The reconciliation overview of the dashboard's card, until the ledger moves on.
+    pub reconciliation_cache: crate::services::reconciliation::OverviewCache,
     /// The class list's course and MCT pickers, until either table changes.
     pub pickers: crate::services::pickers::PickerCache,
     /// The class list's pages, until a class, course or MCT changes.
@@ -73,6 +75,7 @@ impl AppState {
             transport,
             kpi_cache: Default::default(),
             forecast_cache: Default::default(),
+            reconciliation_cache: Default::default(),
             survey_submissions: Default::default(),
             pickers: Default::default(),
             class_pages: Default::default(),

@@ -232,20 +232,10 @@ pub async fn forecast(
     }))
 }
 
-/// Recent forecasts, keyed by as-of date and the ledger's last entry id, as the KPI
-/// standings are ([`kpi_svc::StandingCache`]): every change that moves a forecast input
-/// (a class, a roster, a code, a response, a voucher, the anniversary) appends a ledger
-/// entry, so the dashboard's card costs one query while nothing changes.
-#[derive(Default)]
-pub struct ForecastCache {
-    entries: tokio::sync::Mutex<Vec<(CacheKey, Arc<Option<Forecast>>)>>,
-}
-
-/// As-of date and ledger head.
-type CacheKey = (NaiveDate, i64);
-
-/// How many (as-of, head) forecasts are kept.
-const CACHED_FORECASTS: usize = 4;
+/// Recent forecasts, kept per as-of date and ledger head like the KPI standings: every
+/// change that moves a forecast input (a class, a roster, a code, a response, a voucher,
+/// the anniversary) appends a ledger entry.
+pub type ForecastCache = kpi_svc::HeadCache<Option<Forecast>, 4>;
 
 impl ForecastCache {
     pub async fn forecast(
@@ -254,17 +244,6 @@ impl ForecastCache {
         today: NaiveDate,
         rules: &RulesProfile,
     ) -> Result<Arc<Option<Forecast>>, ServiceError> {
-        let mut entries = self.entries.lock().await;
-        let key = (today, kpi_svc::ledger_head(db).await?);
-        if let Some((_, hit)) = entries.iter().find(|(k, _)| *k == key) {
-            return Ok(hit.clone());
-        }
-        let fresh = Arc::new(forecast(db, today, rules).await?);
-        entries.retain(|((_, head), _)| *head == key.1);
-        if entries.len() >= CACHED_FORECASTS {
-            entries.remove(0);
-        }
-        entries.push((key, fresh.clone()));
-        Ok(fresh)
+        self.get(db, today, || forecast(db, today, rules)).await
     }
 }

@@ -435,20 +435,26 @@ pub async fn standing(
     })
 }
 
-/// Recent standings, keyed by as-of date and the ledger's last entry id. Every change to a
-/// record appends a ledger entry in its own transaction (SPEC §6), so while the head is
-/// unchanged so are the KPI inputs; at a million codes a scan takes seconds, a hit none.
-#[derive(Default)]
-pub struct StandingCache {
-    /// Held while computing, so concurrent requests wait for one scan instead of racing.
-    entries: tokio::sync::Mutex<Vec<(CacheKey, std::sync::Arc<Standing>)>>,
+/// Values computed from what the ledger records (the KPI standings, forecasts, the
+/// reconciliation overview), kept per day and ledger head: every change that moves them
+/// appends a ledger entry, so a dashboard view costs one query while nothing changes.
+/// At most `N` are kept, and only those of the newest head.
+pub struct HeadCache<V, const N: usize> {
+    /// Held while computing, so concurrent requests wait for one computation instead of
+    /// racing.
+    entries: tokio::sync::Mutex<Vec<(CacheKey, std::sync::Arc<V>)>>,
 }
 
-/// As-of date and ledger head.
-type CacheKey = (NaiveDate, i64);
+impl<V, const N: usize> Default for HeadCache<V, N> {
+    fn default() -> Self {
+        HeadCache {
+            entries: Default::default(),
+        }
+    }
+}
 
-/// How many (as-of, head) standings are kept; a dashboard mostly asks for today.
-const CACHED_STANDINGS: usize = 8;
+/// The day and the ledger head.
+type CacheKey = (NaiveDate, i64);
 
 pub(super) async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
     use sea_orm::EntityTrait;
@@ -458,6 +464,39 @@ pub(super) async fn ledger_head(db: &impl ConnectionTrait) -> Result<i64, Servic
         .map_or(0, |h| h.last_id))
 }
 
+impl<V, const N: usize> HeadCache<V, N> {
+    /// The value for `day` at the current ledger head, computed by `compute` when absent.
+    pub async fn get<Fut>(
+        &self,
+        db: &impl ConnectionTrait,
+        day: NaiveDate,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<std::sync::Arc<V>, ServiceError>
+    where
+        Fut: std::future::Future<Output = Result<V, ServiceError>>,
+    {
+        let mut entries = self.entries.lock().await;
+        // Read the head before computing: a write landing in between only makes the entry
+        // newer than its key, and the next request recomputes.
+        let key = (day, ledger_head(db).await?);
+        if let Some(pos) = entries.iter().position(|(k, _)| *k == key) {
+            let hit = entries.remove(pos);
+            entries.push(hit.clone());
+            return Ok(hit.1);
+        }
+        let fresh = std::sync::Arc::new(compute().await?);
+        entries.retain(|((_, head), _)| *head == key.1);
+        if entries.len() >= N {
+            entries.remove(0);
+        }
+        entries.push((key, fresh.clone()));
+        Ok(fresh)
+    }
+}
+
+/// The dashboard's standings; a dashboard mostly asks for today.
+pub type StandingCache = HeadCache<Standing, 8>;
+
 impl StandingCache {
     pub async fn standing(
         &self,
@@ -465,21 +504,7 @@ impl StandingCache {
         as_of: NaiveDate,
         rules: &RulesProfile,
     ) -> Result<std::sync::Arc<Standing>, ServiceError> {
-        let mut entries = self.entries.lock().await;
-        // Read the head before the scan: a write landing in between only makes the entry
-        // newer than its key, and the next request recomputes.
-        let key = (as_of, ledger_head(db).await?);
-        if let Some(pos) = entries.iter().position(|(k, _)| *k == key) {
-            let hit = entries.remove(pos);
-            entries.push(hit.clone());
-            return Ok(hit.1);
-        }
-        let fresh = std::sync::Arc::new(standing(db, as_of, rules, Source::Aggregates).await?);
-        entries.retain(|((_, head), _)| *head == key.1);
-        if entries.len() >= CACHED_STANDINGS {
-            entries.remove(0);
-        }
-        entries.push((key, fresh.clone()));
-        Ok(fresh)
+        self.get(db, as_of, || standing(db, as_of, rules, Source::Aggregates))
+            .await
     }
 }

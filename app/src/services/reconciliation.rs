@@ -91,6 +91,10 @@ fn last_of_month(month: NaiveDate) -> NaiveDate {
         .expect("a day before the 1st")
 }
 
+/// The overview for the dashboard's card, until the ledger moves on (every import, and
+/// every change that moves the app's figures, appends an entry).
+pub type OverviewCache = kpi::HeadCache<Vec<FigureRows>, 2>;
+
 /// One month of one figure: the app's tally beside Microsoft's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthRow {

@@ -441,10 +441,15 @@ pub async fn home(
         trainers: standing.trainers.clone(),
         recordings: crate::services::recordings::attention(&state.db, today).await?,
         todo: crate::services::todo::counts(&state.db, today, &state.config.todo.nudges()).await?,
-        reconciliation: crate::services::reconciliation::overview(&state.db)
+        reconciliation: state
+            .reconciliation_cache
+            .get(&state.db, today, || {
+                crate::services::reconciliation::overview(&state.db)
+            })
             .await?
-            .into_iter()
+            .iter()
             .filter(|f| !f.months.is_empty())
+            .cloned()
             .collect(),
         forecast: super::forecast::card(&state, as_of, user.role.may_administer()).await?,
         show_designation: org.dashboard_profiles.shows_designation(),
